@@ -1,0 +1,1 @@
+//! Client (work in progress).

@@ -1,0 +1,115 @@
+//! Emulator configuration: a plain struct with documented defaults and a consuming builder.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use uuid::{Uuid, uuid};
+
+/// Default emulated tenant id.
+pub const DEFAULT_TENANT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000001");
+/// Default subscription id.
+pub const DEFAULT_SUBSCRIPTION_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000002");
+/// Default client (application) id of the bootstrap admin.
+pub const DEFAULT_ADMIN_CLIENT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000003");
+/// Default client secret of the bootstrap admin. Documented on purpose: it only
+/// unlocks an emulator, and a deterministic value lets scripts start without reading files.
+pub const DEFAULT_ADMIN_CLIENT_SECRET: &str = "admQ~EntraEmulatorBootstrapAdminSecret00";
+/// Object id of the bootstrap admin's service principal (its `oid` in tokens).
+pub const DEFAULT_ADMIN_OBJECT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000004");
+/// Object id of the bootstrap admin's application object.
+pub const DEFAULT_ADMIN_APP_OBJECT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000005");
+/// Default verified domain of the tenant (accepted in place of the tenant id in URLs).
+pub const DEFAULT_TENANT_DOMAIN: &str = "emulator.onmicrosoft.com";
+
+/// How the server speaks on its socket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain HTTP.
+    #[default]
+    Plain,
+    /// HTTPS with a certificate for localhost, 127.0.0.1, ::1 and the extra names,
+    /// issued at start by a freshly generated local CA.
+    SelfSigned {
+        /// Extra DNS names or IP addresses for the certificate.
+        extra_sans: Vec<String>,
+    },
+    /// HTTPS with a certificate chain and key read from PEM files.
+    Files {
+        /// Certificate chain (leaf first), PEM.
+        cert: PathBuf,
+        /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
+}
+
+/// Everything the emulator can be told at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address (`127.0.0.1:0` picks a free port).
+    pub bind: SocketAddr,
+    /// Plain HTTP or HTTPS.
+    pub tls: TlsMode,
+    /// Where to write the CA certificate PEM when [`TlsMode::SelfSigned`] is used.
+    /// `None`: a file under the system temp dir named after the port.
+    pub ca_cert_path: Option<PathBuf>,
+    /// The emulated tenant.
+    pub tenant_id: Uuid,
+    /// The tenant's verified domain name.
+    pub tenant_domain: String,
+    /// The tenant's display name (appears in some AADSTS messages).
+    pub tenant_display_name: String,
+    /// The default subscription.
+    pub subscription_id: Uuid,
+    /// Bootstrap admin client id.
+    pub admin_client_id: Uuid,
+    /// Bootstrap admin client secret.
+    pub admin_client_secret: Secret,
+    /// Lifetime of issued access tokens (`expires_in` is one second less, as Entra reports).
+    pub token_lifetime: Duration,
+    /// Delay before a new role assignment takes effect, for every plane.
+    pub rbac_propagation: Option<Duration>,
+    /// Directory for persisted state (`None`: in memory).
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: TlsMode::Plain,
+            ca_cert_path: None,
+            tenant_id: DEFAULT_TENANT_ID,
+            tenant_domain: DEFAULT_TENANT_DOMAIN.to_owned(),
+            tenant_display_name: "Entra Emulator".to_owned(),
+            subscription_id: DEFAULT_SUBSCRIPTION_ID,
+            admin_client_id: DEFAULT_ADMIN_CLIENT_ID,
+            admin_client_secret: Secret::new(DEFAULT_ADMIN_CLIENT_SECRET),
+            token_lifetime: Duration::from_secs(3600),
+            rbac_propagation: None,
+            data_dir: None,
+        }
+    }
+}
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The plaintext; call only where the value must go on the wire.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}

@@ -1,0 +1,114 @@
+//! The emulator's own control API under `/_emulator` (not part of Azure).
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+
+use crate::keys::SigningKey;
+use crate::state::AppState;
+
+/// Largest single clock advance accepted (a century), so that dates stay representable.
+const MAX_ADVANCE_SECS: f64 = 100.0 * 365.25 * 86400.0;
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response()
+}
+
+fn now_body(state: &AppState) -> Response {
+    let now = state.clock.now().format(&Rfc3339).unwrap_or_default();
+    axum::Json(json!({ "now": now })).into_response()
+}
+
+/// `GET /_emulator/health`.
+pub(crate) async fn health() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /_emulator/clock`.
+pub(crate) async fn clock(State(state): State<AppState>) -> Response {
+    now_body(&state)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: f64,
+}
+
+/// `POST /_emulator/clock/advance` with `{"seconds": N}`.
+pub(crate) async fn advance(State(state): State<AppState>, body: Bytes) -> Response {
+    let advance: Advance = match serde_json::from_slice(&body) {
+        Ok(a) => a,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                format!("expected {{\"seconds\": N}}: {e}"),
+            );
+        }
+    };
+    if !advance.seconds.is_finite() || advance.seconds < 0.0 || advance.seconds > MAX_ADVANCE_SECS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidSeconds",
+            "seconds must be a number from 0 to 3155760000 (the clock only moves forward)",
+        );
+    }
+    state
+        .clock
+        .advance(Duration::from_secs_f64(advance.seconds));
+    now_body(&state)
+}
+
+/// `POST /_emulator/reset`: an empty tenant again; the bootstrap admin, the clock and the
+/// signing keys are kept (tokens already issued stay verifiable until they expire).
+pub(crate) async fn reset(State(state): State<AppState>) -> Response {
+    state.reset();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /_emulator/keys/rotate`: sign with a new key from now on; the old one stays in the
+/// JWKS so that tokens it signed remain valid until they expire.
+pub(crate) async fn rotate_keys(State(state): State<AppState>) -> Response {
+    let key = match tokio::task::spawn_blocking(SigningKey::generate).await {
+        Ok(Ok(key)) => key,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "key generation failed");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "KeyGenerationFailed",
+                "key generation failed",
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "key generation task failed");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "KeyGenerationFailed",
+                "key generation failed",
+            );
+        }
+    };
+    let kid = key.kid().to_owned();
+    state.keys.rotate(std::sync::Arc::new(key));
+    axum::Json(json!({ "kid": kid })).into_response()
+}
+
+/// Unknown `/_emulator/...` path.
+pub(crate) async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "no such emulator control endpoint",
+    )
+}

@@ -1,0 +1,602 @@
+//! Entra ID: the v1 and v2 token endpoints (client credentials), OIDC discovery, JWKS and
+//! MSAL's instance discovery.
+
+mod error;
+pub mod resources;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use error::{EntraError, entra_timestamp};
+
+use crate::directory::Application;
+use crate::http::{host_of, request_base};
+use crate::state::AppState;
+use crate::token::{self, Grant, v1_issuer, v2_issuer};
+
+/// Which token endpoint was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    /// `/{tenant}/oauth2/token`: `resource=`, string numbers, `expires_on`.
+    V1,
+    /// `/{tenant}/oauth2/v2.0/token`: `scope={resource}/.default`, integer numbers.
+    V2,
+}
+
+/// What a `{tenant}` path segment names.
+#[derive(Debug, PartialEq, Eq)]
+enum TenantRef {
+    /// This emulator's tenant (by id or domain).
+    Ours,
+    /// `common`, `organizations` or `consumers`.
+    Multi(&'static str),
+}
+
+fn resolve_tenant(state: &AppState, raw: &str) -> Result<TenantRef, EntraError> {
+    for multi in ["common", "organizations", "consumers"] {
+        if raw.eq_ignore_ascii_case(multi) {
+            return Ok(TenantRef::Multi(multi));
+        }
+    }
+    if let Ok(id) = Uuid::parse_str(raw) {
+        return if id == state.config.tenant_id {
+            Ok(TenantRef::Ours)
+        } else {
+            Err(EntraError::TenantNotFound(raw.to_owned()))
+        };
+    }
+    if !is_dns_name(raw) {
+        return Err(EntraError::MalformedTenant(raw.to_owned()));
+    }
+    if raw.eq_ignore_ascii_case(&state.config.tenant_domain) {
+        Ok(TenantRef::Ours)
+    } else {
+        Err(EntraError::TenantNotFound(raw.to_owned()))
+    }
+}
+
+fn is_dns_name(s: &str) -> bool {
+    s.len() <= 253
+        && s.contains('.')
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// Cache headers Entra puts on token responses.
+pub(crate) fn no_store_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::EXPIRES, HeaderValue::from_static("-1"));
+    headers.insert(
+        "x-ms-ests-server",
+        HeaderValue::from_static("entra-emulator"),
+    );
+}
+
+/// The correlation id: the caller's `client-request-id` when it is a GUID (MSAL sends one).
+fn correlation_id(headers: &HeaderMap) -> Uuid {
+    headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::new_v4)
+}
+
+/// The token request's parameters (first occurrence wins; unknown fields are ignored, as
+/// MSAL sends several).
+#[derive(Debug, Default)]
+struct TokenForm {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: Option<String>,
+    resource: Option<String>,
+}
+
+impl TokenForm {
+    fn parse(headers: &HeaderMap, body: &[u8]) -> Self {
+        let mut form = Self::default();
+        let is_form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        if is_form {
+            for (k, v) in form_urlencoded::parse(body) {
+                let slot = match k.as_ref() {
+                    "grant_type" => &mut form.grant_type,
+                    "client_id" => &mut form.client_id,
+                    "client_secret" => &mut form.client_secret,
+                    "scope" => &mut form.scope,
+                    "resource" => &mut form.resource,
+                    _ => continue,
+                };
+                if slot.is_none() && !v.is_empty() {
+                    *slot = Some(v.into_owned());
+                }
+            }
+        }
+        // RFC 6749 §2.3.1: HTTP Basic with form-encoded id and secret.
+        if let Some((id, secret)) = basic_credentials(headers) {
+            form.client_id.get_or_insert(id);
+            form.client_secret.get_or_insert(secret);
+        }
+        form
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(rest.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+/// Splits a v2 `scope` into the requested resource identifier.
+fn resource_from_scope(scope: &str) -> Result<String, EntraError> {
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    if let Some(plain) = scopes.iter().find(|s| !s.ends_with("/.default")) {
+        return Err(EntraError::ScopeNotDefault((*plain).to_owned()));
+    }
+    match scopes.as_slice() {
+        [one] => {
+            let resource = one.strip_suffix("/.default").unwrap_or_default();
+            if resource.is_empty() {
+                Err(EntraError::InvalidScope(scope.to_owned()))
+            } else {
+                Ok(resource.to_owned())
+            }
+        }
+        // Client credentials take the `/.default` of exactly one resource.
+        _ => Err(EntraError::InvalidScope(scope.to_owned())),
+    }
+}
+
+fn authenticate(app: &Application, secret: &str, now: OffsetDateTime) -> Result<(), EntraError> {
+    let mut outside_window = false;
+    for cred in &app.password_credentials {
+        if cred.hash.matches(secret) {
+            if now >= cred.start && now < cred.end {
+                return Ok(());
+            }
+            outside_window = true;
+        }
+    }
+    Err(if outside_window {
+        EntraError::ExpiredSecret(app.app_id)
+    } else {
+        EntraError::InvalidSecret(app.app_id)
+    })
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) async fn token_v2(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(&state, &tenant, &headers, &body, Endpoint::V2)
+}
+
+/// `POST /{tenant}/oauth2/token`.
+pub(crate) async fn token_v1(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(&state, &tenant, &headers, &body, Endpoint::V1)
+}
+
+fn token(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    endpoint: Endpoint,
+) -> Response {
+    let now = state.clock.now();
+    let correlation = correlation_id(headers);
+    let mut response = match issue(state, tenant, headers, body, endpoint, now) {
+        Ok(body) => {
+            let mut r = (StatusCode::OK, axum::Json(body)).into_response();
+            let h = r.headers_mut();
+            no_store_headers(h);
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&Uuid::new_v4().to_string()) {
+                h.insert("x-ms-request-id", v);
+            }
+            r
+        }
+        Err(e) => {
+            tracing::info!(code = e.code(), "token request refused");
+            e.into_response_at(now, correlation)
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&correlation.to_string()) {
+        response.headers_mut().insert("client-request-id", v);
+    }
+    response
+}
+
+fn issue(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    endpoint: Endpoint,
+    now: OffsetDateTime,
+) -> Result<Value, EntraError> {
+    if resolve_tenant(state, tenant)? != TenantRef::Ours {
+        return Err(EntraError::NoTenant);
+    }
+    let form = TokenForm::parse(headers, body);
+    let grant_type = form
+        .grant_type
+        .ok_or(EntraError::MissingParameter("grant_type"))?;
+    if grant_type != "client_credentials" {
+        return Err(EntraError::UnsupportedGrantType(grant_type));
+    }
+    let client_id = form
+        .client_id
+        .ok_or(EntraError::MissingParameter("client_id"))?;
+    let requested = match endpoint {
+        Endpoint::V2 => {
+            resource_from_scope(&form.scope.ok_or(EntraError::MissingParameter("scope"))?)?
+        }
+        Endpoint::V1 => form
+            .resource
+            .ok_or(EntraError::MissingParameter("resource"))?,
+    };
+    let tenant_name = || state.config.tenant_display_name.clone();
+    let base = request_base(state, headers);
+
+    let dir = state.directory.read();
+    let app = Uuid::parse_str(&client_id)
+        .ok()
+        .and_then(|id| dir.app_by_app_id(&id))
+        .ok_or_else(|| EntraError::AppNotFound {
+            client_id: client_id.clone(),
+            tenant_name: tenant_name(),
+        })?;
+    let secret = form.client_secret.ok_or(EntraError::MissingCredential)?;
+    authenticate(app, &secret, now)?;
+    let sp = dir
+        .sp_by_app_id(&app.app_id)
+        .ok_or(EntraError::NoServicePrincipal {
+            client_id: app.app_id,
+            tenant: state.config.tenant_id,
+        })?;
+    let resource =
+        resources::resolve(&requested, &dir, &[&base, &state.base_url]).ok_or_else(|| {
+            EntraError::ResourceNotFound {
+                resource: requested.clone(),
+                tenant_name: tenant_name(),
+            }
+        })?;
+    let roles = sp
+        .app_roles
+        .iter()
+        .filter(|r| r.resource_app_id == resource.app_id)
+        .map(|r| r.value.clone())
+        .collect();
+    let client = app.app_id;
+    let client_name = app.display_name.clone();
+    let oid = sp.id;
+    drop(dir);
+
+    let claims = token::claims(
+        Grant {
+            version: resource.version,
+            aud: &resource.aud,
+            tenant: &state.config.tenant_id,
+            client_id: &client,
+            client_name: &client_name,
+            object_id: &oid,
+            roles,
+            instance_tag: &state.instance_tag,
+        },
+        now,
+        state.config.token_lifetime,
+    );
+    let access_token = token::mint(&state.keys.current(), &claims);
+    let expires_in = state.config.token_lifetime.as_secs().saturating_sub(1);
+    Ok(match endpoint {
+        Endpoint::V2 => json!({
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "ext_expires_in": expires_in,
+            "access_token": access_token,
+        }),
+        Endpoint::V1 => json!({
+            "token_type": "Bearer",
+            "expires_in": expires_in.to_string(),
+            "ext_expires_in": expires_in.to_string(),
+            "expires_on": claims.exp.to_string(),
+            "not_before": claims.nbf.to_string(),
+            "resource": requested,
+            "access_token": access_token,
+        }),
+    })
+}
+
+/// A discovery-document failure: Entra answers an unknown tenant's metadata with 400.
+fn discovery_error(state: &AppState, headers: &HeaderMap, e: EntraError) -> Response {
+    e.into_response_at(state.clock.now(), correlation_id(headers))
+}
+
+/// Path segment and issuer placeholder for a discovery document.
+fn discovery_tenant(state: &AppState, raw: &str) -> Result<(String, String), EntraError> {
+    Ok(match resolve_tenant(state, raw)? {
+        TenantRef::Ours => {
+            let t = state.config.tenant_id.to_string();
+            (t.clone(), t)
+        }
+        TenantRef::Multi(m) => (m.to_owned(), "{tenantid}".to_owned()),
+    })
+}
+
+fn discovery_response(doc: Value) -> Response {
+    let mut r = axum::Json(doc).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=86400, private"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    r
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub(crate) async fn openid_configuration_v2(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (path, issuer_tenant) = match discovery_tenant(&state, &tenant) {
+        Ok(t) => t,
+        Err(e) => return discovery_error(&state, &headers, e),
+    };
+    let b = format!("{}/{path}", request_base(&state, &headers));
+    discovery_response(json!({
+        "token_endpoint": format!("{b}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{b}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0"),
+        "request_uri_parameter_supported": false,
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "authorization_endpoint": format!("{b}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{b}/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{b}/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "kerberos_endpoint": format!("{b}/kerberos"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }))
+}
+
+/// `GET /{tenant}/.well-known/openid-configuration` (v1).
+pub(crate) async fn openid_configuration_v1(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (path, issuer_tenant) = match discovery_tenant(&state, &tenant) {
+        Ok(t) => t,
+        Err(e) => return discovery_error(&state, &headers, e),
+    };
+    let base = request_base(&state, &headers);
+    let b = format!("{base}/{path}");
+    discovery_response(json!({
+        "token_endpoint": format!("{b}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/common/discovery/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "scopes_supported": ["openid"],
+        "issuer": format!("https://sts.windows.net/{issuer_tenant}/"),
+        "microsoft_multi_refresh_token": true,
+        "authorization_endpoint": format!("{b}/oauth2/authorize"),
+        "device_authorization_endpoint": format!("{b}/oauth2/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{b}/oauth2/logout"),
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
+        "check_session_iframe": format!("{b}/oauth2/checksession"),
+        "userinfo_endpoint": format!("{b}/openid/userinfo"),
+        "kerberos_endpoint": format!("{b}/kerberos"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }))
+}
+
+/// `GET /{tenant}/discovery/v2.0/keys`.
+pub(crate) async fn jwks_v2(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match discovery_tenant(&state, &tenant) {
+        Ok((_, issuer_tenant)) => {
+            let issuer = format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0");
+            discovery_response(state.keys.jwks(Some(&issuer)))
+        }
+        Err(e) => discovery_error(&state, &headers, e),
+    }
+}
+
+/// `GET /{tenant}/discovery/keys` (v1; `common` is what v1 discovery points at).
+pub(crate) async fn jwks_v1(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match discovery_tenant(&state, &tenant) {
+        Ok(_) => discovery_response(state.keys.jwks(None)),
+        Err(e) => discovery_error(&state, &headers, e),
+    }
+}
+
+/// Query of MSAL's instance discovery.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct InstanceQuery {
+    authorization_endpoint: Option<String>,
+}
+
+/// `GET /common/discovery/instance?api-version=1.1&authorization_endpoint=…`: describes this
+/// emulator as a cloud instance whose only alias is its own host.
+pub(crate) async fn instance_discovery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<InstanceQuery>,
+) -> Response {
+    let now = state.clock.now();
+    let correlation = correlation_id(&headers);
+    let base = request_base(&state, &headers);
+    let host = host_of(&base).to_owned();
+    let Some(endpoint) = query.authorization_endpoint else {
+        return EntraError::MissingParameter("authorization_endpoint")
+            .into_response_at(now, correlation);
+    };
+    let Some((authority_host, path)) = endpoint
+        .split_once("://")
+        .map(|(_, rest)| rest.split_once('/').unwrap_or((rest, "")))
+    else {
+        return EntraError::InvalidInstance.into_response_at(now, correlation);
+    };
+    let configured = host_of(&state.base_url);
+    if !authority_host.eq_ignore_ascii_case(&host)
+        && !authority_host.eq_ignore_ascii_case(configured)
+    {
+        return EntraError::InvalidInstance.into_response_at(now, correlation);
+    }
+    let tenant = path
+        .split('/')
+        .next()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("common");
+    discovery_response(json!({
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": [{
+            "preferred_network": host,
+            "preferred_cache": host,
+            "aliases": [host],
+        }],
+    }))
+}
+
+/// Issuer of v1 and v2 tokens of this emulator's tenant.
+pub fn issuers(state: &AppState) -> [String; 2] {
+    [
+        v1_issuer(&state.config.tenant_id),
+        v2_issuer(&state.config.tenant_id),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_rules_match_client_credentials() {
+        assert_eq!(
+            resource_from_scope("https://graph.microsoft.com/.default"),
+            Ok("https://graph.microsoft.com".into())
+        );
+        assert_eq!(
+            resource_from_scope("https://management.core.windows.net//.default"),
+            Ok("https://management.core.windows.net/".into())
+        );
+        assert_eq!(
+            resource_from_scope("User.Read"),
+            Err(EntraError::ScopeNotDefault("User.Read".into()))
+        );
+        assert!(matches!(
+            resource_from_scope("a/.default b/.default"),
+            Err(EntraError::InvalidScope(_))
+        ));
+        assert!(matches!(
+            resource_from_scope("/.default"),
+            Err(EntraError::InvalidScope(_))
+        ));
+    }
+
+    #[test]
+    fn dns_names_and_garbage_are_told_apart() {
+        assert!(is_dns_name("contoso.onmicrosoft.com"));
+        assert!(!is_dns_name("not a tenant"));
+        assert!(!is_dns_name("nodots"));
+        assert!(!is_dns_name("-bad.com"));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut h = HeaderMap::new();
+        let v = format!("Basic {}", STANDARD.encode("my%20id:s%3Acret"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&v).expect("hv"),
+        );
+        assert_eq!(
+            basic_credentials(&h),
+            Some(("my id".into(), "s:cret".into()))
+        );
+    }
+}

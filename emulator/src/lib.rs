@@ -1,0 +1,42 @@
+//! An offline emulator of the Azure identity and access path: Entra ID's token endpoint,
+//! discovery and keys, Microsoft Graph app registrations, ARM role assignments and the
+//! Azure Monitor data planes, with the real services' wire behaviour.
+//!
+//! # Layout
+//!
+//! - [`server`]: the in-process [`Emulator`] (binds `127.0.0.1:0`, stops on drop) and the
+//!   [`Server`] the binary runs on a bound listener;
+//! - [`router::router`]: every route, usable without a socket;
+//! - one module per service (`entra`, …), each owning its routes, wire types and error body;
+//! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`].
+//!
+//! # Quick start
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emulator = entra_emulator::Emulator::start().await?;
+//! let token_url = format!("{}/{}/oauth2/v2.0/token", emulator.url(), emulator.tenant_id());
+//! let admin = emulator.admin();
+//! // POST client_id={admin.client_id}&client_secret=…&scope=https://graph.microsoft.com/.default
+//! //      &grant_type=client_credentials to token_url.
+//! # let _ = (token_url, admin);
+//! # Ok(()) }
+//! ```
+
+pub mod clock;
+pub mod config;
+mod control;
+pub mod directory;
+pub mod entra;
+mod http;
+pub mod keys;
+pub mod router;
+pub mod secret;
+pub mod server;
+pub mod state;
+pub mod tls;
+pub mod token;
+
+pub use config::{Config, Secret, TlsMode};
+pub use server::{AdminCredentials, ConnectionInfo, Emulator, EmulatorBuilder, Server, StartError};

@@ -1,0 +1,186 @@
+//! The `entra-emulator` binary: parses flags, binds, prints how to connect, serves until
+//! SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use entra_emulator::config::Config;
+use entra_emulator::server::write_atomically;
+use entra_emulator::{Secret, Server, TlsMode};
+use uuid::Uuid;
+
+/// Offline emulator of Entra ID, Microsoft Graph, ARM RBAC and Azure Monitor data planes.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Listen address; port 0 picks a free one.
+    #[arg(long, env = "ENTRA_EMULATOR_BIND", default_value = "127.0.0.1:8443")]
+    bind: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long, env = "ENTRA_EMULATOR_PLAIN_HTTP")]
+    plain_http: bool,
+    /// Certificate chain (PEM) to serve instead of a generated one; needs --tls-key.
+    #[arg(
+        long,
+        env = "ENTRA_EMULATOR_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "plain_http"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "ENTRA_EMULATOR_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Extra DNS name or IP for the generated certificate (repeatable).
+    #[arg(
+        long = "tls-san",
+        env = "ENTRA_EMULATOR_TLS_SAN",
+        value_delimiter = ','
+    )]
+    tls_san: Vec<String>,
+    /// Once ready, write the connection JSON here (atomically).
+    #[arg(long, env = "ENTRA_EMULATOR_CONNECTION_FILE")]
+    connection_file: Option<PathBuf>,
+    /// Delay before a new role assignment takes effect, on every plane (e.g. 0s, 90s, 5m, 1h).
+    #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION", value_parser = humantime::parse_duration)]
+    rbac_propagation: Option<Duration>,
+    /// Lifetime of issued access tokens.
+    #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration, default_value = "1h")]
+    token_lifetime: Duration,
+    /// The emulated tenant id.
+    #[arg(long, env = "ENTRA_EMULATOR_TENANT_ID", default_value_t = entra_emulator::config::DEFAULT_TENANT_ID)]
+    tenant_id: Uuid,
+    /// The tenant's default subscription id.
+    #[arg(long, env = "ENTRA_EMULATOR_SUBSCRIPTION_ID", default_value_t = entra_emulator::config::DEFAULT_SUBSCRIPTION_ID)]
+    subscription_id: Uuid,
+    /// Client id of the bootstrap admin.
+    #[arg(long, env = "ENTRA_EMULATOR_ADMIN_CLIENT_ID", default_value_t = entra_emulator::config::DEFAULT_ADMIN_CLIENT_ID)]
+    admin_client_id: Uuid,
+    /// Client secret of the bootstrap admin.
+    #[arg(long, env = "ENTRA_EMULATOR_ADMIN_CLIENT_SECRET", default_value = entra_emulator::config::DEFAULT_ADMIN_CLIENT_SECRET, hide_default_value = true)]
+    admin_client_secret: String,
+    /// Directory for persisted state and the generated CA certificate.
+    #[arg(long, env = "ENTRA_EMULATOR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl Args {
+    fn into_config(self) -> Config {
+        let tls = match (self.plain_http, self.tls_cert, self.tls_key) {
+            (true, _, _) => TlsMode::Plain,
+            (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
+            _ => TlsMode::SelfSigned {
+                extra_sans: self.tls_san,
+            },
+        };
+        Config {
+            bind: self.bind,
+            tls,
+            ca_cert_path: self.data_dir.as_ref().map(|d| d.join("ca.pem")),
+            tenant_id: self.tenant_id,
+            subscription_id: self.subscription_id,
+            admin_client_id: self.admin_client_id,
+            admin_client_secret: Secret::new(self.admin_client_secret),
+            token_lifetime: self.token_lifetime,
+            rbac_propagation: self.rbac_propagation,
+            data_dir: self.data_dir,
+            ..Config::default()
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let args = Args::parse();
+    let connection_file = args.connection_file.clone();
+    match run(args.into_config(), connection_file).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("entra-emulator: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(
+    config: Config,
+    connection_file: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    if config.data_dir.is_some() {
+        tracing::warn!(
+            "--data-dir: state persistence is not implemented yet; state is kept in memory"
+        );
+    }
+    let server = Server::new(listener, config, None)?;
+    let info = server.connection_info();
+    print_banner(&info);
+    if let Some(path) = connection_file {
+        let json = serde_json::to_vec_pretty(&info)?;
+        write_atomically(&path, &json)?;
+    }
+    server.run(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(info: &entra_emulator::ConnectionInfo) {
+    let ca = info.ca_cert_path.as_ref().map(|p| p.display().to_string());
+    println!("Entra emulator listening on {}", info.base_url);
+    println!("  tenant:        {}", info.tenant_id);
+    println!("  subscription:  {}", info.subscription_id);
+    println!("  admin client:  {}", info.admin.client_id);
+    println!("  admin secret:  {}", info.admin.client_secret.expose());
+    println!("  admin object:  {}", info.admin.object_id);
+    println!(
+        "  CA cert:       {}",
+        ca.as_deref().unwrap_or("(plain HTTP)")
+    );
+    println!();
+    println!("Point Azure SDKs and MSAL at it:");
+    println!("  export AZURE_AUTHORITY_HOST={}", info.base_url);
+    println!("  export AZURE_TENANT_ID={}", info.tenant_id);
+    println!("  export AZURE_CLIENT_ID={}", info.admin.client_id);
+    println!(
+        "  export AZURE_CLIENT_SECRET={}",
+        info.admin.client_secret.expose()
+    );
+    if let Some(ca) = ca {
+        println!("  export REQUESTS_CA_BUNDLE={ca} SSL_CERT_FILE={ca}");
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}

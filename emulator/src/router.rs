@@ -1,0 +1,59 @@
+//! Every route the emulator serves, in one place.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+use crate::{control, entra};
+
+/// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        // Entra ID
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token_v2))
+        .route("/{tenant}/oauth2/token", post(entra::token_v1))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(entra::openid_configuration_v2),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(entra::openid_configuration_v1),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks_v2))
+        .route("/{tenant}/discovery/keys", get(entra::jwks_v1))
+        .route("/common/discovery/instance", get(entra::instance_discovery))
+        // Emulator control API
+        .route("/_emulator/health", get(control::health))
+        .route("/_emulator/clock", get(control::clock))
+        .route("/_emulator/clock/advance", post(control::advance))
+        .route("/_emulator/reset", post(control::reset))
+        .route("/_emulator/keys/rotate", post(control::rotate_keys))
+        .route(
+            "/_emulator/{*rest}",
+            get(control::not_found).post(control::not_found),
+        )
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One log line per request: method, path (never the query or body, which may carry
+/// secrets), status and latency.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        target: "entra_emulator::request",
+        "{method} {path} {} {:.1}ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}

@@ -1,0 +1,115 @@
+//! Client secrets: generation in Entra's format, salted hashing, constant-time checks.
+//!
+//! Only the salted SHA-256 of a secret is kept. A deliberately slow hash (bcrypt, argon2)
+//! would make every token request pay for it; the secrets are 240 bits of randomness, so a
+//! fast salted hash already makes the stored value useless for recovering them.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+
+/// 64 of the characters Entra uses in generated client secrets (a power of two, so a
+/// random byte maps onto it without bias).
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+
+/// A stored secret: salt and SHA-256(salt ‖ secret). Never holds the plaintext.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretHash {
+    salt: [u8; 16],
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHash(***)")
+    }
+}
+
+impl SecretHash {
+    /// Hashes `secret` with a fresh random salt.
+    pub fn new(secret: &str) -> Self {
+        let mut salt = [0u8; 16];
+        fill(&mut salt);
+        Self {
+            digest: hash(&salt, secret),
+            salt,
+        }
+    }
+
+    /// Whether `candidate` is the secret, compared in constant time.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let got = hash(&self.salt, candidate);
+        aws_lc_rs::constant_time::verify_slices_are_equal(&got, &self.digest).is_ok()
+    }
+}
+
+fn hash(salt: &[u8; 16], secret: &str) -> [u8; 32] {
+    let mut input = Vec::with_capacity(16 + secret.len());
+    input.extend_from_slice(salt);
+    input.extend_from_slice(secret.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, &input).as_ref());
+    out
+}
+
+fn fill(buf: &mut [u8]) {
+    // The system RNG only fails if the OS has no entropy source at all.
+    if SystemRandom::new().fill(buf).is_err() {
+        panic!("the operating system's random number generator failed");
+    }
+}
+
+/// A new 40-character secret shaped like Entra's (`xxxxQ~` followed by 34 characters).
+pub fn generate() -> String {
+    let mut bytes = [0u8; 38];
+    fill(&mut bytes);
+    let mut out = String::with_capacity(40);
+    for (i, b) in bytes.iter().enumerate() {
+        if i == 4 {
+            out.push_str("Q~");
+        }
+        out.push(char::from(ALPHABET[usize::from(*b) % 64]));
+    }
+    out
+}
+
+/// The first three characters, which Graph shows as the credential's `hint`.
+pub fn hint(secret: &str) -> String {
+    secret.chars().take(3).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_have_entra_shape_and_differ() {
+        let a = generate();
+        let b = generate();
+        assert_eq!(a.len(), 40);
+        assert_eq!(&a[4..6], "Q~");
+        assert!(
+            a.bytes()
+                .enumerate()
+                .all(|(i, c)| (4..6).contains(&i) || ALPHABET.contains(&c))
+        );
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn hash_matches_only_the_secret_and_salts_differ() {
+        let s = generate();
+        let h1 = SecretHash::new(&s);
+        let h2 = SecretHash::new(&s);
+        assert!(h1.matches(&s));
+        assert!(!h1.matches(&s[..39]));
+        assert!(!h1.matches(""));
+        assert_ne!(h1, h2, "same secret, different salt, different digest");
+        assert_eq!(format!("{h1:?}"), "SecretHash(***)");
+    }
+
+    #[test]
+    fn hint_is_first_three_chars() {
+        assert_eq!(hint("VwRxQ~abc"), "VwR");
+        assert_eq!(hint("ab"), "ab");
+    }
+}

@@ -1,0 +1,414 @@
+//! Serving: a bound listener plus a shutdown future in, HTTP or HTTPS out; and the
+//! in-process [`Emulator`] handle built on it.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+use uuid::Uuid;
+
+use crate::config::{Config, Secret, TlsMode};
+use crate::keys::{KeyError, KeyRing, SigningKey};
+use crate::state::AppState;
+use crate::tls::{self, TlsError};
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Binding or reading the socket failed.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    /// TLS set-up failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The signing key could not be made.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The bootstrap admin's credentials.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdminCredentials {
+    /// Client (application) id.
+    pub client_id: Uuid,
+    /// Client secret.
+    #[serde(serialize_with = "expose")]
+    pub client_secret: Secret,
+    /// Object id of its service principal.
+    pub object_id: Uuid,
+}
+
+fn expose<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
+
+/// What a client needs to reach a running emulator: the `--connection-file` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionInfo {
+    /// `https://127.0.0.1:8443` (no trailing slash).
+    pub base_url: String,
+    /// The emulated tenant.
+    pub tenant_id: Uuid,
+    /// The default subscription.
+    pub subscription_id: Uuid,
+    /// Bootstrap admin credentials.
+    pub admin: AdminCredentials,
+    /// The CA certificate (PEM file) to trust; `None` for plain HTTP.
+    pub ca_cert_path: Option<PathBuf>,
+}
+
+/// A bound, configured emulator that has not started serving yet.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<tls::TlsSetup>,
+    ca_cert_path: Option<PathBuf>,
+}
+
+impl Server {
+    /// Sets up an emulator on an already bound listener. Generates (or loads) the TLS
+    /// certificate and writes the CA PEM file when HTTPS is configured.
+    pub fn new(
+        listener: TcpListener,
+        config: Config,
+        signing_key: Option<Arc<SigningKey>>,
+    ) -> Result<Self, StartError> {
+        let addr = listener.local_addr()?;
+        let tls = match &config.tls {
+            TlsMode::Plain => None,
+            TlsMode::SelfSigned { extra_sans } => Some(tls::self_signed(extra_sans)?),
+            TlsMode::Files { cert, key } => Some(tls::from_files(cert, key)?),
+        };
+        let ca_cert_path = match (&config.tls, &tls) {
+            (TlsMode::Files { cert, .. }, _) => Some(cert.clone()),
+            (TlsMode::SelfSigned { .. }, Some(setup)) => {
+                let path = config.ca_cert_path.clone().unwrap_or_else(|| {
+                    std::env::temp_dir()
+                        .join(format!("entra-emulator-{}", addr.port()))
+                        .join("ca.pem")
+                });
+                write_atomically(&path, setup.trust_pem.as_bytes())?;
+                Some(path)
+            }
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{}", display_addr(addr));
+        let keys = KeyRing::new(signing_key)?;
+        let state = AppState::new(config, base_url, keys);
+        Ok(Self {
+            listener,
+            state,
+            tls,
+            ca_cert_path,
+        })
+    }
+
+    /// The shared state (for in-process inspection).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The connection document for this server.
+    pub fn connection_info(&self) -> ConnectionInfo {
+        let config = &self.state.config;
+        ConnectionInfo {
+            base_url: self.state.base_url.clone(),
+            tenant_id: config.tenant_id,
+            subscription_id: config.subscription_id,
+            admin: AdminCredentials {
+                client_id: config.admin_client_id,
+                client_secret: config.admin_client_secret.clone(),
+                object_id: crate::config::DEFAULT_ADMIN_OBJECT_ID,
+            },
+            ca_cert_path: self.ca_cert_path.clone(),
+        }
+    }
+
+    /// PEM of the certificate clients should trust (HTTPS only).
+    pub fn trust_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.trust_pem.as_str())
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
+    /// finish (up to 10 s) and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let app = crate::router::router(self.state.clone());
+        let acceptor = self.tls.map(|t| TlsAcceptor::from(t.config));
+        let graceful = GracefulShutdown::new();
+        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = TowerToHyperService::new(app.clone());
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                match acceptor {
+                    None => {
+                        let conn =
+                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn.into_owned()).await;
+                    }
+                    Some(acceptor) => {
+                        let handshake =
+                            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                        match handshake.await {
+                            Ok(Ok(tls)) => {
+                                let conn = builder
+                                    .serve_connection_with_upgrades(TokioIo::new(tls), service);
+                                let _ = watcher.watch(conn.into_owned()).await;
+                            }
+                            Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => tracing::debug!("TLS handshake timed out"),
+                        }
+                    }
+                }
+            });
+        }
+        drop(self.listener);
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(Duration::from_secs(10)) => {
+                tracing::warn!("in-flight requests still running after 10 s; exiting anyway");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `0.0.0.0`/`::` are not addresses a client can use; point it at loopback instead.
+fn display_addr(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => format!("[::1]:{}", addr.port()),
+        _ => addr.to_string(),
+    }
+}
+
+/// Writes `bytes` to `path` via a temporary file and a rename, so readers never see a
+/// partial file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StartError> {
+    let err = |source| StartError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Builds an in-process [`Emulator`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct EmulatorBuilder {
+    config: Config,
+    signing_key: Option<Arc<SigningKey>>,
+}
+
+impl EmulatorBuilder {
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Serves HTTPS with a generated certificate (the CA PEM is in [`Emulator::ca_cert_pem`]).
+    pub fn https(mut self) -> Self {
+        self.config.tls = TlsMode::SelfSigned { extra_sans: vec![] };
+        self
+    }
+
+    /// The emulated tenant id.
+    pub fn tenant_id(mut self, id: Uuid) -> Self {
+        self.config.tenant_id = id;
+        self
+    }
+
+    /// The default subscription id.
+    pub fn subscription_id(mut self, id: Uuid) -> Self {
+        self.config.subscription_id = id;
+        self
+    }
+
+    /// The bootstrap admin's client id and secret.
+    pub fn admin(mut self, client_id: Uuid, client_secret: impl Into<String>) -> Self {
+        self.config.admin_client_id = client_id;
+        self.config.admin_client_secret = Secret::new(client_secret);
+        self
+    }
+
+    /// Lifetime of issued access tokens.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.token_lifetime = lifetime;
+        self
+    }
+
+    /// Delay before role assignments take effect, on every plane.
+    pub fn rbac_propagation(mut self, delay: Duration) -> Self {
+        self.config.rbac_propagation = Some(delay);
+        self
+    }
+
+    /// Signs tokens with this key instead of the process-wide generated one.
+    pub fn signing_key(mut self, key: Arc<SigningKey>) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// Binds (127.0.0.1:0 unless configured otherwise) and starts serving in the background.
+    pub async fn start(self) -> Result<Emulator, StartError> {
+        let listener = TcpListener::bind(self.config.bind).await?;
+        let server = Server::new(listener, self.config, self.signing_key)?;
+        let info = server.connection_info();
+        let ca_pem = server.trust_pem().map(str::to_owned);
+        let state = server.state().clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let stop = async {
+                let _ = rx.await;
+            };
+            if let Err(e) = server.run(stop).await {
+                tracing::error!(error = %e, "emulator stopped with an error");
+            }
+        });
+        Ok(Emulator {
+            info,
+            ca_pem,
+            state,
+            shutdown: Some(tx),
+        })
+    }
+}
+
+/// A running in-process emulator; it shuts down when dropped.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let emulator = entra_emulator::Emulator::start().await?;
+/// assert!(emulator.url().starts_with("http://127.0.0.1:"));
+/// let admin = emulator.admin();
+/// println!("tenant {} admin {}", emulator.tenant_id(), admin.client_id);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Emulator {
+    info: ConnectionInfo,
+    ca_pem: Option<String>,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Emulator {
+    /// A builder with the default configuration.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Starts an emulator with the default configuration on a free loopback port.
+    pub async fn start() -> Result<Self, StartError> {
+        Self::builder().start().await
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.info.base_url
+    }
+
+    /// The emulated tenant.
+    pub fn tenant_id(&self) -> Uuid {
+        self.info.tenant_id
+    }
+
+    /// The default subscription.
+    pub fn subscription_id(&self) -> Uuid {
+        self.info.subscription_id
+    }
+
+    /// The bootstrap admin's credentials.
+    pub fn admin(&self) -> &AdminCredentials {
+        &self.info.admin
+    }
+
+    /// The connection document (as `--connection-file` writes it).
+    pub fn connection_info(&self) -> &ConnectionInfo {
+        &self.info
+    }
+
+    /// PEM of the CA to trust when serving HTTPS.
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Moves the emulator's clock forward.
+    pub fn advance_clock(&self, by: Duration) {
+        self.state.clock.advance(by);
+    }
+
+    /// The emulator's current time.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.state.clock.now()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Default for ConnectionInfo {
+    fn default() -> Self {
+        let config = Config::default();
+        Self {
+            base_url: format!("http://{}", SocketAddr::from((Ipv4Addr::LOCALHOST, 8443))),
+            tenant_id: config.tenant_id,
+            subscription_id: config.subscription_id,
+            admin: AdminCredentials {
+                client_id: config.admin_client_id,
+                client_secret: config.admin_client_secret,
+                object_id: crate::config::DEFAULT_ADMIN_OBJECT_ID,
+            },
+            ca_cert_path: None,
+        }
+    }
+}

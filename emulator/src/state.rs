@@ -1,0 +1,108 @@
+//! Shared state behind one cheap-to-clone handle.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::{Config, DEFAULT_ADMIN_APP_OBJECT_ID, DEFAULT_ADMIN_OBJECT_ID};
+use crate::directory::{
+    AppRoleGrant, Application, Directory, GRAPH_APP_ID, PasswordCredential, ServicePrincipal,
+};
+use crate::keys::KeyRing;
+use crate::secret::{self, SecretHash};
+
+/// Everything a request handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
+    /// Start-up configuration.
+    pub config: Config,
+    /// Base URL the emulator was reached at by default (`http(s)://host:port`, no slash).
+    pub base_url: String,
+    /// The emulated clock.
+    pub clock: Clock,
+    /// Signing keys.
+    pub keys: KeyRing,
+    /// Marks this instance's tokens (see [`crate::token::Claims::aio`]).
+    pub instance_tag: String,
+    /// The directory. A `parking_lot::RwLock`: token issuance and every authorization check
+    /// read it far more often than Graph writes it, no critical section awaits, and one lock
+    /// makes a write that touches several maps (app, its secrets, its service principal) atomic.
+    pub directory: RwLock<Directory>,
+    admin_secret: SecretHash,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// State for an emulator reached at `base_url`.
+    pub fn new(config: Config, base_url: String, keys: KeyRing) -> Self {
+        let admin_secret = SecretHash::new(config.admin_client_secret.expose());
+        let mut tag = [0u8; 18];
+        tag[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+        let shared = Shared {
+            instance_tag: format!("E2{}", URL_SAFE_NO_PAD.encode(tag)),
+            directory: RwLock::new(Directory::default()),
+            clock: Clock::default(),
+            base_url,
+            keys,
+            admin_secret,
+            config,
+        };
+        let state = Self(Arc::new(shared));
+        state.reset();
+        state
+    }
+
+    /// Empties the tenant, keeping the bootstrap admin.
+    pub fn reset(&self) {
+        let mut dir = Directory::default();
+        self.bootstrap(&mut dir);
+        *self.directory.write() = dir;
+    }
+
+    fn bootstrap(&self, dir: &mut Directory) {
+        let now = self.clock.now();
+        let secret = self.config.admin_client_secret.expose();
+        dir.insert_app(Application {
+            id: DEFAULT_ADMIN_APP_OBJECT_ID,
+            app_id: self.config.admin_client_id,
+            display_name: "Entra Emulator Admin".to_owned(),
+            created: now,
+            sign_in_audience: "AzureADMyOrg".to_owned(),
+            identifier_uris: vec![],
+            requested_access_token_version: None,
+            password_credentials: vec![PasswordCredential {
+                key_id: Uuid::nil(),
+                display_name: Some("bootstrap".to_owned()),
+                hint: secret::hint(secret),
+                start: now - time::Duration::days(1),
+                end: time::macros::datetime!(2099-12-31 0:00 UTC),
+                hash: self.admin_secret.clone(),
+            }],
+        });
+        dir.insert_sp(ServicePrincipal {
+            id: DEFAULT_ADMIN_OBJECT_ID,
+            app_id: self.config.admin_client_id,
+            display_name: "Entra Emulator Admin".to_owned(),
+            created: now,
+            account_enabled: true,
+            app_roles: vec![AppRoleGrant {
+                resource_app_id: GRAPH_APP_ID,
+                value: "Application.ReadWrite.All".to_owned(),
+            }],
+        });
+    }
+}
