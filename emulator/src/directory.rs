@@ -109,6 +109,11 @@ impl Directory {
         self.sp_ids.get(app_id).and_then(|id| self.sps.get(id))
     }
 
+    /// The service principal with this object id.
+    pub fn sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
+        self.sps.get(id)
+    }
+
     /// Applications exposing `uri` (case-insensitive) as an identifier URI.
     pub fn app_by_identifier_uri(&self, uri: &str) -> Option<&Application> {
         let uri = uri.trim_end_matches('/');
