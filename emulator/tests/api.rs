@@ -314,7 +314,8 @@ async fn token_errors_match_entra_for_every_row() {
     let graph = "https://graph.microsoft.com/.default";
     let v2 = format!("/{tid}/oauth2/v2.0/token");
     let cc = ("grant_type", "client_credentials");
-    let cases: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case<'_>> = vec![
         (
             "wrong_secret",
             v2.clone(),
