@@ -1,0 +1,251 @@
+//! Shared helpers: a started emulator with an HTTP client, JWT decoding and verification,
+//! the binary as a process, and the Python real clients.
+
+use std::time::Duration;
+
+use entra_emulator::Emulator;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A started emulator plus an HTTP client.
+pub(crate) struct TestApp {
+    pub(crate) emu: Emulator,
+    pub(crate) http: reqwest::Client,
+}
+
+impl TestApp {
+    pub(crate) async fn new() -> Self {
+        Self::with(Emulator::builder()).await
+    }
+
+    pub(crate) async fn with(builder: entra_emulator::EmulatorBuilder) -> Self {
+        let emu = builder.start().await.expect("emulator starts");
+        Self {
+            emu,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.emu.url())
+    }
+
+    pub(crate) fn admin_id(&self) -> String {
+        self.emu.admin().client_id.to_string()
+    }
+
+    pub(crate) fn admin_secret(&self) -> String {
+        self.emu.admin().client_secret.expose().to_owned()
+    }
+
+    pub(crate) async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub(crate) async fn token_v2(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+    ) -> (StatusCode, Value) {
+        let path = format!("/{}/oauth2/v2.0/token", self.emu.tenant_id());
+        self.post_form(
+            &path,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("scope", scope),
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn admin_token_v2(&self, scope: &str) -> (StatusCode, Value) {
+        self.token_v2(&self.admin_id(), &self.admin_secret(), scope)
+            .await
+    }
+
+    pub(crate) async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.http.get(self.url(path)).send().await.expect("request");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Decodes a JWT's payload without verifying it.
+pub(crate) fn claims_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("b64");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+pub(crate) fn header_of(token: &str) -> Value {
+    jsonwebtoken::decode_header(token)
+        .map(|h| serde_json::to_value(h).expect("json"))
+        .expect("header")
+}
+
+/// Verifies `token` with a standard JWT library against the key the emulator publishes.
+pub(crate) async fn verify_with_jwks(
+    app: &TestApp,
+    token: &str,
+    jwks_path: &str,
+    aud: &str,
+    iss: &str,
+) -> Value {
+    let (status, jwks) = app.get_json(jwks_path).await;
+    assert_eq!(status, StatusCode::OK);
+    let kid = header_of(token)["kid"].as_str().expect("kid").to_owned();
+    let jwk = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("token's kid is published");
+    let key = DecodingKey::from_rsa_components(
+        jwk["n"].as_str().expect("n"),
+        jwk["e"].as_str().expect("e"),
+    )
+    .expect("rsa key");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[aud]);
+    validation.set_issuer(&[iss]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("token verifies")
+        .claims
+}
+
+/// Entra error body with its volatile parts checked and removed, for snapshotting.
+pub(crate) fn entra_error_shape(body: &Value) -> Value {
+    let desc = body["error_description"]
+        .as_str()
+        .expect("error_description");
+    let (text, tail) = desc.split_once("\r\nTrace ID: ").expect("trace line");
+    let trace = body["trace_id"].as_str().expect("trace_id");
+    let correlation = body["correlation_id"].as_str().expect("correlation_id");
+    let stamp = body["timestamp"].as_str().expect("timestamp");
+    assert_eq!(
+        tail,
+        format!("{trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {stamp}")
+    );
+    assert_eq!(stamp.len(), "2025-04-23 02:35:17Z".len(), "{stamp}");
+    let code = body["error_codes"][0].as_u64().expect("code");
+    assert!(text.starts_with(&format!("AADSTS{code}: ")), "{text}");
+    assert_eq!(
+        body["error_uri"],
+        format!("https://login.microsoftonline.com/error?code={code}")
+    );
+    json!({"error": body["error"], "error_description": text, "error_codes": body["error_codes"]})
+}
+
+pub(crate) fn https_client(ca_pem: &str) -> reqwest::Client {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.expect("pem")).expect("add root");
+    }
+    https_client_with_roots(roots)
+}
+
+pub(crate) fn https_client_with_roots(roots: rustls::RootCertStore) -> reqwest::Client {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .expect("client")
+}
+
+/// The binary started as a process, with its connection file read.
+pub(crate) struct RunningBinary {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) info: Value,
+    pub(crate) dir: std::path::PathBuf,
+}
+
+impl RunningBinary {
+    pub(crate) async fn start(extra_env: &[(&str, &str)]) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("entra-emulator-test-{}", uuid::Uuid::new_v4()));
+        let conn = dir.join("conn.json");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
+            .args(["--bind", "127.0.0.1:0", "--connection-file"])
+            .arg(&conn)
+            .arg("--data-dir")
+            .arg(&dir)
+            .envs(extra_env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn binary");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !conn.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "connection file never appeared"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let info = serde_json::from_slice(&std::fs::read(&conn).expect("read")).expect("json");
+        Self { child, info, dir }
+    }
+
+    pub(crate) fn conn_path(&self) -> std::path::PathBuf {
+        self.dir.join("conn.json")
+    }
+
+    pub(crate) fn ca_path(&self) -> &str {
+        self.info["ca_cert_path"].as_str().expect("ca_cert_path")
+    }
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The Python interpreter that has the pinned real clients (`clients/python/requirements.txt`):
+/// `ENTRA_EMULATOR_TEST_PYTHON`, else `python3` if it can import them. Outside CI a missing
+/// client skips the test with a notice; in CI (`CI` set) it fails.
+pub(crate) fn python_with(module: &str) -> Option<String> {
+    let python = std::env::var("ENTRA_EMULATOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must provide Python module {module} (see .ci/run)"
+    );
+    eprintln!(
+        "SKIPPED: {python} cannot import {module}; run .ci/run or pip install -r clients/python/requirements.txt"
+    );
+    None
+}
