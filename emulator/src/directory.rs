@@ -77,6 +77,46 @@ pub struct ServicePrincipal {
     pub app_roles: Vec<AppRoleGrant>,
 }
 
+impl Application {
+    /// A new registration with Graph's defaults and no credentials.
+    pub fn new(
+        id: Uuid,
+        app_id: Uuid,
+        display_name: impl Into<String>,
+        created: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            app_id,
+            display_name: display_name.into(),
+            created,
+            sign_in_audience: "AzureADandPersonalMicrosoftAccount".to_owned(),
+            identifier_uris: Vec::new(),
+            requested_access_token_version: Some(2),
+            password_credentials: Vec::new(),
+        }
+    }
+}
+
+impl ServicePrincipal {
+    /// A new, enabled service principal for `app_id` holding no app roles.
+    pub fn new(
+        id: Uuid,
+        app_id: Uuid,
+        display_name: impl Into<String>,
+        created: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            app_id,
+            display_name: display_name.into(),
+            created,
+            account_enabled: true,
+            app_roles: Vec::new(),
+        }
+    }
+}
+
 /// Applications and service principals, indexed by object id and by app id.
 #[derive(Debug, Default, Clone)]
 pub struct Directory {

@@ -377,6 +377,11 @@ impl Emulator {
         self.ca_pem.as_deref()
     }
 
+    /// The shared state, for tests that seed or inspect the store directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Moves the emulator's clock forward.
     pub fn advance_clock(&self, by: Duration) {
         self.state.clock.advance(by);
