@@ -3,8 +3,9 @@
 //! Pure domain data with no HTTP in it. Graph renders these objects; the token endpoint
 //! authenticates clients against them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::{Uuid, uuid};
 
@@ -49,6 +50,12 @@ pub struct Application {
     pub requested_access_token_version: Option<i64>,
     /// Client secrets.
     pub password_credentials: Vec<PasswordCredential>,
+    /// Other Graph properties set by clients (`description`, `web`, `api`, `tags`, …),
+    /// rendered over Graph's defaults.
+    pub props: Map<String, Value>,
+    /// When it was deleted (it is then in deleted items).
+    pub deleted: Option<OffsetDateTime>,
+    seq: u64,
 }
 
 /// An app role held by a service principal on some resource (an appRoleAssignment).
@@ -75,6 +82,11 @@ pub struct ServicePrincipal {
     pub account_enabled: bool,
     /// App roles granted to it.
     pub app_roles: Vec<AppRoleGrant>,
+    /// Other Graph properties set by clients (`tags`, `notes`, …).
+    pub props: Map<String, Value>,
+    /// When it was deleted (it is then in deleted items).
+    pub deleted: Option<OffsetDateTime>,
+    seq: u64,
 }
 
 impl Application {
@@ -94,6 +106,9 @@ impl Application {
             identifier_uris: Vec::new(),
             requested_access_token_version: Some(2),
             password_credentials: Vec::new(),
+            props: Map::new(),
+            deleted: None,
+            seq: 0,
         }
     }
 }
@@ -113,30 +128,82 @@ impl ServicePrincipal {
             created,
             account_enabled: true,
             app_roles: Vec::new(),
+            props: Map::new(),
+            deleted: None,
+            seq: 0,
         }
     }
 }
 
-/// Applications and service principals, indexed by object id and by app id.
+/// How long deleted objects stay restorable.
+pub const DELETED_RETENTION: time::Duration = time::Duration::days(30);
+
+/// Why a directory change was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirError {
+    /// No live object with that id.
+    NotFound(Uuid),
+    /// The app already has a service principal.
+    DuplicateServicePrincipal(Uuid),
+    /// No application (visible yet) with that app id.
+    NoBackingApplication(Uuid),
+    /// The application has no password credential with that key id.
+    KeyNotFound(Uuid),
+    /// Another application already uses that identifier URI.
+    DuplicateIdentifierUri(String),
+}
+
+/// Applications and service principals, indexed by object id and by app id, listed in
+/// creation order; deleted objects kept apart until purged.
 #[derive(Debug, Default, Clone)]
 pub struct Directory {
     apps: HashMap<Uuid, Application>,
     app_ids: HashMap<Uuid, Uuid>,
+    app_order: BTreeMap<u64, Uuid>,
     sps: HashMap<Uuid, ServicePrincipal>,
     sp_ids: HashMap<Uuid, Uuid>,
+    sp_order: BTreeMap<u64, Uuid>,
+    deleted_apps: HashMap<Uuid, Application>,
+    deleted_sps: HashMap<Uuid, ServicePrincipal>,
+    next_seq: u64,
 }
 
 impl Directory {
+    fn seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
     /// Adds an application (the caller guarantees fresh ids).
-    pub fn insert_app(&mut self, app: Application) {
+    pub fn insert_app(&mut self, mut app: Application) {
+        app.seq = self.seq();
         self.app_ids.insert(app.app_id, app.id);
+        self.app_order.insert(app.seq, app.id);
         self.apps.insert(app.id, app);
     }
 
     /// Adds a service principal (the caller guarantees fresh ids, one per app).
-    pub fn insert_sp(&mut self, sp: ServicePrincipal) {
+    pub fn insert_sp(&mut self, mut sp: ServicePrincipal) {
+        sp.seq = self.seq();
         self.sp_ids.insert(sp.app_id, sp.id);
+        self.sp_order.insert(sp.seq, sp.id);
         self.sps.insert(sp.id, sp);
+    }
+
+    /// Number of live applications and service principals.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.apps.len(), self.sps.len())
+    }
+
+    /// The application with this object id.
+    pub fn app(&self, id: &Uuid) -> Option<&Application> {
+        self.apps.get(id)
+    }
+
+    /// The application with this object id, for changing it. Keep `identifier_uris` unique
+    /// with [`Directory::identifier_uri_taken`] before changing them.
+    pub fn app_mut(&mut self, id: &Uuid) -> Option<&mut Application> {
+        self.apps.get_mut(id)
     }
 
     /// The application with this client id.
@@ -144,14 +211,33 @@ impl Directory {
         self.app_ids.get(app_id).and_then(|id| self.apps.get(id))
     }
 
+    /// The service principal with this object id.
+    pub fn sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
+        self.sps.get(id)
+    }
+
+    /// The service principal with this object id, for changing it.
+    pub fn sp_mut(&mut self, id: &Uuid) -> Option<&mut ServicePrincipal> {
+        self.sps.get_mut(id)
+    }
+
     /// The service principal of this client id.
     pub fn sp_by_app_id(&self, app_id: &Uuid) -> Option<&ServicePrincipal> {
         self.sp_ids.get(app_id).and_then(|id| self.sps.get(id))
     }
 
-    /// The service principal with this object id.
-    pub fn sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
-        self.sps.get(id)
+    /// Live applications in creation order, starting after sequence number `after`.
+    pub fn apps_after(&self, after: u64) -> impl Iterator<Item = (u64, &Application)> {
+        self.app_order
+            .range(after.saturating_add(1)..)
+            .filter_map(|(seq, id)| self.apps.get(id).map(|a| (*seq, a)))
+    }
+
+    /// Live service principals in creation order, starting after sequence number `after`.
+    pub fn sps_after(&self, after: u64) -> impl Iterator<Item = (u64, &ServicePrincipal)> {
+        self.sp_order
+            .range(after.saturating_add(1)..)
+            .filter_map(|(seq, id)| self.sps.get(id).map(|s| (*seq, s)))
     }
 
     /// Applications exposing `uri` (case-insensitive) as an identifier URI.
@@ -162,5 +248,246 @@ impl Directory {
                 .iter()
                 .any(|u| u.trim_end_matches('/').eq_ignore_ascii_case(uri))
         })
+    }
+
+    /// Whether an application other than `except` uses one of `uris`.
+    pub fn identifier_uri_taken(&self, uris: &[String], except: Option<&Uuid>) -> Option<String> {
+        uris.iter()
+            .find(|u| {
+                self.app_by_identifier_uri(u)
+                    .is_some_and(|a| Some(&a.id) != except)
+            })
+            .cloned()
+    }
+
+    /// Creates a service principal for an existing application.
+    pub fn create_sp(&mut self, sp: ServicePrincipal) -> Result<(), DirError> {
+        if self.app_by_app_id(&sp.app_id).is_none() {
+            return Err(DirError::NoBackingApplication(sp.app_id));
+        }
+        if self.sp_ids.contains_key(&sp.app_id) {
+            return Err(DirError::DuplicateServicePrincipal(sp.app_id));
+        }
+        self.insert_sp(sp);
+        Ok(())
+    }
+
+    /// Moves an application and its service principal to deleted items, as Graph does.
+    pub fn delete_app(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
+        let mut app = self.apps.remove(id).ok_or(DirError::NotFound(*id))?;
+        self.app_ids.remove(&app.app_id);
+        self.app_order.remove(&app.seq);
+        if let Some(sp_id) = self.sp_ids.get(&app.app_id).copied() {
+            self.delete_sp(&sp_id, now)?;
+        }
+        app.deleted = Some(now);
+        self.deleted_apps.insert(app.id, app);
+        Ok(())
+    }
+
+    /// Moves a service principal to deleted items.
+    pub fn delete_sp(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
+        let mut sp = self.sps.remove(id).ok_or(DirError::NotFound(*id))?;
+        self.sp_ids.remove(&sp.app_id);
+        self.sp_order.remove(&sp.seq);
+        sp.deleted = Some(now);
+        self.deleted_sps.insert(sp.id, sp);
+        Ok(())
+    }
+
+    /// Drops deleted objects older than the retention period.
+    pub fn purge_expired(&mut self, now: OffsetDateTime) {
+        let live = |d: Option<OffsetDateTime>| d.is_some_and(|d| d + DELETED_RETENTION > now);
+        self.deleted_apps.retain(|_, a| live(a.deleted));
+        self.deleted_sps.retain(|_, s| live(s.deleted));
+    }
+
+    /// Deleted applications, oldest deletion first.
+    pub fn deleted_apps(&self) -> Vec<&Application> {
+        let mut v: Vec<_> = self.deleted_apps.values().collect();
+        v.sort_by_key(|a| (a.deleted, a.seq));
+        v
+    }
+
+    /// Deleted service principals, oldest deletion first.
+    pub fn deleted_sps(&self) -> Vec<&ServicePrincipal> {
+        let mut v: Vec<_> = self.deleted_sps.values().collect();
+        v.sort_by_key(|s| (s.deleted, s.seq));
+        v
+    }
+
+    /// A deleted application.
+    pub fn deleted_app(&self, id: &Uuid) -> Option<&Application> {
+        self.deleted_apps.get(id)
+    }
+
+    /// A deleted service principal.
+    pub fn deleted_sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
+        self.deleted_sps.get(id)
+    }
+
+    /// Restores a deleted application (its service principal stays deleted, as in Graph) or a
+    /// deleted service principal (whose application must be live and without another one).
+    pub fn restore(&mut self, id: &Uuid) -> Result<DirectoryObject, DirError> {
+        if let Some(app) = self.deleted_apps.get(id) {
+            if self.app_ids.contains_key(&app.app_id) {
+                return Err(DirError::NotFound(*id));
+            }
+            if let Some(uri) = self.identifier_uri_taken(&app.identifier_uris, None) {
+                return Err(DirError::DuplicateIdentifierUri(uri));
+            }
+            let mut app = self
+                .deleted_apps
+                .remove(id)
+                .ok_or(DirError::NotFound(*id))?;
+            app.deleted = None;
+            self.insert_app(app);
+            return Ok(DirectoryObject::Application(*id));
+        }
+        if let Some(sp) = self.deleted_sps.get(id) {
+            if self.app_by_app_id(&sp.app_id).is_none() {
+                return Err(DirError::NoBackingApplication(sp.app_id));
+            }
+            if self.sp_ids.contains_key(&sp.app_id) {
+                return Err(DirError::DuplicateServicePrincipal(sp.app_id));
+            }
+            let mut sp = self.deleted_sps.remove(id).ok_or(DirError::NotFound(*id))?;
+            sp.deleted = None;
+            self.insert_sp(sp);
+            return Ok(DirectoryObject::ServicePrincipal(*id));
+        }
+        Err(DirError::NotFound(*id))
+    }
+
+    /// Removes a deleted object for good.
+    pub fn purge(&mut self, id: &Uuid) -> Result<(), DirError> {
+        if self.deleted_apps.remove(id).is_some() || self.deleted_sps.remove(id).is_some() {
+            Ok(())
+        } else {
+            Err(DirError::NotFound(*id))
+        }
+    }
+
+    /// Removes the password credential `key_id` from application `id`.
+    pub fn remove_password(&mut self, id: &Uuid, key_id: &Uuid) -> Result<(), DirError> {
+        let app = self.apps.get_mut(id).ok_or(DirError::NotFound(*id))?;
+        let before = app.password_credentials.len();
+        app.password_credentials.retain(|c| &c.key_id != key_id);
+        if app.password_credentials.len() == before {
+            return Err(DirError::KeyNotFound(*key_id));
+        }
+        Ok(())
+    }
+}
+
+/// What a restored object was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryObject {
+    /// An application (object id).
+    Application(Uuid),
+    /// A service principal (object id).
+    ServicePrincipal(Uuid),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn app(name: &str) -> Application {
+        Application::new(Uuid::new_v4(), Uuid::new_v4(), name, now())
+    }
+
+    #[test]
+    fn deleting_an_app_deletes_its_sp_and_restore_brings_back_only_the_app() {
+        let mut dir = Directory::default();
+        let a = app("a");
+        let (id, app_id) = (a.id, a.app_id);
+        dir.insert_app(a);
+        let sp = ServicePrincipal::new(Uuid::new_v4(), app_id, "a", now());
+        let sp_id = sp.id;
+        dir.create_sp(sp).expect("sp");
+        dir.delete_app(&id, now()).expect("delete");
+        assert!(dir.app(&id).is_none() && dir.sp(&sp_id).is_none());
+        assert_eq!(dir.deleted_apps().len(), 1);
+        assert_eq!(dir.deleted_sps().len(), 1);
+        assert_eq!(dir.restore(&id), Ok(DirectoryObject::Application(id)));
+        assert!(dir.app_by_app_id(&app_id).is_some());
+        assert!(dir.sp_by_app_id(&app_id).is_none());
+        assert_eq!(
+            dir.restore(&sp_id),
+            Ok(DirectoryObject::ServicePrincipal(sp_id))
+        );
+        assert!(dir.sp_by_app_id(&app_id).is_some());
+    }
+
+    #[test]
+    fn service_principal_rules() {
+        let mut dir = Directory::default();
+        let a = app("a");
+        let app_id = a.app_id;
+        let orphan = ServicePrincipal::new(Uuid::new_v4(), Uuid::new_v4(), "x", now());
+        assert!(matches!(
+            dir.create_sp(orphan),
+            Err(DirError::NoBackingApplication(_))
+        ));
+        dir.insert_app(a);
+        dir.create_sp(ServicePrincipal::new(Uuid::new_v4(), app_id, "a", now()))
+            .expect("first");
+        let again = ServicePrincipal::new(Uuid::new_v4(), app_id, "a", now());
+        assert_eq!(
+            dir.create_sp(again),
+            Err(DirError::DuplicateServicePrincipal(app_id))
+        );
+    }
+
+    #[test]
+    fn listing_is_in_creation_order_and_resumes_after_a_sequence_number() {
+        let mut dir = Directory::default();
+        for name in ["one", "two", "three"] {
+            dir.insert_app(app(name));
+        }
+        let names: Vec<_> = dir
+            .apps_after(0)
+            .map(|(_, a)| a.display_name.as_str())
+            .collect();
+        assert_eq!(names, ["one", "two", "three"]);
+        let first = dir.apps_after(0).next().map(|(s, _)| s).expect("seq");
+        let rest: Vec<_> = dir
+            .apps_after(first)
+            .map(|(_, a)| a.display_name.as_str())
+            .collect();
+        assert_eq!(rest, ["two", "three"]);
+    }
+
+    #[test]
+    fn deleted_items_expire_after_thirty_days() {
+        let mut dir = Directory::default();
+        let a = app("a");
+        let id = a.id;
+        dir.insert_app(a);
+        let t = now();
+        dir.delete_app(&id, t).expect("delete");
+        dir.purge_expired(t + time::Duration::days(29));
+        assert_eq!(dir.deleted_apps().len(), 1);
+        dir.purge_expired(t + time::Duration::days(31));
+        assert!(dir.deleted_apps().is_empty());
+        assert_eq!(dir.restore(&id), Err(DirError::NotFound(id)));
+    }
+
+    #[test]
+    fn remove_password_reports_unknown_keys() {
+        let mut dir = Directory::default();
+        let a = app("a");
+        let id = a.id;
+        dir.insert_app(a);
+        let key = Uuid::new_v4();
+        assert_eq!(
+            dir.remove_password(&id, &key),
+            Err(DirError::KeyNotFound(key))
+        );
     }
 }

@@ -76,33 +76,32 @@ impl AppState {
     fn bootstrap(&self, dir: &mut Directory) {
         let now = self.clock.now();
         let secret = self.config.admin_client_secret.expose();
-        dir.insert_app(Application {
-            id: DEFAULT_ADMIN_APP_OBJECT_ID,
-            app_id: self.config.admin_client_id,
-            display_name: "Entra Emulator Admin".to_owned(),
-            created: now,
-            sign_in_audience: "AzureADMyOrg".to_owned(),
-            identifier_uris: vec![],
-            requested_access_token_version: None,
-            password_credentials: vec![PasswordCredential {
-                key_id: Uuid::nil(),
-                display_name: Some("bootstrap".to_owned()),
-                hint: secret::hint(secret),
-                start: now - time::Duration::days(1),
-                end: time::macros::datetime!(2099-12-31 0:00 UTC),
-                hash: self.admin_secret.clone(),
-            }],
+        let mut app = Application::new(
+            DEFAULT_ADMIN_APP_OBJECT_ID,
+            self.config.admin_client_id,
+            "Entra Emulator Admin",
+            now,
+        );
+        app.sign_in_audience = "AzureADMyOrg".to_owned();
+        app.password_credentials = vec![PasswordCredential {
+            key_id: Uuid::nil(),
+            display_name: Some("bootstrap".to_owned()),
+            hint: secret::hint(secret),
+            start: now - time::Duration::days(1),
+            end: time::macros::datetime!(2099-12-31 0:00 UTC),
+            hash: self.admin_secret.clone(),
+        }];
+        dir.insert_app(app);
+        let mut sp = ServicePrincipal::new(
+            DEFAULT_ADMIN_OBJECT_ID,
+            self.config.admin_client_id,
+            "Entra Emulator Admin",
+            now,
+        );
+        sp.app_roles.push(AppRoleGrant {
+            resource_app_id: GRAPH_APP_ID,
+            value: "Application.ReadWrite.All".to_owned(),
         });
-        dir.insert_sp(ServicePrincipal {
-            id: DEFAULT_ADMIN_OBJECT_ID,
-            app_id: self.config.admin_client_id,
-            display_name: "Entra Emulator Admin".to_owned(),
-            created: now,
-            account_enabled: true,
-            app_roles: vec![AppRoleGrant {
-                resource_app_id: GRAPH_APP_ID,
-                value: "Application.ReadWrite.All".to_owned(),
-            }],
-        });
+        dir.insert_sp(sp);
     }
 }

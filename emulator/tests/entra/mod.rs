@@ -756,26 +756,18 @@ async fn router_serves_without_a_socket() {
     let secret = "abcQ~0123456789012345678901234567890123";
     let client_id = uuid::Uuid::new_v4();
     let now = state.clock.now();
-    state
-        .directory
-        .write()
-        .insert_app(entra_emulator::directory::Application {
-            id: uuid::Uuid::new_v4(),
-            app_id: client_id,
-            display_name: "no-sp".into(),
-            created: now,
-            sign_in_audience: "AzureADMyOrg".into(),
-            identifier_uris: vec![],
-            requested_access_token_version: None,
-            password_credentials: vec![entra_emulator::directory::PasswordCredential {
-                key_id: uuid::Uuid::new_v4(),
-                display_name: None,
-                hint: "abc".into(),
-                start: now - time::Duration::minutes(1),
-                end: now + time::Duration::days(1),
-                hash: entra_emulator::secret::SecretHash::new(secret),
-            }],
+    let mut app =
+        entra_emulator::directory::Application::new(uuid::Uuid::new_v4(), client_id, "no-sp", now);
+    app.password_credentials
+        .push(entra_emulator::directory::PasswordCredential {
+            key_id: uuid::Uuid::new_v4(),
+            display_name: None,
+            hint: "abc".into(),
+            start: now - time::Duration::minutes(1),
+            end: now + time::Duration::days(1),
+            hash: entra_emulator::secret::SecretHash::new(secret),
         });
+    state.directory.write().insert_app(app);
     let router = entra_emulator::router::router(state.clone());
     let body = format!(
         "grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
