@@ -67,6 +67,9 @@ pub struct Config {
     pub admin_client_secret: Secret,
     /// Lifetime of issued access tokens (`expires_in` is one second less, as Entra reports).
     pub token_lifetime: Duration,
+    /// How long after an application's creation Graph still refuses to create its service
+    /// principal ("does not reference a valid application object"), as replication does.
+    pub graph_replication: Duration,
     /// Delay before a new role assignment takes effect, for every plane.
     pub rbac_propagation: Option<Duration>,
     /// Directory for persisted state (`None`: in memory).
@@ -86,6 +89,7 @@ impl Default for Config {
             admin_client_id: DEFAULT_ADMIN_CLIENT_ID,
             admin_client_secret: Secret::new(DEFAULT_ADMIN_CLIENT_SECRET),
             token_lifetime: Duration::from_secs(3600),
+            graph_replication: Duration::ZERO,
             rbac_propagation: None,
             data_dir: None,
         }

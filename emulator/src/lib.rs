@@ -7,7 +7,7 @@
 //! - [`server`]: the in-process [`Emulator`] (binds `127.0.0.1:0`, stops on drop) and the
 //!   [`Server`] the binary runs on a bound listener;
 //! - [`router::router`]: every route, usable without a socket;
-//! - one module per service (`entra`, …), each owning its routes, wire types and error body;
+//! - one module per service (`entra`, `graph`, …), each owning its routes, wire types and error body;
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`].
 //!
 //! # Quick start
@@ -29,6 +29,7 @@ pub mod config;
 mod control;
 pub mod directory;
 pub mod entra;
+pub mod graph;
 mod http;
 pub mod keys;
 pub mod router;

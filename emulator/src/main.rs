@@ -46,6 +46,10 @@ struct Args {
     /// Delay before a new role assignment takes effect, on every plane (e.g. 0s, 90s, 5m, 1h).
     #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION", value_parser = humantime::parse_duration)]
     rbac_propagation: Option<Duration>,
+    /// How long after an application's creation Graph refuses to create its service
+    /// principal, as directory replication does (e.g. 10s).
+    #[arg(long, env = "ENTRA_EMULATOR_GRAPH_REPLICATION", value_parser = humantime::parse_duration, default_value = "0s")]
+    graph_replication: Duration,
     /// Lifetime of issued access tokens.
     #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration, default_value = "1h")]
     token_lifetime: Duration,
@@ -84,6 +88,7 @@ impl Args {
             admin_client_id: self.admin_client_id,
             admin_client_secret: Secret::new(self.admin_client_secret),
             token_lifetime: self.token_lifetime,
+            graph_replication: self.graph_replication,
             rbac_propagation: self.rbac_propagation,
             data_dir: self.data_dir,
             ..Config::default()

@@ -4,12 +4,15 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
-use crate::{control, entra};
+use crate::{control, entra, graph};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
@@ -28,6 +31,64 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks_v2))
         .route("/{tenant}/discovery/keys", get(entra::jwks_v1))
         .route("/common/discovery/instance", get(entra::instance_discovery))
+        // Microsoft Graph v1.0
+        .route(
+            "/v1.0/applications",
+            get(graph::list_apps).post(graph::create_app),
+        )
+        .route(
+            "/v1.0/applications/{id}",
+            get(graph::get_app)
+                .patch(graph::update_app)
+                .delete(graph::delete_app),
+        )
+        .route(
+            "/v1.0/applications/{id}/addPassword",
+            post(graph::add_password),
+        )
+        .route(
+            "/v1.0/applications/{id}/removePassword",
+            post(graph::remove_password),
+        )
+        .route(
+            "/v1.0/servicePrincipals",
+            get(graph::list_sps).post(graph::create_sp),
+        )
+        .route(
+            "/v1.0/servicePrincipals/{id}",
+            get(graph::get_sp)
+                .patch(graph::update_sp)
+                .delete(graph::delete_sp),
+        )
+        // `applications(appId='…')` and `servicePrincipals(appId='…')`
+        .route(
+            "/v1.0/{key}",
+            get(graph::get_by_key)
+                .patch(graph::update_by_key)
+                .delete(graph::delete_by_key),
+        )
+        .route("/v1.0/{key}/addPassword", post(graph::add_password_by_key))
+        .route(
+            "/v1.0/{key}/removePassword",
+            post(graph::remove_password_by_key),
+        )
+        .route(
+            "/v1.0/directory/deletedItems/microsoft.graph.application",
+            get(graph::list_deleted_apps),
+        )
+        .route(
+            "/v1.0/directory/deletedItems/microsoft.graph.servicePrincipal",
+            get(graph::list_deleted_sps),
+        )
+        .route(
+            "/v1.0/directory/deletedItems/{id}",
+            get(graph::get_deleted).delete(graph::purge_deleted),
+        )
+        .route(
+            "/v1.0/directory/deletedItems/{id}/restore",
+            post(graph::restore_deleted),
+        )
+        .route("/v1.0/directoryObjects/getByIds", post(graph::get_by_ids))
         // Emulator control API
         .route("/_emulator/health", get(control::health))
         .route("/_emulator/clock", get(control::clock))
@@ -38,8 +99,21 @@ pub fn router(state: AppState) -> Router {
             "/_emulator/{*rest}",
             get(control::not_found).post(control::not_found),
         )
+        .fallback(fallback)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// Unknown paths, answered in the envelope of the service the path belongs to.
+async fn fallback(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/v1.0/") || path.starts_with("/beta/") {
+        return graph::unknown_segment(&state, &headers, path);
+    }
+    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({
+        "error": {"code": "NotFound", "message": format!("No emulated service serves '{path}'.")}
+    })))
+        .into_response()
 }
 
 /// One log line per request: method, path (never the query or body, which may carry

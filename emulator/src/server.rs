@@ -280,6 +280,12 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long after an application's creation its service principal cannot be created yet.
+    pub fn graph_replication(mut self, window: Duration) -> Self {
+        self.config.graph_replication = window;
+        self
+    }
+
     /// Delay before role assignments take effect, on every plane.
     pub fn rbac_propagation(mut self, delay: Duration) -> Self {
         self.config.rbac_propagation = Some(delay);

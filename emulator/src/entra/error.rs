@@ -53,6 +53,13 @@ pub enum EntraError {
         /// Tenant id.
         tenant: Uuid,
     },
+    /// AADSTS7000112: the app's service principal is disabled (`accountEnabled: false`).
+    AppDisabled {
+        /// Client id.
+        client_id: Uuid,
+        /// Application display name.
+        name: String,
+    },
     /// AADSTS50049: instance discovery for an authority that is not this emulator.
     InvalidInstance,
 }
@@ -164,6 +171,12 @@ impl EntraError {
                 format!(
                     "The client application {client_id} is missing service principal in the tenant {tenant}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119"
                 ),
+            ),
+            AppDisabled { client_id, name } => (
+                bad,
+                "unauthorized_client",
+                7000112,
+                format!("Application '{client_id}'({name}) is disabled."),
             ),
             InvalidInstance => (
                 bad,

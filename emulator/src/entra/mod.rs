@@ -301,6 +301,12 @@ fn issue(
             client_id: app.app_id,
             tenant: state.config.tenant_id,
         })?;
+    if !sp.account_enabled {
+        return Err(EntraError::AppDisabled {
+            client_id: app.app_id,
+            name: app.display_name.clone(),
+        });
+    }
     let resource =
         resources::resolve(&requested, &dir, &[&base, &state.base_url]).ok_or_else(|| {
             EntraError::ResourceNotFound {

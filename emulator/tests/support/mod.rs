@@ -178,29 +178,57 @@ pub(crate) fn https_client_with_roots(roots: rustls::RootCertStore) -> reqwest::
         .expect("client")
 }
 
-/// The binary started as a process, with its connection file read.
+/// The binary started as a process, with its connection file read and its stderr collected.
 pub(crate) struct RunningBinary {
     pub(crate) child: tokio::process::Child,
     pub(crate) info: Value,
     pub(crate) dir: std::path::PathBuf,
+    stderr: std::sync::Arc<tokio::sync::Mutex<String>>,
 }
 
 impl RunningBinary {
+    /// Starts the binary serving HTTPS on a free port.
     pub(crate) async fn start(extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn(&[], extra_env).await
+    }
+
+    /// Starts the binary serving plain HTTP on a free port.
+    pub(crate) async fn start_plain(extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn(&["--plain-http"], extra_env).await
+    }
+
+    async fn spawn(args: &[&str], extra_env: &[(&str, &str)]) -> Self {
+        use tokio::io::AsyncReadExt as _;
         let dir =
             std::env::temp_dir().join(format!("entra-emulator-test-{}", uuid::Uuid::new_v4()));
         let conn = dir.join("conn.json");
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
             .args(["--bind", "127.0.0.1:0", "--connection-file"])
             .arg(&conn)
             .arg("--data-dir")
             .arg(&dir)
+            .args(args)
             .envs(extra_env.iter().copied())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("spawn binary");
+        // Drain stderr continuously so that a chatty log never blocks the emulator.
+        let stderr = std::sync::Arc::new(tokio::sync::Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("stderr");
+        let sink = stderr.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .await
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while !conn.exists() {
             assert!(
@@ -210,7 +238,12 @@ impl RunningBinary {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let info = serde_json::from_slice(&std::fs::read(&conn).expect("read")).expect("json");
-        Self { child, info, dir }
+        Self {
+            child,
+            info,
+            dir,
+            stderr,
+        }
     }
 
     pub(crate) fn conn_path(&self) -> std::path::PathBuf {
@@ -219,6 +252,24 @@ impl RunningBinary {
 
     pub(crate) fn ca_path(&self) -> &str {
         self.info["ca_cert_path"].as_str().expect("ca_cert_path")
+    }
+
+    /// Sends SIGTERM, waits for a clean exit and returns everything the process logged.
+    pub(crate) async fn stop_and_collect_stderr(mut self) -> String {
+        let pid = self.child.id().expect("pid");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("exits")
+            .expect("wait");
+        assert!(exit.success(), "{exit:?}");
+        // Give the drain task a moment to read the last bytes.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.stderr.lock().await.clone()
     }
 }
 
@@ -248,4 +299,90 @@ pub(crate) fn python_with(module: &str) -> Option<String> {
         "SKIPPED: {python} cannot import {module}; run .ci/run or pip install -r clients/python/requirements.txt"
     );
     None
+}
+
+/// Replaces volatile values by their shape, for snapshots: GUIDs → `[uuid]`, date-times →
+/// `[datetime]`, JWTs → `[jwt]`.
+pub(crate) fn redact(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(redact_str(s)),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), redact(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn redact_str(s: &str) -> String {
+    if s.starts_with("eyJ") && s.matches('.').count() == 2 {
+        return "[jwt]".into();
+    }
+    let is_guid = |t: &str| uuid::Uuid::parse_str(t).is_ok() && t.len() == 36;
+    if is_guid(s) {
+        return "[uuid]".into();
+    }
+    let looks_like_datetime = s.len() >= 19
+        && s.as_bytes().get(4) == Some(&b'-')
+        && s.as_bytes().get(10) == Some(&b'T')
+        && s[..4].bytes().all(|b| b.is_ascii_digit());
+    if looks_like_datetime {
+        return "[datetime]".into();
+    }
+    // GUIDs inside longer strings (messages, ids, URLs).
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s.len() - i >= 36
+            && s.is_char_boundary(i)
+            && s.is_char_boundary(i + 36)
+            && is_guid(&s[i..i + 36])
+        {
+            out.push_str("[uuid]");
+            i += 36;
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+impl TestApp {
+    /// A Graph token for the bootstrap admin.
+    pub(crate) async fn admin_graph_token(&self) -> String {
+        let (status, body) = self
+            .admin_token_v2("https://graph.microsoft.com/.default")
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Sends a request with a bearer token and an optional JSON body.
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("json body")
+        };
+        (status, headers, body)
+    }
 }

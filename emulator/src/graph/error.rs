@@ -1,0 +1,160 @@
+//! Microsoft Graph's error envelope: `error.code`, `error.message`, `error.innerError` with
+//! `date`, `request-id` and `client-request-id`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::Ctx;
+
+/// Every Graph failure the emulator reproduces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphError {
+    /// 401: no bearer token.
+    EmptyToken,
+    /// 401: not a JWT at all.
+    UnparsableToken,
+    /// 401: bad signature, unknown key, wrong issuer or tenant.
+    InvalidToken,
+    /// 401: expired or not yet valid.
+    ExpiredToken,
+    /// 401: a token for another resource.
+    InvalidAudience,
+    /// 403: the caller lacks the application permission.
+    Forbidden,
+    /// 404: no such object.
+    NotFound(String),
+    /// 400: an id that is not a GUID.
+    InvalidId(String),
+    /// 400 `Request_BadRequest` with a message.
+    BadRequest(String),
+    /// 400 `BadRequest` (OData-level) with a message.
+    ODataBadRequest(String),
+    /// 400 `Request_UnsupportedQuery`.
+    UnsupportedQuery(String),
+    /// 400: the service principal's app id has no application (with details).
+    NoBackingApplication(Uuid),
+    /// 409: the app already has a service principal.
+    DuplicateServicePrincipal(Uuid),
+    /// 400: identifier URI already used by another application.
+    DuplicateIdentifierUri,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
+}
+
+impl GraphError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use GraphError::*;
+        let bad = StatusCode::BAD_REQUEST;
+        let token = |m: &str| {
+            (
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                m.to_owned(),
+            )
+        };
+        match self {
+            EmptyToken => token("Access token is empty."),
+            UnparsableToken => token("CompactToken parsing failed with error code: 80049217"),
+            // The current text for a bad signature was not found; this is the older generic one.
+            InvalidToken => token("Access token validation failure."),
+            ExpiredToken => token("Lifetime validation failed, the token is expired."),
+            InvalidAudience => token("Access token validation failure. Invalid audience."),
+            Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.".to_owned(),
+            ),
+            NotFound(id) => (
+                StatusCode::NOT_FOUND,
+                "Request_ResourceNotFound",
+                format!(
+                    "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+                ),
+            ),
+            InvalidId(v) => (
+                bad,
+                "Request_BadRequest",
+                format!("Invalid object identifier '{v}'."),
+            ),
+            BadRequest(m) => (bad, "Request_BadRequest", m.clone()),
+            ODataBadRequest(m) => (bad, "BadRequest", m.clone()),
+            UnsupportedQuery(m) => (bad, "Request_UnsupportedQuery", m.clone()),
+            NoBackingApplication(app_id) => (bad, "Request_BadRequest", no_backing(app_id)),
+            DuplicateServicePrincipal(app_id) => (
+                StatusCode::CONFLICT,
+                "Request_MultipleObjectsWithSameKeyValue",
+                format!(
+                    "The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use."
+                ),
+            ),
+            // Code and wording are guesses.
+            DuplicateIdentifierUri => (
+                bad,
+                "Request_MultipleObjectsWithSameKeyValue",
+                "Another object with the same value for property identifierUris already exists."
+                    .to_owned(),
+            ),
+            // Wording is a guess.
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Request_BadRequest",
+                "The requested method is not allowed on this resource.".to_owned(),
+            ),
+        }
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// The full response for request context `ctx`.
+    pub fn into_response_with(self, ctx: &Ctx) -> Response {
+        let (status, code, message) = self.parts();
+        let mut error = json!({
+            "code": code,
+            "message": message,
+        });
+        if let GraphError::NoBackingApplication(app_id) = &self {
+            error["details"] = json!([{
+                "code": "NoBackingApplicationObject",
+                "message": no_backing(app_id),
+                "target": "appId",
+            }]);
+        }
+        error["innerError"] = ctx.inner_error();
+        let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        ctx.decorate(headers);
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
+                ),
+            );
+        }
+        response
+    }
+}
+
+fn no_backing(app_id: &Uuid) -> String {
+    format!(
+        "The appId '{app_id}' of the service principal does not reference a valid application object."
+    )
+}
+
+/// `innerError` for `ctx` (used by the error renderer).
+pub(super) fn inner_error(date: &str, request_id: &Uuid, client_request_id: &str) -> Value {
+    json!({
+        "date": date,
+        "request-id": request_id,
+        "client-request-id": client_request_id,
+    })
+}
