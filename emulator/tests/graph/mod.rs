@@ -994,7 +994,10 @@ async fn binary_logs_never_contain_a_secret() {
 #[tokio::test]
 async fn readme_curl_walkthrough_runs_against_the_binary() {
     let bin = RunningBinary::start(&[]).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../clients/shell/graph-walkthrough.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clients/shell/graph-walkthrough.sh"
+    );
     let out = tokio::process::Command::new("bash")
         .arg(script)
         .arg(bin.conn_path())
@@ -1002,8 +1005,21 @@ async fn readme_curl_walkthrough_runs_against_the_binary() {
         .await
         .expect("run the walk-through (needs bash, curl, python3)");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("3. read back: None "), "secret hidden on read: {stdout}");
-    assert!(stdout.contains("5. token as the app: Bearer 3599"), "{stdout}");
-    assert!(stdout.contains("7. same token request: invalid_client [7000215]"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("3. read back: None "),
+        "secret hidden on read: {stdout}"
+    );
+    assert!(
+        stdout.contains("5. token as the app: Bearer 3599"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("7. same token request: invalid_client [7000215]"),
+        "{stdout}"
+    );
 }
