@@ -1,0 +1,262 @@
+//! Credentials: client secret (Entra v2 token endpoint) with a per-scope cache that refreshes
+//! ahead of expiry and lets concurrent callers share one refresh; and the environment
+//! credential the Azure SDKs read.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::cloud::Cloud;
+use crate::error::{Error, Service};
+use crate::http::{Pipeline, Request, RetryPolicy};
+
+/// A secret whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for sending it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(***)")
+    }
+}
+
+/// An access token and when it expires.
+#[derive(Clone)]
+pub struct AccessToken {
+    token: String,
+    /// Expiry, by this machine's clock.
+    pub expires_on: OffsetDateTime,
+}
+
+impl AccessToken {
+    /// A token obtained elsewhere.
+    pub fn new(token: impl Into<String>, expires_on: OffsetDateTime) -> Self {
+        Self {
+            token: token.into(),
+            expires_on,
+        }
+    }
+
+    /// The bearer token.
+    pub fn secret(&self) -> &str {
+        &self.token
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("expires_on", &self.expires_on)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future [`TokenCredential::get_token`] returns.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'a>>;
+
+/// Something that gets access tokens for a scope (`{resource}/.default`).
+pub trait TokenCredential: Send + Sync + std::fmt::Debug {
+    /// A valid token for `scope`, from cache when possible.
+    fn get_token<'a>(&'a self, scope: &'a str) -> TokenFuture<'a>;
+
+    /// Forgets the cached token for `scope` (after the server refused it).
+    fn invalidate(&self, _scope: &str) {}
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+
+/// Client credentials with a secret, against `{authority}/{tenant}/oauth2/v2.0/token`.
+#[derive(Debug)]
+pub struct ClientSecretCredential {
+    tenant_id: String,
+    client_id: String,
+    secret: ClientSecret,
+    token_url: String,
+    pipeline: Pipeline,
+    cache: Mutex<HashMap<String, Slot>>,
+    refresh_margin: Duration,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: u64,
+}
+
+impl ClientSecretCredential {
+    /// A credential for `client_id` in `tenant_id`, using `cloud`'s authority.
+    pub fn new(
+        cloud: &Cloud,
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        secret: ClientSecret,
+    ) -> Result<Self, Error> {
+        let tenant_id = tenant_id.into();
+        let token_url = format!(
+            "{}/{tenant_id}/oauth2/v2.0/token",
+            cloud.authority_host.trim_end_matches('/')
+        );
+        Ok(Self {
+            tenant_id,
+            client_id: client_id.into(),
+            secret,
+            token_url,
+            pipeline: Pipeline::new(cloud, RetryPolicy::default())?,
+            cache: Mutex::new(HashMap::new()),
+            refresh_margin: Duration::from_secs(300),
+        })
+    }
+
+    /// The tenant.
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Refreshes tokens this long before they expire (default five minutes).
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    fn slot(&self, scope: &str) -> Slot {
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.entry(scope.to_owned()).or_default().clone()
+    }
+
+    async fn fetch(&self, scope: &str) -> Result<AccessToken, Error> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.secret.expose()),
+            ("scope", scope),
+        ];
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let req = Request::new(Method::POST, &self.token_url)
+            .raw(body, "application/x-www-form-urlencoded");
+        let reply = self.pipeline.send(Service::Entra, &req, None).await?;
+        let parsed: TokenResponse = reply.json(Service::Entra)?;
+        let lifetime = time::Duration::seconds(i64::try_from(parsed.expires_in).unwrap_or(3599));
+        Ok(AccessToken {
+            token: parsed.access_token,
+            expires_on: OffsetDateTime::now_utc() + lifetime,
+        })
+    }
+}
+
+impl TokenCredential for ClientSecretCredential {
+    fn get_token<'a>(&'a self, scope: &'a str) -> TokenFuture<'a> {
+        Box::pin(async move {
+            let slot = self.slot(scope);
+            // One refresh in flight per scope: concurrent callers queue on the slot and then
+            // find the token the first one fetched.
+            let mut cached = slot.lock().await;
+            let margin =
+                time::Duration::try_from(self.refresh_margin).unwrap_or(time::Duration::ZERO);
+            if let Some(token) = cached.as_ref()
+                && token.expires_on - margin > OffsetDateTime::now_utc()
+            {
+                return Ok(token.clone());
+            }
+            let fresh = self.fetch(scope).await?;
+            *cached = Some(fresh.clone());
+            Ok(fresh)
+        })
+    }
+
+    fn invalidate(&self, scope: &str) {
+        let slot = self.slot(scope);
+        if let Ok(mut cached) = slot.try_lock() {
+            *cached = None;
+        }
+    }
+}
+
+/// The credential the Azure SDKs build from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+/// `AZURE_CLIENT_SECRET` and (optionally) `AZURE_AUTHORITY_HOST`.
+#[derive(Debug)]
+pub struct EnvironmentCredential;
+
+impl EnvironmentCredential {
+    /// Reads the variables; `cloud` gives the other endpoints and the CA to trust, and
+    /// `AZURE_AUTHORITY_HOST` overrides its authority.
+    pub fn from_env(cloud: &Cloud) -> Result<ClientSecretCredential, Error> {
+        Self::from_lookup(cloud, |k| std::env::var(k).ok())
+    }
+
+    fn from_lookup(
+        cloud: &Cloud,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<ClientSecretCredential, Error> {
+        let need = |k: &str| {
+            var(k)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| Error::Config(format!("{k} is not set")))
+        };
+        let mut cloud = cloud.clone();
+        if let Some(host) = var("AZURE_AUTHORITY_HOST").filter(|v| !v.is_empty()) {
+            cloud.authority_host = host;
+        }
+        ClientSecretCredential::new(
+            &cloud,
+            need("AZURE_TENANT_ID")?,
+            need("AZURE_CLIENT_ID")?,
+            ClientSecret::new(need("AZURE_CLIENT_SECRET")?),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let s = ClientSecret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "ClientSecret(***)");
+        let cred = ClientSecretCredential::new(&Cloud::azure_public(), "t", "c", s).expect("cred");
+        assert!(!format!("{cred:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn environment_variables_are_required_and_authority_overridable() {
+        let vars = |k: &str| match k {
+            "AZURE_TENANT_ID" => Some("t".into()),
+            "AZURE_CLIENT_ID" => Some("c".into()),
+            "AZURE_CLIENT_SECRET" => Some("s".into()),
+            "AZURE_AUTHORITY_HOST" => Some("https://127.0.0.1:8443".into()),
+            _ => None,
+        };
+        let cred = EnvironmentCredential::from_lookup(&Cloud::azure_public(), vars).expect("cred");
+        assert_eq!(cred.token_url, "https://127.0.0.1:8443/t/oauth2/v2.0/token");
+        let missing = EnvironmentCredential::from_lookup(&Cloud::azure_public(), |_| None);
+        assert!(matches!(missing, Err(Error::Config(m)) if m.contains("AZURE_TENANT_ID")));
+    }
+}
