@@ -32,6 +32,7 @@ pub mod entra;
 pub mod graph;
 mod http;
 pub mod keys;
+pub mod kql;
 pub mod router;
 pub mod secret;
 pub mod server;

@@ -1,0 +1,256 @@
+//! Error types: query errors shaped after Log Analytics' `BadArgumentError`
+//! body, and ingestion errors.
+
+use std::fmt;
+
+use serde_json::json;
+
+/// Broad class of a query error; decides the `innererror.code` the host
+/// reports (`SyntaxError` or `SemanticError`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KqlErrorKind {
+    /// The query text could not be parsed.
+    Syntax,
+    /// The query parsed but refers to unknown names or mixes types.
+    Semantic,
+    /// The query uses a real KQL operator or function that this engine does
+    /// not implement. Reported as a semantic error whose innermost code is
+    /// `NotSupported` (an emulator-specific code, not one the real service
+    /// uses).
+    Unsupported,
+}
+
+/// Where a syntax error was detected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorLocation {
+    /// 1-based line number.
+    pub line: usize,
+    /// 0-based character position within the line.
+    pub pos: usize,
+    /// The offending token text (`<EOF>` at end of input).
+    pub token: String,
+}
+
+/// A query error carrying what a host needs to build Log Analytics'
+/// `BadArgumentError` body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KqlError {
+    /// Error class.
+    pub kind: KqlErrorKind,
+    /// Innermost error code, e.g. `SYN0002` or `SEM0100`.
+    pub code: String,
+    /// Innermost error message, e.g.
+    /// `Query could not be parsed at 'x' on line [1,6]`.
+    pub message: String,
+    /// Position details, present for syntax errors.
+    pub location: Option<ErrorLocation>,
+}
+
+impl KqlError {
+    /// A syntax error (`SYN0002`) at the given location.
+    pub fn syntax(line: usize, pos: usize, token: impl Into<String>) -> Self {
+        let token = token.into();
+        KqlError {
+            kind: KqlErrorKind::Syntax,
+            code: "SYN0002".to_string(),
+            message: format!("Query could not be parsed at '{token}' on line [{line},{pos}]"),
+            location: Some(ErrorLocation { line, pos, token }),
+        }
+    }
+
+    /// A syntax error with a custom message (still `SYN0002`, with location).
+    pub fn syntax_with_message(
+        line: usize,
+        pos: usize,
+        token: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        KqlError {
+            kind: KqlErrorKind::Syntax,
+            code: "SYN0002".to_string(),
+            message: message.into(),
+            location: Some(ErrorLocation {
+                line,
+                pos,
+                token: token.into(),
+            }),
+        }
+    }
+
+    /// A semantic error with the given innermost code and message.
+    pub fn semantic(code: &str, message: impl Into<String>) -> Self {
+        KqlError {
+            kind: KqlErrorKind::Semantic,
+            code: code.to_string(),
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    /// An error naming an operator or function this engine does not support.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        KqlError {
+            kind: KqlErrorKind::Unsupported,
+            code: "NotSupported".to_string(),
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    /// The code that goes in `error.innererror.code`: `SyntaxError` or
+    /// `SemanticError`.
+    pub fn category_code(&self) -> &'static str {
+        match self.kind {
+            KqlErrorKind::Syntax => "SyntaxError",
+            KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "SemanticError",
+        }
+    }
+
+    /// The message that goes in `error.innererror.message`.
+    pub fn category_message(&self) -> &'static str {
+        match self.kind {
+            KqlErrorKind::Syntax => "A recognition error occurred in the query.",
+            KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "A semantic error occurred.",
+        }
+    }
+
+    /// The object that goes under `error.innererror` of a Log Analytics
+    /// `BadArgumentError` response, e.g.
+    /// `{"code":"SyntaxError","message":"A recognition error occurred in the query.",
+    ///   "innererror":{"code":"SYN0002","message":"...","line":1,"pos":6,"token":"x"}}`.
+    pub fn innererror_json(&self) -> serde_json::Value {
+        let mut inner = serde_json::Map::new();
+        inner.insert("code".into(), json!(self.code));
+        inner.insert("message".into(), json!(self.message));
+        if let Some(loc) = &self.location {
+            inner.insert("line".into(), json!(loc.line));
+            inner.insert("pos".into(), json!(loc.pos));
+            inner.insert("token".into(), json!(loc.token));
+        }
+        json!({
+            "code": self.category_code(),
+            "message": self.category_message(),
+            "innererror": serde_json::Value::Object(inner),
+        })
+    }
+
+    /// A complete Log Analytics error response body:
+    /// `{"error":{"message":"The request had some invalid properties","code":"BadArgumentError","innererror":{...}}}`.
+    /// The real service also sends a `correlationId` inside `error`; the host
+    /// may add one.
+    pub fn bad_argument_json(&self) -> serde_json::Value {
+        json!({
+            "error": {
+                "message": "The request had some invalid properties",
+                "code": "BadArgumentError",
+                "innererror": self.innererror_json(),
+            }
+        })
+    }
+}
+
+impl fmt::Display for KqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.category_code(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for KqlError {}
+
+/// An error while converting JSON rows into a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngestError {
+    /// 0-based index of the offending row in the input slice.
+    pub row: usize,
+    /// Name of the offending column.
+    pub column: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for IngestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "row {}: column '{}': {}",
+            self.row, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for IngestError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_innererror_shape() {
+        let e = KqlError::syntax(1, 11, "invalid");
+        assert_eq!(
+            e.innererror_json(),
+            json!({
+                "code": "SyntaxError",
+                "message": "A recognition error occurred in the query.",
+                "innererror": {
+                    "code": "SYN0002",
+                    "message": "Query could not be parsed at 'invalid' on line [1,11]",
+                    "line": 1,
+                    "pos": 11,
+                    "token": "invalid"
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn bad_argument_body() {
+        let j = KqlError::syntax(1, 3, "Not").bad_argument_json();
+        assert_eq!(j["error"]["code"], "BadArgumentError");
+        assert_eq!(
+            j["error"]["message"],
+            "The request had some invalid properties"
+        );
+        assert_eq!(
+            j["error"]["innererror"]["innererror"]["message"],
+            "Query could not be parsed at 'Not' on line [1,3]"
+        );
+    }
+
+    #[test]
+    fn semantic_innererror_shape() {
+        let e = KqlError::semantic(
+            "SEM0100",
+            "'where' operator: Failed to resolve column or scalar expression named 'foo'",
+        );
+        let j = e.innererror_json();
+        assert_eq!(j["code"], "SemanticError");
+        assert_eq!(j["message"], "A semantic error occurred.");
+        assert_eq!(j["innererror"]["code"], "SEM0100");
+        assert!(j["innererror"].get("line").is_none());
+    }
+
+    #[test]
+    fn unsupported_is_semantic_category() {
+        let e = KqlError::unsupported("Operator 'join' is not supported by this KQL engine.");
+        assert_eq!(e.category_code(), "SemanticError");
+        assert_eq!(e.innererror_json()["innererror"]["code"], "NotSupported");
+        assert!(e.to_string().contains("join"));
+    }
+
+    #[test]
+    fn ingest_error_display_names_column() {
+        let e = IngestError {
+            row: 3,
+            column: "x".into(),
+            message: "expected long".into(),
+        };
+        assert_eq!(e.to_string(), "row 3: column 'x': expected long");
+    }
+}

@@ -1,0 +1,99 @@
+//! A pure-Rust engine for a subset of KQL (Kusto Query Language) with Log
+//! Analytics semantics, meant for an offline emulator of the Azure Log
+//! Analytics / Application Insights query APIs.
+//!
+//! ```
+//! use kql::kql::{run, Column, ColumnType, QueryContext, Table, Value};
+//!
+//! let mut t = Table::new("T", vec![Column::new("x", ColumnType::Long)]);
+//! t.push_row(vec![Value::Long(1)]).unwrap();
+//! t.push_row(vec![Value::Long(2)]).unwrap();
+//! let ctx = QueryContext::log_analytics(time::OffsetDateTime::UNIX_EPOCH);
+//! let result = run("T | where x > 1 | count", &vec![t], &ctx).unwrap();
+//! assert_eq!(result.value(0, 0), Some(Value::Long(1)));
+//! ```
+//!
+//! Supported: sources `print`, `datatable`, table names; operators `where`,
+//! `project`, `project-away`, `project-rename`, `extend`, `take`/`limit`,
+//! `top`, `sort`/`order`, `count`, `summarize` (`count`, `countif`, `sum`,
+//! `avg`, `min`, `max`, `dcount`), `distinct`. Everything else returns a
+//! [`KqlError`] naming the unsupported operator or function.
+#![warn(missing_docs)]
+
+mod ast;
+mod error;
+mod eval;
+mod exec;
+mod lexer;
+mod parser;
+mod table;
+mod value;
+
+pub use error::{ErrorLocation, IngestError, KqlError, KqlErrorKind};
+pub use parser::{MAX_EXPR_DEPTH, MAX_NESTING, MAX_QUERY_LEN};
+pub use table::{Catalog, Column, Table};
+pub use value::{
+    ColumnType, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MILLISECOND, TICKS_PER_MINUTE,
+    TICKS_PER_SECOND, Value, format_datetime, format_timespan, parse_datetime, parse_timespan,
+};
+
+use time::OffsetDateTime;
+
+/// Per-query settings supplied by the host.
+#[derive(Clone, Debug)]
+pub struct QueryContext<'a> {
+    /// The value of `now()` (and the base of `ago()`) for the whole query.
+    pub now: OffsetDateTime,
+    /// When set, source tables are filtered to rows whose `time_column` is in
+    /// `[start, end)` before the query runs. Tables without that column (or
+    /// where it is not a datetime) are left as they are.
+    pub time_range: Option<(OffsetDateTime, OffsetDateTime)>,
+    /// The time column the range applies to: `TimeGenerated` for Log
+    /// Analytics, `timestamp` for Application Insights.
+    pub time_column: &'a str,
+}
+
+impl QueryContext<'static> {
+    /// Log Analytics defaults: no time range, time column `TimeGenerated`.
+    pub fn log_analytics(now: OffsetDateTime) -> Self {
+        QueryContext {
+            now,
+            time_range: None,
+            time_column: "TimeGenerated",
+        }
+    }
+
+    /// Application Insights defaults: no time range, time column `timestamp`.
+    pub fn app_insights(now: OffsetDateTime) -> Self {
+        QueryContext {
+            now,
+            time_range: None,
+            time_column: "timestamp",
+        }
+    }
+}
+
+impl<'a> QueryContext<'a> {
+    /// Returns the context with a `[start, end)` time range set.
+    pub fn with_time_range(mut self, start: OffsetDateTime, end: OffsetDateTime) -> Self {
+        self.time_range = Some((start, end));
+        self
+    }
+}
+
+/// Parses and runs `query` against the catalog. The result table is named
+/// `PrimaryResult`. Errors are syntax errors (with line/position), semantic
+/// errors (unknown names, type mismatches) or errors naming an unsupported
+/// operator/function; the engine never panics on any query text.
+pub fn run(query: &str, catalog: &dyn Catalog, ctx: &QueryContext<'_>) -> Result<Table, KqlError> {
+    let q = parser::parse(query)?;
+    exec::execute(&q, catalog, ctx)
+}
+
+/// Parses `query` without running it (syntax check only).
+pub fn check_syntax(query: &str) -> Result<(), KqlError> {
+    parser::parse(query).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests;

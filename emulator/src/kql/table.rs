@@ -1,0 +1,753 @@
+//! Columnar tables, JSON ingestion, API rendering and the catalog trait.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+use super::error::IngestError;
+use super::value::{self, ColumnType, Value};
+
+/// A column's name and type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Column {
+    /// Column name (case-sensitive, as in KQL).
+    pub name: String,
+    /// Column type.
+    pub ty: ColumnType,
+}
+
+impl Column {
+    /// Creates a column description.
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+        }
+    }
+}
+
+/// Typed storage of one column.
+#[derive(Clone, Debug)]
+pub(super) enum ColumnData {
+    Bool(Vec<Option<bool>>),
+    Int(Vec<Option<i32>>),
+    Long(Vec<Option<i64>>),
+    Real(Vec<Option<f64>>),
+    DateTime(Vec<Option<i64>>),
+    TimeSpan(Vec<Option<i64>>),
+    String(Vec<Arc<str>>),
+    Dynamic(Vec<Option<Arc<Json>>>),
+    Guid(Vec<Option<Uuid>>),
+}
+
+impl ColumnData {
+    pub(super) fn with_capacity(ty: ColumnType, cap: usize) -> ColumnData {
+        match ty {
+            ColumnType::Bool => ColumnData::Bool(Vec::with_capacity(cap)),
+            ColumnType::Int => ColumnData::Int(Vec::with_capacity(cap)),
+            ColumnType::Long => ColumnData::Long(Vec::with_capacity(cap)),
+            ColumnType::Real => ColumnData::Real(Vec::with_capacity(cap)),
+            ColumnType::DateTime => ColumnData::DateTime(Vec::with_capacity(cap)),
+            ColumnType::TimeSpan => ColumnData::TimeSpan(Vec::with_capacity(cap)),
+            ColumnType::String => ColumnData::String(Vec::with_capacity(cap)),
+            ColumnType::Dynamic => ColumnData::Dynamic(Vec::with_capacity(cap)),
+            ColumnType::Guid => ColumnData::Guid(Vec::with_capacity(cap)),
+        }
+    }
+
+    /// Value at `row`; out-of-range rows read as null.
+    #[inline]
+    pub(super) fn get(&self, row: usize) -> Value {
+        match self {
+            ColumnData::Bool(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::Bool),
+            ColumnData::Int(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::Int),
+            ColumnData::Long(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::Long),
+            ColumnData::Real(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::Real),
+            ColumnData::DateTime(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::DateTime),
+            ColumnData::TimeSpan(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::TimeSpan),
+            ColumnData::String(v) => v.get(row).map_or(Value::Null, |s| Value::String(s.clone())),
+            ColumnData::Dynamic(v) => v
+                .get(row)
+                .and_then(|d| d.clone())
+                .map_or(Value::Null, Value::Dynamic),
+            ColumnData::Guid(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::Guid),
+        }
+    }
+
+    /// Appends a value that has already been coerced to this column's type.
+    /// Values of another type are stored as null.
+    pub(super) fn push(&mut self, v: Value) {
+        match self {
+            ColumnData::Bool(c) => c.push(match v {
+                Value::Bool(b) => Some(b),
+                _ => None,
+            }),
+            ColumnData::Int(c) => c.push(match v {
+                Value::Int(i) => Some(i),
+                _ => None,
+            }),
+            ColumnData::Long(c) => c.push(match v {
+                Value::Long(i) => Some(i),
+                _ => None,
+            }),
+            ColumnData::Real(c) => c.push(match v {
+                Value::Real(r) => Some(r),
+                _ => None,
+            }),
+            ColumnData::DateTime(c) => c.push(match v {
+                Value::DateTime(t) => Some(t),
+                _ => None,
+            }),
+            ColumnData::TimeSpan(c) => c.push(match v {
+                Value::TimeSpan(t) => Some(t),
+                _ => None,
+            }),
+            ColumnData::String(c) => c.push(match v {
+                Value::String(s) => s,
+                _ => Arc::from(""),
+            }),
+            ColumnData::Dynamic(c) => c.push(match v {
+                Value::Dynamic(d) => Some(d),
+                _ => None,
+            }),
+            ColumnData::Guid(c) => c.push(match v {
+                Value::Guid(g) => Some(g),
+                _ => None,
+            }),
+        }
+    }
+
+    /// New column holding the rows at `idx`, in that order.
+    pub(super) fn gather(&self, idx: &[usize]) -> ColumnData {
+        fn g<T: Clone + Default>(v: &[T], idx: &[usize]) -> Vec<T> {
+            idx.iter()
+                .map(|&i| v.get(i).cloned().unwrap_or_default())
+                .collect()
+        }
+        match self {
+            ColumnData::Bool(v) => ColumnData::Bool(g(v, idx)),
+            ColumnData::Int(v) => ColumnData::Int(g(v, idx)),
+            ColumnData::Long(v) => ColumnData::Long(g(v, idx)),
+            ColumnData::Real(v) => ColumnData::Real(g(v, idx)),
+            ColumnData::DateTime(v) => ColumnData::DateTime(g(v, idx)),
+            ColumnData::TimeSpan(v) => ColumnData::TimeSpan(g(v, idx)),
+            ColumnData::String(v) => ColumnData::String(
+                idx.iter()
+                    .map(|&i| v.get(i).cloned().unwrap_or_else(|| Arc::from("")))
+                    .collect(),
+            ),
+            ColumnData::Dynamic(v) => ColumnData::Dynamic(g(v, idx)),
+            ColumnData::Guid(v) => ColumnData::Guid(g(v, idx)),
+        }
+    }
+
+    /// Keeps only the first `n` rows.
+    fn truncate(&mut self, n: usize) {
+        match self {
+            ColumnData::Bool(v) => v.truncate(n),
+            ColumnData::Int(v) => v.truncate(n),
+            ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v) => {
+                v.truncate(n)
+            }
+            ColumnData::Real(v) => v.truncate(n),
+            ColumnData::String(v) => v.truncate(n),
+            ColumnData::Dynamic(v) => v.truncate(n),
+            ColumnData::Guid(v) => v.truncate(n),
+        }
+    }
+}
+
+/// Converts a value to `ty` for storage, allowing lossless numeric widening
+/// (`int`→`long`→`real`) and narrowing `long`→`int` when it fits. `None`
+/// means the value cannot be stored in such a column.
+pub(super) fn coerce_for_column(v: Value, ty: ColumnType) -> Option<Value> {
+    Some(match (v, ty) {
+        (Value::Null, ColumnType::String) => Value::string(""),
+        (Value::Null, _) => Value::Null,
+        (Value::Int(i), ColumnType::Long) => Value::Long(i64::from(i)),
+        (Value::Int(i), ColumnType::Real) => Value::Real(f64::from(i)),
+        (Value::Long(i), ColumnType::Real) => Value::Real(i as f64),
+        (Value::Long(i), ColumnType::Int) => Value::Int(i32::try_from(i).ok()?),
+        (Value::DateTime(t), ColumnType::DateTime) if !value::datetime_in_range(t) => return None,
+        (v, ty) if v.column_type() == Some(ty) => v,
+        _ => return None,
+    })
+}
+
+/// A named, typed, columnar table.
+///
+/// Column data is reference counted, so cloning a table (or projecting
+/// columns out of it during a query) does not copy rows.
+#[derive(Clone, Debug)]
+pub struct Table {
+    name: String,
+    columns: Vec<Column>,
+    data: Vec<Arc<ColumnData>>,
+    len: usize,
+}
+
+impl Table {
+    /// Creates an empty table with the given schema.
+    pub fn new(name: impl Into<String>, columns: Vec<Column>) -> Table {
+        let data = columns
+            .iter()
+            .map(|c| Arc::new(ColumnData::with_capacity(c.ty, 0)))
+            .collect();
+        Table {
+            name: name.into(),
+            columns,
+            data,
+            len: 0,
+        }
+    }
+
+    pub(super) fn from_parts(
+        name: impl Into<String>,
+        columns: Vec<Column>,
+        data: Vec<Arc<ColumnData>>,
+        len: usize,
+    ) -> Table {
+        Table {
+            name: name.into(),
+            columns,
+            data,
+            len,
+        }
+    }
+
+    pub(super) fn data(&self) -> &[Arc<ColumnData>] {
+        &self.data
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Renames the table.
+    pub fn set_name(&mut self, name: impl Into<String>) {
+        self.name = name.into();
+    }
+
+    /// The schema.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// Number of rows.
+    pub fn row_count(&self) -> usize {
+        self.len
+    }
+
+    /// Index of the first column called `name` (case-sensitive).
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The cell at (`row`, `col`), or `None` if out of range.
+    pub fn value(&self, row: usize, col: usize) -> Option<Value> {
+        if row >= self.len {
+            return None;
+        }
+        self.data.get(col).map(|d| d.get(row))
+    }
+
+    /// All cells of one row, or `None` if out of range.
+    pub fn row(&self, row: usize) -> Option<Vec<Value>> {
+        if row >= self.len {
+            return None;
+        }
+        Some(self.data.iter().map(|d| d.get(row)).collect())
+    }
+
+    /// Iterates over rows as vectors of values.
+    pub fn rows(&self) -> impl Iterator<Item = Vec<Value>> + '_ {
+        (0..self.len).map(move |r| self.data.iter().map(|d| d.get(r)).collect())
+    }
+
+    /// Appends one row of values, converting numerics losslessly
+    /// (`int`→`long`→`real`). A null string cell is stored as "".
+    pub fn push_row(&mut self, row: Vec<Value>) -> Result<(), IngestError> {
+        if row.len() != self.columns.len() {
+            return Err(IngestError {
+                row: 0,
+                column: String::new(),
+                message: format!("expected {} values, got {}", self.columns.len(), row.len()),
+            });
+        }
+        let mut converted = Vec::with_capacity(row.len());
+        for (v, col) in row.into_iter().zip(&self.columns) {
+            let got = v.column_type();
+            match coerce_for_column(v, col.ty) {
+                Some(v) => converted.push(v),
+                None => {
+                    return Err(IngestError {
+                        row: 0,
+                        column: col.name.clone(),
+                        message: format!(
+                            "cannot store a value of type {} in a {} column",
+                            got.map_or("null", ColumnType::as_str),
+                            col.ty
+                        ),
+                    });
+                }
+            }
+        }
+        for (d, v) in self.data.iter_mut().zip(converted) {
+            Arc::make_mut(d).push(v);
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Appends JSON objects as rows, converting each property to the declared
+    /// column type: numbers to `int`/`long`/`real`, RFC 3339 strings to
+    /// `datetime`, `[-][d.]hh:mm:ss[.f]` strings to `timespan`, GUID strings to
+    /// `guid`, any JSON to `dynamic`. Missing keys and JSON nulls become null
+    /// ("" for strings); keys not in the schema are ignored. On a type
+    /// mismatch nothing is appended and the error names the row and column.
+    /// Returns the number of rows appended.
+    pub fn append_json_rows(&mut self, rows: &[Map<String, Json>]) -> Result<usize, IngestError> {
+        let mut staged: Vec<ColumnData> = self
+            .columns
+            .iter()
+            .map(|c| ColumnData::with_capacity(c.ty, rows.len()))
+            .collect();
+        for (ri, obj) in rows.iter().enumerate() {
+            for (col, out) in self.columns.iter().zip(staged.iter_mut()) {
+                let v = match obj.get(&col.name) {
+                    None => Value::Null,
+                    Some(j) => json_to_value(j, col.ty).map_err(|message| IngestError {
+                        row: ri,
+                        column: col.name.clone(),
+                        message,
+                    })?,
+                };
+                out.push(v);
+            }
+        }
+        for (d, s) in self.data.iter_mut().zip(staged) {
+            let d = Arc::make_mut(d);
+            append_column(d, s);
+        }
+        self.len += rows.len();
+        Ok(rows.len())
+    }
+
+    /// Builds a table from JSON objects, inferring the schema: integers →
+    /// `long` (`real` if any value is fractional or out of range), booleans →
+    /// `bool`, strings that are all RFC 3339 timestamps → `datetime`, other
+    /// strings (GUID-shaped ones included) → `string`, objects/arrays (or a mix
+    /// of kinds) → `dynamic`. Columns appear in first-seen order across rows
+    /// (within one object, in `serde_json::Map` iteration order, which is
+    /// alphabetical unless serde_json's `preserve_order` feature is on); a
+    /// column that is null everywhere is `string`.
+    pub fn from_json_rows(
+        name: impl Into<String>,
+        rows: &[Map<String, Json>],
+    ) -> Result<Table, IngestError> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Kind {
+            Unknown,
+            Integer,
+            Float,
+            Bool,
+            DateTime,
+            Str,
+            Dynamic,
+        }
+        fn kind_of(j: &Json) -> Kind {
+            match j {
+                Json::Null => Kind::Unknown,
+                Json::Bool(_) => Kind::Bool,
+                Json::Number(n) if n.is_i64() => Kind::Integer,
+                Json::Number(_) => Kind::Float,
+                Json::String(s) if value::parse_rfc3339(s).is_some() => Kind::DateTime,
+                Json::String(_) => Kind::Str,
+                Json::Array(_) | Json::Object(_) => Kind::Dynamic,
+            }
+        }
+        fn merge(a: Kind, b: Kind) -> Kind {
+            use Kind::*;
+            match (a, b) {
+                (x, Unknown) | (Unknown, x) => x,
+                (x, y) if x == y => x,
+                (Integer, Float) | (Float, Integer) => Float,
+                (DateTime, Str) | (Str, DateTime) => Str,
+                _ => Dynamic,
+            }
+        }
+        let mut order: Vec<String> = Vec::new();
+        let mut kinds: HashMap<String, Kind> = HashMap::new();
+        for obj in rows {
+            for (k, v) in obj {
+                let kind = kind_of(v);
+                match kinds.get_mut(k) {
+                    Some(existing) => *existing = merge(*existing, kind),
+                    None => {
+                        order.push(k.clone());
+                        kinds.insert(k.clone(), kind);
+                    }
+                }
+            }
+        }
+        let columns = order
+            .into_iter()
+            .map(|name| {
+                let ty = match kinds.get(&name).copied().unwrap_or(Kind::Unknown) {
+                    Kind::Integer => ColumnType::Long,
+                    Kind::Float => ColumnType::Real,
+                    Kind::Bool => ColumnType::Bool,
+                    Kind::DateTime => ColumnType::DateTime,
+                    Kind::Str | Kind::Unknown => ColumnType::String,
+                    Kind::Dynamic => ColumnType::Dynamic,
+                };
+                Column::new(name, ty)
+            })
+            .collect();
+        let mut t = Table::new(name, columns);
+        t.append_json_rows(rows)?;
+        Ok(t)
+    }
+
+    /// Renders the table exactly as the Log Analytics query API renders one
+    /// entry of `tables`: `{"name":..,"columns":[{"name":..,"type":..}],"rows":[[..]]}`.
+    pub fn to_api_json(&self) -> Json {
+        let columns: Vec<Json> = self
+            .columns
+            .iter()
+            .map(|c| serde_json::json!({"name": c.name, "type": c.ty.as_str()}))
+            .collect();
+        let rows: Vec<Json> = (0..self.len)
+            .map(|r| Json::Array(self.data.iter().map(|d| d.get(r).to_api_json()).collect()))
+            .collect();
+        serde_json::json!({"name": self.name, "columns": columns, "rows": rows})
+    }
+
+    /// Keeps only the first `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        if n >= self.len {
+            return;
+        }
+        for d in &mut self.data {
+            Arc::make_mut(d).truncate(n);
+        }
+        self.len = n;
+    }
+}
+
+fn append_column(dst: &mut ColumnData, src: ColumnData) {
+    match (dst, src) {
+        (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend(b),
+        (ColumnData::Int(a), ColumnData::Int(b)) => a.extend(b),
+        (ColumnData::Long(a), ColumnData::Long(b)) => a.extend(b),
+        (ColumnData::Real(a), ColumnData::Real(b)) => a.extend(b),
+        (ColumnData::DateTime(a), ColumnData::DateTime(b)) => a.extend(b),
+        (ColumnData::TimeSpan(a), ColumnData::TimeSpan(b)) => a.extend(b),
+        (ColumnData::String(a), ColumnData::String(b)) => a.extend(b),
+        (ColumnData::Dynamic(a), ColumnData::Dynamic(b)) => a.extend(b),
+        (ColumnData::Guid(a), ColumnData::Guid(b)) => a.extend(b),
+        // Staged columns are created from the same schema, so kinds match.
+        _ => {}
+    }
+}
+
+fn json_kind(j: &Json) -> &'static str {
+    match j {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// Converts one JSON cell to a value of the declared column type.
+fn json_to_value(j: &Json, ty: ColumnType) -> Result<Value, String> {
+    if j.is_null() {
+        return Ok(if ty == ColumnType::String {
+            Value::string("")
+        } else {
+            Value::Null
+        });
+    }
+    let mismatch = || format!("expected a value for a {ty} column, got {}", json_kind(j));
+    match ty {
+        ColumnType::Dynamic => Ok(Value::dynamic(j.clone())),
+        ColumnType::String => j.as_str().map(Value::string).ok_or_else(mismatch),
+        ColumnType::Bool => j.as_bool().map(Value::Bool).ok_or_else(mismatch),
+        ColumnType::Long => json_integer(j)
+            .map(Value::Long)
+            .ok_or_else(|| format!("expected an integer for a long column, got {j}")),
+        ColumnType::Int => json_integer(j)
+            .and_then(|i| i32::try_from(i).ok())
+            .map(Value::Int)
+            .ok_or_else(|| format!("expected a 32-bit integer for an int column, got {j}")),
+        ColumnType::Real => j.as_f64().map(Value::Real).ok_or_else(mismatch),
+        ColumnType::DateTime => {
+            let s = j.as_str().ok_or_else(mismatch)?;
+            value::parse_datetime(s)
+                .map(Value::DateTime)
+                .ok_or_else(|| format!("'{s}' is not a valid datetime (expected RFC 3339)"))
+        }
+        ColumnType::TimeSpan => {
+            let s = j.as_str().ok_or_else(mismatch)?;
+            value::parse_timespan(s)
+                .map(Value::TimeSpan)
+                .ok_or_else(|| {
+                    format!("'{s}' is not a valid timespan (expected [-][d.]hh:mm:ss[.fffffff])")
+                })
+        }
+        ColumnType::Guid => {
+            let s = j.as_str().ok_or_else(mismatch)?;
+            Uuid::try_parse(s)
+                .map(Value::Guid)
+                .map_err(|_| format!("'{s}' is not a valid guid"))
+        }
+    }
+}
+
+/// An integer from a JSON number, also accepting integral floats.
+fn json_integer(j: &Json) -> Option<i64> {
+    if let Some(i) = j.as_i64() {
+        return Some(i);
+    }
+    let f = j.as_f64()?;
+    if f.fract() == 0.0 && f.abs() < 9.0e18 {
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+/// Where a query finds its source tables. Implement this over the host's
+/// store; implementations are provided for maps and slices of tables.
+pub trait Catalog {
+    /// The table called `name` (case-sensitive), if any.
+    fn table(&self, name: &str) -> Option<&Table>;
+}
+
+impl Catalog for HashMap<String, Table> {
+    fn table(&self, name: &str) -> Option<&Table> {
+        self.get(name)
+    }
+}
+
+impl Catalog for BTreeMap<String, Table> {
+    fn table(&self, name: &str) -> Option<&Table> {
+        self.get(name)
+    }
+}
+
+impl Catalog for [Table] {
+    fn table(&self, name: &str) -> Option<&Table> {
+        self.iter().find(|t| t.name == name)
+    }
+}
+
+impl Catalog for Vec<Table> {
+    fn table(&self, name: &str) -> Option<&Table> {
+        self.as_slice().table(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn objs(v: Json) -> Vec<Map<String, Json>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_object().unwrap().clone())
+            .collect()
+    }
+
+    #[test]
+    fn append_json_converts_declared_types() {
+        let mut t = Table::new(
+            "T",
+            vec![
+                Column::new("TimeGenerated", ColumnType::DateTime),
+                Column::new("Name", ColumnType::String),
+                Column::new("N", ColumnType::Long),
+                Column::new("R", ColumnType::Real),
+                Column::new("D", ColumnType::Dynamic),
+                Column::new("G", ColumnType::Guid),
+                Column::new("S", ColumnType::TimeSpan),
+                Column::new("B", ColumnType::Bool),
+                Column::new("I", ColumnType::Int),
+            ],
+        );
+        let rows = objs(json!([
+            {"TimeGenerated": "2024-01-01T00:00:00.5Z", "Name": "a", "N": 1, "R": 2,
+             "D": {"x": [1]}, "G": "74be27de-1e4e-49d9-b579-fe0b331d3642", "S": "00:00:10",
+             "B": true, "I": 5, "extra": "ignored"},
+            {}
+        ]));
+        assert_eq!(t.append_json_rows(&rows).unwrap(), 2);
+        assert_eq!(t.row_count(), 2);
+        let j = t.to_api_json();
+        assert_eq!(
+            j["rows"][0],
+            json!([
+                "2024-01-01T00:00:00.5Z",
+                "a",
+                1,
+                2,
+                "{\"x\":[1]}",
+                "74be27de-1e4e-49d9-b579-fe0b331d3642",
+                "00:00:10",
+                true,
+                5
+            ])
+        );
+        assert_eq!(
+            j["rows"][1],
+            json!([null, "", null, null, null, null, null, null, null])
+        );
+    }
+
+    #[test]
+    fn append_json_mismatch_names_column_and_is_atomic() {
+        let mut t = Table::new("T", vec![Column::new("N", ColumnType::Long)]);
+        let rows = objs(json!([{"N": 1}, {"N": "two"}]));
+        let e = t.append_json_rows(&rows).unwrap_err();
+        assert_eq!(e.row, 1);
+        assert_eq!(e.column, "N");
+        assert_eq!(t.row_count(), 0, "no partial append");
+        let e = t.append_json_rows(&objs(json!([{"N": 1.5}]))).unwrap_err();
+        assert!(e.message.contains("integer"), "{}", e.message);
+    }
+
+    #[test]
+    fn append_json_bad_datetime_and_int_range() {
+        let mut t = Table::new(
+            "T",
+            vec![
+                Column::new("T", ColumnType::DateTime),
+                Column::new("I", ColumnType::Int),
+            ],
+        );
+        let e = t
+            .append_json_rows(&objs(json!([{"T": "yesterday"}])))
+            .unwrap_err();
+        assert_eq!(e.column, "T");
+        let e = t
+            .append_json_rows(&objs(json!([{"I": 5_000_000_000_i64}])))
+            .unwrap_err();
+        assert_eq!(e.column, "I");
+    }
+
+    #[test]
+    fn from_json_rows_infers_schema() {
+        let rows = objs(json!([
+            {"t": "2024-01-01T00:00:00Z", "id": "74be27de-1e4e-49d9-b579-fe0b331d3642",
+             "n": 1, "r": 1, "b": false, "o": {"a": 1}, "mixed": 1, "nul": null},
+            {"t": "2024-01-02T00:00:00Z", "n": 2, "r": 1.5, "o": [1], "mixed": "x"}
+        ]));
+        let t = Table::from_json_rows("X", &rows).unwrap();
+        let types: Vec<(String, ColumnType)> =
+            t.columns().iter().map(|c| (c.name.clone(), c.ty)).collect();
+        assert_eq!(
+            types,
+            vec![
+                ("b".into(), ColumnType::Bool),
+                ("id".into(), ColumnType::String),
+                ("mixed".into(), ColumnType::Dynamic),
+                ("n".into(), ColumnType::Long),
+                ("nul".into(), ColumnType::String),
+                ("o".into(), ColumnType::Dynamic),
+                ("r".into(), ColumnType::Real),
+                ("t".into(), ColumnType::DateTime),
+            ]
+        );
+        assert_eq!(t.row_count(), 2);
+        assert_eq!(t.value(1, 6), Some(Value::Real(1.5)));
+        assert_eq!(t.value(1, 1), Some(Value::string("")));
+    }
+
+    #[test]
+    fn datetime_and_string_mix_becomes_string() {
+        let rows = objs(json!([{"a": "2024-01-01T00:00:00Z"}, {"a": "hello"}]));
+        let t = Table::from_json_rows("X", &rows).unwrap();
+        assert_eq!(t.columns()[0].ty, ColumnType::String);
+        assert_eq!(t.value(0, 0), Some(Value::string("2024-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn push_row_widens_and_rejects() {
+        let mut t = Table::new(
+            "T",
+            vec![
+                Column::new("r", ColumnType::Real),
+                Column::new("s", ColumnType::String),
+            ],
+        );
+        t.push_row(vec![Value::Long(2), Value::Null]).unwrap();
+        assert_eq!(t.row(0), Some(vec![Value::Real(2.0), Value::string("")]));
+        let mut d = Table::new("D", vec![Column::new("t", ColumnType::DateTime)]);
+        assert!(
+            d.push_row(vec![Value::DateTime(i64::MAX)]).is_err(),
+            "out of range"
+        );
+        assert!(d.push_row(vec![Value::DateTime(0)]).is_ok());
+        assert!(t.push_row(vec![Value::string("x"), Value::Null]).is_err());
+        assert!(t.push_row(vec![Value::Null]).is_err());
+        assert_eq!(t.row_count(), 1);
+    }
+
+    #[test]
+    fn catalogs() {
+        let t = Table::new("A", vec![]);
+        let v = vec![t.clone()];
+        assert!(v.table("A").is_some());
+        assert!(v.table("a").is_none(), "case-sensitive");
+        let mut m = HashMap::new();
+        m.insert("A".to_string(), t);
+        assert!(m.table("A").is_some());
+    }
+
+    #[test]
+    fn clone_shares_and_copy_on_write() {
+        let mut a = Table::new("A", vec![Column::new("x", ColumnType::Long)]);
+        a.push_row(vec![Value::Long(1)]).unwrap();
+        let b = a.clone();
+        a.push_row(vec![Value::Long(2)]).unwrap();
+        assert_eq!(a.row_count(), 2);
+        assert_eq!(b.row_count(), 1);
+        assert_eq!(b.rows().collect::<Vec<_>>(), vec![vec![Value::Long(1)]]);
+    }
+}
