@@ -683,19 +683,20 @@ mod tests {
             t.columns().iter().map(|c| (c.name.clone(), c.ty)).collect();
         assert_eq!(
             types,
+            // Columns in order of first appearance (serde_json keeps object order here).
             vec![
-                ("b".into(), ColumnType::Bool),
-                ("id".into(), ColumnType::String),
-                ("mixed".into(), ColumnType::Dynamic),
-                ("n".into(), ColumnType::Long),
-                ("nul".into(), ColumnType::String),
-                ("o".into(), ColumnType::Dynamic),
-                ("r".into(), ColumnType::Real),
                 ("t".into(), ColumnType::DateTime),
+                ("id".into(), ColumnType::String),
+                ("n".into(), ColumnType::Long),
+                ("r".into(), ColumnType::Real),
+                ("b".into(), ColumnType::Bool),
+                ("o".into(), ColumnType::Dynamic),
+                ("mixed".into(), ColumnType::Dynamic),
+                ("nul".into(), ColumnType::String),
             ]
         );
         assert_eq!(t.row_count(), 2);
-        assert_eq!(t.value(1, 6), Some(Value::Real(1.5)));
+        assert_eq!(t.value(1, 3), Some(Value::Real(1.5)));
         assert_eq!(t.value(1, 1), Some(Value::string("")));
     }
 
