@@ -785,3 +785,45 @@ async fn router_serves_without_a_socket() {
     let body: Value = serde_json::from_slice(&bytes).expect("json");
     assert_eq!(body["error_codes"][0], 7000229);
 }
+
+#[tokio::test]
+async fn azure_identity_python_credentials_get_tokens_over_https() {
+    let Some(python) = python_with("azure.identity") else {
+        return;
+    };
+    let bin = RunningBinary::start(&[]).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clients/python/azure_identity_credentials.py"
+    );
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(bin.conn_path())
+        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
+        .output()
+        .await
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let arm = claims_of(result["client_secret_token"].as_str().expect("token"));
+    assert_eq!(arm["aud"], "https://management.azure.com");
+    let exp = arm["exp"].as_i64().expect("exp");
+    let expires_on = result["client_secret_expires_on"]
+        .as_i64()
+        .expect("expires_on");
+    // The SDK adds expires_in (lifetime - 1 s) to its own clock.
+    assert!(
+        (exp - 5..=exp).contains(&expires_on),
+        "{expires_on} vs exp {exp}"
+    );
+    let graph = claims_of(result["environment_token"].as_str().expect("token"));
+    assert_eq!(graph["roles"], json!(["Application.ReadWrite.All"]));
+    let err = result["wrong_secret_error"]
+        .as_str()
+        .expect("an authentication error");
+    assert!(err.contains("AADSTS7000215"), "{err}");
+}
