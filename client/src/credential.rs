@@ -135,6 +135,12 @@ impl ClientSecretCredential {
         &self.client_id
     }
 
+    /// Passes every token request to `recorder`.
+    pub fn with_recorder(mut self, recorder: std::sync::Arc<dyn crate::http::Recorder>) -> Self {
+        self.pipeline = self.pipeline.with_recorder(recorder);
+        self
+    }
+
     /// Refreshes tokens this long before they expire (default five minutes).
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;

@@ -66,6 +66,32 @@ impl RetryPolicy {
     }
 }
 
+/// One HTTP exchange as the client saw it, for recording (the conformance suite writes these
+/// as fixtures after sanitizing them).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// Request method.
+    pub method: String,
+    /// Request URL.
+    pub url: String,
+    /// Request headers the client set (including `authorization`).
+    pub request_headers: Vec<(String, String)>,
+    /// Request body.
+    pub request_body: Option<bytes::Bytes>,
+    /// Response status.
+    pub status: u16,
+    /// Response headers.
+    pub response_headers: Vec<(String, String)>,
+    /// Response body.
+    pub response_body: bytes::Bytes,
+}
+
+/// Receives every exchange a client makes.
+pub trait Recorder: Send + Sync + std::fmt::Debug {
+    /// Called once per HTTP exchange, retries included.
+    fn record(&self, exchange: Exchange);
+}
+
 /// A buffered response.
 #[derive(Debug)]
 pub(crate) struct Reply {
@@ -118,6 +144,7 @@ impl Request {
 pub(crate) struct Pipeline {
     client: reqwest::Client,
     retry: RetryPolicy,
+    recorder: Option<Arc<dyn Recorder>>,
 }
 
 impl Pipeline {
@@ -132,7 +159,13 @@ impl Pipeline {
         Ok(Self {
             client: builder.build()?,
             retry,
+            recorder: None,
         })
+    }
+
+    pub(crate) fn with_recorder(mut self, recorder: Arc<dyn Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Sends `req`, authenticating with `auth` (credential, scope) when given.
@@ -145,25 +178,42 @@ impl Pipeline {
         let mut attempt = 0;
         let mut refreshed = false;
         loop {
-            let mut builder = self.client.request(req.method.clone(), &req.url);
-            for (name, value) in &req.headers {
-                builder = builder.header(*name, value);
-            }
-            if let Some((body, content_type)) = &req.body {
-                builder = builder
-                    .header("content-type", *content_type)
-                    .body(body.clone());
+            let mut headers: Vec<(String, String)> = req
+                .headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            if let Some((_, content_type)) = &req.body {
+                headers.push(("content-type".into(), (*content_type).to_owned()));
             }
             if let Some((credential, scope)) = auth {
                 let token = credential.get_token(scope).await?;
-                builder = builder.bearer_auth(token.secret());
+                headers.push(("authorization".into(), format!("Bearer {}", token.secret())));
+            }
+            let mut builder = self.client.request(req.method.clone(), &req.url);
+            for (name, value) in &headers {
+                builder = builder.header(name, value);
+            }
+            if let Some((body, _)) = &req.body {
+                builder = builder.body(body.clone());
             }
             let outcome = builder.send().await;
             let retry_after = match outcome {
                 Ok(resp) => {
                     let status = resp.status();
-                    let headers = resp.headers().clone();
+                    let resp_headers = resp.headers().clone();
                     let body = resp.bytes().await?;
+                    if let Some(recorder) = &self.recorder {
+                        recorder.record(Exchange {
+                            method: req.method.to_string(),
+                            url: req.url.clone(),
+                            request_headers: headers.clone(),
+                            request_body: req.body.as_ref().map(|(b, _)| b.clone()),
+                            status: status.as_u16(),
+                            response_headers: resp_headers_list(&resp_headers),
+                            response_body: body.clone(),
+                        });
+                    }
                     if status.is_success() {
                         return Ok(Reply { body });
                     }
@@ -177,9 +227,9 @@ impl Pipeline {
                         }
                     }
                     if !RetryPolicy::retryable(status) || attempt >= self.retry.max_retries {
-                        return Err(Error::from_response(service, status, &headers, &body));
+                        return Err(Error::from_response(service, status, &resp_headers, &body));
                     }
-                    self.retry.delay(attempt, Some(&headers))
+                    self.retry.delay(attempt, Some(&resp_headers))
                 }
                 Err(e)
                     if (e.is_connect() || e.is_timeout()) && attempt < self.retry.max_retries =>
@@ -193,6 +243,18 @@ impl Pipeline {
             attempt += 1;
         }
     }
+}
+
+fn resp_headers_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub use credential::{
 };
 pub use error::{Error, Service, ServiceError};
 pub use graph::{Graph, NewSecret, OneTimeSecret};
-pub use http::RetryPolicy;
+pub use http::{Exchange, Recorder, RetryPolicy};
 
 /// Entry point: one cloud, one credential, a client per service.
 #[derive(Debug, Clone)]
@@ -66,6 +66,13 @@ impl AzureClient {
             credential: Arc::new(credential),
             pipeline,
         })
+    }
+
+    /// Passes every exchange of the service clients to `recorder` (token requests are
+    /// recorded by the credential's own `with_recorder`).
+    pub fn with_recorder(mut self, recorder: Arc<dyn Recorder>) -> Self {
+        self.pipeline = self.pipeline.with_recorder(recorder);
+        self
     }
 
     /// The cloud this client talks to.

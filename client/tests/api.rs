@@ -304,3 +304,54 @@ async fn throttling_is_retried_within_the_policy() {
     assert_eq!(err.code(), Some("TooManyRequests"));
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
+
+/// Keeps every exchange.
+#[derive(Debug, Default)]
+struct Tape(std::sync::Mutex<Vec<entra_client::Exchange>>);
+
+impl entra_client::Recorder for Tape {
+    fn record(&self, exchange: entra_client::Exchange) {
+        self.0.lock().expect("tape").push(exchange);
+    }
+}
+
+#[tokio::test]
+async fn a_recorder_sees_token_and_service_exchanges() {
+    let emu = Emulator::start().await.expect("emulator");
+    let cloud = Cloud::emulator(emu.url());
+    let tape = Arc::new(Tape::default());
+    let credential = TestEnv::credential_for(&emu, &cloud).with_recorder(tape.clone());
+    let client = AzureClient::new(cloud, credential)
+        .expect("client")
+        .with_recorder(tape.clone());
+    let err = client
+        .graph()
+        .get_application(&uuid::Uuid::new_v4().to_string())
+        .await
+        .expect_err("404");
+    assert!(err.is_not_found());
+    let tape = tape.0.lock().expect("tape");
+    let summary: Vec<(String, u16)> = tape
+        .iter()
+        .map(|e| {
+            (
+                format!(
+                    "{} {}",
+                    e.method,
+                    e.url.rsplit('/').next().unwrap_or_default()
+                ),
+                e.status,
+            )
+        })
+        .collect();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert_eq!(summary[0], ("POST token".to_owned(), 200));
+    assert_eq!(summary[1].1, 404);
+    assert!(
+        tape[1]
+            .request_headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v.starts_with("Bearer "))
+    );
+    assert!(String::from_utf8_lossy(&tape[1].response_body).contains("Request_ResourceNotFound"));
+}
