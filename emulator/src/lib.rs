@@ -31,6 +31,7 @@ pub mod directory;
 pub mod entra;
 mod http;
 pub mod keys;
+pub mod rbac;
 pub mod router;
 pub mod secret;
 pub mod server;
