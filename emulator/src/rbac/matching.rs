@@ -75,14 +75,20 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 /// role never removes what another role grants.
 pub fn permits(permissions: &[Permission], action: &str, is_data_action: bool) -> bool {
     permissions.iter().any(|block| {
-        let (allow, subtract) = if is_data_action {
-            (block.data_actions, block.not_data_actions)
+        if is_data_action {
+            block_permits(block.data_actions, block.not_data_actions, action)
         } else {
-            (block.actions, block.not_actions)
-        };
-        allow.iter().any(|p| action_matches(p, action))
-            && !subtract.iter().any(|p| action_matches(p, action))
+            block_permits(block.actions, block.not_actions, action)
+        }
     })
+}
+
+/// One permission block's decision: some pattern of `allow` matches `action` and no
+/// pattern of `subtract` does. Works on borrowed and owned pattern lists alike, so custom
+/// role definitions share the rule with the built-in ones.
+pub fn block_permits<S: AsRef<str>>(allow: &[S], subtract: &[S], action: &str) -> bool {
+    allow.iter().any(|p| action_matches(p.as_ref(), action))
+        && !subtract.iter().any(|p| action_matches(p.as_ref(), action))
 }
 
 /// Whether any of `roles` allows `action` — the effective decision for a

@@ -7,6 +7,11 @@
 //!   ([`permits`]).
 //! * [`scope`] — parsing of ARM scope strings into a [`Scope`] with a
 //!   normalized key and the ancestor chain used for inherited assignments.
+//! * [`assignments`] — the role assignment store: assignments indexed by
+//!   principal and by scope, custom role definitions, and the authorization
+//!   decision with per-plane propagation windows ([`AssignmentStore::is_allowed`]).
+//! * [`propagation`] — the per-plane delays ([`Propagation`]) after which a new
+//!   or deleted assignment takes effect.
 //!
 //! Semantics worth knowing (they follow ARM):
 //!
@@ -21,11 +26,18 @@
 //!   does not let its holder read blob contents; that needs a `DataActions`
 //!   entry such as the one in `Storage Blob Data Reader`.
 
+pub mod assignments;
 pub mod matching;
+pub mod propagation;
 pub mod roles;
 pub mod scope;
 
-pub use self::matching::{action_matches, permits, permits_any};
+pub use self::assignments::{
+    Assignment, AssignmentStore, Conflict, CustomRole, OwnedPermission, Pending, PrincipalType,
+    RoleRef, Upsert,
+};
+pub use self::matching::{action_matches, block_permits, permits, permits_any};
+pub use self::propagation::{Jitter, Plane, Propagation};
 pub use self::roles::{BUILTIN_ROLES, find_by_id, find_by_name};
 pub use self::scope::{Scope, ScopeError, ScopeKind};
 
