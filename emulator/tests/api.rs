@@ -1,4 +1,5 @@
 //! Integration tests of the emulator over real sockets: one test binary, a module per service.
 
+mod arm;
 mod entra;
 mod support;

@@ -347,7 +347,8 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
     let guid = Uuid::try_parse(id).map_err(|_| ArmError::InvalidRoleDefinitionId(id.to_owned()))?;
     let mut store = call.state.arm.write();
     let scope = existing_scope(&store, scope)?;
-    call.require(&store, &format!("{DEFINITIONS}/write"), &scope)?;
+    let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
+    call.require(&store, &format!("{DEFINITIONS}/write"), &target)?;
     if let Some(RoleRef::BuiltIn(_)) = store.authz.resolve_role(&guid) {
         return Err(ArmError::BuiltInRoleNotModifiable(guid.to_string()));
     }
@@ -383,7 +384,8 @@ pub(crate) fn delete_definition(
 ) -> Result<Response, ArmError> {
     let mut store = call.state.arm.write();
     let scope = existing_scope(&store, scope)?;
-    call.require(&store, &format!("{DEFINITIONS}/delete"), &scope)?;
+    let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
+    call.require(&store, &format!("{DEFINITIONS}/delete"), &target)?;
     let Ok(guid) = Uuid::try_parse(id) else {
         return Ok(empty(StatusCode::NO_CONTENT));
     };
@@ -468,7 +470,7 @@ fn optional_string(props: &Map<String, Value>, key: &str) -> Result<Option<Strin
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(ArmError::InvalidRequestContent(format!(
-            "'properties.{key}' must be a string, not {}",
+            "Property 'properties.{key}' must be a string, not {}",
             super::json_kind(other)
         ))),
     }

@@ -121,7 +121,7 @@ pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
         None | Some(Value::Null) => return Err(ArmError::LocationRequired),
         Some(other) => {
             return Err(ArmError::InvalidRequestContent(format!(
-                "'location' must be a string, not {}",
+                "Property 'location' must be a string, not {}",
                 super::json_kind(other)
             )));
         }
@@ -134,7 +134,7 @@ pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
         None | Some(Value::Null) => None,
         Some(_) => {
             return Err(ArmError::InvalidRequestContent(
-                "'managedBy' must be a string".to_owned(),
+                "Property 'managedBy' must be a string".to_owned(),
             ));
         }
     };
@@ -189,7 +189,7 @@ pub(crate) fn patch(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, Ar
         None | Some(Value::Null) => {}
         Some(_) => {
             return Err(ArmError::InvalidRequestContent(
-                "'managedBy' must be a string".to_owned(),
+                "Property 'managedBy' must be a string".to_owned(),
             ));
         }
     }

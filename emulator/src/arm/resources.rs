@@ -93,17 +93,21 @@ pub(crate) fn address(
     if !namespace.contains('.') {
         return Err(ArmError::InvalidResourceNamespace((*namespace).to_owned()));
     }
-    let unsupported = rest.is_empty()
-        || rest
-            .iter()
-            .step_by(2)
-            .any(|t| t.eq_ignore_ascii_case("providers"));
-    if unsupported {
-        // A namespace alone, or an extension resource other than Microsoft.Authorization's:
-        // neither is modelled.
+    // A namespace alone, or an extension resource other than Microsoft.Authorization's:
+    // neither is modelled, so ARM's answer for a type it does not know.
+    let extension = rest
+        .iter()
+        .step_by(2)
+        .position(|t| t.eq_ignore_ascii_case("providers"))
+        .map(|i| 2 * i);
+    if rest.is_empty() || extension.is_some() {
+        let (ns, ty) = match extension {
+            Some(i) => (rest.get(i + 1).copied(), rest.get(i + 2).copied()),
+            None => (Some(*namespace), None),
+        };
         return Err(ArmError::InvalidResourceType {
-            resource_type: rest.first().copied().unwrap_or_default().to_owned(),
-            namespace: (*namespace).to_owned(),
+            resource_type: ty.unwrap_or_default().to_owned(),
+            namespace: ns.unwrap_or(namespace).to_owned(),
             version: version.to_owned(),
             supported: None,
         });
@@ -194,7 +198,7 @@ fn string_field(body: &Map<String, Value>, key: &str) -> Result<Option<String>, 
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => Err(ArmError::InvalidRequestContent(format!(
-            "'{key}' must be a string, not {}",
+            "Property '{key}' must be a string, not {}",
             super::json_kind(other)
         ))),
     }
@@ -208,7 +212,7 @@ pub(crate) fn tags_field(
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(tags)) if tags.values().all(Value::is_string) => Ok(Some(tags.clone())),
         Some(_) => Err(ArmError::InvalidRequestContent(
-            "'tags' must be an object whose values are strings".to_owned(),
+            "Property 'tags' must be an object whose values are strings".to_owned(),
         )),
     }
 }
@@ -218,7 +222,7 @@ fn object_field(body: &Map<String, Value>, key: &str) -> Result<Map<String, Valu
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m.clone()),
         Some(other) => Err(ArmError::InvalidRequestContent(format!(
-            "'{key}' must be an object, not {}",
+            "Property '{key}' must be an object, not {}",
             super::json_kind(other)
         ))),
     }
