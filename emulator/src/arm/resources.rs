@@ -103,10 +103,10 @@ pub(crate) fn address(
     if rest.is_empty() || extension.is_some() {
         let (ns, ty) = match extension {
             Some(i) => (rest.get(i + 1).copied(), rest.get(i + 2).copied()),
-            None => (Some(*namespace), None),
+            None => (Some("Microsoft.Resources"), Some("providers")),
         };
         return Err(ArmError::InvalidResourceType {
-            resource_type: ty.unwrap_or_default().to_owned(),
+            resource_type: ty.unwrap_or("providers").to_owned(),
             namespace: ns.unwrap_or(namespace).to_owned(),
             version: version.to_owned(),
             supported: None,

@@ -334,6 +334,26 @@ async fn bad_tokens_get_arm_401_bodies_and_a_challenge() {
             .join("'")
     );
     shapes.insert("expired".into(), json!({"status": 401, "body": redacted}));
+    // A token used before its not-before time.
+    let early = entra_emulator::token::claims(
+        entra_emulator::token::Grant {
+            version: entra_emulator::token::TokenVersion::V1,
+            aud: "https://management.azure.com/",
+            tenant: &app.emu.tenant_id(),
+            client_id: &app.emu.admin().client_id,
+            client_name: "x",
+            object_id: &app.emu.admin().object_id,
+            roles: vec![],
+            instance_tag: &state.instance_tag,
+        },
+        state.clock.now() + time::Duration::hours(3),
+        Duration::from_secs(3600),
+    );
+    let early = entra_emulator::token::mint(&state.keys.current(), &early);
+    shapes.insert(
+        "not_yet_valid".into(),
+        shape(&send(&app, "GET", &path, Some(&early), None).await),
+    );
     insta::assert_json_snapshot!("token_errors", shapes);
 }
 
@@ -437,6 +457,34 @@ async fn unknown_routes_and_methods_get_arm_errors() {
         let a = send(&app, method, &path, Some(&token), Some(json!({}))).await;
         shapes.insert(name.into(), shape(&a));
     }
+    for (name, path) in [
+        (
+            "bad_subscription_get",
+            format!("/subscriptions/not-a-guid?{RG_V}"),
+        ),
+        (
+            "operation_result_unknown_subscription",
+            format!("/subscriptions/{}/operationresults/x?{RG_V}", Uuid::nil()),
+        ),
+        (
+            "root_assignments",
+            format!("/providers/Microsoft.Authorization/roleAssignments?{V}"),
+        ),
+    ] {
+        shapes.insert(
+            name.into(),
+            shape(&send(&app, "GET", &path, Some(&token), None).await),
+        );
+    }
+    let tenants = send(&app, "GET", "/tenants?api-version=2022-12-01", None, None).await;
+    assert_eq!(
+        tenants.headers["www-authenticate"],
+        format!(
+            "Bearer authorization_uri=\"{}/\", error=\"invalid_token\", error_description=\"The authentication failed because of missing 'Authorization' header.\"",
+            app.emu.url()
+        ),
+        "no tenant in the challenge outside a known subscription"
+    );
     insta::assert_json_snapshot!("route_errors", shapes);
 }
 
@@ -765,6 +813,22 @@ async fn resource_group_errors_are_arm_errors() {
         let a = send(&app, method, &path, Some(&token), body).await;
         shapes.insert(case.into(), shape(&a));
     }
+    for (case, method, body) in [
+        (
+            "managed_by_not_string",
+            "PUT",
+            json!({"location": "eastus", "managedBy": 1}),
+        ),
+        (
+            "patch_managed_by_not_string",
+            "PATCH",
+            json!({"managedBy": 1}),
+        ),
+        ("patch_bad_tags", "PATCH", json!({"tags": []})),
+    ] {
+        let a = send(&app, method, &put("exists"), Some(&token), Some(body)).await;
+        shapes.insert(case.into(), shape(&a));
+    }
     let long = send(
         &app,
         "PUT",
@@ -985,6 +1049,43 @@ async fn resource_errors_are_arm_errors() {
             None,
         ),
         ("method", "POST", format!("{site}?{v}"), Some(json!({}))),
+    ] {
+        let a = send(&app, method, &path, Some(&token), body).await;
+        shapes.insert(case.into(), shape(&a));
+    }
+    send(
+        &app,
+        "PUT",
+        &format!("{site}?{v}"),
+        Some(&token),
+        Some(json!({"location": "eastus"})),
+    )
+    .await;
+    for (case, method, path, body) in [
+        (
+            "patch_bad_tags",
+            "PATCH",
+            format!("{site}?{v}"),
+            Some(json!({"tags": {"a": []}})),
+        ),
+        (
+            "delete_group_not_found",
+            "DELETE",
+            format!("{s}/resourceGroups/nope/providers/Microsoft.Web/sites/a?{v}"),
+            None,
+        ),
+        (
+            "list_of_type_group_not_found",
+            "GET",
+            format!("{s}/resourceGroups/nope/providers/Microsoft.Web/sites?{v}"),
+            None,
+        ),
+        (
+            "namespace_only",
+            "GET",
+            format!("{s}/resourceGroups/rg/providers/Microsoft.Web?{v}"),
+            None,
+        ),
     ] {
         let a = send(&app, method, &path, Some(&token), body).await;
         shapes.insert(case.into(), shape(&a));
@@ -1274,6 +1375,26 @@ async fn custom_roles_are_created_assigned_and_enforced() {
         "delete_builtin".into(),
         shape(&send(&app, "DELETE", &del.replace(id, READER), Some(&admin), None).await),
     );
+    let elsewhere = send(
+        &app,
+        "GET",
+        &format!("{outside}/providers/Microsoft.Authorization/roleDefinitions/{id}?api-version=2022-04-01"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "not visible outside its assignable scopes"
+    );
+    // Role definitions at the tenant root are readable without a role there.
+    let root = send(&app, "GET", "/providers/Microsoft.Authorization/roleDefinitions?$filter=roleName%20eq%20%27Owner%27&api-version=2022-04-01", Some(&token), None).await;
+    assert_eq!(root.status, StatusCode::OK);
+    assert_eq!(
+        root.body["value"][0]["id"],
+        format!("/providers/Microsoft.Authorization/roleDefinitions/{OWNER}")
+    );
     let unassign = send(
         &app,
         "DELETE",
@@ -1293,6 +1414,42 @@ async fn custom_roles_are_created_assigned_and_enforced() {
     assert_eq!(again.status, StatusCode::NO_CONTENT);
     let gone = send(&app, "GET", &del, Some(&admin), None).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    let role_at = |name: &str| def.replace(id, name);
+    for (case, body) in [
+        ("no_properties", json!({"roleName": "x"})),
+        (
+            "actions_not_array",
+            json!({"properties": {"roleName": "x", "permissions": [{"actions": "*/read"}], "assignableScopes": [inside]}}),
+        ),
+        (
+            "action_not_string",
+            json!({"properties": {"roleName": "x", "permissions": [{"actions": [1]}], "assignableScopes": [inside]}}),
+        ),
+        (
+            "permission_not_object",
+            json!({"properties": {"roleName": "x", "permissions": ["*/read"], "assignableScopes": [inside]}}),
+        ),
+        (
+            "missing_scope",
+            json!({"properties": {"roleName": "x", "permissions": [{"actions": ["*/read"]}], "assignableScopes": [format!("{s}/resourceGroups/nope")]}}),
+        ),
+        (
+            "no_name",
+            json!({"properties": {"roleName": " ", "permissions": [{"actions": ["*/read"]}], "assignableScopes": [inside]}}),
+        ),
+    ] {
+        let a = send(
+            &app,
+            "PUT",
+            &role_at("00000000-0000-4000-8000-0000000c0579"),
+            Some(&admin),
+            Some(body),
+        )
+        .await;
+        shapes.insert(case.into(), shape(&a));
+    }
+    let not_guid = send(&app, "DELETE", &role_at("x"), Some(&admin), None).await;
+    assert_eq!(not_guid.status, StatusCode::NO_CONTENT);
     insta::assert_json_snapshot!("custom_role_errors", shapes);
 }
 
@@ -1621,6 +1778,46 @@ async fn role_assignment_errors_are_arm_errors() {
     .await;
     assert_eq!(orphan.status, StatusCode::CREATED, "{}", orphan.body);
     assert_eq!(orphan.body["properties"]["principalType"], "User");
+    let wrong_scope = send(
+        &app,
+        "DELETE",
+        &at(&s, &Uuid::from_u128(1).to_string()),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        wrong_scope.status,
+        StatusCode::NO_CONTENT,
+        "the name lives at another scope"
+    );
+    assert_eq!(
+        send(
+            &app,
+            "GET",
+            &at(&rg, &Uuid::from_u128(1).to_string()),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    shapes.insert(
+        "list_missing_group".into(),
+        shape(
+            &send(
+                &app,
+                "GET",
+                &format!(
+                    "{s}/resourceGroups/nope/providers/Microsoft.Authorization/roleAssignments?{V}"
+                ),
+                Some(&admin),
+                None,
+            )
+            .await,
+        ),
+    );
     insta::assert_json_snapshot!("role_assignment_errors", shapes);
 }
 
@@ -1954,6 +2151,21 @@ async fn every_operation_checks_its_action() {
     )
     .await;
     assert_eq!(listed.body["value"].as_array().map(Vec::len), Some(1));
+    // A principal without any role in the subscription lists nothing there.
+    let stranger = seed_sp(&app, 12, time::Duration::hours(1));
+    let t = sp_token(&app, &stranger).await;
+    for (case, path) in [
+        (
+            "stranger_lists_groups",
+            format!("{s}/resourcegroups?{RG_V}"),
+        ),
+        ("stranger_lists_resources", format!("{s}/resources?{RG_V}")),
+    ] {
+        shapes.insert(
+            case.into(),
+            shape(&send(&app, "GET", &path, Some(&t), None).await),
+        );
+    }
     insta::assert_json_snapshot!("authorization_failures", shapes);
 }
 
@@ -2142,4 +2354,32 @@ async fn the_router_serves_arm_without_a_socket() {
     let response = router.oneshot(request).await.expect("response");
     assert_eq!(response.status(), 401);
     assert!(response.headers().contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn the_binary_reads_the_propagation_flags_from_the_environment() {
+    let bin = RunningBinary::start(&[
+        ("ENTRA_EMULATOR_RBAC_PROPAGATION", "30s"),
+        ("ENTRA_EMULATOR_RBAC_PROPAGATION_APP_INSIGHTS", "2m"),
+        ("ENTRA_EMULATOR_RBAC_PROPAGATION_JITTER", "5s"),
+        ("ENTRA_EMULATOR_RBAC_PROPAGATION_SEED", "7"),
+        ("ENTRA_EMULATOR_PRINCIPAL_REPLICATION", "10s"),
+    ])
+    .await;
+    let client = https_client(&std::fs::read_to_string(bin.ca_path()).expect("ca"));
+    let base = bin.info["base_url"].as_str().expect("base_url");
+    let pending: Value = client
+        .get(format!("{base}/_emulator/rbac/pending"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        pending["delaysSeconds"],
+        json!({"arm": 30.0, "logAnalytics": 30.0, "metrics": 30.0, "appInsights": 120.0})
+    );
+    assert_eq!(pending["jitter"], json!({"maxSeconds": 5.0, "seed": 7}));
+    assert_eq!(pending["principalReplicationSeconds"], 10.0);
 }
