@@ -19,13 +19,19 @@ const DEFINITIONS: &str = "Microsoft.Authorization/roleDefinitions";
 /// Most role assignments in one page of a list (a guess: ARM's page size is not documented).
 pub(crate) const PAGE_SIZE: usize = 1000;
 
-/// Parses a scope taken from a path and checks that it exists.
-fn existing_scope(store: &ArmStore, text: &str) -> Result<Scope, ArmError> {
+/// Parses a scope taken from a path; its subscription, if any, must be this tenant's.
+fn scope_in_tenant(store: &ArmStore, text: &str) -> Result<Scope, ArmError> {
     let scope = Scope::parse(text).map_err(|_| ArmError::MissingSubscription)?;
     if let Some(sub) = scope.subscription_id() {
         super::known_subscription(store, sub)?;
     }
-    store.check_scope(&scope).map_err(|m| match m {
+    Ok(scope)
+}
+
+/// Checks that the scope exists; called after authorization, as ARM does, so that a caller
+/// without access learns nothing about what exists.
+fn require_exists(store: &ArmStore, scope: &Scope) -> Result<(), ArmError> {
+    store.check_scope(scope).map_err(|m| match m {
         Missing::Subscription(s) => ArmError::SubscriptionNotFound(s),
         Missing::ResourceGroup(g) => ArmError::ResourceGroupNotFound(g),
         Missing::Resource(resource_type, name, group) => ArmError::ResourceNotFound {
@@ -34,8 +40,7 @@ fn existing_scope(store: &ArmStore, text: &str) -> Result<Scope, ArmError> {
             group,
         },
         Missing::Unsupported => ArmError::MissingSubscription,
-    })?;
-    Ok(scope)
+    })
 }
 
 /// `{scope}/providers/{type}/{name}`, without a doubled slash at the root.
@@ -191,8 +196,9 @@ fn equality(raw: &str) -> Option<(String, String)> {
 pub(crate) fn list_definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
     let filter = definition_filter(call.query.filter.as_deref())?;
     let store = call.state.arm.read();
-    let scope = existing_scope(&store, scope)?;
+    let scope = scope_in_tenant(&store, scope)?;
     require_definition_read(call, &store, &scope)?;
+    require_exists(&store, &scope)?;
     let prefix = definition_prefix(&scope);
     let (builtin, custom, name) = match &filter {
         DefinitionFilter::All => (true, true, None),
@@ -231,8 +237,9 @@ fn echo_id(id: &str) -> String {
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
 pub(crate) fn get_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<Response, ArmError> {
     let store = call.state.arm.read();
-    let scope = existing_scope(&store, scope)?;
+    let scope = scope_in_tenant(&store, scope)?;
     require_definition_read(call, &store, &scope)?;
+    require_exists(&store, &scope)?;
     let not_found = || ArmError::RoleDefinitionDoesNotExist {
         id: echo_id(id),
         status: StatusCode::NOT_FOUND,
@@ -346,9 +353,10 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
     let body = call.json_body()?;
     let guid = Uuid::try_parse(id).map_err(|_| ArmError::InvalidRoleDefinitionId(id.to_owned()))?;
     let mut store = call.state.arm.write();
-    let scope = existing_scope(&store, scope)?;
+    let scope = scope_in_tenant(&store, scope)?;
     let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
     call.require(&store, &format!("{DEFINITIONS}/write"), &target)?;
+    require_exists(&store, &scope)?;
     if let Some(RoleRef::BuiltIn(_)) = store.authz.resolve_role(&guid) {
         return Err(ArmError::BuiltInRoleNotModifiable(guid.to_string()));
     }
@@ -383,9 +391,10 @@ pub(crate) fn delete_definition(
     id: &str,
 ) -> Result<Response, ArmError> {
     let mut store = call.state.arm.write();
-    let scope = existing_scope(&store, scope)?;
+    let scope = scope_in_tenant(&store, scope)?;
     let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
     call.require(&store, &format!("{DEFINITIONS}/delete"), &target)?;
+    require_exists(&store, &scope)?;
     let Ok(guid) = Uuid::try_parse(id) else {
         return Ok(empty(StatusCode::NO_CONTENT));
     };
@@ -441,10 +450,11 @@ pub(crate) fn get_assignment(
 ) -> Result<Response, ArmError> {
     let guid = assignment_name(name)?;
     let store = call.state.arm.read();
-    let scope = existing_scope(&store, scope)?;
+    let scope = scope_in_tenant(&store, scope)?;
     let target =
         Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
     call.require(&store, &format!("{ASSIGNMENTS}/read"), &target)?;
+    require_exists(&store, &scope)?;
     let assignment = store
         .authz
         .get(&guid)
@@ -579,10 +589,11 @@ pub(crate) fn put_assignment(
     };
 
     let mut store = call.state.arm.write();
-    let scope = existing_scope(&store, scope)?;
+    let scope = scope_in_tenant(&store, scope)?;
     let target =
         Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
     call.require(&store, &format!("{ASSIGNMENTS}/write"), &target)?;
+    require_exists(&store, &scope)?;
     let role_guid = role_definition_guid(&fields.role_definition_id)?;
     let role = store.authz.resolve_role(&role_guid).ok_or_else(|| {
         ArmError::RoleDefinitionDoesNotExist {
@@ -648,10 +659,11 @@ pub(crate) fn delete_assignment(
 ) -> Result<Response, ArmError> {
     let guid = assignment_name(name)?;
     let mut store = call.state.arm.write();
-    let scope = existing_scope(&store, scope)?;
+    let scope = scope_in_tenant(&store, scope)?;
     let target =
         Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
     call.require(&store, &format!("{ASSIGNMENTS}/delete"), &target)?;
+    require_exists(&store, &scope)?;
     if store.authz.get(&guid).is_none_or(|a| a.scope != scope) {
         return Ok(empty(StatusCode::NO_CONTENT));
     }
@@ -737,8 +749,9 @@ pub(crate) fn list_assignments(call: &Call<'_>, scope_text: &str) -> Result<Resp
         None => None,
     };
     let store = call.state.arm.read();
-    let scope = existing_scope(&store, scope_text)?;
+    let scope = scope_in_tenant(&store, scope_text)?;
     call.require(&store, &format!("{ASSIGNMENTS}/read"), &scope)?;
+    require_exists(&store, &scope)?;
     let all = store.authz.list(&scope, at_scope, principal.as_ref());
     let rest: Vec<_> = all
         .into_iter()

@@ -375,19 +375,18 @@ fn authenticate(
     };
     let claims: Arc<Claims> = state
         .validate_token(token, now)
-        .map_err(|e| token_error(e, state))?;
+        .map_err(|e| token_error(e, state.config.tenant_id, now))?;
     if !ALLOWED_AUDIENCES.contains(&claims.aud.as_str()) {
         return Err(ArmError::WrongAudience(claims.aud.clone()));
     }
     Uuid::parse_str(&claims.oid).map_err(|_| ArmError::InvalidToken)
 }
 
-fn token_error(e: TokenError, state: &AppState) -> ArmError {
-    let tenant = state.config.tenant_id;
+fn token_error(e: TokenError, tenant: Uuid, now: OffsetDateTime) -> ArmError {
     match e {
         TokenError::Expired { exp } => ArmError::ExpiredToken {
             exp: OffsetDateTime::from_unix_timestamp(exp).unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            now: state.clock.now(),
+            now,
         },
         TokenError::WrongIssuer(issuer) => ArmError::WrongTenant { issuer, tenant },
         TokenError::WrongTenant(tid) => ArmError::WrongTenant {

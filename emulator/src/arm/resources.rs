@@ -6,8 +6,6 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::store::{ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE};
@@ -228,10 +226,6 @@ fn object_field(body: &Map<String, Value>, key: &str) -> Result<Map<String, Valu
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 /// Server-owned properties of the types the data planes read; the caller's values are kept
 /// for everything else.
 fn fill_properties(
@@ -241,7 +235,7 @@ fn fill_properties(
     given: Map<String, Value>,
 ) -> Map<String, Value> {
     let kept = |key: &str| existing.and_then(|r| r.properties.get(key)).cloned();
-    let now = rfc3339(call.now);
+    let now = super::arm_datetime(call.now);
     let mut p = Map::new();
     let full_type = a.full_type();
     if full_type.eq_ignore_ascii_case(WORKSPACE_TYPE) {
