@@ -498,6 +498,8 @@ fn serve(
         method: m.to_string(),
         collection,
     };
+    // The operation table: every (route, method) the emulated ARM serves and its handler.
+    // Custom metrics (`POST {resourceId}/metrics`) are caught earlier, in `dispatch`.
     match route {
         Route::Subscriptions if m == Method::GET => subscriptions::list(&call),
         Route::Subscription(sub) if m == Method::GET => subscriptions::get(&call, &sub),
