@@ -108,6 +108,23 @@ impl AppState {
     /// Whether `principal` may perform `action` (a data action when `data_action`) at
     /// `scope` as `plane` sees role assignments at `now` — the check every data plane makes.
     /// A scope that does not parse allows nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use entra_emulator::rbac::Plane;
+    /// let emulator = entra_emulator::Emulator::start().await?;
+    /// let (state, admin) = (emulator.state(), emulator.admin().object_id);
+    /// let scope = format!("/subscriptions/{}/resourceGroups/any", emulator.subscription_id());
+    /// let now = state.clock.now();
+    /// // The bootstrap admin owns the default subscription from the start…
+    /// let read = "Microsoft.Resources/subscriptions/resourceGroups/read";
+    /// assert!(state.authorize(&admin, &scope, read, false, Plane::Arm, now));
+    /// // …but Owner grants no data actions.
+    /// let publish = "Microsoft.Insights/Metrics/Write";
+    /// assert!(!state.authorize(&admin, &scope, publish, true, Plane::Metrics, now));
+    /// # Ok(()) }
+    /// ```
     pub fn authorize(
         &self,
         principal: &Uuid,

@@ -2,8 +2,8 @@
 //! definitions and role assignments, behind ARM's front door (api-version, token, RBAC).
 //!
 //! ARM paths have arbitrary depth (a role assignment can hang below any resource), so the
-//! router sends `/subscriptions/…`, `/providers/…` and `/tenants` here and [`route`] maps the
-//! decoded path onto one [`Route`] — the table of every operation served. Each request then
+//! router sends `/subscriptions/…`, `/providers/…` and `/tenants` here and `route` maps the
+//! decoded path onto one `Route` — the table of every operation served. Each request then
 //! goes through the same front door: `api-version` present and supported for its route,
 //! bearer token valid for ARM, the caller allowed the route's action at its scope; and
 //! every answer, success or error, carries ARM's headers.
