@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use uuid::{Uuid, uuid};
 
+pub use crate::rbac::{Jitter, Plane, Propagation};
+
 /// Default emulated tenant id.
 pub const DEFAULT_TENANT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000001");
 /// Default subscription id.
@@ -19,6 +21,8 @@ pub const DEFAULT_ADMIN_CLIENT_SECRET: &str = "admQ~EntraEmulatorBootstrapAdminS
 pub const DEFAULT_ADMIN_OBJECT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000004");
 /// Object id of the bootstrap admin's application object.
 pub const DEFAULT_ADMIN_APP_OBJECT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000005");
+/// Name of the bootstrap admin's `Owner` role assignment on the default subscription.
+pub const DEFAULT_ADMIN_OWNER_ASSIGNMENT: Uuid = uuid!("e17a0000-0000-4000-8000-000000000006");
 /// Default verified domain of the tenant (accepted in place of the tenant id in URLs).
 pub const DEFAULT_TENANT_DOMAIN: &str = "emulator.onmicrosoft.com";
 
@@ -70,8 +74,11 @@ pub struct Config {
     /// How long after an application's creation Graph still refuses to create its service
     /// principal ("does not reference a valid application object"), as replication does.
     pub graph_replication: Duration,
-    /// Delay before a new role assignment takes effect, for every plane.
-    pub rbac_propagation: Option<Duration>,
+    /// Per-plane delay before a role assignment change takes effect.
+    pub propagation: Propagation,
+    /// How long after its creation a service principal stays invisible to ARM (role
+    /// assignments naming it without `principalType` fail with `PrincipalNotFound`).
+    pub principal_replication: Duration,
     /// Directory for persisted state (`None`: in memory).
     pub data_dir: Option<PathBuf>,
 }
@@ -90,7 +97,10 @@ impl Default for Config {
             admin_client_secret: Secret::new(DEFAULT_ADMIN_CLIENT_SECRET),
             token_lifetime: Duration::from_secs(3600),
             graph_replication: Duration::ZERO,
-            rbac_propagation: None,
+            propagation: Propagation::default(),
+            // A guess: Microsoft documents the delay but not its length; one minute fits
+            // inside the Azure CLI's retry budget (36 tries, 5 s apart).
+            principal_replication: Duration::from_secs(60),
             data_dir: None,
         }
     }

@@ -7,8 +7,10 @@
 //! - [`server`]: the in-process [`Emulator`] (binds `127.0.0.1:0`, stops on drop) and the
 //!   [`Server`] the binary runs on a bound listener;
 //! - [`router::router`]: every route, usable without a socket;
-//! - one module per service (`entra`, `graph`, …), each owning its routes, wire types and error body;
-//! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`].
+//! - one module per service ([`entra`], [`graph`], [`arm`], …), each owning its routes, wire types and
+//!   error body;
+//! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
+//!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions).
 //!
 //! # Quick start
 //!
@@ -24,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod arm;
 pub mod clock;
 pub mod config;
 mod control;
@@ -33,12 +36,14 @@ pub mod graph;
 mod http;
 pub mod keys;
 pub mod kql;
+pub mod rbac;
 pub mod router;
 pub mod secret;
 pub mod server;
 pub mod state;
 pub mod tls;
 pub mod token;
+pub mod token_cache;
 
 pub use config::{Config, Secret, TlsMode};
 pub use server::{AdminCredentials, ConnectionInfo, Emulator, EmulatorBuilder, Server, StartError};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use entra_emulator::config::Config;
+use entra_emulator::config::{Config, Jitter, Plane, Propagation};
 use entra_emulator::server::write_atomically;
 use entra_emulator::{Secret, Server, TlsMode};
 use uuid::Uuid;
@@ -43,13 +43,40 @@ struct Args {
     /// Once ready, write the connection JSON here (atomically).
     #[arg(long, env = "ENTRA_EMULATOR_CONNECTION_FILE")]
     connection_file: Option<PathBuf>,
-    /// Delay before a new role assignment takes effect, on every plane (e.g. 0s, 90s, 5m, 1h).
+    /// Delay before a role assignment change takes effect, on every plane (e.g. 0s, 90s, 5m,
+    /// 1h); the per-plane flags below refine it.
     #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION", value_parser = humantime::parse_duration)]
     rbac_propagation: Option<Duration>,
     /// How long after an application's creation Graph refuses to create its service
     /// principal, as directory replication does (e.g. 10s).
     #[arg(long, env = "ENTRA_EMULATOR_GRAPH_REPLICATION", value_parser = humantime::parse_duration, default_value = "0s")]
     graph_replication: Duration,
+    /// Propagation delay on ARM [default: 10m].
+    #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION_ARM", value_parser = humantime::parse_duration)]
+    rbac_propagation_arm: Option<Duration>,
+    /// Propagation delay on the Log Analytics query API [default: 10m].
+    #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION_LOG_ANALYTICS", value_parser = humantime::parse_duration)]
+    rbac_propagation_log_analytics: Option<Duration>,
+    /// Propagation delay on custom metrics ingestion [default: 10m].
+    #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION_METRICS", value_parser = humantime::parse_duration)]
+    rbac_propagation_metrics: Option<Duration>,
+    /// Propagation delay on the Application Insights query API [default: 1h].
+    #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION_APP_INSIGHTS", value_parser = humantime::parse_duration)]
+    rbac_propagation_app_insights: Option<Duration>,
+    /// Random extra propagation delay of up to this much, per assignment and plane.
+    #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION_JITTER", value_parser = humantime::parse_duration)]
+    rbac_propagation_jitter: Option<Duration>,
+    /// Seed of the jitter draw (same seed, same delays).
+    #[arg(
+        long,
+        env = "ENTRA_EMULATOR_RBAC_PROPAGATION_SEED",
+        default_value_t = 0
+    )]
+    rbac_propagation_seed: u64,
+    /// How long a new service principal stays invisible to ARM role assignments that do not
+    /// name a principalType.
+    #[arg(long, env = "ENTRA_EMULATOR_PRINCIPAL_REPLICATION", value_parser = humantime::parse_duration, default_value = "60s")]
+    principal_replication: Duration,
     /// Lifetime of issued access tokens.
     #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration, default_value = "1h")]
     token_lifetime: Duration,
@@ -79,6 +106,23 @@ impl Args {
                 extra_sans: self.tls_san,
             },
         };
+        let mut propagation = self
+            .rbac_propagation
+            .map_or_else(Propagation::default, Propagation::uniform);
+        for (plane, delay) in [
+            (Plane::Arm, self.rbac_propagation_arm),
+            (Plane::LogAnalytics, self.rbac_propagation_log_analytics),
+            (Plane::Metrics, self.rbac_propagation_metrics),
+            (Plane::AppInsights, self.rbac_propagation_app_insights),
+        ] {
+            if let Some(delay) = delay {
+                propagation.set(plane, delay);
+            }
+        }
+        propagation.jitter = self.rbac_propagation_jitter.map(|max| Jitter {
+            max,
+            seed: self.rbac_propagation_seed,
+        });
         Config {
             bind: self.bind,
             tls,
@@ -89,7 +133,8 @@ impl Args {
             admin_client_secret: Secret::new(self.admin_client_secret),
             token_lifetime: self.token_lifetime,
             graph_replication: self.graph_replication,
-            rbac_propagation: self.rbac_propagation,
+            propagation,
+            principal_replication: self.principal_replication,
             data_dir: self.data_dir,
             ..Config::default()
         }

@@ -9,10 +9,10 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::state::AppState;
-use crate::{control, entra, graph};
+use crate::{arm, control, entra, graph};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
@@ -89,12 +89,25 @@ pub fn router(state: AppState) -> Router {
             post(graph::restore_deleted),
         )
         .route("/v1.0/directoryObjects/getByIds", post(graph::get_by_ids))
+        // Azure Resource Manager: paths of any depth, mapped onto operations by the table in
+        // `arm::route` (custom metrics, `POST {resourceId}/metrics`, arrive here too).
+        .route("/subscriptions", any(arm::dispatch))
+        .route("/subscriptions/{*rest}", any(arm::dispatch))
+        .route("/providers", any(arm::dispatch))
+        .route("/providers/{*rest}", any(arm::dispatch))
+        .route("/tenants", any(arm::dispatch))
+        .route("/metadata/endpoints", get(arm::metadata_endpoints))
         // Emulator control API
         .route("/_emulator/health", get(control::health))
         .route("/_emulator/clock", get(control::clock))
         .route("/_emulator/clock/advance", post(control::advance))
         .route("/_emulator/reset", post(control::reset))
         .route("/_emulator/keys/rotate", post(control::rotate_keys))
+        .route(
+            "/_emulator/subscriptions",
+            get(arm::control::list_subscriptions).post(arm::control::create_subscription),
+        )
+        .route("/_emulator/rbac/pending", get(arm::control::pending))
         .route(
             "/_emulator/{*rest}",
             get(control::not_found).post(control::not_found),

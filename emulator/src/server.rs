@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
-use crate::config::{Config, Secret, TlsMode};
+use crate::config::{Config, Jitter, Plane, Propagation, Secret, TlsMode};
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::state::AppState;
 use crate::tls::{self, TlsError};
@@ -286,9 +286,31 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Delay before role assignments take effect, on every plane.
+    /// Delay before role assignment changes take effect, on every plane (jitter kept).
     pub fn rbac_propagation(mut self, delay: Duration) -> Self {
-        self.config.rbac_propagation = Some(delay);
+        let jitter = self.config.propagation.jitter;
+        self.config.propagation = Propagation {
+            jitter,
+            ..Propagation::uniform(delay)
+        };
+        self
+    }
+
+    /// Delay before role assignment changes take effect on one plane.
+    pub fn plane_propagation(mut self, plane: Plane, delay: Duration) -> Self {
+        self.config.propagation.set(plane, delay);
+        self
+    }
+
+    /// Random extra propagation delay of up to `max`, drawn from `seed`.
+    pub fn propagation_jitter(mut self, max: Duration, seed: u64) -> Self {
+        self.config.propagation.jitter = Some(Jitter { max, seed });
+        self
+    }
+
+    /// How long a new service principal stays invisible to ARM.
+    pub fn principal_replication(mut self, window: Duration) -> Self {
+        self.config.principal_replication = window;
         self
     }
 

@@ -5,15 +5,20 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::RwLock;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::arm::store::ArmStore;
 use crate::clock::Clock;
 use crate::config::{Config, DEFAULT_ADMIN_APP_OBJECT_ID, DEFAULT_ADMIN_OBJECT_ID};
 use crate::directory::{
     AppRoleGrant, Application, Directory, GRAPH_APP_ID, PasswordCredential, ServicePrincipal,
 };
 use crate::keys::KeyRing;
+use crate::rbac::{Plane, Scope};
 use crate::secret::{self, SecretHash};
+use crate::token::{Claims, TokenError};
+use crate::token_cache::TokenCache;
 
 /// Everything a request handler can reach.
 #[derive(Clone, Debug)]
@@ -36,6 +41,13 @@ pub struct Shared {
     /// read it far more often than Graph writes it, no critical section awaits, and one lock
     /// makes a write that touches several maps (app, its secrets, its service principal) atomic.
     pub directory: RwLock<Directory>,
+    /// ARM: subscriptions, resource groups, resources, role assignments. Its own lock,
+    /// separate from the directory's: an assignment write reads the directory only to check
+    /// that the principal exists, before taking this lock, and nothing holds both at once,
+    /// so the two cannot deadlock and a Graph write never waits for an ARM one.
+    pub arm: RwLock<ArmStore>,
+    /// Bearer tokens already validated (see [`TokenCache`]).
+    pub tokens: TokenCache,
     admin_secret: SecretHash,
 }
 
@@ -55,6 +67,8 @@ impl AppState {
         let shared = Shared {
             instance_tag: format!("E2{}", URL_SAFE_NO_PAD.encode(tag)),
             directory: RwLock::new(Directory::default()),
+            arm: RwLock::new(ArmStore::default()),
+            tokens: TokenCache::default(),
             clock: Clock::default(),
             base_url,
             keys,
@@ -66,11 +80,67 @@ impl AppState {
         state
     }
 
-    /// Empties the tenant, keeping the bootstrap admin.
+    /// Empties the tenant, keeping the bootstrap admin (and its `Owner` role on the default
+    /// subscription, effective at once).
     pub fn reset(&self) {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
         *self.directory.write() = dir;
+        *self.arm.write() = crate::arm::seed(&self.config, self.clock.now());
+    }
+
+    /// Validates a bearer token of this emulator (signature, issuer, tenant, lifetime),
+    /// remembering tokens already seen. The audience is the caller's to check.
+    pub fn validate_token(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Claims>, TokenError> {
+        self.tokens.validate(
+            token,
+            &self.keys,
+            &self.instance_tag,
+            &self.config.tenant_id,
+            now,
+        )
+    }
+
+    /// Whether `principal` may perform `action` (a data action when `data_action`) at
+    /// `scope` as `plane` sees role assignments at `now` — the check every data plane makes.
+    /// A scope that does not parse allows nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use entra_emulator::rbac::Plane;
+    /// let emulator = entra_emulator::Emulator::start().await?;
+    /// let (state, admin) = (emulator.state(), emulator.admin().object_id);
+    /// let scope = format!("/subscriptions/{}/resourceGroups/any", emulator.subscription_id());
+    /// let now = state.clock.now();
+    /// // The bootstrap admin owns the default subscription from the start…
+    /// let read = "Microsoft.Resources/subscriptions/resourceGroups/read";
+    /// assert!(state.authorize(&admin, &scope, read, false, Plane::Arm, now));
+    /// // …but Owner grants no data actions.
+    /// let publish = "Microsoft.Insights/Metrics/Write";
+    /// assert!(!state.authorize(&admin, &scope, publish, true, Plane::Metrics, now));
+    /// # Ok(()) }
+    /// ```
+    pub fn authorize(
+        &self,
+        principal: &Uuid,
+        scope: &str,
+        action: &str,
+        data_action: bool,
+        plane: Plane,
+        now: OffsetDateTime,
+    ) -> bool {
+        let Ok(scope) = Scope::parse(scope) else {
+            return false;
+        };
+        self.arm
+            .read()
+            .authz
+            .is_allowed(principal, &scope, action, data_action, plane, now)
     }
 
     fn bootstrap(&self, dir: &mut Directory) {

@@ -1,0 +1,870 @@
+//! Microsoft.Authorization: role definitions (built-in and custom) and role assignments.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::store::{ArmStore, Missing};
+use super::{ArmError, Call, arm_datetime, empty, json};
+use crate::rbac::{
+    Assignment, Conflict, CustomRole, OwnedPermission, PrincipalType, RoleDefinition, RoleRef,
+    Scope, ScopeKind, Upsert,
+};
+
+const ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments";
+const DEFINITIONS: &str = "Microsoft.Authorization/roleDefinitions";
+
+/// Most role assignments in one page of a list (a guess: ARM's page size is not documented).
+pub(crate) const PAGE_SIZE: usize = 1000;
+
+/// Parses a scope taken from a path; its subscription, if any, must be this tenant's.
+fn scope_in_tenant(store: &ArmStore, text: &str) -> Result<Scope, ArmError> {
+    let scope = Scope::parse(text).map_err(|_| ArmError::MissingSubscription)?;
+    if let Some(sub) = scope.subscription_id() {
+        super::known_subscription(store, sub)?;
+    }
+    Ok(scope)
+}
+
+/// Checks that the scope exists; called after authorization, as ARM does, so that a caller
+/// without access learns nothing about what exists.
+fn require_exists(store: &ArmStore, scope: &Scope) -> Result<(), ArmError> {
+    store.check_scope(scope).map_err(|m| match m {
+        Missing::Subscription(s) => ArmError::SubscriptionNotFound(s),
+        Missing::ResourceGroup(g) => ArmError::ResourceGroupNotFound(g),
+        Missing::Resource(resource_type, name, group) => ArmError::ResourceNotFound {
+            resource_type,
+            name,
+            group,
+        },
+        Missing::Unsupported => ArmError::MissingSubscription,
+    })
+}
+
+/// `{scope}/providers/{type}/{name}`, without a doubled slash at the root.
+fn child_id(scope: &Scope, resource_type: &str, name: &str) -> String {
+    let prefix = if scope.kind() == ScopeKind::Root {
+        ""
+    } else {
+        scope.as_str()
+    };
+    format!("{prefix}/providers/{resource_type}/{name}")
+}
+
+/// The scope a role definition id is shown under: the subscription's for scopes inside one,
+/// the tenant root otherwise.
+fn definition_prefix(scope: &Scope) -> String {
+    scope
+        .subscription_id()
+        .map(|s| format!("/subscriptions/{s}"))
+        .unwrap_or_default()
+}
+
+fn definition_id(prefix: &str, id: &Uuid) -> String {
+    format!("{prefix}/providers/{DEFINITIONS}/{id}")
+}
+
+fn ts(t: OffsetDateTime) -> Value {
+    json!(arm_datetime(t))
+}
+
+// ---------------------------------------------------------------- role definitions
+
+fn render_builtin(role: &RoleDefinition, prefix: &str) -> Value {
+    let permissions: Vec<Value> = role
+        .permissions
+        .iter()
+        .map(|p| {
+            json!({
+                "actions": p.actions,
+                "notActions": p.not_actions,
+                "dataActions": p.data_actions,
+                "notDataActions": p.not_data_actions,
+            })
+        })
+        .collect();
+    json!({
+        "properties": {
+            "roleName": role.role_name,
+            "type": crate::rbac::BUILT_IN_ROLE_TYPE,
+            "description": role.description,
+            "assignableScopes": crate::rbac::BUILT_IN_ASSIGNABLE_SCOPES,
+            "permissions": permissions,
+            "createdOn": role.created_on,
+            "updatedOn": role.updated_on,
+            "createdBy": null,
+            "updatedBy": null,
+        },
+        "id": format!("{prefix}/providers/{DEFINITIONS}/{}", role.id),
+        "type": DEFINITIONS,
+        "name": role.id,
+    })
+}
+
+fn render_custom(role: &CustomRole, prefix: &str) -> Value {
+    let permissions: Vec<Value> = role
+        .permissions
+        .iter()
+        .map(|p| {
+            json!({
+                "actions": p.actions,
+                "notActions": p.not_actions,
+                "dataActions": p.data_actions,
+                "notDataActions": p.not_data_actions,
+            })
+        })
+        .collect();
+    let scopes: Vec<&str> = role.assignable_scopes.iter().map(Scope::as_str).collect();
+    json!({
+        "properties": {
+            "roleName": role.role_name,
+            "type": "CustomRole",
+            "description": role.description,
+            "assignableScopes": scopes,
+            "permissions": permissions,
+            "createdOn": ts(role.created_on),
+            "updatedOn": ts(role.updated_on),
+            "createdBy": role.created_by,
+            "updatedBy": role.updated_by,
+        },
+        "id": definition_id(prefix, &role.id),
+        "type": DEFINITIONS,
+        "name": role.id,
+    })
+}
+
+/// A custom role shows at a scope inside, or above, one of its assignable scopes.
+fn custom_visible_at(role: &CustomRole, scope: &Scope) -> bool {
+    role.assignable_scopes
+        .iter()
+        .any(|s| scope.is_within(s) || s.is_within(scope))
+}
+
+/// Reads are open to every caller at the tenant root, where nobody holds roles (a guess at
+/// ARM's behaviour), and need `roleDefinitions/read` elsewhere.
+fn require_definition_read(
+    call: &Call<'_>,
+    store: &ArmStore,
+    scope: &Scope,
+) -> Result<(), ArmError> {
+    if scope.kind() == ScopeKind::Root {
+        return Ok(());
+    }
+    call.require(store, &format!("{DEFINITIONS}/read"), scope)
+}
+
+enum DefinitionFilter {
+    All,
+    Name(String),
+    BuiltIn,
+    Custom,
+}
+
+/// `$filter` of role definition lists: `roleName eq '…'` or `type eq 'BuiltInRole|CustomRole'`.
+fn definition_filter(filter: Option<&str>) -> Result<DefinitionFilter, ArmError> {
+    let Some(raw) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok(DefinitionFilter::All);
+    };
+    let unsupported = || ArmError::UnsupportedFilter(raw.to_owned());
+    let (field, value) = equality(raw).ok_or_else(unsupported)?;
+    if field.eq_ignore_ascii_case("roleName") {
+        Ok(DefinitionFilter::Name(value))
+    } else if field.eq_ignore_ascii_case("type") && value.eq_ignore_ascii_case("BuiltInRole") {
+        Ok(DefinitionFilter::BuiltIn)
+    } else if field.eq_ignore_ascii_case("type") && value.eq_ignore_ascii_case("CustomRole") {
+        Ok(DefinitionFilter::Custom)
+    } else {
+        Err(unsupported())
+    }
+}
+
+/// `field eq 'value'` (quotes doubled inside the value, OData style).
+fn equality(raw: &str) -> Option<(String, String)> {
+    let (field, rest) = raw.split_once(char::is_whitespace)?;
+    let rest = rest.trim_start();
+    let rest = rest
+        .get(..2)
+        .filter(|op| op.eq_ignore_ascii_case("eq"))
+        .map(|_| rest[2..].trim())?;
+    let value = rest.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some((field.to_owned(), value.replace("''", "'")))
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`.
+pub(crate) fn list_definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
+    let filter = definition_filter(call.query.filter.as_deref())?;
+    let store = call.state.arm.read();
+    let scope = scope_in_tenant(&store, scope)?;
+    require_definition_read(call, &store, &scope)?;
+    require_exists(&store, &scope)?;
+    let prefix = definition_prefix(&scope);
+    let (builtin, custom, name) = match &filter {
+        DefinitionFilter::All => (true, true, None),
+        DefinitionFilter::Name(n) => (true, true, Some(n.as_str())),
+        DefinitionFilter::BuiltIn => (true, false, None),
+        DefinitionFilter::Custom => (false, true, None),
+    };
+    let mut value: Vec<Value> = Vec::new();
+    if builtin {
+        value.extend(
+            crate::rbac::BUILTIN_ROLES
+                .iter()
+                .filter(|r| name.is_none_or(|n| r.role_name.eq_ignore_ascii_case(n)))
+                .map(|r| render_builtin(r, &prefix)),
+        );
+    }
+    if custom {
+        value.extend(
+            store
+                .authz
+                .custom_roles()
+                .into_iter()
+                .filter(|r| custom_visible_at(r, &scope))
+                .filter(|r| name.is_none_or(|n| r.role_name.eq_ignore_ascii_case(n)))
+                .map(|r| render_custom(r, &prefix)),
+        );
+    }
+    Ok(json(StatusCode::OK, &json!({ "value": value })))
+}
+
+/// The definition id as ARM echoes it in errors: a GUID without dashes, else as given.
+fn echo_id(id: &str) -> String {
+    Uuid::try_parse(id).map_or_else(|_| id.to_owned(), |u| u.simple().to_string())
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
+pub(crate) fn get_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<Response, ArmError> {
+    let store = call.state.arm.read();
+    let scope = scope_in_tenant(&store, scope)?;
+    require_definition_read(call, &store, &scope)?;
+    require_exists(&store, &scope)?;
+    let not_found = || ArmError::RoleDefinitionDoesNotExist {
+        id: echo_id(id),
+        status: StatusCode::NOT_FOUND,
+    };
+    let guid = Uuid::try_parse(id).map_err(|_| not_found())?;
+    let prefix = definition_prefix(&scope);
+    match store.authz.resolve_role(&guid) {
+        Some(RoleRef::BuiltIn(role)) => Ok(json(StatusCode::OK, &render_builtin(role, &prefix))),
+        Some(RoleRef::Custom(id)) => {
+            let role = store
+                .authz
+                .custom_role(&id)
+                .filter(|r| custom_visible_at(r, &scope))
+                .ok_or_else(not_found)?;
+            Ok(json(StatusCode::OK, &render_custom(role, &prefix)))
+        }
+        None => Err(not_found()),
+    }
+}
+
+fn string_list(v: Option<&Value>, what: &str) -> Result<Vec<String>, ArmError> {
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str().map(str::to_owned).ok_or_else(|| {
+                    ArmError::InvalidRoleDefinition(format!(
+                        "Every entry of '{what}' must be a string."
+                    ))
+                })
+            })
+            .collect(),
+        Some(_) => Err(ArmError::InvalidRoleDefinition(format!(
+            "'{what}' must be an array."
+        ))),
+    }
+}
+
+/// Reads a custom role's `properties` (role name, description, permissions, assignable
+/// scopes), checking what ARM requires of them.
+fn custom_role_body(
+    store: &ArmStore,
+    body: &Map<String, Value>,
+) -> Result<(String, String, Vec<OwnedPermission>, Vec<Scope>), ArmError> {
+    let invalid = |m: &str| ArmError::InvalidRoleDefinition(m.to_owned());
+    let props = body
+        .get("properties")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid("The role definition must have 'properties'."))?;
+    let name = props
+        .get("roleName")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| invalid("The role definition must have a non-empty 'roleName'."))?
+        .to_owned();
+    let description = props
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let blocks = props
+        .get("permissions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| invalid("The role definition must have 'permissions'."))?;
+    let mut permissions = Vec::new();
+    for block in blocks {
+        let block = block
+            .as_object()
+            .ok_or_else(|| invalid("Every permission must be an object."))?;
+        permissions.push(OwnedPermission {
+            actions: string_list(block.get("actions"), "actions")?,
+            not_actions: string_list(block.get("notActions"), "notActions")?,
+            data_actions: string_list(block.get("dataActions"), "dataActions")?,
+            not_data_actions: string_list(block.get("notDataActions"), "notDataActions")?,
+        });
+    }
+    if permissions
+        .iter()
+        .all(|p| p.actions.is_empty() && p.data_actions.is_empty())
+    {
+        return Err(invalid(
+            "The role definition must grant at least one action or data action.",
+        ));
+    }
+    let scopes = string_list(props.get("assignableScopes"), "assignableScopes")?;
+    if scopes.is_empty() {
+        return Err(invalid(
+            "The role definition must have at least one assignable scope.",
+        ));
+    }
+    let mut assignable = Vec::new();
+    for s in scopes {
+        let scope = Scope::parse(&s)
+            .ok()
+            .filter(|sc| store.check_scope(sc).is_ok())
+            .ok_or_else(|| {
+                ArmError::InvalidRoleDefinition(format!(
+                    "The assignable scope '{s}' is not valid or does not exist."
+                ))
+            })?;
+        assignable.push(scope);
+    }
+    Ok((name, description, permissions, assignable))
+}
+
+/// `PUT {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`: creates (201) or
+/// replaces (200) a custom role.
+pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<Response, ArmError> {
+    let body = call.json_body()?;
+    let guid = Uuid::try_parse(id).map_err(|_| ArmError::InvalidRoleDefinitionId(id.to_owned()))?;
+    let mut store = call.state.arm.write();
+    let scope = scope_in_tenant(&store, scope)?;
+    let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
+    call.require(&store, &format!("{DEFINITIONS}/write"), &target)?;
+    require_exists(&store, &scope)?;
+    if let Some(RoleRef::BuiltIn(_)) = store.authz.resolve_role(&guid) {
+        return Err(ArmError::BuiltInRoleNotModifiable(guid.to_string()));
+    }
+    let (role_name, description, permissions, assignable_scopes) = custom_role_body(&store, &body)?;
+    let previous = store.authz.custom_role(&guid).cloned();
+    let role = CustomRole {
+        id: guid,
+        role_name,
+        description,
+        permissions,
+        assignable_scopes,
+        created_on: previous.as_ref().map_or(call.now, |p| p.created_on),
+        updated_on: call.now,
+        created_by: previous
+            .as_ref()
+            .map_or(Some(call.caller), |p| p.created_by),
+        updated_by: Some(call.caller),
+    };
+    let rendered = render_custom(&role, &definition_prefix(&scope));
+    match store.authz.put_custom_role(role) {
+        Ok(Upsert::Created) => Ok(json(StatusCode::CREATED, &rendered)),
+        Ok(Upsert::Updated) => Ok(json(StatusCode::OK, &rendered)),
+        Err(_) => Err(ArmError::RoleDefinitionWithSameNameExists),
+    }
+}
+
+/// `DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`: 200 with the
+/// deleted role, 204 when there is none.
+pub(crate) fn delete_definition(
+    call: &Call<'_>,
+    scope: &str,
+    id: &str,
+) -> Result<Response, ArmError> {
+    let mut store = call.state.arm.write();
+    let scope = scope_in_tenant(&store, scope)?;
+    let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
+    call.require(&store, &format!("{DEFINITIONS}/delete"), &target)?;
+    require_exists(&store, &scope)?;
+    let Ok(guid) = Uuid::try_parse(id) else {
+        return Ok(empty(StatusCode::NO_CONTENT));
+    };
+    if let Some(RoleRef::BuiltIn(_)) = store.authz.resolve_role(&guid) {
+        return Err(ArmError::BuiltInRoleNotModifiable(guid.to_string()));
+    }
+    match store.authz.delete_custom_role(&guid) {
+        Ok(Some(role)) => Ok(json(
+            StatusCode::OK,
+            &render_custom(&role, &definition_prefix(&scope)),
+        )),
+        Ok(None) => Ok(empty(StatusCode::NO_CONTENT)),
+        Err(_) => Err(ArmError::RoleDefinitionHasAssignments),
+    }
+}
+
+// ---------------------------------------------------------------- role assignments
+
+/// A role assignment as ARM shows it. On the answer to its PUT, `createdBy` is `null` (a
+/// quirk of the real service); later reads show the creator.
+fn render_assignment(a: &Assignment, put_response: bool) -> Value {
+    let role_id = definition_id(&definition_prefix(&a.scope), &a.role.id());
+    json!({
+        "properties": {
+            "roleDefinitionId": role_id,
+            "principalId": a.principal_id,
+            "principalType": a.principal_type.as_str(),
+            "scope": a.scope.as_str(),
+            "condition": a.condition,
+            "conditionVersion": a.condition_version,
+            "createdOn": ts(a.created_on),
+            "updatedOn": ts(a.updated_on),
+            "createdBy": if put_response { None } else { a.created_by },
+            "updatedBy": a.updated_by,
+            "delegatedManagedIdentityResourceId": a.delegated_managed_identity_resource_id,
+            "description": a.description,
+        },
+        "id": child_id(&a.scope, ASSIGNMENTS, &a.name.to_string()),
+        "type": ASSIGNMENTS,
+        "name": a.name,
+    })
+}
+
+fn assignment_name(name: &str) -> Result<Uuid, ArmError> {
+    Uuid::try_parse(name).map_err(|_| ArmError::InvalidRoleAssignmentId(name.to_owned()))
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+pub(crate) fn get_assignment(
+    call: &Call<'_>,
+    scope: &str,
+    name: &str,
+) -> Result<Response, ArmError> {
+    let guid = assignment_name(name)?;
+    let store = call.state.arm.read();
+    let scope = scope_in_tenant(&store, scope)?;
+    let target =
+        Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
+    call.require(&store, &format!("{ASSIGNMENTS}/read"), &target)?;
+    require_exists(&store, &scope)?;
+    let assignment = store
+        .authz
+        .get(&guid)
+        .filter(|a| a.scope == scope)
+        .ok_or_else(|| ArmError::RoleAssignmentNotFound(name.to_owned()))?;
+    Ok(json(StatusCode::OK, &render_assignment(assignment, false)))
+}
+
+/// The fields of a role assignment PUT body.
+struct AssignmentBody {
+    role_definition_id: String,
+    principal_id: Uuid,
+    principal_type: Option<PrincipalType>,
+    given_type: Option<String>,
+    description: Option<String>,
+    condition: Option<String>,
+    condition_version: Option<String>,
+    delegated: Option<String>,
+}
+
+fn optional_string(props: &Map<String, Value>, key: &str) -> Result<Option<String>, ArmError> {
+    match props.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ArmError::InvalidRequestContent(format!(
+            "Property 'properties.{key}' must be a string, not {}",
+            super::json_kind(other)
+        ))),
+    }
+}
+
+fn assignment_body(body: &Map<String, Value>, version: &str) -> Result<AssignmentBody, ArmError> {
+    let props = match body.get("properties") {
+        Some(Value::Object(p)) => p,
+        _ => {
+            return Err(ArmError::InvalidRequestContent(
+                "The request must have an object 'properties'".to_owned(),
+            ));
+        }
+    };
+    let principal = optional_string(props, "principalId")?.unwrap_or_default();
+    let principal_id =
+        Uuid::try_parse(&principal).map_err(|_| ArmError::InvalidPrincipalId(principal.clone()))?;
+    let role_definition_id = optional_string(props, "roleDefinitionId")?.unwrap_or_default();
+    let given_type = optional_string(props, "principalType")?;
+    // principalType is honoured from 2018-09-01-preview on; older versions ignore it.
+    let honoured = version >= "2018-09-01";
+    let principal_type = match given_type.as_deref().filter(|_| honoured) {
+        Some(t) => Some(
+            PrincipalType::parse(t).ok_or_else(|| ArmError::InvalidPrincipalType(t.to_owned()))?,
+        ),
+        None => None,
+    };
+    Ok(AssignmentBody {
+        role_definition_id,
+        principal_id,
+        principal_type,
+        given_type: given_type.filter(|_| honoured),
+        description: optional_string(props, "description")?,
+        condition: optional_string(props, "condition")?,
+        condition_version: optional_string(props, "conditionVersion")?,
+        delegated: optional_string(props, "delegatedManagedIdentityResourceId")?,
+    })
+}
+
+/// The role GUID of `/providers/Microsoft.Authorization/roleDefinitions/{guid}`, optionally
+/// preceded by a subscription or management group.
+fn role_definition_guid(id: &str) -> Result<Uuid, ArmError> {
+    let invalid = || ArmError::InvalidRoleDefinitionId(id.to_owned());
+    let segs: Vec<&str> = id.split('/').collect();
+    let tail = match segs.as_slice() {
+        ["", rest @ ..] => rest,
+        _ => return Err(invalid()),
+    };
+    let definition = match tail {
+        [p, ns, t, g] => (p, ns, t, g),
+        [s, _, p, ns, t, g] if s.eq_ignore_ascii_case("subscriptions") => (p, ns, t, g),
+        [p0, m, mg, _, p, ns, t, g]
+            if p0.eq_ignore_ascii_case("providers")
+                && m.eq_ignore_ascii_case("Microsoft.Management")
+                && mg.eq_ignore_ascii_case("managementGroups") =>
+        {
+            (p, ns, t, g)
+        }
+        _ => return Err(invalid()),
+    };
+    let (p, ns, t, g) = definition;
+    if !(p.eq_ignore_ascii_case("providers")
+        && ns.eq_ignore_ascii_case("Microsoft.Authorization")
+        && t.eq_ignore_ascii_case("roleDefinitions"))
+    {
+        return Err(invalid());
+    }
+    Uuid::try_parse(g).map_err(|_| invalid())
+}
+
+/// What ARM sees of a principal: its type when the directory shows it, given the
+/// replication window of new service principals.
+fn visible_principal(call: &Call<'_>, principal: &Uuid) -> Option<PrincipalType> {
+    let dir = call.state.directory.read();
+    let sp = dir.sp(principal)?;
+    let window = time::Duration::try_from(call.state.config.principal_replication)
+        .unwrap_or(time::Duration::MAX);
+    let visible_from = sp.created.checked_add(window)?;
+    (call.now >= visible_from).then_some(PrincipalType::ServicePrincipal)
+}
+
+/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 201 with the
+/// assignment, which reaches each plane after its propagation delay.
+pub(crate) fn put_assignment(
+    call: &Call<'_>,
+    scope: &str,
+    name: &str,
+) -> Result<Response, ArmError> {
+    let body = call.json_body()?;
+    let guid = assignment_name(name)?;
+    let fields = assignment_body(&body, &call.version)?;
+    // The directory is read before the ARM lock is taken, never while holding it.
+    let seen = visible_principal(call, &fields.principal_id);
+    let principal_type = match (fields.principal_type, seen) {
+        (Some(given), Some(actual)) if given != actual => Err(ArmError::UnmatchedPrincipalType {
+            principal: fields.principal_id,
+            actual: actual.as_str(),
+            given: fields.given_type.clone().unwrap_or_default(),
+        }),
+        (Some(given), _) => Ok(given),
+        (None, Some(actual)) => Ok(actual),
+        (None, None) => Err(ArmError::PrincipalNotFound {
+            principal: fields.principal_id,
+            tenant: call.state.config.tenant_id,
+        }),
+    };
+
+    let mut store = call.state.arm.write();
+    let scope = scope_in_tenant(&store, scope)?;
+    let target =
+        Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
+    call.require(&store, &format!("{ASSIGNMENTS}/write"), &target)?;
+    require_exists(&store, &scope)?;
+    let role_guid = role_definition_guid(&fields.role_definition_id)?;
+    let role = store.authz.resolve_role(&role_guid).ok_or_else(|| {
+        ArmError::RoleDefinitionDoesNotExist {
+            id: role_guid.simple().to_string(),
+            status: StatusCode::BAD_REQUEST,
+        }
+    })?;
+    match role {
+        RoleRef::BuiltIn(r) => {
+            let has_data = r
+                .permissions
+                .iter()
+                .any(|p| !p.data_actions.is_empty() || !p.not_data_actions.is_empty());
+            if has_data && call.version.as_str() < "2018-01-01" {
+                return Err(ArmError::DataActionsNeedNewerVersion(call.version.clone()));
+            }
+        }
+        RoleRef::Custom(id) => {
+            if let Some(custom) = store.authz.custom_role(&id)
+                && !custom.assignable_at(&scope)
+            {
+                return Err(ArmError::RoleNotAssignableAtScope(custom.role_name.clone()));
+            }
+        }
+    }
+    let principal_type = principal_type?;
+    let assignment = Assignment {
+        name: guid,
+        scope,
+        role,
+        principal_id: fields.principal_id,
+        principal_type,
+        description: fields.description,
+        condition: fields.condition,
+        condition_version: fields.condition_version,
+        delegated_managed_identity_resource_id: fields.delegated,
+        created_on: call.now,
+        updated_on: call.now,
+        created_by: Some(call.caller),
+        updated_by: Some(call.caller),
+    };
+    let delays = call.state.config.propagation.delays(guid.as_u128());
+    match store.authz.upsert(assignment, call.now, delays) {
+        Ok(_) => {
+            let stored = store
+                .authz
+                .get(&guid)
+                .map(|a| render_assignment(a, true))
+                .unwrap_or(Value::Null);
+            Ok(json(StatusCode::CREATED, &stored))
+        }
+        Err(Conflict::Exists { existing }) => Err(ArmError::RoleAssignmentExists(existing)),
+        Err(_) => Err(ArmError::RoleAssignmentUpdateNotPermitted),
+    }
+}
+
+/// `DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 200 with the
+/// deleted assignment, 204 when there is none. Access lasts until the deletion propagates.
+pub(crate) fn delete_assignment(
+    call: &Call<'_>,
+    scope: &str,
+    name: &str,
+) -> Result<Response, ArmError> {
+    let guid = assignment_name(name)?;
+    let mut store = call.state.arm.write();
+    let scope = scope_in_tenant(&store, scope)?;
+    let target =
+        Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
+    call.require(&store, &format!("{ASSIGNMENTS}/delete"), &target)?;
+    require_exists(&store, &scope)?;
+    if store.authz.get(&guid).is_none_or(|a| a.scope != scope) {
+        return Ok(empty(StatusCode::NO_CONTENT));
+    }
+    let delays = call.state.config.propagation.delays(guid.as_u128());
+    match store.authz.remove(&guid, call.now, delays) {
+        Some(a) => Ok(json(StatusCode::OK, &render_assignment(&a, false))),
+        None => Ok(empty(StatusCode::NO_CONTENT)),
+    }
+}
+
+/// `$filter` of role assignment lists: `atScope()`, `principalId eq '…'`, `assignedTo('…')`,
+/// or `atScope()` joined by `and` with one of the other two.
+fn assignment_filter(filter: Option<&str>) -> Result<(bool, Option<Uuid>), ArmError> {
+    let Some(raw) = filter.map(str::trim).filter(|f| !f.is_empty()) else {
+        return Ok((false, None));
+    };
+    let unsupported = || ArmError::UnsupportedFilter(raw.to_owned());
+    let mut at_scope = false;
+    let mut principal = None;
+    for term in split_and(raw) {
+        let term = term.trim();
+        if term.eq_ignore_ascii_case("atScope()") && !at_scope {
+            at_scope = true;
+            continue;
+        }
+        if principal.is_some() {
+            return Err(unsupported());
+        }
+        let id = if let Some((field, value)) = equality(term) {
+            if !field.eq_ignore_ascii_case("principalId") {
+                return Err(unsupported());
+            }
+            value
+        } else {
+            let lower = term.to_ascii_lowercase();
+            let inner = lower
+                .strip_prefix("assignedto(")
+                .and_then(|r| r.strip_suffix(')'))
+                .map(str::trim)
+                .and_then(|r| r.strip_prefix('\''))
+                .and_then(|r| r.strip_suffix('\''))
+                .ok_or_else(unsupported)?;
+            inner.to_owned()
+        };
+        principal = Some(Uuid::try_parse(&id).map_err(|_| unsupported())?);
+    }
+    Ok((at_scope, principal))
+}
+
+/// Splits on ` and ` (any case) outside quotes.
+fn split_and(raw: &str) -> Vec<&str> {
+    let lower = raw.to_ascii_lowercase();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => quoted = !quoted,
+            b' ' if !quoted && lower[i..].starts_with(" and ") => {
+                parts.push(&raw[start..i]);
+                start = i + 5;
+                i += 4;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&raw[start..]);
+    parts
+}
+
+/// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`: at, above and below the
+/// scope (at and above with `atScope()`), sorted by name, in pages linked by `nextLink`.
+pub(crate) fn list_assignments(call: &Call<'_>, scope_text: &str) -> Result<Response, ArmError> {
+    let (at_scope, principal) = assignment_filter(call.query.filter.as_deref())?;
+    let after = match call.query.skip_token.as_deref() {
+        Some(t) => Some(
+            Uuid::try_parse(t)
+                .map_err(|_| ArmError::UnsupportedFilter(format!("$skipToken={t}")))?,
+        ),
+        None => None,
+    };
+    let store = call.state.arm.read();
+    let scope = scope_in_tenant(&store, scope_text)?;
+    call.require(&store, &format!("{ASSIGNMENTS}/read"), &scope)?;
+    require_exists(&store, &scope)?;
+    let all = store.authz.list(&scope, at_scope, principal.as_ref());
+    let rest: Vec<_> = all
+        .into_iter()
+        .filter(|a| after.is_none_or(|t| a.name > t))
+        .collect();
+    let page = &rest[..rest.len().min(PAGE_SIZE)];
+    let mut body =
+        json!({ "value": page.iter().map(|a| render_assignment(a, false)).collect::<Vec<_>>() });
+    if rest.len() > PAGE_SIZE
+        && let Some(last) = page.last()
+    {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(f) = &call.query.filter {
+            query.append_pair("$filter", f);
+        }
+        query.append_pair("api-version", &call.version);
+        query.append_pair("$skipToken", &last.name.simple().to_string());
+        let path = child_id(&scope, ASSIGNMENTS, "")
+            .trim_end_matches('/')
+            .to_owned();
+        body["nextLink"] = json!(format!("{}{path}?{}", call.base, query.finish()));
+    }
+    Ok(json(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_definition_ids_take_arm_forms() {
+        let g = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+        for ok in [
+            format!("/providers/Microsoft.Authorization/roleDefinitions/{g}"),
+            format!("/subscriptions/s/providers/microsoft.authorization/roledefinitions/{g}"),
+            format!(
+                "/providers/Microsoft.Management/managementGroups/m/providers/Microsoft.Authorization/roleDefinitions/{g}"
+            ),
+        ] {
+            assert_eq!(
+                role_definition_guid(&ok).map(|u| u.to_string()),
+                Ok(g.to_owned()),
+                "{ok}"
+            );
+        }
+        for bad in [
+            String::new(),
+            g.to_owned(),
+            format!("/providers/Microsoft.Authorization/roleDefinitions/{g}|"),
+            format!(
+                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Authorization/roleDefinitions/{g}"
+            ),
+            format!("/providers/Microsoft.Web/roleDefinitions/{g}"),
+        ] {
+            assert!(
+                matches!(
+                    role_definition_guid(&bad),
+                    Err(ArmError::InvalidRoleDefinitionId(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn assignment_filters_follow_arm_syntax() {
+        let p = "0207ee96-75b6-43d8-af87-f8718fde0acc";
+        let id = Uuid::parse_str(p).ok();
+        assert_eq!(assignment_filter(None), Ok((false, None)));
+        assert_eq!(assignment_filter(Some("atScope()")), Ok((true, None)));
+        assert_eq!(
+            assignment_filter(Some(&format!("principalId eq '{p}'"))),
+            Ok((false, id))
+        );
+        assert_eq!(
+            assignment_filter(Some(&format!("assignedTo('{p}')"))),
+            Ok((false, id))
+        );
+        assert_eq!(
+            assignment_filter(Some(&format!("atScope() and assignedTo('{p}')"))),
+            Ok((true, id))
+        );
+        assert_eq!(
+            assignment_filter(Some(&format!("atScope() AND principalId eq '{p}'"))),
+            Ok((true, id))
+        );
+        for bad in [
+            "roleName eq 'x'",
+            "principalId eq 'nope'",
+            "atScope() and atScope()",
+            "assignedTo(x)",
+        ] {
+            assert!(assignment_filter(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn definition_filters_follow_arm_syntax() {
+        assert!(
+            matches!(definition_filter(Some("roleName eq 'Reader'")), Ok(DefinitionFilter::Name(n)) if n == "Reader")
+        );
+        assert!(
+            matches!(definition_filter(Some("roleName eq 'O''Brien'")), Ok(DefinitionFilter::Name(n)) if n == "O'Brien")
+        );
+        assert!(matches!(
+            definition_filter(Some("type eq 'BuiltInRole'")),
+            Ok(DefinitionFilter::BuiltIn)
+        ));
+        assert!(matches!(
+            definition_filter(Some("type eq 'customrole'")),
+            Ok(DefinitionFilter::Custom)
+        ));
+        assert!(definition_filter(Some("type eq 'Other'")).is_err());
+        assert!(definition_filter(Some("roleName ne 'x'")).is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! The emulator's control API for ARM (not part of Azure): extra subscriptions and the list
+//! of role assignment changes still propagating.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::store::Subscription;
+use super::subscriptions::render;
+use crate::rbac::Plane;
+use crate::state::AppState;
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewSubscription {
+    #[serde(default)]
+    subscription_id: Option<Uuid>,
+    display_name: String,
+}
+
+/// `POST /_emulator/subscriptions` with `{"displayName": "…", "subscriptionId"?: "…"}`: adds
+/// a subscription to the tenant, with the bootstrap admin as its `Owner` (effective at once).
+pub(crate) async fn create_subscription(State(state): State<AppState>, body: Bytes) -> Response {
+    let new: NewSubscription = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                format!(
+                    "expected {{\"displayName\": \"…\", \"subscriptionId\"?: \"<guid>\"}}: {e}"
+                ),
+            );
+        }
+    };
+    let name = new.display_name.trim();
+    if name.is_empty() || name.len() > 64 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidDisplayName",
+            "displayName must have 1 to 64 characters",
+        );
+    }
+    let id = new.subscription_id.unwrap_or_else(Uuid::new_v4);
+    let subscription = Subscription {
+        id,
+        display_name: name.to_owned(),
+    };
+    let mut store = state.arm.write();
+    if store.subscription(&id).is_some() {
+        return error(
+            StatusCode::CONFLICT,
+            "SubscriptionExists",
+            format!("subscription {id} already exists"),
+        );
+    }
+    store.put_subscription(subscription.clone());
+    super::grant_admin_owner(&mut store, id, Uuid::new_v4(), state.clock.now());
+    (
+        StatusCode::CREATED,
+        axum::Json(render(&subscription, &state.config.tenant_id)),
+    )
+        .into_response()
+}
+
+/// `GET /_emulator/subscriptions`: every subscription of the tenant.
+pub(crate) async fn list_subscriptions(State(state): State<AppState>) -> Response {
+    let store = state.arm.read();
+    let value: Vec<_> = store
+        .subscriptions()
+        .map(|s| render(s, &state.config.tenant_id))
+        .collect();
+    axum::Json(json!({ "value": value })).into_response()
+}
+
+/// `GET /_emulator/rbac/pending`: the configured delays, and every role assignment change
+/// some plane does not see yet with the time it will.
+pub(crate) async fn pending(State(state): State<AppState>) -> Response {
+    let now = state.clock.now();
+    let p = state.config.propagation;
+    let delays: serde_json::Map<String, serde_json::Value> = Plane::ALL
+        .iter()
+        .map(|&plane| (plane.name().to_owned(), json!(p.base(plane).as_secs_f64())))
+        .collect();
+    let jitter = p
+        .jitter
+        .map(|j| json!({"maxSeconds": j.max.as_secs_f64(), "seed": j.seed}));
+    let pending = state.arm.read().authz.pending(now);
+    axum::Json(json!({
+        "now": now.format(&Rfc3339).unwrap_or_default(),
+        "delaysSeconds": delays,
+        "jitter": jitter,
+        "principalReplicationSeconds": state.config.principal_replication.as_secs_f64(),
+        "pending": pending,
+    }))
+    .into_response()
+}

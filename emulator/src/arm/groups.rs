@@ -1,0 +1,305 @@
+//! Resource groups, and the polling endpoint of their asynchronous deletion.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use super::resources::tags_field;
+use super::store::{ArmStore, ResourceGroup};
+use super::{ArmError, Call, empty, json, known_subscription, regions};
+use crate::rbac::{Plane, Scope};
+
+const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
+const WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
+const DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
+const JOB_PREFIX: &str = "RESOURCEGROUPDELETIONJOB-";
+
+fn render(g: &ResourceGroup) -> Value {
+    let mut v = Map::new();
+    v.insert("id".into(), json!(g.id()));
+    v.insert("name".into(), json!(g.name));
+    v.insert("type".into(), json!("Microsoft.Resources/resourceGroups"));
+    v.insert("location".into(), json!(g.location));
+    if let Some(m) = &g.managed_by {
+        v.insert("managedBy".into(), json!(m));
+    }
+    if let Some(tags) = &g.tags {
+        v.insert("tags".into(), Value::Object(tags.clone()));
+    }
+    v.insert(
+        "properties".into(),
+        json!({"provisioningState": "Succeeded"}),
+    );
+    Value::Object(v)
+}
+
+fn group_scope(sub: &str, rg: &str) -> Result<Scope, ArmError> {
+    Scope::parse(&format!("/subscriptions/{sub}/resourceGroups/{rg}"))
+        .map_err(|_| ArmError::ResourceGroupNotFound(rg.to_owned()))
+}
+
+/// ARM's naming rule: letters, digits, `-`, `_`, `.`, `(`, `)`; no trailing `.`; at most
+/// 90 characters.
+fn check_name(name: &str) -> Result<(), ArmError> {
+    let mut invalid = String::new();
+    for c in name.chars() {
+        if !(c.is_alphanumeric() || "-_.()".contains(c) || invalid.contains(c)) {
+            invalid.push(c);
+        }
+    }
+    if invalid.is_empty() && name.ends_with('.') {
+        invalid.push('.');
+    }
+    if !invalid.is_empty() {
+        return Err(ArmError::InvalidResourceGroup {
+            name: name.to_owned(),
+            invalid,
+        });
+    }
+    if name.chars().count() > 90 {
+        return Err(ArmError::ResourceGroupNameTooLong(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// `GET /subscriptions/{s}/resourcegroups`: every group the caller may read.
+pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
+    let store = call.state.arm.read();
+    let id = known_subscription(&store, sub)?;
+    let sub_scope =
+        Scope::subscription(sub).map_err(|_| ArmError::InvalidSubscriptionId(sub.to_owned()))?;
+    let all = call.allowed(&store, READ, &sub_scope);
+    if !all
+        && !store
+            .authz
+            .has_access_within(&call.caller, &sub_scope, Plane::Arm, call.now)
+    {
+        return Err(ArmError::AuthorizationFailed {
+            principal: call.caller,
+            action: READ.to_owned(),
+            scope: sub_scope.as_str().to_owned(),
+        });
+    }
+    let value: Vec<Value> = store
+        .groups(&id)
+        .filter(|g| all || group_scope(sub, &g.name).is_ok_and(|s| call.allowed(&store, READ, &s)))
+        .map(render)
+        .collect();
+    Ok(json(StatusCode::OK, &json!({ "value": value })))
+}
+
+fn existing<'s>(store: &'s ArmStore, sub: &str, rg: &str) -> Result<&'s ResourceGroup, ArmError> {
+    let id = known_subscription(store, sub)?;
+    store
+        .group(&id, rg)
+        .ok_or_else(|| ArmError::ResourceGroupNotFound(rg.to_owned()))
+}
+
+/// `GET|HEAD /subscriptions/{s}/resourcegroups/{rg}` (HEAD answers 204 when it exists).
+pub(crate) fn get(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
+    let store = call.state.arm.read();
+    known_subscription(&store, sub)?;
+    call.require(&store, READ, &group_scope(sub, rg)?)?;
+    let group = existing(&store, sub, rg)?;
+    if call.method == axum::http::Method::HEAD {
+        return Ok(empty(StatusCode::NO_CONTENT));
+    }
+    Ok(json(StatusCode::OK, &render(group)))
+}
+
+/// `PUT /subscriptions/{s}/resourcegroups/{rg}`: 201 when created, 200 when it existed.
+pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
+    let body = call.json_body()?;
+    check_name(rg)?;
+    let mut store = call.state.arm.write();
+    let id = known_subscription(&store, sub)?;
+    call.require(&store, WRITE, &group_scope(sub, rg)?)?;
+    let location = match body.get("location") {
+        Some(Value::String(l)) => l.clone(),
+        None | Some(Value::Null) => return Err(ArmError::LocationRequired),
+        Some(other) => {
+            return Err(ArmError::InvalidRequestContent(format!(
+                "Property 'location' must be a string, not {}",
+                super::json_kind(other)
+            )));
+        }
+    };
+    let normalized = regions::normalize(&location, false)
+        .ok_or_else(|| ArmError::LocationNotAvailableForResourceGroup(location.clone()))?;
+    let tags = tags_field(&body)?;
+    let managed_by = match body.get("managedBy") {
+        Some(Value::String(m)) => Some(m.clone()),
+        None | Some(Value::Null) => None,
+        Some(_) => {
+            return Err(ArmError::InvalidRequestContent(
+                "Property 'managedBy' must be a string".to_owned(),
+            ));
+        }
+    };
+    let previous = store.group(&id, rg).cloned();
+    if let Some(p) = &previous
+        && p.location != normalized
+    {
+        return Err(ArmError::InvalidResourceGroupLocation {
+            given: location,
+            existing: p.location.clone(),
+        });
+    }
+    let group = ResourceGroup {
+        subscription: id,
+        name: previous.map_or_else(|| rg.to_owned(), |p| p.name),
+        location: normalized,
+        tags,
+        managed_by,
+    };
+    let body = render(&group);
+    let created = store.put_group(group);
+    Ok(json(
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        &body,
+    ))
+}
+
+/// `PATCH /subscriptions/{s}/resourcegroups/{rg}`: replaces the given tags and `managedBy`.
+pub(crate) fn patch(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
+    let body = call.json_body()?;
+    let mut store = call.state.arm.write();
+    known_subscription(&store, sub)?;
+    call.require(&store, WRITE, &group_scope(sub, rg)?)?;
+    let mut group = existing(&store, sub, rg)?.clone();
+    if let Some(Value::String(location)) = body.get("location")
+        && regions::normalize(location, false).as_deref() != Some(group.location.as_str())
+    {
+        return Err(ArmError::InvalidResourceGroupLocation {
+            given: location.clone(),
+            existing: group.location.clone(),
+        });
+    }
+    if let Some(tags) = tags_field(&body)? {
+        group.tags = Some(tags);
+    }
+    match body.get("managedBy") {
+        Some(Value::String(m)) => group.managed_by = Some(m.clone()),
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Err(ArmError::InvalidRequestContent(
+                "Property 'managedBy' must be a string".to_owned(),
+            ));
+        }
+    }
+    let rendered = render(&group);
+    store.put_group(group);
+    Ok(json(StatusCode::OK, &rendered))
+}
+
+/// The deletion job's opaque id as ARM encodes it: base64url of
+/// `{"jobId":"RESOURCEGROUPDELETIONJOB-{NAME}-{LOCATION}","jobLocation":"{location}"}`,
+/// the name upper-cased with other characters than letters, digits and `-` escaped `:XX`.
+fn job_token(name: &str, location: &str) -> String {
+    let mut escaped = String::new();
+    for b in name.to_uppercase().bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            escaped.push(char::from(b));
+        } else {
+            escaped.push_str(&format!(":{b:02X}"));
+        }
+    }
+    let job = json!({
+        "jobId": format!("{JOB_PREFIX}{escaped}-{}", location.to_uppercase()),
+        "jobLocation": location,
+    });
+    URL_SAFE_NO_PAD.encode(job.to_string())
+}
+
+/// `DELETE /subscriptions/{s}/resourcegroups/{rg}`: 202 with a `Location` to poll. The group,
+/// its resources and the role assignments inside it are gone at once; revoked assignments
+/// still propagate.
+pub(crate) fn delete(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
+    let mut store = call.state.arm.write();
+    let id = known_subscription(&store, sub)?;
+    call.require(&store, DELETE, &group_scope(sub, rg)?)?;
+    existing(&store, sub, rg)?;
+    let propagation = call.state.config.propagation;
+    let group = store
+        .delete_group(&id, rg, call.now, |name| propagation.delays(name.as_u128()))
+        .ok_or_else(|| ArmError::ResourceGroupNotFound(rg.to_owned()))?;
+    let location = format!(
+        "{}/subscriptions/{sub}/operationresults/{}?api-version={}",
+        call.base,
+        job_token(&group.name, &group.location),
+        call.version
+    );
+    let mut response = empty(StatusCode::ACCEPTED);
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+    Ok(response)
+}
+
+/// `GET /subscriptions/{s}/operationresults/{token}`: 200 once the deletion is done, which
+/// in the emulator is at once.
+pub(crate) fn operation_result(
+    call: &Call<'_>,
+    sub: &str,
+    token: &str,
+) -> Result<Response, ArmError> {
+    let store = call.state.arm.read();
+    known_subscription(&store, sub)?;
+    let job = URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|v| v.get("jobId").and_then(Value::as_str).map(str::to_owned));
+    match job {
+        Some(job) if job.starts_with(JOB_PREFIX) => Ok(empty(StatusCode::OK)),
+        _ => Err(ArmError::InvalidOperationId(token.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_arm_rules() {
+        assert!(check_name("my-rg_1.(x)").is_ok());
+        assert!(check_name("grüße").is_ok());
+        assert_eq!(
+            check_name("a b/c b"),
+            Err(ArmError::InvalidResourceGroup {
+                name: "a b/c b".into(),
+                invalid: " /".into()
+            })
+        );
+        assert!(matches!(
+            check_name("ends."),
+            Err(ArmError::InvalidResourceGroup { invalid, .. }) if invalid == "."
+        ));
+        assert!(matches!(
+            check_name(&"a".repeat(91)),
+            Err(ArmError::ResourceGroupNameTooLong(_))
+        ));
+    }
+
+    #[test]
+    fn job_tokens_encode_the_deletion_job_as_arm_does() {
+        let token = job_token("myjstest", "eastus");
+        assert_eq!(
+            token,
+            "eyJqb2JJZCI6IlJFU09VUkNFR1JPVVBERUxFVElPTkpPQi1NWUpTVEVTVC1FQVNUVVMiLCJqb2JMb2NhdGlvbiI6ImVhc3R1cyJ9"
+        );
+        let decoded = URL_SAFE_NO_PAD
+            .decode(job_token("cli_test", "westus"))
+            .expect("b64");
+        let v: Value = serde_json::from_slice(&decoded).expect("json");
+        assert_eq!(v["jobId"], "RESOURCEGROUPDELETIONJOB-CLI:5FTEST-WESTUS");
+    }
+}

@@ -1,0 +1,755 @@
+//! Azure Resource Manager: subscriptions, tenants, resource groups, generic resources, role
+//! definitions and role assignments, behind ARM's front door (api-version, token, RBAC).
+//!
+//! ARM paths have arbitrary depth (a role assignment can hang below any resource), so the
+//! router sends `/subscriptions/…`, `/providers/…` and `/tenants` here and `route` maps the
+//! decoded path onto one `Route` — the table of every operation served. Each request then
+//! goes through the same front door: `api-version` present and supported for its route,
+//! bearer token valid for ARM, the caller allowed the route's action at its scope; and
+//! every answer, success or error, carries ARM's headers.
+
+mod authorization;
+pub(crate) mod control;
+mod error;
+mod groups;
+mod metadata;
+pub mod regions;
+mod resources;
+pub mod store;
+mod subscriptions;
+mod versions;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
+pub(crate) use metadata::metadata_endpoints;
+
+use crate::config::{Config, DEFAULT_ADMIN_OBJECT_ID, DEFAULT_ADMIN_OWNER_ASSIGNMENT};
+use crate::http::request_base;
+use crate::rbac::{Assignment, Plane, PrincipalType, RoleRef, Scope, roles};
+use crate::state::AppState;
+use crate::token::{Claims, TokenError};
+use store::{ArmStore, Subscription};
+
+/// Display name of the default subscription (what the portal names a first subscription).
+pub const DEFAULT_SUBSCRIPTION_NAME: &str = "Azure subscription 1";
+
+/// A fresh tenant's ARM state: the default subscription and the bootstrap admin's `Owner`
+/// assignment on it, effective on every plane at once.
+pub(crate) fn seed(config: &Config, now: OffsetDateTime) -> ArmStore {
+    let mut store = ArmStore::default();
+    store.put_subscription(Subscription {
+        id: config.subscription_id,
+        display_name: DEFAULT_SUBSCRIPTION_NAME.to_owned(),
+    });
+    grant_admin_owner(
+        &mut store,
+        config.subscription_id,
+        DEFAULT_ADMIN_OWNER_ASSIGNMENT,
+        now,
+    );
+    store
+}
+
+/// Gives the bootstrap admin `Owner` on a subscription, effective at once.
+pub(crate) fn grant_admin_owner(
+    store: &mut ArmStore,
+    subscription: Uuid,
+    name: Uuid,
+    now: OffsetDateTime,
+) {
+    let Ok(scope) = Scope::subscription(&subscription.to_string()) else {
+        return;
+    };
+    let Some(owner) = roles::find_by_id(roles::ids::OWNER) else {
+        return;
+    };
+    let assignment = Assignment {
+        name,
+        scope,
+        role: RoleRef::BuiltIn(owner),
+        principal_id: DEFAULT_ADMIN_OBJECT_ID,
+        principal_type: PrincipalType::ServicePrincipal,
+        description: None,
+        condition: None,
+        condition_version: None,
+        delegated_managed_identity_resource_id: None,
+        created_on: now,
+        updated_on: now,
+        created_by: None,
+        updated_by: None,
+    };
+    // A fresh store cannot already hold it; an existing one keeps the earlier grant.
+    let _ = store
+        .authz
+        .upsert(assignment, now, [std::time::Duration::ZERO; 4]);
+}
+
+/// Every operation the emulated ARM serves, as [`route`] recognizes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// `GET /subscriptions`
+    Subscriptions,
+    /// `GET /subscriptions/{s}`
+    Subscription(String),
+    /// `GET /tenants`
+    Tenants,
+    /// `GET /subscriptions/{s}/resourcegroups`
+    Groups(String),
+    /// `GET|HEAD|PUT|PATCH|DELETE /subscriptions/{s}/resourcegroups/{rg}`
+    Group(String, String),
+    /// `GET /subscriptions/{s}/resourcegroups/{rg}/resources`
+    GroupResources(String, String),
+    /// `GET /subscriptions/{s}/resources`
+    SubscriptionResources(String),
+    /// `GET /subscriptions/{s}/operationresults/{token}` (resource group deletion polling)
+    OperationResult(String, String),
+    /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`
+    RoleAssignments(String),
+    /// `GET|PUT|DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`
+    RoleAssignment(String, String),
+    /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`
+    RoleDefinitions(String),
+    /// `GET|PUT|DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`
+    RoleDefinition(String, String),
+    /// `GET /subscriptions/{s}/resourcegroups/{rg}/providers/{ns}/{type}`
+    ResourcesOfType(resources::Address),
+    /// `GET|PUT|PATCH|DELETE /subscriptions/{s}/resourcegroups/{rg}/providers/{ns}/{type}/{name}[/{child}/{name}…]`
+    Resource(resources::Address),
+}
+
+/// Maps decoded path segments onto a [`Route`], or the error ARM gives for the path.
+/// `version` only feeds the wording of "unknown type" errors.
+pub(crate) fn route(segs: &[&str], version: &str) -> Result<Route, ArmError> {
+    let unknown = |namespace: &str, resource_type: &[&str]| ArmError::InvalidResourceType {
+        resource_type: resource_type.join("/"),
+        namespace: namespace.to_owned(),
+        version: version.to_owned(),
+        supported: None,
+    };
+    if let Some(route) = authorization_route(segs) {
+        return Ok(route);
+    }
+    let [first, rest @ ..] = segs else {
+        return Err(ArmError::MissingSubscription);
+    };
+    if first.eq_ignore_ascii_case("tenants") && rest.is_empty() {
+        return Ok(Route::Tenants);
+    }
+    if !first.eq_ignore_ascii_case("subscriptions") {
+        return Err(ArmError::MissingSubscription);
+    }
+    let [sub, rest @ ..] = rest else {
+        return Ok(Route::Subscriptions);
+    };
+    let sub = (*sub).to_owned();
+    let word = |i: usize, w: &str| rest.get(i).is_some_and(|s| s.eq_ignore_ascii_case(w));
+    match rest {
+        [] => Ok(Route::Subscription(sub)),
+        [_] if word(0, "resourcegroups") => Ok(Route::Groups(sub)),
+        [_] if word(0, "resources") => Ok(Route::SubscriptionResources(sub)),
+        [_, token] if word(0, "operationresults") => {
+            Ok(Route::OperationResult(sub, (*token).to_owned()))
+        }
+        [_, rg] if word(0, "resourcegroups") => Ok(Route::Group(sub, (*rg).to_owned())),
+        [_, rg, _] if word(0, "resourcegroups") && word(2, "resources") => {
+            Ok(Route::GroupResources(sub, (*rg).to_owned()))
+        }
+        [_, rg, _, provider @ ..] if word(0, "resourcegroups") && word(2, "providers") => {
+            resources::address(&sub, rg, provider, version)
+        }
+        [_, _, other, ..] if word(0, "resourcegroups") => {
+            Err(unknown("Microsoft.Resources", &["resourceGroups", other]))
+        }
+        [other, ..] => Err(unknown("Microsoft.Resources", &[other])),
+    }
+}
+
+/// `{scope}/providers/Microsoft.Authorization/role{Assignments,Definitions}[/{name}]`, where
+/// `{scope}` is any prefix (the tenant root included).
+fn authorization_route(segs: &[&str]) -> Option<Route> {
+    let n = segs.len();
+    let (at, name) = match n {
+        n if n >= 4 && segs[n - 4].eq_ignore_ascii_case("providers") => (n - 4, Some(segs[n - 1])),
+        n if n >= 3 && segs[n - 3].eq_ignore_ascii_case("providers") => (n - 3, None),
+        _ => return None,
+    };
+    if !segs[at + 1].eq_ignore_ascii_case("Microsoft.Authorization") {
+        return None;
+    }
+    let scope = format!("/{}", segs[..at].join("/"));
+    let kind = segs[at + 2];
+    Some(match name {
+        None if kind.eq_ignore_ascii_case("roleAssignments") => Route::RoleAssignments(scope),
+        None if kind.eq_ignore_ascii_case("roleDefinitions") => Route::RoleDefinitions(scope),
+        Some(name) if kind.eq_ignore_ascii_case("roleAssignments") => {
+            Route::RoleAssignment(scope, name.to_owned())
+        }
+        Some(id) if kind.eq_ignore_ascii_case("roleDefinitions") => {
+            Route::RoleDefinition(scope, id.to_owned())
+        }
+        _ => return None,
+    })
+}
+
+/// Decodes `%XX` escapes of a URL path (invalid escapes are kept as written).
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                out.push(u8::try_from(value).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query parameters ARM operations read.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Query {
+    /// `api-version`.
+    pub(crate) api_version: Option<String>,
+    /// `$filter`.
+    pub(crate) filter: Option<String>,
+    /// `$skipToken` (paging).
+    pub(crate) skip_token: Option<String>,
+}
+
+impl Query {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut q = Query::default();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            let slot = match k.to_ascii_lowercase().as_str() {
+                "api-version" => &mut q.api_version,
+                "$filter" => &mut q.filter,
+                "$skiptoken" => &mut q.skip_token,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| v.into_owned());
+        }
+        q
+    }
+}
+
+/// One authenticated ARM request.
+pub(crate) struct Call<'a> {
+    pub(crate) state: &'a AppState,
+    pub(crate) method: Method,
+    /// The base URL the client used.
+    pub(crate) base: String,
+    pub(crate) now: OffsetDateTime,
+    pub(crate) query: Query,
+    /// The `api-version` (validated).
+    pub(crate) version: String,
+    /// The caller's object id.
+    pub(crate) caller: Uuid,
+    pub(crate) body: Bytes,
+}
+
+impl Call<'_> {
+    /// Whether the caller may do `action` at `scope` as ARM sees assignments now.
+    pub(crate) fn allowed(&self, store: &ArmStore, action: &str, scope: &Scope) -> bool {
+        store
+            .authz
+            .is_allowed(&self.caller, scope, action, false, Plane::Arm, self.now)
+    }
+
+    /// [`Call::allowed`] or ARM's 403.
+    pub(crate) fn require(
+        &self,
+        store: &ArmStore,
+        action: &str,
+        scope: &Scope,
+    ) -> Result<(), ArmError> {
+        if self.allowed(store, action, scope) {
+            Ok(())
+        } else {
+            Err(ArmError::AuthorizationFailed {
+                principal: self.caller,
+                action: action.to_owned(),
+                scope: scope.as_str().to_owned(),
+            })
+        }
+    }
+
+    /// The request body as a JSON object, or ARM's `InvalidRequestContent`.
+    pub(crate) fn json_body(&self) -> Result<serde_json::Map<String, Value>, ArmError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ArmError::InvalidRequestContent(
+                "The request content is empty".to_owned(),
+            ));
+        }
+        match serde_json::from_slice::<Value>(&self.body) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(other) => Err(ArmError::InvalidRequestContent(format!(
+                "Expected a JSON object but found {}",
+                json_kind(&other)
+            ))),
+            Err(e) => Err(ArmError::InvalidRequestContent(e.to_string())),
+        }
+    }
+}
+
+/// The subscription a path names: a GUID of this tenant, or ARM's error.
+pub(crate) fn known_subscription(store: &ArmStore, text: &str) -> Result<Uuid, ArmError> {
+    let id = Uuid::try_parse(text).map_err(|_| ArmError::InvalidSubscriptionId(text.to_owned()))?;
+    store
+        .subscription(&id)
+        .map(|s| s.id)
+        .ok_or_else(|| ArmError::SubscriptionNotFound(text.to_owned()))
+}
+
+/// The JSON type name of a value, for error messages.
+pub(crate) fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON answer with ARM's content type.
+pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+/// An empty answer.
+pub(crate) fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// ARM's timestamp form for role assignments and definitions: seven fractional digits, `Z`.
+pub(crate) fn arm_datetime(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// The caller's identity from a bearer token, or ARM's 401 error for it.
+fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Result<Uuid, ArmError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ArmError::MissingAuthorization)?;
+    let value = value
+        .to_str()
+        .map_err(|_| ArmError::MalformedAuthorization)?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(ArmError::MalformedAuthorization),
+    };
+    let claims: Arc<Claims> = state
+        .validate_token(token, now)
+        .map_err(|e| token_error(e, state.config.tenant_id, now))?;
+    if !ALLOWED_AUDIENCES.contains(&claims.aud.as_str()) {
+        return Err(ArmError::WrongAudience(claims.aud.clone()));
+    }
+    Uuid::parse_str(&claims.oid).map_err(|_| ArmError::InvalidToken)
+}
+
+fn token_error(e: TokenError, tenant: Uuid, now: OffsetDateTime) -> ArmError {
+    match e {
+        TokenError::Expired { exp } => ArmError::ExpiredToken {
+            exp: OffsetDateTime::from_unix_timestamp(exp).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            now,
+        },
+        TokenError::WrongIssuer(issuer) => ArmError::WrongTenant { issuer, tenant },
+        TokenError::WrongTenant(tid) => ArmError::WrongTenant {
+            issuer: format!("https://sts.windows.net/{tid}/"),
+            tenant,
+        },
+        // A token used before its nbf: ARM's wording for it was not found; the generic
+        // invalid-token answer is a guess.
+        TokenError::NotYetValid { .. }
+        | TokenError::Malformed
+        | TokenError::UnsupportedAlgorithm
+        | TokenError::UnknownKey
+        | TokenError::BadSignature => ArmError::InvalidToken,
+    }
+}
+
+/// Every ARM request: `/subscriptions…`, `/providers…`, `/tenants`.
+pub(crate) async fn dispatch(
+    State(state): State<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = state.clock.now();
+    let path = percent_decode(uri.path());
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let base = request_base(&state, &headers);
+    let mut response = if method == Method::POST && is_custom_metrics(&segs) {
+        custom_metrics(&segs)
+    } else {
+        let query = Query::parse(uri.query());
+        match serve(
+            &state,
+            method.clone(),
+            &segs,
+            query,
+            &headers,
+            base.clone(),
+            body,
+            now,
+        ) {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        }
+    };
+    decorate(&mut response, &state, &method, &segs, &headers, &base, now);
+    response
+}
+
+/// Whether the path is Azure Monitor's custom metrics ingestion, `POST {resourceId}/metrics`.
+fn is_custom_metrics(segs: &[&str]) -> bool {
+    segs.len() > 8
+        && segs
+            .last()
+            .is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
+}
+
+/// Hook for Azure Monitor custom metrics ingestion (`POST {resourceId}/metrics`, sent
+/// without `api-version` to the regional monitoring host, which the emulator serves on its
+/// one base URL). The Monitor module takes this over; until then ARM's answer for a type it
+/// does not know.
+fn custom_metrics(segs: &[&str]) -> Response {
+    let namespace = segs
+        .iter()
+        .rposition(|s| s.eq_ignore_ascii_case("providers"))
+        .and_then(|i| segs.get(i + 1))
+        .copied()
+        .unwrap_or("Microsoft.Resources");
+    ArmError::InvalidResourceType {
+        resource_type: "metrics".to_owned(),
+        namespace: namespace.to_owned(),
+        version: String::new(),
+        supported: None,
+    }
+    .into_response()
+}
+
+#[allow(clippy::too_many_arguments)] // one request's parts, passed straight through
+fn serve(
+    state: &AppState,
+    method: Method,
+    segs: &[&str],
+    query: Query,
+    headers: &HeaderMap,
+    base: String,
+    body: Bytes,
+    now: OffsetDateTime,
+) -> Result<Response, ArmError> {
+    let version = query
+        .api_version
+        .clone()
+        .ok_or(ArmError::MissingApiVersion)?;
+    let route = route(segs, &version)?;
+    versions::check(&route, &version)?;
+    let caller = authenticate(state, headers, now)?;
+    let call = Call {
+        state,
+        method,
+        base,
+        now,
+        query,
+        version,
+        caller,
+        body,
+    };
+    let m = call.method.clone();
+    let unsupported = |collection: bool| ArmError::MethodNotSupported {
+        method: m.to_string(),
+        collection,
+    };
+    // The operation table: every (route, method) the emulated ARM serves and its handler.
+    // Custom metrics (`POST {resourceId}/metrics`) are caught earlier, in `dispatch`.
+    match route {
+        Route::Subscriptions if m == Method::GET => subscriptions::list(&call),
+        Route::Subscription(sub) if m == Method::GET => subscriptions::get(&call, &sub),
+        Route::Tenants if m == Method::GET => subscriptions::tenants(&call),
+        Route::Groups(sub) if m == Method::GET => groups::list(&call, &sub),
+        Route::Group(sub, rg) => match m {
+            Method::GET | Method::HEAD => groups::get(&call, &sub, &rg),
+            Method::PUT => groups::put(&call, &sub, &rg),
+            Method::PATCH => groups::patch(&call, &sub, &rg),
+            Method::DELETE => groups::delete(&call, &sub, &rg),
+            _ => Err(unsupported(false)),
+        },
+        Route::GroupResources(sub, rg) if m == Method::GET => {
+            resources::list_in_group(&call, &sub, &rg)
+        }
+        Route::SubscriptionResources(sub) if m == Method::GET => {
+            resources::list_in_subscription(&call, &sub)
+        }
+        Route::OperationResult(sub, token) if m == Method::GET => {
+            groups::operation_result(&call, &sub, &token)
+        }
+        Route::RoleAssignments(scope) if m == Method::GET => {
+            authorization::list_assignments(&call, &scope)
+        }
+        Route::RoleAssignment(scope, name) => match m {
+            Method::GET => authorization::get_assignment(&call, &scope, &name),
+            Method::PUT => authorization::put_assignment(&call, &scope, &name),
+            Method::DELETE => authorization::delete_assignment(&call, &scope, &name),
+            _ => Err(unsupported(false)),
+        },
+        Route::RoleDefinitions(scope) if m == Method::GET => {
+            authorization::list_definitions(&call, &scope)
+        }
+        Route::RoleDefinition(scope, id) => match m {
+            Method::GET => authorization::get_definition(&call, &scope, &id),
+            Method::PUT => authorization::put_definition(&call, &scope, &id),
+            Method::DELETE => authorization::delete_definition(&call, &scope, &id),
+            _ => Err(unsupported(false)),
+        },
+        Route::ResourcesOfType(address) if m == Method::GET => {
+            resources::list_of_type(&call, &address)
+        }
+        Route::Resource(address) => match m {
+            Method::GET => resources::get(&call, &address),
+            Method::PUT => resources::put(&call, &address),
+            Method::PATCH => resources::patch(&call, &address),
+            Method::DELETE => resources::delete(&call, &address),
+            _ => Err(unsupported(false)),
+        },
+        _ => Err(unsupported(true)),
+    }
+}
+
+/// Headers every ARM answer carries, and the bearer challenge on 401s.
+fn decorate(
+    response: &mut Response,
+    state: &AppState,
+    method: &Method,
+    segs: &[&str],
+    headers: &HeaderMap,
+    base: &str,
+    now: OffsetDateTime,
+) {
+    let correlation = headers
+        .get("x-ms-correlation-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::new_v4);
+    let request_id = correlation;
+    let stamp = now
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    let subscription = segs
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("subscriptions"))
+        && segs.len() > 1;
+    let limit = match *method {
+        Method::GET | Method::HEAD => "reads",
+        Method::DELETE => "deletes",
+        _ => "writes",
+    };
+    let remaining = match limit {
+        "reads" => "11999",
+        "deletes" => "14999",
+        _ => "1199",
+    };
+    let level = if subscription {
+        "subscription"
+    } else {
+        "tenant"
+    };
+    let unauthorized = response.status() == StatusCode::UNAUTHORIZED;
+    let head = *method == Method::HEAD;
+    if head {
+        *response.body_mut() = Body::empty();
+    }
+    let h = response.headers_mut();
+    let mut set = |name: String, value: String| {
+        if let (Ok(n), Ok(v)) = (
+            axum::http::HeaderName::try_from(name),
+            HeaderValue::try_from(value),
+        ) {
+            h.insert(n, v);
+        }
+    };
+    set("cache-control".into(), "no-cache".into());
+    set("pragma".into(), "no-cache".into());
+    set("expires".into(), "-1".into());
+    set("x-ms-request-id".into(), request_id.to_string());
+    set(
+        "x-ms-correlation-request-id".into(),
+        correlation.to_string(),
+    );
+    // The region part is the emulator's own label, not an Azure region.
+    set(
+        "x-ms-routing-request-id".into(),
+        format!("LOCAL:{stamp}:{request_id}"),
+    );
+    set(
+        format!("x-ms-ratelimit-remaining-{level}-{limit}"),
+        remaining.into(),
+    );
+    set(
+        "strict-transport-security".into(),
+        "max-age=31536000; includeSubDomains".into(),
+    );
+    set("x-content-type-options".into(), "nosniff".into());
+    if unauthorized {
+        // Tools read the tenant from the challenge when the subscription is known.
+        let known = subscription
+            && Uuid::parse_str(segs[1])
+                .ok()
+                .is_some_and(|id| state.arm.read().subscription(&id).is_some());
+        let uri = if known {
+            format!("{base}/{}", state.config.tenant_id)
+        } else {
+            format!("{base}/")
+        };
+        let description = if headers.contains_key(header::AUTHORIZATION) {
+            "The access token is invalid.".to_owned()
+        } else {
+            "The authentication failed because of missing 'Authorization' header.".to_owned()
+        };
+        set(
+            "www-authenticate".into(),
+            format!(
+                "Bearer authorization_uri=\"{uri}\", error=\"invalid_token\", error_description=\"{description}\""
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(path: &str) -> Result<Route, ArmError> {
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        route(&segs, "2022-09-01")
+    }
+
+    #[test]
+    fn the_route_table_recognizes_every_operation() {
+        assert_eq!(r("/subscriptions"), Ok(Route::Subscriptions));
+        assert_eq!(r("/tenants"), Ok(Route::Tenants));
+        assert_eq!(r("/subscriptions/s"), Ok(Route::Subscription("s".into())));
+        assert_eq!(
+            r("/subscriptions/s/resourcegroups"),
+            Ok(Route::Groups("s".into()))
+        );
+        assert_eq!(
+            r("/subscriptions/s/resourceGroups/rg"),
+            Ok(Route::Group("s".into(), "rg".into()))
+        );
+        assert_eq!(
+            r("/subscriptions/s/resourceGroups/rg/resources"),
+            Ok(Route::GroupResources("s".into(), "rg".into()))
+        );
+        assert_eq!(
+            r("/subscriptions/s/resources"),
+            Ok(Route::SubscriptionResources("s".into()))
+        );
+        assert_eq!(
+            r("/subscriptions/s/operationresults/abc"),
+            Ok(Route::OperationResult("s".into(), "abc".into()))
+        );
+        assert_eq!(
+            r(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/a/providers/Microsoft.Authorization/roleAssignments/n"
+            ),
+            Ok(Route::RoleAssignment(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/a".into(),
+                "n".into()
+            ))
+        );
+        assert_eq!(
+            r("/subscriptions/s/providers/microsoft.authorization/roleassignments"),
+            Ok(Route::RoleAssignments("/subscriptions/s".into()))
+        );
+        assert_eq!(
+            r("/providers/Microsoft.Authorization/roleDefinitions/x"),
+            Ok(Route::RoleDefinition("/".into(), "x".into()))
+        );
+        assert_eq!(
+            r("/providers/Microsoft.Authorization/roleDefinitions"),
+            Ok(Route::RoleDefinitions("/".into()))
+        );
+        assert!(matches!(
+            r("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/a"),
+            Ok(Route::Resource(_))
+        ));
+        assert!(matches!(
+            r("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites"),
+            Ok(Route::ResourcesOfType(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_paths_get_arm_errors() {
+        assert_eq!(
+            r("/providers/Microsoft.Web/sites"),
+            Err(ArmError::MissingSubscription)
+        );
+        assert_eq!(r("/rg/providers/x"), Err(ArmError::MissingSubscription));
+        assert!(matches!(
+            r("/subscriptions/s/bogus"),
+            Err(ArmError::InvalidResourceType { .. })
+        ));
+        assert!(matches!(
+            r("/subscriptions/s/resourceGroups/rg/bogus"),
+            Err(ArmError::InvalidResourceType { .. })
+        ));
+        assert_eq!(
+            r("/subscriptions/s/resourceGroups/rg/providers/hostGroups/x/y"),
+            Err(ArmError::InvalidResourceNamespace("hostGroups".into()))
+        );
+    }
+
+    #[test]
+    fn paths_are_percent_decoded() {
+        assert_eq!(percent_decode("/a%20b/%2Fc%zz"), "/a b//c%zz");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+    }
+
+    #[test]
+    fn arm_datetimes_have_seven_fraction_digits() {
+        let t = time::macros::datetime!(2023-08-23 12:44:00.9627354 UTC);
+        assert_eq!(arm_datetime(t), "2023-08-23T12:44:00.9627354Z");
+    }
+}

@@ -1,0 +1,590 @@
+//! Generic resources of any provider type, stored with ARM's envelope. The types the Azure
+//! Monitor data planes need get their real server-side properties: a Log Analytics
+//! workspace its `customerId`, an Application Insights component its `AppId`,
+//! `InstrumentationKey` and `ConnectionString`.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::store::{ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE};
+use super::{ArmError, Call, Route, empty, json, known_subscription, regions};
+use crate::rbac::{Plane, Scope};
+
+/// A resource (or a collection of one type) inside a resource group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Address {
+    pub(crate) subscription: String,
+    pub(crate) group: String,
+    pub(crate) namespace: String,
+    /// Type segments, outermost first: `["servers", "databases"]`.
+    pub(crate) types: Vec<String>,
+    /// Names, outermost first; one fewer than `types` for a collection.
+    pub(crate) names: Vec<String>,
+}
+
+impl Address {
+    /// `sites` or `servers/databases`.
+    pub(crate) fn type_path(&self) -> String {
+        self.types.join("/")
+    }
+
+    /// `Microsoft.Sql/servers/databases`.
+    pub(crate) fn full_type(&self) -> String {
+        format!("{}/{}", self.namespace, self.type_path())
+    }
+
+    fn group_id(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            self.subscription, self.group
+        )
+    }
+
+    /// The id of the resource (or of the collection's parent plus the collection's type).
+    fn id(&self) -> String {
+        let mut id = format!("{}/providers/{}", self.group_id(), self.namespace);
+        for (i, t) in self.types.iter().enumerate() {
+            id.push('/');
+            id.push_str(t);
+            if let Some(n) = self.names.get(i) {
+                id.push('/');
+                id.push_str(n);
+            }
+        }
+        id
+    }
+
+    /// The parent resource's id, for nested types.
+    fn parent_id(&self) -> Option<String> {
+        let depth = self.types.len().checked_sub(1).filter(|d| *d > 0)?;
+        let parent = Address {
+            types: self.types[..depth].to_vec(),
+            names: self.names[..depth].to_vec(),
+            ..self.clone()
+        };
+        Some(parent.id())
+    }
+
+    fn name(&self) -> &str {
+        self.names.last().map_or("", String::as_str)
+    }
+}
+
+/// Maps `{ns}/{type}/{name}[/{child}/{name}…]` (what follows `…/resourceGroups/{rg}/providers`)
+/// onto a resource or collection route.
+pub(crate) fn address(
+    sub: &str,
+    rg: &str,
+    provider: &[&str],
+    version: &str,
+) -> Result<Route, ArmError> {
+    let Some((namespace, rest)) = provider.split_first() else {
+        return Err(ArmError::InvalidResourceType {
+            resource_type: "providers".to_owned(),
+            namespace: "Microsoft.Resources".to_owned(),
+            version: version.to_owned(),
+            supported: None,
+        });
+    };
+    if !namespace.contains('.') {
+        return Err(ArmError::InvalidResourceNamespace((*namespace).to_owned()));
+    }
+    // A namespace alone, or an extension resource other than Microsoft.Authorization's:
+    // neither is modelled, so ARM's answer for a type it does not know.
+    let extension = rest
+        .iter()
+        .step_by(2)
+        .position(|t| t.eq_ignore_ascii_case("providers"))
+        .map(|i| 2 * i);
+    if rest.is_empty() || extension.is_some() {
+        let (ns, ty) = match extension {
+            Some(i) => (rest.get(i + 1).copied(), rest.get(i + 2).copied()),
+            None => (Some("Microsoft.Resources"), Some("providers")),
+        };
+        return Err(ArmError::InvalidResourceType {
+            resource_type: ty.unwrap_or("providers").to_owned(),
+            namespace: ns.unwrap_or(namespace).to_owned(),
+            version: version.to_owned(),
+            supported: None,
+        });
+    }
+    let address = Address {
+        subscription: sub.to_owned(),
+        group: rg.to_owned(),
+        namespace: (*namespace).to_owned(),
+        types: rest.iter().step_by(2).map(|s| (*s).to_owned()).collect(),
+        names: rest
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|s| (*s).to_owned())
+            .collect(),
+    };
+    Ok(if address.types.len() == address.names.len() {
+        Route::Resource(address)
+    } else {
+        Route::ResourcesOfType(address)
+    })
+}
+
+fn scope_of(id: &str) -> Result<Scope, ArmError> {
+    Scope::parse(id).map_err(|_| ArmError::MissingSubscription)
+}
+
+/// ARM's envelope of a stored resource.
+pub(crate) fn render(r: &Resource, with_properties: bool) -> Value {
+    let mut v = Map::new();
+    v.insert("id".into(), json!(r.id));
+    v.insert("name".into(), json!(r.name));
+    v.insert("type".into(), json!(r.resource_type));
+    if let Some(kind) = &r.kind {
+        v.insert("kind".into(), json!(kind));
+    }
+    if let Some(location) = &r.location {
+        v.insert("location".into(), json!(location));
+    }
+    if let Some(tags) = &r.tags {
+        v.insert("tags".into(), Value::Object(tags.clone()));
+    }
+    if let Some(sku) = &r.sku {
+        v.insert("sku".into(), sku.clone());
+    }
+    if with_properties {
+        v.insert("properties".into(), Value::Object(r.properties.clone()));
+    }
+    Value::Object(v)
+}
+
+fn list(items: impl Iterator<Item = Value>) -> Response {
+    json(
+        StatusCode::OK,
+        &json!({ "value": items.collect::<Vec<_>>() }),
+    )
+}
+
+/// Checks that the subscription and the resource group exist.
+fn require_group(store: &ArmStore, a: &Address) -> Result<(), ArmError> {
+    let sub = known_subscription(store, &a.subscription)?;
+    if store.group(&sub, &a.group).is_none() {
+        return Err(ArmError::ResourceGroupNotFound(a.group.clone()));
+    }
+    Ok(())
+}
+
+/// `GET …/providers/{ns}/{type}/{name}`.
+pub(crate) fn get(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
+    let store = call.state.arm.read();
+    known_subscription(&store, &a.subscription)?;
+    let id = a.id();
+    call.require(&store, &format!("{}/read", a.full_type()), &scope_of(&id)?)?;
+    require_group(&store, a)?;
+    let resource = store
+        .resource(&id)
+        .ok_or_else(|| ArmError::ResourceNotFound {
+            resource_type: a.full_type(),
+            name: a.name().to_owned(),
+            group: a.group.clone(),
+        })?;
+    Ok(json(StatusCode::OK, &render(resource, true)))
+}
+
+/// Optional string member, or `InvalidRequestContent`.
+fn string_field(body: &Map<String, Value>, key: &str) -> Result<Option<String>, ArmError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ArmError::InvalidRequestContent(format!(
+            "Property '{key}' must be a string, not {}",
+            super::json_kind(other)
+        ))),
+    }
+}
+
+/// Optional `tags`: an object of strings.
+pub(crate) fn tags_field(
+    body: &Map<String, Value>,
+) -> Result<Option<Map<String, Value>>, ArmError> {
+    match body.get("tags") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(tags)) if tags.values().all(Value::is_string) => Ok(Some(tags.clone())),
+        Some(_) => Err(ArmError::InvalidRequestContent(
+            "Property 'tags' must be an object whose values are strings".to_owned(),
+        )),
+    }
+}
+
+fn object_field(body: &Map<String, Value>, key: &str) -> Result<Map<String, Value>, ArmError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(other) => Err(ArmError::InvalidRequestContent(format!(
+            "Property '{key}' must be an object, not {}",
+            super::json_kind(other)
+        ))),
+    }
+}
+
+/// Server-owned properties of the types the data planes read; the caller's values are kept
+/// for everything else.
+fn fill_properties(
+    call: &Call<'_>,
+    a: &Address,
+    existing: Option<&Resource>,
+    given: Map<String, Value>,
+) -> Map<String, Value> {
+    let kept = |key: &str| existing.and_then(|r| r.properties.get(key)).cloned();
+    let now = super::arm_datetime(call.now);
+    let mut p = Map::new();
+    let full_type = a.full_type();
+    if full_type.eq_ignore_ascii_case(WORKSPACE_TYPE) {
+        p.insert("provisioningState".into(), json!("Succeeded"));
+        p.insert(
+            "customerId".into(),
+            kept("customerId").unwrap_or_else(|| json!(Uuid::new_v4())),
+        );
+        p.insert("sku".into(), json!({"name": "PerGB2018"}));
+        p.insert("retentionInDays".into(), json!(30));
+        p.insert(
+            "features".into(),
+            json!({"legacy": 0, "searchVersion": 1, "enableLogAccessUsingOnlyResourcePermissions": true}),
+        );
+        p.insert("workspaceCapping".into(), json!({"dailyQuotaGb": -1.0}));
+        p.insert("publicNetworkAccessForIngestion".into(), json!("Enabled"));
+        p.insert("publicNetworkAccessForQuery".into(), json!("Enabled"));
+        for (k, v) in given {
+            if ![
+                "customerId",
+                "provisioningState",
+                "createdDate",
+                "modifiedDate",
+            ]
+            .contains(&k.as_str())
+            {
+                p.insert(k, v);
+            }
+        }
+        p.insert(
+            "createdDate".into(),
+            kept("createdDate").unwrap_or_else(|| json!(now)),
+        );
+        p.insert("modifiedDate".into(), json!(now));
+    } else if full_type.eq_ignore_ascii_case(COMPONENT_TYPE) {
+        let app_id = kept("AppId").unwrap_or_else(|| json!(Uuid::new_v4()));
+        let ikey = kept("InstrumentationKey").unwrap_or_else(|| json!(Uuid::new_v4()));
+        // Telemetry endpoints point at the emulator, like every other endpoint it describes.
+        let connection = format!(
+            "InstrumentationKey={};IngestionEndpoint={base}/;LiveEndpoint={base}/;ApplicationId={}",
+            ikey.as_str().unwrap_or_default(),
+            app_id.as_str().unwrap_or_default(),
+            base = call.base
+        );
+        let workspace = given.contains_key("WorkspaceResourceId");
+        p.insert("ApplicationId".into(), json!(a.name()));
+        p.insert("AppId".into(), app_id);
+        p.insert("Application_Type".into(), json!("web"));
+        p.insert("InstrumentationKey".into(), ikey);
+        p.insert("ConnectionString".into(), json!(connection));
+        p.insert("Name".into(), json!(a.name()));
+        p.insert(
+            "CreationDate".into(),
+            kept("CreationDate").unwrap_or_else(|| json!(now)),
+        );
+        // ARM reports the subscription id under this name.
+        p.insert("TenantId".into(), json!(a.subscription));
+        p.insert("provisioningState".into(), json!("Succeeded"));
+        p.insert(
+            "IngestionMode".into(),
+            json!(if workspace {
+                "LogAnalytics"
+            } else {
+                "ApplicationInsights"
+            }),
+        );
+        p.insert("RetentionInDays".into(), json!(90));
+        p.insert("publicNetworkAccessForIngestion".into(), json!("Enabled"));
+        p.insert("publicNetworkAccessForQuery".into(), json!("Enabled"));
+        let owned = [
+            "ApplicationId",
+            "AppId",
+            "InstrumentationKey",
+            "ConnectionString",
+            "Name",
+            "CreationDate",
+            "TenantId",
+            "provisioningState",
+            "IngestionMode",
+        ];
+        for (k, v) in given {
+            if !owned.contains(&k.as_str()) {
+                p.insert(k, v);
+            }
+        }
+    } else {
+        p = given;
+        p.insert("provisioningState".into(), json!("Succeeded"));
+    }
+    p
+}
+
+/// `PUT …/providers/{ns}/{type}/{name}`: 201 when created, 200 when replaced.
+pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
+    let body = call.json_body()?;
+    let mut store = call.state.arm.write();
+    known_subscription(&store, &a.subscription)?;
+    let id = a.id();
+    call.require(&store, &format!("{}/write", a.full_type()), &scope_of(&id)?)?;
+    require_group(&store, a)?;
+    if let Some(parent) = a.parent_id()
+        && store.resource(&parent).is_none()
+    {
+        let name = a
+            .names
+            .get(a.names.len().saturating_sub(2))
+            .cloned()
+            .unwrap_or_default();
+        return Err(ArmError::ParentResourceNotFound(name));
+    }
+    let location = match string_field(&body, "location")? {
+        Some(l) => Some(regions::normalize(&l, true).ok_or_else(|| {
+            ArmError::LocationNotAvailableForResourceType {
+                location: l.clone(),
+                resource_type: a.full_type(),
+            }
+        })?),
+        None => None,
+    };
+    let tags = tags_field(&body)?;
+    let kind = string_field(&body, "kind")?;
+    let sku = body.get("sku").filter(|v| !v.is_null()).cloned();
+    let given = object_field(&body, "properties")?;
+    let existing = store.resource(&id).cloned();
+    let properties = fill_properties(call, a, existing.as_ref(), given);
+    let resource = Resource {
+        id: existing
+            .as_ref()
+            .map_or_else(|| id.clone(), |r| r.id.clone()),
+        name: a.name().to_owned(),
+        resource_type: a.full_type(),
+        location,
+        tags,
+        sku,
+        kind,
+        properties,
+        created: existing.as_ref().map_or(call.now, |r| r.created),
+    };
+    let rendered = render(&resource, true);
+    let created = store.put_resource(resource);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json(status, &rendered))
+}
+
+/// `PATCH …/providers/{ns}/{type}/{name}`: replaces the given tags, sku and kind, merges
+/// the given properties.
+pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
+    let body = call.json_body()?;
+    let mut store = call.state.arm.write();
+    known_subscription(&store, &a.subscription)?;
+    let id = a.id();
+    call.require(&store, &format!("{}/write", a.full_type()), &scope_of(&id)?)?;
+    require_group(&store, a)?;
+    let mut resource = store
+        .resource(&id)
+        .cloned()
+        .ok_or_else(|| ArmError::ResourceNotFound {
+            resource_type: a.full_type(),
+            name: a.name().to_owned(),
+            group: a.group.clone(),
+        })?;
+    if let Some(tags) = tags_field(&body)? {
+        resource.tags = Some(tags);
+    }
+    if let Some(kind) = string_field(&body, "kind")? {
+        resource.kind = Some(kind);
+    }
+    if let Some(sku) = body.get("sku").filter(|v| !v.is_null()) {
+        resource.sku = Some(sku.clone());
+    }
+    let mut merged = resource.properties.clone();
+    for (k, v) in object_field(&body, "properties")? {
+        merged.insert(k, v);
+    }
+    resource.properties = fill_properties(call, a, Some(&resource), merged);
+    let rendered = render(&resource, true);
+    store.put_resource(resource);
+    Ok(json(StatusCode::OK, &rendered))
+}
+
+/// `DELETE …/providers/{ns}/{type}/{name}`: 200 when deleted, 204 when absent.
+pub(crate) fn delete(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
+    let mut store = call.state.arm.write();
+    known_subscription(&store, &a.subscription)?;
+    let id = a.id();
+    call.require(
+        &store,
+        &format!("{}/delete", a.full_type()),
+        &scope_of(&id)?,
+    )?;
+    require_group(&store, a)?;
+    let propagation = call.state.config.propagation;
+    let deleted = store.delete_resource(&id, call.now, |name| propagation.delays(name.as_u128()));
+    Ok(empty(if deleted.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NO_CONTENT
+    }))
+}
+
+/// `GET …/providers/{ns}/{type}` (or a child collection of a resource).
+pub(crate) fn list_of_type(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
+    let store = call.state.arm.read();
+    known_subscription(&store, &a.subscription)?;
+    let parent = a.parent_id().unwrap_or_else(|| a.group_id());
+    call.require(
+        &store,
+        &format!("{}/read", a.full_type()),
+        &scope_of(&parent)?,
+    )?;
+    require_group(&store, a)?;
+    if a.parent_id().is_some() && store.resource(&parent).is_none() {
+        let name = a.names.last().cloned().unwrap_or_default();
+        return Err(ArmError::ParentResourceNotFound(name));
+    }
+    let prefix = format!("{}/", a.id().to_ascii_lowercase());
+    let items = store
+        .resources_under(&prefix, false)
+        .filter(|r| !r.id[prefix.len()..].contains('/'))
+        .map(|r| render(r, true));
+    Ok(list(items))
+}
+
+/// `GET /subscriptions/{s}/resourceGroups/{rg}/resources`.
+pub(crate) fn list_in_group(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
+    let store = call.state.arm.read();
+    let id = known_subscription(&store, sub)?;
+    let group_id = format!("/subscriptions/{sub}/resourceGroups/{rg}");
+    call.require(
+        &store,
+        "Microsoft.Resources/subscriptions/resourceGroups/resources/read",
+        &scope_of(&group_id)?,
+    )?;
+    let group = store
+        .group(&id, rg)
+        .ok_or_else(|| ArmError::ResourceGroupNotFound(rg.to_owned()))?;
+    let prefix = format!("{}/providers/", group.id().to_ascii_lowercase());
+    Ok(list(
+        store
+            .resources_under(&prefix, false)
+            .map(|r| render(r, false)),
+    ))
+}
+
+/// `GET /subscriptions/{s}/resources`: every resource the caller may list (all of them with
+/// the subscription-level action, else those of the groups where it may list resources).
+pub(crate) fn list_in_subscription(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
+    const ACTION: &str = "Microsoft.Resources/subscriptions/resources/read";
+    const GROUP_ACTION: &str = "Microsoft.Resources/subscriptions/resourceGroups/resources/read";
+    let store = call.state.arm.read();
+    known_subscription(&store, sub)?;
+    let sub_scope = scope_of(&format!("/subscriptions/{sub}"))?;
+    let all = call.allowed(&store, ACTION, &sub_scope);
+    if !all
+        && !store
+            .authz
+            .has_access_within(&call.caller, &sub_scope, Plane::Arm, call.now)
+    {
+        return Err(ArmError::AuthorizationFailed {
+            principal: call.caller,
+            action: ACTION.to_owned(),
+            scope: sub_scope.as_str().to_owned(),
+        });
+    }
+    let group_allowed = |r: &Resource| {
+        let group = Scope::parse(&r.id).ok().and_then(|s| {
+            Scope::parse(&format!(
+                "/subscriptions/{sub}/resourceGroups/{}",
+                s.resource_group()?
+            ))
+            .ok()
+        });
+        group.is_some_and(|g| call.allowed(&store, GROUP_ACTION, &g))
+    };
+    let prefix = format!("/subscriptions/{}/", sub.to_ascii_lowercase());
+    let items: Vec<Value> = store
+        .resources_under(&prefix, false)
+        .filter(|r| all || group_allowed(r))
+        .map(|r| render(r, false))
+        .collect();
+    Ok(list(items.into_iter()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(rest: &[&str]) -> Route {
+        address("s", "rg", rest, "2023-01-01").expect("route")
+    }
+
+    #[test]
+    fn addresses_build_ids_and_parents() {
+        let Route::Resource(a) = addr(&["Microsoft.Sql", "servers", "srv", "databases", "db"])
+        else {
+            panic!("resource")
+        };
+        assert_eq!(a.full_type(), "Microsoft.Sql/servers/databases");
+        assert_eq!(
+            a.id(),
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/databases/db"
+        );
+        assert_eq!(
+            a.parent_id().as_deref(),
+            Some("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv")
+        );
+        assert_eq!(a.name(), "db");
+        let Route::ResourcesOfType(list) = addr(&["Microsoft.Sql", "servers", "srv", "databases"])
+        else {
+            panic!("collection")
+        };
+        assert_eq!(list.parent_id(), a.parent_id());
+        let Route::Resource(top) = addr(&["Microsoft.Web", "sites", "a"]) else {
+            panic!("resource")
+        };
+        assert_eq!(top.parent_id(), None);
+        let Route::ResourcesOfType(sites) = addr(&["Microsoft.Web", "sites"]) else {
+            panic!("collection")
+        };
+        assert_eq!(sites.parent_id(), None);
+    }
+
+    #[test]
+    fn namespaces_and_extensions_are_checked() {
+        assert_eq!(
+            address("s", "rg", &["hostGroups", "x", "y"], "v"),
+            Err(ArmError::InvalidResourceNamespace("hostGroups".into()))
+        );
+        assert!(address("s", "rg", &["Microsoft.Web"], "v").is_err());
+        assert!(
+            address(
+                "s",
+                "rg",
+                &[
+                    "Microsoft.Web",
+                    "sites",
+                    "a",
+                    "providers",
+                    "Microsoft.Insights",
+                    "diagnosticSettings",
+                    "d"
+                ],
+                "v"
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Offline model of Azure Resource Manager role-based access control (RBAC).
+//!
+//! * [`roles`] — the real Azure built-in role definitions (static data, no
+//!   start-up cost) and lookups by GUID or by role name.
+//! * [`matching`] — ARM's action-pattern matching ([`action_matches`]) and
+//!   the per-role-definition evaluation of `Actions`/`NotActions`
+//!   ([`permits`]).
+//! * [`scope`] — parsing of ARM scope strings into a [`Scope`] with a
+//!   normalized key and the ancestor chain used for inherited assignments.
+//! * [`assignments`] — the role assignment store: assignments indexed by
+//!   principal and by scope, custom role definitions, and the authorization
+//!   decision with per-plane propagation windows ([`AssignmentStore::is_allowed`]).
+//! * [`propagation`] — the per-plane delays ([`Propagation`]) after which a new
+//!   or deleted assignment takes effect.
+//!
+//! Semantics worth knowing (they follow ARM):
+//!
+//! * Action strings and patterns compare case-insensitively; `*` matches any
+//!   run of characters, `/` included.
+//! * `NotActions`/`NotDataActions` are **not deny rules**. They only subtract
+//!   from the `Actions`/`DataActions` of the same permission block of the same
+//!   role definition. If another role assignment grants the action, access is
+//!   granted. Real denies are deny assignments, which this module does not
+//!   model.
+//! * Control-plane `Actions` never grant data-plane operations: `Owner`'s `*`
+//!   does not let its holder read blob contents; that needs a `DataActions`
+//!   entry such as the one in `Storage Blob Data Reader`.
+
+pub mod assignments;
+pub mod matching;
+pub mod propagation;
+pub mod roles;
+pub mod scope;
+
+pub use self::assignments::{
+    Assignment, AssignmentStore, Conflict, CustomRole, OwnedPermission, Pending, PrincipalType,
+    RoleRef, Upsert,
+};
+pub use self::matching::{action_matches, block_permits, permits, permits_any};
+pub use self::propagation::{Jitter, Plane, Propagation};
+pub use self::roles::{BUILTIN_ROLES, find_by_id, find_by_name};
+pub use self::scope::{Scope, ScopeError, ScopeKind};
+
+/// Value of the `type` property of built-in role definitions in ARM
+/// (`properties.type`, shown as `roleType` by the Azure CLI).
+pub const BUILT_IN_ROLE_TYPE: &str = "BuiltInRole";
+
+/// `assignableScopes` of every built-in role definition in [`BUILTIN_ROLES`].
+pub const BUILT_IN_ASSIGNABLE_SCOPES: &[&str] = &["/"];
+
+/// ARM resource type of role definitions.
+pub const ROLE_DEFINITION_RESOURCE_TYPE: &str = "Microsoft.Authorization/roleDefinitions";
+
+/// One entry of a role definition's `permissions` array.
+///
+/// Evaluation (see [`permits`]): an operation is allowed by this block when
+/// it matches one of `actions` (or `data_actions` for a data-plane
+/// operation) and none of `not_actions` (`not_data_actions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Permission {
+    /// Control-plane operations granted (`actions`), patterns may use `*`.
+    pub actions: &'static [&'static str],
+    /// Control-plane operations removed from `actions` of this block.
+    pub not_actions: &'static [&'static str],
+    /// Data-plane operations granted (`dataActions`).
+    pub data_actions: &'static [&'static str],
+    /// Data-plane operations removed from `data_actions` of this block.
+    pub not_data_actions: &'static [&'static str],
+}
+
+/// An Azure built-in role definition, as returned by
+/// `GET /providers/Microsoft.Authorization/roleDefinitions/{id}`.
+///
+/// Built-in roles all have `assignableScopes` [`BUILT_IN_ASSIGNABLE_SCOPES`]
+/// and type [`BUILT_IN_ROLE_TYPE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoleDefinition {
+    /// Role definition GUID (the ARM `name`), lowercase.
+    pub id: &'static str,
+    /// Display name (`properties.roleName`), e.g. `"Reader"`.
+    pub role_name: &'static str,
+    /// `properties.description` as ARM returns it.
+    pub description: &'static str,
+    /// `properties.permissions`.
+    pub permissions: &'static [Permission],
+    /// `properties.createdOn` (RFC 3339). Real where known, otherwise
+    /// [`roles::PLACEHOLDER_TIMESTAMP`].
+    pub created_on: &'static str,
+    /// `properties.updatedOn` (RFC 3339). Real where known, otherwise
+    /// [`roles::PLACEHOLDER_TIMESTAMP`].
+    pub updated_on: &'static str,
+}
+
+impl RoleDefinition {
+    /// Whether this role definition allows `action` (a data-plane operation
+    /// when `is_data_action`). Same rules as [`permits`].
+    pub fn permits(&self, action: &str, is_data_action: bool) -> bool {
+        permits(self.permissions, action, is_data_action)
+    }
+
+    /// Tenant-level resource ID,
+    /// `/providers/Microsoft.Authorization/roleDefinitions/{id}`.
+    pub fn resource_id(&self) -> String {
+        format!("/providers/{ROLE_DEFINITION_RESOURCE_TYPE}/{}", self.id)
+    }
+
+    /// Resource ID of this definition as seen from a subscription, the form
+    /// ARM uses in `roleDefinitionId` of role assignments:
+    /// `/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
+    pub fn subscription_resource_id(&self, subscription_id: &str) -> String {
+        format!(
+            "/subscriptions/{subscription_id}/providers/{ROLE_DEFINITION_RESOURCE_TYPE}/{}",
+            self.id
+        )
+    }
+
+    /// `true` when `created_on`/`updated_on` are real values rather than
+    /// [`roles::PLACEHOLDER_TIMESTAMP`].
+    pub fn has_known_timestamps(&self) -> bool {
+        self.created_on != roles::PLACEHOLDER_TIMESTAMP
+            && self.updated_on != roles::PLACEHOLDER_TIMESTAMP
+    }
+}

@@ -1,0 +1,126 @@
+//! A bounded cache of validated bearer tokens, so that a client repeating the same token
+//! costs one hash lookup per request instead of a signature verification.
+//!
+//! Only what does not change with time is cached: structure, signature, issuing instance,
+//! issuer and tenant. Expiry and not-before are checked again on every hit, against the
+//! emulator's clock, so advancing the clock expires cached tokens as it does fresh ones.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::keys::KeyRing;
+use crate::token::{self, Claims, TokenError};
+
+/// Most tokens kept; when full the cache starts over (cheap, and a working set that large
+/// is far beyond what tests and local tools produce).
+const CAPACITY: usize = 4096;
+
+/// Validated tokens by their exact text.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<Box<str>, Arc<Claims>>>,
+}
+
+impl TokenCache {
+    /// [`token::validate`] with memory: a token seen valid before is only checked for expiry.
+    pub fn validate(
+        &self,
+        token: &str,
+        keys: &KeyRing,
+        instance_tag: &str,
+        tenant: &Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Claims>, TokenError> {
+        let hit = self.entries.lock().get(token).cloned();
+        if let Some(claims) = hit {
+            check_lifetime(&claims, now)?;
+            return Ok(claims);
+        }
+        let claims = Arc::new(token::validate(token, keys, instance_tag, tenant, now)?);
+        let mut entries = self.entries.lock();
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        entries.insert(token.into(), Arc::clone(&claims));
+        Ok(claims)
+    }
+
+    /// Number of cached tokens.
+    pub fn len(&self) -> usize {
+        self.entries.lock().len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn check_lifetime(claims: &Claims, now: OffsetDateTime) -> Result<(), TokenError> {
+    let now = now.unix_timestamp();
+    if claims.exp <= now {
+        return Err(TokenError::Expired { exp: claims.exp });
+    }
+    if claims.nbf > now {
+        return Err(TokenError::NotYetValid { nbf: claims.nbf });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{Grant, TokenVersion};
+    use std::time::Duration;
+
+    #[test]
+    fn hits_are_rechecked_for_expiry_and_failures_are_not_cached() {
+        let keys = KeyRing::new(None).expect("keys");
+        let tenant = Uuid::from_u128(1);
+        let now = OffsetDateTime::now_utc();
+        let claims = token::claims(
+            Grant {
+                version: TokenVersion::V1,
+                aud: "https://management.azure.com/",
+                tenant: &tenant,
+                client_id: &Uuid::from_u128(2),
+                client_name: "app",
+                object_id: &Uuid::from_u128(3),
+                roles: vec![],
+                instance_tag: "tag",
+            },
+            now,
+            Duration::from_secs(3600),
+        );
+        let jwt = token::mint(&keys.current(), &claims);
+        let cache = TokenCache::default();
+        assert!(
+            cache
+                .validate("garbage", &keys, "tag", &tenant, now)
+                .is_err()
+        );
+        assert!(cache.is_empty());
+        let first = cache
+            .validate(&jwt, &keys, "tag", &tenant, now)
+            .expect("valid");
+        let second = cache
+            .validate(&jwt, &keys, "tag", &tenant, now)
+            .expect("valid");
+        assert!(Arc::ptr_eq(&first, &second), "second call is a cache hit");
+        assert_eq!(cache.len(), 1);
+        let later = now + time::Duration::hours(2);
+        assert_eq!(
+            cache.validate(&jwt, &keys, "tag", &tenant, later).err(),
+            Some(TokenError::Expired { exp: claims.exp })
+        );
+        let earlier = now - time::Duration::hours(1);
+        assert!(matches!(
+            cache.validate(&jwt, &keys, "tag", &tenant, earlier),
+            Err(TokenError::NotYetValid { .. })
+        ));
+    }
+}
