@@ -79,6 +79,11 @@ pub trait TokenCredential: Send + Sync + std::fmt::Debug {
 
     /// Forgets the cached token for `scope` (after the server refused it).
     fn invalidate(&self, _scope: &str) {}
+
+    /// The tenant the credential signs in to, when it knows.
+    fn tenant_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
@@ -195,6 +200,10 @@ impl TokenCredential for ClientSecretCredential {
             *cached = Some(fresh.clone());
             Ok(fresh)
         })
+    }
+
+    fn tenant_id(&self) -> Option<&str> {
+        Some(&self.tenant_id)
     }
 
     fn invalidate(&self, scope: &str) {

@@ -95,6 +95,8 @@ pub trait Recorder: Send + Sync + std::fmt::Debug {
 /// A buffered response.
 #[derive(Debug)]
 pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
     pub(crate) body: bytes::Bytes,
 }
 
@@ -215,7 +217,11 @@ impl Pipeline {
                         });
                     }
                     if status.is_success() {
-                        return Ok(Reply { body });
+                        return Ok(Reply {
+                            status,
+                            headers: resp_headers,
+                            body,
+                        });
                     }
                     if status == StatusCode::UNAUTHORIZED && !refreshed {
                         // A cached token can be stale for the server (for instance when an

@@ -24,14 +24,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod arm;
 pub mod cloud;
 pub mod credential;
 pub mod error;
 pub mod graph;
 mod http;
+pub mod workflows;
 
 use std::sync::Arc;
 
+pub use arm::Arm;
 pub use cloud::{Cloud, Connection};
 pub use credential::{
     AccessToken, ClientSecret, ClientSecretCredential, EnvironmentCredential, TokenCredential,
@@ -92,6 +95,18 @@ impl AzureClient {
             credential: self.credential.clone(),
             endpoint: self.cloud.graph_endpoint.trim_end_matches('/').to_owned(),
             scope: scope_of(&self.cloud.graph_audience),
+        }
+    }
+}
+
+impl AzureClient {
+    /// Azure Resource Manager.
+    pub fn arm(&self) -> Arm {
+        Arm {
+            pipeline: self.pipeline.clone(),
+            credential: self.credential.clone(),
+            endpoint: self.cloud.arm_endpoint.trim_end_matches('/').to_owned(),
+            scope: scope_of(&self.cloud.arm_audience),
         }
     }
 }

@@ -355,3 +355,240 @@ async fn a_recorder_sees_token_and_service_exchanges() {
     );
     assert!(String::from_utf8_lossy(&tape[1].response_body).contains("Request_ResourceNotFound"));
 }
+
+#[tokio::test]
+async fn arm_resource_groups_resources_and_role_assignments() {
+    let env = TestEnv::new().await;
+    let arm = env.admin.arm();
+    let sub = env.emu.subscription_id().to_string();
+    let subs = arm.list_subscriptions().await.expect("subscriptions");
+    assert!(subs.iter().any(|s| s.subscription_id == sub));
+
+    let rg = arm
+        .create_resource_group(&sub, "client-rg", "eastus", None)
+        .await
+        .expect("rg");
+    assert_eq!(rg.resource_type, "Microsoft.Resources/resourceGroups");
+    assert_eq!(
+        arm.get_resource_group(&sub, "client-rg")
+            .await
+            .expect("get")
+            .id,
+        rg.id
+    );
+    assert!(
+        arm.list_resource_groups(&sub)
+            .await
+            .expect("list")
+            .iter()
+            .any(|g| g.name == "client-rg")
+    );
+    let ws_id = format!(
+        "{}/providers/Microsoft.OperationalInsights/workspaces/client-ws",
+        rg.id
+    );
+    let ws = arm
+        .put_resource(
+            &ws_id,
+            "2022-10-01",
+            &serde_json::json!({"location": "eastus", "properties": {}}),
+        )
+        .await
+        .expect("workspace");
+    assert!(
+        ws.properties["customerId"].is_string(),
+        "{:?}",
+        ws.properties
+    );
+    assert_eq!(
+        arm.list_resources_in_group(&sub, "client-rg")
+            .await
+            .expect("resources")
+            .len(),
+        1
+    );
+
+    let graph = env.admin.graph();
+    let app = graph.create_application("arm-client").await.expect("app");
+    let sp = graph
+        .create_service_principal(&app.app_id)
+        .await
+        .expect("sp");
+    let reader = arm
+        .role_definition_by_name(&rg.id, "Reader")
+        .await
+        .expect("lookup")
+        .expect("Reader exists");
+    assert_eq!(reader.name, "acdd72a7-3385-48ef-bd42-f606fba81ae7");
+    assert!(
+        arm.role_definition_by_name(&rg.id, "No Such Role")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+
+    // Without principalType ARM looks the new principal up and does not find it yet.
+    let err = arm
+        .create_role_assignment(&rg.id, &reader.id, &sp.id, None)
+        .await
+        .expect_err("replicating");
+    assert!(err.is_principal_not_found(), "{err}");
+    let assignment = arm
+        .create_role_assignment(&rg.id, &reader.id, &sp.id, Some("ServicePrincipal"))
+        .await
+        .expect("assign");
+    assert_eq!(
+        assignment.properties.created_by, None,
+        "null in the PUT answer, as ARM does"
+    );
+    let again = arm
+        .create_role_assignment(&rg.id, &reader.id, &sp.id, Some("ServicePrincipal"))
+        .await
+        .expect_err("duplicate");
+    assert!(again.is_conflict());
+    assert_eq!(again.code(), Some("RoleAssignmentExists"));
+    let read = arm.get_role_assignment(&assignment.id).await.expect("get");
+    assert!(read.properties.created_by.is_some(), "set on later reads");
+    let mine = arm
+        .list_role_assignments(
+            &format!("/subscriptions/{sub}"),
+            &entra_client::arm::AssignmentFilter::PrincipalId(sp.id.clone()),
+        )
+        .await
+        .expect("list");
+    assert_eq!(mine.len(), 1);
+    assert!(
+        arm.delete_role_assignment(&assignment.id)
+            .await
+            .expect("delete")
+            .is_some()
+    );
+    assert!(
+        arm.delete_role_assignment(&assignment.id)
+            .await
+            .expect("delete again")
+            .is_none()
+    );
+
+    arm.delete_resource_group(&sub, "client-rg", Duration::from_secs(30))
+        .await
+        .expect("delete rg");
+    let gone = arm
+        .get_resource_group(&sub, "client-rg")
+        .await
+        .expect_err("deleted");
+    assert_eq!(gone.code(), Some("ResourceGroupNotFound"));
+}
+
+#[tokio::test]
+async fn create_for_rbac_then_wait_for_access_on_the_emulator_clock() {
+    use entra_client::workflows::{
+        EmulatorClock, Patience, RoleAtScopes, create_for_rbac, wait_for_access,
+    };
+    let env = TestEnv::new().await;
+    let sub = env.emu.subscription_id().to_string();
+    let rg = env
+        .admin
+        .arm()
+        .create_resource_group(&sub, "rbac-rg", "westeurope", None)
+        .await
+        .expect("rg");
+    let clock = EmulatorClock::new(&env.cloud).expect("clock");
+    let patience = Patience {
+        interval: Duration::from_secs(5),
+        tries: 3,
+    };
+    let scopes = vec![rg.id.clone()];
+    let created = create_for_rbac(
+        &env.admin,
+        "ci-deployer",
+        Some(RoleAtScopes {
+            role: "Reader",
+            scopes: &scopes,
+        }),
+        1,
+        &clock,
+        &patience,
+    )
+    .await
+    .expect("create-for-rbac");
+    assert_eq!(created.tenant, env.emu.tenant_id().to_string());
+    assert_eq!(created.role_assignments.len(), 1);
+    assert_eq!(created.password.expose().len(), 40);
+
+    let sp_client = AzureClient::new(
+        env.cloud.clone(),
+        env.credential(&created.app_id, created.password.expose()),
+    )
+    .expect("client");
+    let arm = sp_client.arm();
+    let access = wait_for_access(
+        &clock,
+        Duration::from_secs(30),
+        Duration::from_secs(300),
+        Duration::from_secs(3600),
+        || arm.get_resource_group(&sub, "rbac-rg"),
+    )
+    .await
+    .expect("access arrives once the assignment has propagated");
+    assert!(
+        access.denied >= 1,
+        "the first read was refused while propagating"
+    );
+    assert!(
+        access.waited >= Duration::from_secs(60),
+        "{:?}",
+        access.waited
+    );
+    assert_eq!(access.value.id, rg.id);
+
+    // Running it again reuses the registration and replaces its secret.
+    let again = create_for_rbac(&env.admin, "ci-deployer", None, 1, &clock, &patience)
+        .await
+        .expect("again");
+    assert_eq!(again.app_id, created.app_id);
+    let old = env.credential(&created.app_id, created.password.expose());
+    let err = old
+        .get_token("https://management.azure.com/.default")
+        .await
+        .expect_err("old secret removed");
+    assert_eq!(err.aadsts(), Some(7000215));
+}
+
+#[tokio::test]
+async fn wait_for_access_gives_up_at_its_deadline() {
+    use entra_client::workflows::{EmulatorClock, wait_for_access};
+    let env = TestEnv::new().await;
+    let graph = env.admin.graph();
+    let app = graph
+        .create_application("never-granted")
+        .await
+        .expect("app");
+    let secret = graph
+        .add_password(&app.id, &SecretOptions::default())
+        .await
+        .expect("secret");
+    graph
+        .create_service_principal(&app.app_id)
+        .await
+        .expect("sp");
+    let client = AzureClient::new(
+        env.cloud.clone(),
+        env.credential(&app.app_id, secret.secret.expose()),
+    )
+    .expect("client");
+    let sub = env.emu.subscription_id().to_string();
+    let clock = EmulatorClock::new(&env.cloud).expect("clock");
+    let arm = client.arm();
+    let err = wait_for_access(
+        &clock,
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+        || arm.list_resource_groups(&sub),
+    )
+    .await
+    .expect_err("no role, no access");
+    assert!(matches!(err, entra_client::Error::Timeout { .. }), "{err}");
+    assert!(err.is_propagation_denied(), "the last error is kept: {err}");
+}
