@@ -5,15 +5,16 @@
 # and watch the same token request fail with AADSTS7000215.
 #
 # Usage: clients/shell/graph-walkthrough.sh CONNECTION_FILE   (written by --connection-file)
+# Needs curl and jq.
 set -euo pipefail
 conn=${1:?usage: $0 CONNECTION_FILE}
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+field() { jq -r "$1"; }
 
-base=$(field 'd["base_url"]' <"$conn")
-tenant=$(field 'd["tenant_id"]' <"$conn")
-admin_id=$(field 'd["admin"]["client_id"]' <"$conn")
-admin_secret=$(field 'd["admin"]["client_secret"]' <"$conn")
-ca=$(field 'd["ca_cert_path"] or ""' <"$conn")
+base=$(field '.base_url' <"$conn")
+tenant=$(field '.tenant_id' <"$conn")
+admin_id=$(field '.admin.client_id' <"$conn")
+admin_secret=$(field '.admin.client_secret' <"$conn")
+ca=$(field '.ca_cert_path // ""' <"$conn")
 curl=(curl -sS)
 [ -n "$ca" ] && curl+=(--cacert "$ca")
 
@@ -26,28 +27,28 @@ graph() { # method path [json]
     -H 'Content-Type: application/json' ${3:+-d "$3"}
 }
 
-admin_token=$(token "$admin_id" "$admin_secret" https://graph.microsoft.com/.default | field 'd["access_token"]')
+admin_token=$(token "$admin_id" "$admin_secret" https://graph.microsoft.com/.default | field '.access_token')
 
 app=$(graph POST /applications '{"displayName": "walkthrough-app"}')
-app_object_id=$(echo "$app" | field 'd["id"]')
-app_id=$(echo "$app" | field 'd["appId"]')
+app_object_id=$(echo "$app" | field '.id')
+app_id=$(echo "$app" | field '.appId')
 echo "1. registered app: client id $app_id, object id $app_object_id"
 
 cred=$(graph POST "/applications/$app_object_id/addPassword" '{"passwordCredential": {"displayName": "walkthrough"}}')
-secret=$(echo "$cred" | field 'd["secretText"]')
-key_id=$(echo "$cred" | field 'd["keyId"]')
-echo "2. new secret, shown once: hint $(echo "$cred" | field 'd["hint"]'), key id $key_id"
+secret=$(echo "$cred" | field '.secretText')
+key_id=$(echo "$cred" | field '.keyId')
+echo "2. new secret, shown once: hint $(echo "$cred" | field '.hint'), key id $key_id"
 
-echo "3. read back: $(graph GET "/applications/$app_object_id" | field 'd["passwordCredentials"][0]["secretText"], d["passwordCredentials"][0]["hint"]')"
+echo "3. read back: $(graph GET "/applications/$app_object_id" | field '"\(.passwordCredentials[0].secretText) \(.passwordCredentials[0].hint)"')"
 
 sp=$(graph POST /servicePrincipals "{\"appId\": \"$app_id\"}")
-echo "4. service principal: object id $(echo "$sp" | field 'd["id"]')"
+echo "4. service principal: object id $(echo "$sp" | field '.id')"
 
-echo "5. token as the app: $(token "$app_id" "$secret" https://management.azure.com/.default | field 'd["token_type"], d["expires_in"]')"
+echo "5. token as the app: $(token "$app_id" "$secret" https://management.azure.com/.default | field '"\(.token_type) \(.expires_in)"')"
 
 graph POST "/applications/$app_object_id/removePassword" "{\"keyId\": \"$key_id\"}"
 echo "6. secret removed"
 
 refused=$(token "$app_id" "$secret" https://management.azure.com/.default)
-echo "7. same token request: $(echo "$refused" | field 'd["error"], d["error_codes"]')"
-echo "$refused" | field 'd["error_codes"]' | grep -q 7000215
+echo "7. same token request: $(echo "$refused" | field '"\(.error) \(.error_codes)"')"
+echo "$refused" | field '.error_codes[]' | grep -q 7000215

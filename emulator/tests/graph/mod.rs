@@ -1003,7 +1003,7 @@ async fn readme_curl_walkthrough_runs_against_the_binary() {
         .arg(bin.conn_path())
         .output()
         .await
-        .expect("run the walk-through (needs bash, curl, python3)");
+        .expect("run the walk-through (needs bash, curl, jq)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -1011,7 +1011,7 @@ async fn readme_curl_walkthrough_runs_against_the_binary() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("3. read back: None "),
+        stdout.contains("3. read back: null "),
         "secret hidden on read: {stdout}"
     );
     assert!(
