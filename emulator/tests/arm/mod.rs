@@ -2388,3 +2388,33 @@ async fn the_binary_reads_the_propagation_flags_from_the_environment() {
     assert_eq!(pending["jitter"], json!({"maxSeconds": 5.0, "seed": 7}));
     assert_eq!(pending["principalReplicationSeconds"], 10.0);
 }
+
+#[tokio::test]
+async fn readme_arm_walkthrough_runs_against_the_binary() {
+    let bin = RunningBinary::start(&[]).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clients/shell/arm-walkthrough.sh"
+    );
+    let out = tokio::process::Command::new("bash")
+        .arg(script)
+        .arg(bin.conn_path())
+        .output()
+        .await
+        .expect("run the walk-through (needs bash, curl, jq)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "1. create group: 201",
+        "2. Reader for the app: 201",
+        "3. app reads the group: 403 AuthorizationFailed",
+        "4. after the ARM delay: 200",
+        "5. same role again: 409 RoleAssignmentExists",
+    ] {
+        assert!(stdout.contains(line), "missing '{line}' in:\n{stdout}");
+    }
+}
