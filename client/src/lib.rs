@@ -30,6 +30,7 @@ pub mod credential;
 pub mod error;
 pub mod graph;
 mod http;
+pub mod monitor;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use credential::{
 pub use error::{Error, Service, ServiceError};
 pub use graph::{Graph, NewSecret, OneTimeSecret};
 pub use http::{Exchange, Recorder, RetryPolicy};
+pub use monitor::Monitor;
 
 /// Entry point: one cloud, one credential, a client per service.
 #[derive(Debug, Clone)]
@@ -100,6 +102,15 @@ impl AzureClient {
 }
 
 impl AzureClient {
+    /// The Azure Monitor data planes (and the ARM metrics read API).
+    pub fn monitor(&self) -> Monitor {
+        Monitor {
+            pipeline: self.pipeline.clone(),
+            credential: self.credential.clone(),
+            cloud: self.cloud.clone(),
+        }
+    }
+
     /// Azure Resource Manager.
     pub fn arm(&self) -> Arm {
         Arm {

@@ -16,6 +16,43 @@ use crate::{arm, control, entra, graph};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
+    // Paths are normalized before routing, so a wrapping layer rather than `Router::layer`
+    // (which runs after a route has been chosen).
+    let routes = routes(state);
+    use tower::Layer as _;
+    Router::new()
+        .fallback_service(tower::util::MapRequestLayer::new(collapse_slashes).layer(routes))
+}
+
+/// Collapses repeated slashes in the path, as Azure's front ends do: clients that join a
+/// base URL ending in `/` with a path starting with `/` (the Azure CLI's cloud discovery
+/// does) ask for `//metadata/endpoints`.
+fn collapse_slashes(mut request: Request) -> Request {
+    let uri = request.uri();
+    if !uri.path().contains("//") {
+        return request;
+    }
+    let mut path = String::with_capacity(uri.path().len());
+    for c in uri.path().chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(pq) = path_and_query.parse() {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         // Entra ID
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token_v2))
