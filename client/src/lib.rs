@@ -29,6 +29,7 @@ pub mod credential;
 pub mod error;
 pub mod graph;
 mod http;
+pub mod token;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ pub use credential::{
 pub use error::{Error, Service, ServiceError};
 pub use graph::{Graph, NewSecret, OneTimeSecret};
 pub use http::{Exchange, Recorder, RetryPolicy};
+pub use token::{TokenApi, TokenEndpoint, TokenRequest, TokenResponse};
 
 /// Entry point: one cloud, one credential, a client per service.
 #[derive(Debug, Clone)]
