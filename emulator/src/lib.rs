@@ -8,6 +8,7 @@
 //!   [`Server`] the binary runs on a bound listener;
 //! - [`router::router`]: every route, usable without a socket;
 //! - one module per service (`entra`, `graph`, …), each owning its routes, wire types and error body;
+//! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`);
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`].
 //!
 //! # Quick start
@@ -33,6 +34,7 @@ pub mod graph;
 mod http;
 pub mod keys;
 pub mod kql;
+pub mod replay;
 pub mod router;
 pub mod secret;
 pub mod server;
