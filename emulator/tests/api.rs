@@ -2,4 +2,5 @@
 
 mod entra;
 mod graph;
+mod replay;
 mod support;
