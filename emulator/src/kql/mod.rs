@@ -3,7 +3,7 @@
 //! Analytics / Application Insights query APIs.
 //!
 //! ```
-//! use kql::kql::{run, Column, ColumnType, QueryContext, Table, Value};
+//! use entra_emulator::kql::{run, Column, ColumnType, QueryContext, Table, Value};
 //!
 //! let mut t = Table::new("T", vec![Column::new("x", ColumnType::Long)]);
 //! t.push_row(vec![Value::Long(1)]).unwrap();
