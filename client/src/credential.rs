@@ -8,13 +8,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::Method;
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::cloud::Cloud;
-use crate::error::{Error, Service};
-use crate::http::{Pipeline, Request, RetryPolicy};
+use crate::error::Error;
+use crate::token::{TokenApi, TokenEndpoint, TokenRequest};
 
 /// A secret whose `Debug` never shows the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -94,16 +92,9 @@ pub struct ClientSecretCredential {
     tenant_id: String,
     client_id: String,
     secret: ClientSecret,
-    token_url: String,
-    pipeline: Pipeline,
+    endpoint: TokenEndpoint,
     cache: Mutex<HashMap<String, Slot>>,
     refresh_margin: Duration,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: u64,
 }
 
 impl ClientSecretCredential {
@@ -114,17 +105,11 @@ impl ClientSecretCredential {
         client_id: impl Into<String>,
         secret: ClientSecret,
     ) -> Result<Self, Error> {
-        let tenant_id = tenant_id.into();
-        let token_url = format!(
-            "{}/{tenant_id}/oauth2/v2.0/token",
-            cloud.authority_host.trim_end_matches('/')
-        );
         Ok(Self {
-            tenant_id,
+            tenant_id: tenant_id.into(),
             client_id: client_id.into(),
             secret,
-            token_url,
-            pipeline: Pipeline::new(cloud, RetryPolicy::default())?,
+            endpoint: TokenEndpoint::new(cloud)?,
             cache: Mutex::new(HashMap::new()),
             refresh_margin: Duration::from_secs(300),
         })
@@ -142,7 +127,7 @@ impl ClientSecretCredential {
 
     /// Passes every token request to `recorder`.
     pub fn with_recorder(mut self, recorder: std::sync::Arc<dyn crate::http::Recorder>) -> Self {
-        self.pipeline = self.pipeline.with_recorder(recorder);
+        self.endpoint = self.endpoint.with_recorder(recorder);
         self
     }
 
@@ -161,24 +146,14 @@ impl ClientSecretCredential {
     }
 
     async fn fetch(&self, scope: &str) -> Result<AccessToken, Error> {
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", self.secret.expose()),
-            ("scope", scope),
-        ];
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let req = Request::new(Method::POST, &self.token_url)
-            .raw(body, "application/x-www-form-urlencoded");
-        let reply = self.pipeline.send(Service::Entra, &req, None).await?;
-        let parsed: TokenResponse = reply.json(Service::Entra)?;
-        let lifetime = time::Duration::seconds(i64::try_from(parsed.expires_in).unwrap_or(3599));
-        Ok(AccessToken {
-            token: parsed.access_token,
-            expires_on: OffsetDateTime::now_utc() + lifetime,
-        })
+        let request =
+            TokenRequest::client_credentials(self.client_id.as_str(), self.secret.clone())
+                .scope(scope);
+        let response = self
+            .endpoint
+            .request(TokenApi::V2, &self.tenant_id, &request)
+            .await?;
+        Ok(response.access_token)
     }
 }
 
@@ -270,7 +245,10 @@ mod tests {
             _ => None,
         };
         let cred = EnvironmentCredential::from_lookup(&Cloud::azure_public(), vars).expect("cred");
-        assert_eq!(cred.token_url, "https://127.0.0.1:8443/t/oauth2/v2.0/token");
+        assert_eq!(
+            cred.endpoint.url(TokenApi::V2, cred.tenant_id()),
+            "https://127.0.0.1:8443/t/oauth2/v2.0/token"
+        );
         let missing = EnvironmentCredential::from_lookup(&Cloud::azure_public(), |_| None);
         assert!(matches!(missing, Err(Error::Config(m)) if m.contains("AZURE_TENANT_ID")));
     }

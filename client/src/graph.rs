@@ -116,6 +116,10 @@ pub struct SecretOptions {
     /// Valid until (RFC 3339); default start + 2 years.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date_time: Option<String>,
+    /// A key id chosen by the client. Graph ignores it and generates its own; Azure
+    /// PowerShell sends one all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -257,10 +261,18 @@ impl Graph {
             .map(drop)
     }
 
-    /// Creates the service principal of an application.
+    /// Creates the service principal of an application, enabled (the body the Azure CLI sends).
     pub async fn create_service_principal(&self, app_id: &str) -> Result<ServicePrincipal, Error> {
-        let req = Request::new(Method::POST, self.url("/servicePrincipals"))
-            .json(&json!({"appId": app_id, "accountEnabled": true}));
+        self.create_service_principal_with(json!({"appId": app_id, "accountEnabled": true}))
+            .await
+    }
+
+    /// Creates a service principal from a full Graph body (`appId` required).
+    pub async fn create_service_principal_with(
+        &self,
+        body: Value,
+    ) -> Result<ServicePrincipal, Error> {
+        let req = Request::new(Method::POST, self.url("/servicePrincipals")).json(&body);
         self.send(req).await?.json(Service::Graph)
     }
 
@@ -294,6 +306,12 @@ impl Graph {
     /// Deletes a service principal.
     pub async fn delete_service_principal(&self, object_id: &str) -> Result<(), Error> {
         let url = self.url(&format!("/servicePrincipals/{object_id}"));
+        self.send(Request::new(Method::DELETE, url)).await.map(drop)
+    }
+
+    /// Deletes an object from deleted items for good (it can no longer be restored).
+    pub async fn purge_deleted(&self, object_id: &str) -> Result<(), Error> {
+        let url = self.url(&format!("/directory/deletedItems/{object_id}"));
         self.send(Request::new(Method::DELETE, url)).await.map(drop)
     }
 }

@@ -31,6 +31,7 @@ pub mod error;
 pub mod graph;
 mod http;
 pub mod monitor;
+pub mod token;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub use error::{Error, Service, ServiceError};
 pub use graph::{Graph, NewSecret, OneTimeSecret};
 pub use http::{Exchange, Recorder, RetryPolicy};
 pub use monitor::Monitor;
+pub use token::{TokenApi, TokenEndpoint, TokenRequest, TokenResponse};
 
 /// Entry point: one cloud, one credential, a client per service.
 #[derive(Debug, Clone)]

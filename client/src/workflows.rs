@@ -175,6 +175,7 @@ pub async fn create_for_rbac(
         display_name: Some("rbac".into()),
         start_date_time: start.format(&Rfc3339).ok(),
         end_date_time: end.format(&Rfc3339).ok(),
+        ..SecretOptions::default()
     };
     let secret = graph.add_password(&app.id, &options).await?;
     let sp = match existing_sp.into_iter().find(|s| s.app_id == app.app_id) {

@@ -131,6 +131,9 @@ async fn graph_round_trip_keeps_the_secret_value_to_the_one_answer() {
     assert_eq!(err.code(), Some("invalid_client"));
 
     graph.delete_application(&app.id).await.expect("delete");
+    graph.purge_deleted(&app.id).await.expect("purge");
+    let err = graph.purge_deleted(&app.id).await.expect_err("purged");
+    assert!(err.is_not_found(), "{err}");
     let err = graph.get_application(&app.id).await.expect_err("gone");
     assert!(err.is_not_found(), "{err}");
     assert_eq!(err.code(), Some("Request_ResourceNotFound"));
@@ -591,4 +594,72 @@ async fn wait_for_access_gives_up_at_its_deadline() {
     .expect_err("no role, no access");
     assert!(matches!(err, entra_client::Error::Timeout { .. }), "{err}");
     assert!(err.is_propagation_denied(), "the last error is kept: {err}");
+}
+
+#[tokio::test]
+async fn the_token_endpoint_answers_each_request_as_sent() {
+    use entra_client::{TokenApi, TokenEndpoint, TokenRequest};
+    let emu = Emulator::start().await.expect("emulator");
+    let cloud = Cloud::emulator(emu.url());
+    let tape = Arc::new(Tape::default());
+    let endpoint = TokenEndpoint::new(&cloud)
+        .expect("endpoint")
+        .with_recorder(tape.clone());
+    let tenant = emu.tenant_id().to_string();
+    let admin = emu.admin();
+    let request = TokenRequest::client_credentials(
+        admin.client_id.to_string(),
+        ClientSecret::new(admin.client_secret.expose()),
+    );
+
+    let v1 = endpoint
+        .request(
+            TokenApi::V1,
+            &tenant,
+            &request.clone().resource("https://management.azure.com/"),
+        )
+        .await
+        .expect("v1 token");
+    assert_eq!(
+        (v1.token_type.as_str(), v1.expires_in),
+        ("Bearer", 3599),
+        "v1's string numbers are read as numbers"
+    );
+    assert_eq!(
+        v1.resource.as_deref(),
+        Some("https://management.azure.com/")
+    );
+
+    let v2 = endpoint
+        .request(
+            TokenApi::V2,
+            &tenant,
+            &request
+                .clone()
+                .scope("https://graph.microsoft.com/.default"),
+        )
+        .await
+        .expect("v2 token");
+    assert_eq!(v2.expires_in, 3599);
+    assert_ne!(v2.access_token.secret(), v1.access_token.secret());
+
+    let missing_scope = endpoint
+        .request(TokenApi::V2, &tenant, &request)
+        .await
+        .expect_err("no scope");
+    assert_eq!(missing_scope.aadsts(), Some(900144));
+    let no_grant = TokenRequest {
+        grant_type: None,
+        ..request.clone()
+    };
+    let err = endpoint
+        .request(TokenApi::V2, "not_a_tenant", &no_grant)
+        .await
+        .expect_err("malformed tenant");
+    assert_eq!(err.aadsts(), Some(900023));
+
+    let tape = tape.0.lock().expect("tape");
+    let statuses: Vec<u16> = tape.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [200, 200, 400, 400], "one exchange per call");
+    assert!(tape[3].url.ends_with("/not_a_tenant/oauth2/v2.0/token"));
 }

@@ -11,6 +11,7 @@
 //!   error body;
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
 //!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions).
+//! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`);
 //!
 //! # Quick start
 //!
@@ -37,6 +38,7 @@ mod http;
 pub mod keys;
 pub mod kql;
 pub mod rbac;
+pub mod replay;
 pub mod router;
 pub mod secret;
 pub mod server;

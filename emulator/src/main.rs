@@ -95,6 +95,10 @@ struct Args {
     /// Directory for persisted state and the generated CA certificate.
     #[arg(long, env = "ENTRA_EMULATOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Instead of emulating, answer from these recordings (fixture files or directories of
+    /// them; repeatable).
+    #[arg(long, env = "ENTRA_EMULATOR_REPLAY", value_delimiter = ',')]
+    replay: Vec<PathBuf>,
 }
 
 impl Args {
@@ -153,7 +157,8 @@ async fn main() -> ExitCode {
         .init();
     let args = Args::parse();
     let connection_file = args.connection_file.clone();
-    match run(args.into_config(), connection_file).await {
+    let replay = args.replay.clone();
+    match run(args.into_config(), connection_file, replay).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entra-emulator: {e}");
@@ -165,7 +170,13 @@ async fn main() -> ExitCode {
 async fn run(
     config: Config,
     connection_file: Option<PathBuf>,
+    replay: Vec<PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let playback = if replay.is_empty() {
+        None
+    } else {
+        Some(entra_emulator::replay::Playback::load(&replay)?)
+    };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -176,12 +187,22 @@ async fn run(
     }
     let server = Server::new(listener, config, None)?;
     let info = server.connection_info();
-    print_banner(&info);
+    match &playback {
+        Some(p) => println!(
+            "Replaying {} recorded exchanges from {replay:?} on {}",
+            p.len(),
+            info.base_url
+        ),
+        None => print_banner(&info),
+    }
     if let Some(path) = connection_file {
         let json = serde_json::to_vec_pretty(&info)?;
         write_atomically(&path, &json)?;
     }
-    server.run(shutdown_signal()).await?;
+    match playback {
+        Some(p) => server.serve(p.router(), shutdown_signal()).await?,
+        None => server.run(shutdown_signal()).await?,
+    }
     tracing::info!("stopped");
     Ok(())
 }

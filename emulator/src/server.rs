@@ -152,6 +152,16 @@ impl Server {
     /// finish (up to 10 s) and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let app = crate::router::router(self.state.clone());
+        self.serve(app, shutdown).await
+    }
+
+    /// Serves `app` instead of the emulator's own routes, on the same socket and TLS set-up
+    /// (the playback server uses it).
+    pub async fn serve(
+        self,
+        app: axum::Router,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
         let acceptor = self.tls.map(|t| TlsAcceptor::from(t.config));
         let graceful = GracefulShutdown::new();
         let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -197,7 +197,7 @@ impl RunningBinary {
         Self::spawn(&["--plain-http"], extra_env).await
     }
 
-    async fn spawn(args: &[&str], extra_env: &[(&str, &str)]) -> Self {
+    pub(crate) async fn spawn(args: &[&str], extra_env: &[(&str, &str)]) -> Self {
         use tokio::io::AsyncReadExt as _;
         let dir =
             std::env::temp_dir().join(format!("entra-emulator-test-{}", uuid::Uuid::new_v4()));

@@ -1,0 +1,231 @@
+//! The test harness: every scenario, and every committed fixture's replay, as a test with
+//! libtest's interface (filters, `--list`, `--ignored`). A target that is not configured marks
+//! its tests ignored, with the reason, rather than passing them.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use entra_emulator::replay::Recording;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use serde_json::Value;
+
+use crate::scenario::Scenario;
+use crate::target::{Target, Unavailable};
+use crate::{sanitize, verify};
+
+/// A scenario's body.
+pub type Run = for<'a> fn(&'a Scenario) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// A named scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Definition {
+    /// Its name: the test's, the snapshot's and the fixture's.
+    pub name: &'static str,
+    /// Its body.
+    pub run: Run,
+}
+
+/// Definitions of the scenario functions named, each named after its function.
+#[macro_export]
+macro_rules! scenarios {
+    ($($f:ident),* $(,)?) => {
+        vec![$($crate::harness::Definition {
+            name: stringify!($f),
+            run: |s| ::std::boxed::Box::pin($f(s)),
+        }),*]
+    };
+}
+
+/// Checks a scenario's snapshot (the test binary owns the snapshot files).
+pub type SnapshotCheck = fn(&str, &Value);
+
+/// Where fixtures live: `fixtures/` at the workspace root.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join("fixtures")
+}
+
+/// Runs the scenarios and the fixture replays as tests; `CONFORMANCE_RECORD=1` also writes
+/// each passing scenario's fixture.
+pub fn main(scenarios: Vec<Definition>, check: SnapshotCheck) -> ExitCode {
+    let args = Arguments::from_args();
+    let record = std::env::var("CONFORMANCE_RECORD").is_ok_and(|v| v == "1");
+    let names: Vec<&'static str> = scenarios.iter().map(|d| d.name).collect();
+    let mut trials: Vec<Trial> = scenarios
+        .into_iter()
+        .map(|def| {
+            Trial::ignorable_test(format!("scenario::{}", def.name), move || {
+                run_scenario(def, record, check)
+            })
+        })
+        .collect();
+    for path in fixture_files() {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        trials.push(Trial::ignorable_test(
+            format!("fixture::{stem}"),
+            move || replay_fixture(&path, record),
+        ));
+    }
+    trials.push(Trial::ignorable_test(
+        "fixture::every_scenario_has_one",
+        move || {
+            if record {
+                return Ok(Completion::ignored_with(
+                    "recording: fixtures are being written",
+                ));
+            }
+            every_scenario_has_a_fixture(&names).map(|()| Completion::Completed)
+        },
+    ));
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn fixture_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failed> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failed::from(format!("runtime: {e}")))
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "panicked".to_owned())
+}
+
+fn run_scenario(def: Definition, record: bool, check: SnapshotCheck) -> Result<Completion, Failed> {
+    let outcome = runtime()?.block_on(async {
+        let target = match Target::from_env().await {
+            Ok(t) => t,
+            Err(Unavailable::Skip(reason)) => return Ok(Err(reason)),
+            Err(Unavailable::Broken(e)) => return Err(e),
+        };
+        let scenario = Arc::new(Scenario::start(def.name, target).await?);
+        // Spawned so that a failing assertion still leaves the scenario to clean up.
+        let task = tokio::spawn({
+            let s = scenario.clone();
+            async move { (def.run)(&s).await }
+        });
+        let result = task.await;
+        let problems = scenario.clean_up().await;
+        let mut failure = match result {
+            Ok(()) => None,
+            Err(e) if e.is_panic() => Some(panic_message(&*e.into_panic())),
+            Err(e) => Some(e.to_string()),
+        };
+        if !problems.is_empty() {
+            let list = format!("clean-up failed: {}", problems.join("; "));
+            failure = Some(failure.map_or(list.clone(), |f| format!("{f}\n{list}")));
+        }
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        Ok(Ok((
+            scenario.snapshot(),
+            record.then(|| scenario.recording()),
+        )))
+    })?;
+    let (snapshot, recording) = match outcome {
+        Ok(done) => done,
+        Err(reason) => return Ok(Completion::ignored_with(reason)),
+    };
+    if let Some(recording) = recording {
+        let path = fixtures_dir().join(format!("{}.json", def.name));
+        let mut json = serde_json::to_string_pretty(&recording)
+            .map_err(|e| Failed::from(format!("fixture: {e}")))?;
+        json.push('\n');
+        std::fs::write(&path, json)
+            .map_err(|e| Failed::from(format!("cannot write {}: {e}", path.display())))?;
+    }
+    check(def.name, &snapshot);
+    Ok(Completion::Completed)
+}
+
+fn replay_fixture(path: &Path, record: bool) -> Result<Completion, Failed> {
+    if record {
+        return Ok(Completion::ignored_with(
+            "recording: fixtures are being rewritten",
+        ));
+    }
+    let recording = Recording::load(path).map_err(|e| Failed::from(e.to_string()))?;
+    let leaks = sanitize::leaks(&recording);
+    if !leaks.is_empty() {
+        return Err(Failed::from(format!(
+            "not sanitized, must not be committed:\n{}",
+            leaks.join("\n")
+        )));
+    }
+    runtime()?.block_on(async {
+        let target = match Target::from_env().await {
+            Ok(t) if t.is_emulator() => t,
+            Ok(_) => {
+                return Ok(Completion::ignored_with(
+                    "fixtures replay against an emulator (CONFORMANCE_TARGET=emulator or url)",
+                ));
+            }
+            Err(Unavailable::Skip(reason)) => return Ok(Completion::ignored_with(reason)),
+            Err(Unavailable::Broken(e)) => return Err(Failed::from(e)),
+        };
+        if !target.is_in_process() {
+            return Ok(Completion::ignored_with(
+                "a running emulator keeps other scenarios' objects; replay with the verify-fixtures binary after a reset",
+            ));
+        }
+        let report = verify::replay(&recording, &target).await?;
+        if report.differences.is_empty() {
+            Ok(Completion::Completed)
+        } else {
+            let lines: Vec<String> = report.differences.iter().map(ToString::to_string).collect();
+            Err(Failed::from(format!(
+                "{} of {} exchanges differ:\n{}",
+                report.differences.len(),
+                report.exchanges,
+                lines.join("\n")
+            )))
+        }
+    })
+}
+
+fn every_scenario_has_a_fixture(names: &[&str]) -> Result<(), Failed> {
+    let stems: Vec<String> = fixture_files()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let missing: Vec<&&str> = names
+        .iter()
+        .filter(|n| !stems.iter().any(|s| s == *n))
+        .collect();
+    let orphans: Vec<&String> = stems
+        .iter()
+        .filter(|s| !names.contains(&s.as_str()))
+        .collect();
+    if missing.is_empty() && orphans.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(format!(
+            "scenarios without a fixture (record with CONFORMANCE_RECORD=1): {missing:?}; fixtures without a scenario: {orphans:?}"
+        )))
+    }
+}

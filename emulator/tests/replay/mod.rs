@@ -1,0 +1,69 @@
+//! The playback server (`entra-emulator --replay`): a committed fixture's exchanges, answered
+//! to a plain HTTP client exactly as recorded.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::RunningBinary;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/create_for_rbac_without_role.json"
+);
+
+#[tokio::test]
+async fn a_recorded_create_for_rbac_exchange_is_answered_as_recorded() {
+    let recording: Value =
+        serde_json::from_slice(&std::fs::read(FIXTURE).expect("fixture")).expect("json");
+    let entry = recording["Entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| {
+            e["RequestMethod"] == "POST"
+                && e["RequestUri"] == "https://graph.microsoft.com/v1.0/applications"
+        })
+        .expect("create-for-rbac creates an application")
+        .clone();
+    let bin = RunningBinary::spawn(&["--plain-http", "--replay", FIXTURE], &[]).await;
+    let base = bin.info["base_url"].as_str().expect("base_url").to_owned();
+    let http = reqwest::Client::new();
+
+    let r = http
+        .post(format!("{base}/v1.0/applications"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&entry["RequestBody"]).expect("body"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status().as_u16(), entry["StatusCode"]);
+    for (name, value) in entry["ResponseHeaders"].as_object().expect("headers") {
+        assert_eq!(
+            r.headers()[name.as_str()],
+            value.as_str().expect("text"),
+            "{name}"
+        );
+    }
+    let body = r.bytes().await.expect("body");
+    assert_eq!(
+        body,
+        serde_json::to_vec(&entry["ResponseBody"]).expect("json"),
+        "the recorded body, byte for byte"
+    );
+
+    // Another display name is another request: a 404 that names the closest recording.
+    let r = http
+        .post(format!("{base}/v1.0/applications"))
+        .json(&json!({"displayName": "someone-else", "keyCredentials": []}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "RecordingNotFound");
+    assert_eq!(body["error"]["closest"]["uri"], entry["RequestUri"]);
+    let differences = body["error"]["closest"]["differences"].to_string();
+    assert!(differences.contains("someone-else"), "{differences}");
+    let log = bin.stop_and_collect_stderr().await;
+    assert!(log.contains("replay POST /v1.0/applications 201"), "{log}");
+}
