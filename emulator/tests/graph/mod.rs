@@ -685,11 +685,20 @@ async fn graph_refuses_bad_tokens_and_missing_permissions() {
         .admin_token_v2("https://management.azure.com/.default")
         .await;
     let arm = arm["access_token"].as_str().expect("arm token").to_owned();
+    // The admin's token with a signature that decodes but does not verify.
+    let forged = {
+        use base64::Engine as _;
+        let signed = &admin[..admin.rfind('.').expect("signature")];
+        format!(
+            "{signed}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 256])
+        )
+    };
     let mut shapes = serde_json::Map::new();
     for (name, token) in [
         ("missing", None),
         ("garbage", Some("abc")),
-        ("truncated", Some(&admin[..admin.len() - 4])),
+        ("bad_signature", Some(forged.as_str())),
         ("wrong_audience", Some(arm.as_str())),
     ] {
         let (status, headers, body) = app
