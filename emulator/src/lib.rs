@@ -10,7 +10,8 @@
 //! - one module per service ([`entra`], [`graph`], [`arm`], …), each owning its routes, wire types and
 //!   error body;
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
-//!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions).
+//!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions),
+//!   [`kql`] (the query engine behind the [`monitor`] APIs).
 //!
 //! # Quick start
 //!
@@ -36,6 +37,7 @@ pub mod graph;
 mod http;
 pub mod keys;
 pub mod kql;
+pub mod monitor;
 pub mod rbac;
 pub mod router;
 pub mod secret;
