@@ -291,7 +291,7 @@ fn stamp(unix: i64) -> String {
         .map_or_else(|_| String::new(), timespan::format_seconds)
 }
 
-/// A `$filter`: per dimension (lower-case), the values asked for (`None` for `*`).
+/// A `$filter`: per dimension (as written), the values asked for (`None` for `*`).
 type Filter = Vec<(String, Option<Vec<String>>)>;
 
 /// Parses `A eq 'a1' and B eq 'b1' or B eq 'b2' and C eq '*'`: clauses joined by `and`, each
@@ -316,11 +316,10 @@ fn parse_filter(text: &str) -> Result<Filter, ArmError> {
                 .strip_prefix('\'')
                 .and_then(|v| v.strip_suffix('\''))
                 .ok_or_else(bad)?;
-            let name = name.to_ascii_lowercase();
-            if name.is_empty() || dim.as_ref().is_some_and(|d| *d != name) {
+            if name.is_empty() || dim.as_ref().is_some_and(|d| !d.eq_ignore_ascii_case(name)) {
                 return Err(bad());
             }
-            dim = Some(name);
+            dim = Some(name.to_owned());
             if value == "*" {
                 values = None;
             } else if let Some(v) = values.as_mut() {
@@ -561,9 +560,9 @@ mod tests {
         assert_eq!(
             f,
             vec![
-                ("a".to_owned(), Some(vec!["a1".to_owned()])),
-                ("b".to_owned(), Some(vec!["b1".to_owned(), "b2".to_owned()])),
-                ("c".to_owned(), None),
+                ("A".to_owned(), Some(vec!["a1".to_owned()])),
+                ("B".to_owned(), Some(vec!["b1".to_owned(), "b2".to_owned()])),
+                ("C".to_owned(), None),
             ]
         );
         assert!(

@@ -198,24 +198,26 @@ fn append(
         .entry(name.to_owned())
         .or_insert_with(|| Table::new(name, schema()));
     match time_generated {
-        // Rows without TimeGenerated get the time they arrived, as Log Analytics does.
-        Some(now) if rows.column_index("TimeGenerated").is_none() => {
-            let mut with_time = Table::new(
-                name,
-                std::iter::once(Column::new("TimeGenerated", ColumnType::DateTime))
-                    .chain(rows.columns().iter().cloned())
-                    .collect(),
-            );
+        // Rows without a TimeGenerated get the time they arrived, as Log Analytics does.
+        Some(now) => {
             let stamp = crate::kql::Value::from_datetime(now);
-            for row in rows.rows() {
-                let mut values = Vec::with_capacity(row.len() + 1);
-                values.push(stamp.clone());
-                values.extend(row);
-                with_time.push_row(values)?;
+            let at = rows.column_index("TimeGenerated");
+            let mut columns = rows.columns().to_vec();
+            if at.is_none() {
+                columns.insert(0, Column::new("TimeGenerated", ColumnType::DateTime));
             }
-            table.append_table(&with_time)?;
+            let mut stamped = Table::new(name, columns);
+            for mut row in rows.rows() {
+                match at {
+                    Some(i) if row[i].is_null() => row[i] = stamp.clone(),
+                    Some(_) => {}
+                    None => row.insert(0, stamp.clone()),
+                }
+                stamped.push_row(row)?;
+            }
+            table.append_table(&stamped)?;
         }
-        _ => {
+        None => {
             table.append_table(rows)?;
         }
     }
