@@ -26,6 +26,9 @@ pub const DEFAULT_ADMIN_OWNER_ASSIGNMENT: Uuid = uuid!("e17a0000-0000-4000-8000-
 /// Default verified domain of the tenant (accepted in place of the tenant id in URLs).
 pub const DEFAULT_TENANT_DOMAIN: &str = "emulator.onmicrosoft.com";
 
+/// Most rows a query returns before the result is truncated (the Log Analytics limit).
+pub const DEFAULT_QUERY_ROW_LIMIT: usize = 500_000;
+
 /// How the server speaks on its socket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TlsMode {
@@ -81,6 +84,9 @@ pub struct Config {
     pub principal_replication: Duration,
     /// Directory for persisted state (`None`: in memory).
     pub data_dir: Option<PathBuf>,
+    /// Most rows a Log Analytics or Application Insights query returns; a longer result is
+    /// cut there and reported as a partial error, as the service does at 500,000 records.
+    pub query_row_limit: usize,
 }
 
 impl Default for Config {
@@ -102,6 +108,7 @@ impl Default for Config {
             // inside the Azure CLI's retry budget (36 tries, 5 s apart).
             principal_replication: Duration::from_secs(60),
             data_dir: None,
+            query_row_limit: DEFAULT_QUERY_ROW_LIMIT,
         }
     }
 }

@@ -16,7 +16,8 @@ use crate::state::AppState;
 /// Largest single clock advance accepted (a century), so that dates stay representable.
 const MAX_ADVANCE_SECS: f64 = 100.0 * 365.25 * 86400.0;
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+/// The control API's error body.
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (
         status,
         axum::Json(json!({"error": {"code": code, "message": message.into()}})),
@@ -70,8 +71,9 @@ pub(crate) async fn advance(State(state): State<AppState>, body: Bytes) -> Respo
     now_body(&state)
 }
 
-/// `POST /_emulator/reset`: an empty tenant again; the bootstrap admin, the clock and the
-/// signing keys are kept (tokens already issued stay verifiable until they expire).
+/// `POST /_emulator/reset`: an empty tenant again (Monitor data included); the bootstrap
+/// admin, the clock and the signing keys are kept (tokens already issued stay verifiable
+/// until they expire).
 pub(crate) async fn reset(State(state): State<AppState>) -> Response {
     state.reset();
     StatusCode::NO_CONTENT.into_response()

@@ -10,8 +10,9 @@
 //! - one module per service ([`entra`], [`graph`], [`arm`], …), each owning its routes, wire types and
 //!   error body;
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
-//!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions).
-//! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`);
+//!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions),
+//!   [`kql`] (the query engine behind the [`monitor`] APIs);
+//! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`).
 //!
 //! # Quick start
 //!
@@ -37,6 +38,7 @@ pub mod graph;
 mod http;
 pub mod keys;
 pub mod kql;
+pub mod monitor;
 pub mod rbac;
 pub mod replay;
 pub mod router;

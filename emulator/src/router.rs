@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{any, get, post};
 
 use crate::state::AppState;
-use crate::{arm, control, entra, graph};
+use crate::{arm, control, entra, graph, monitor};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
@@ -134,6 +134,30 @@ fn routes(state: AppState) -> Router {
         .route("/providers/{*rest}", any(arm::dispatch))
         .route("/tenants", any(arm::dispatch))
         .route("/metadata/endpoints", get(arm::metadata_endpoints))
+        // Azure Monitor: Log Analytics and Application Insights query APIs, Logs Ingestion
+        // (custom metrics and the metrics read API arrive through ARM's dispatcher above)
+        .route(
+            "/v1/workspaces/{workspace}/query",
+            any(monitor::logs::query),
+        )
+        .route("/v1/apps/{app}/query", any(monitor::app_insights::query))
+        .route(
+            "/v1/apps/{app}/metrics/{*metric}",
+            any(monitor::app_insights::metric),
+        )
+        .route(
+            "/v1/apps/{app}/events/{event}",
+            any(monitor::app_insights::events),
+        )
+        .route(
+            "/v1/apps/{app}/events/{event}/{id}",
+            any(monitor::app_insights::events),
+        )
+        .route("/v1/{*rest}", any(monitor::logs::path_not_found))
+        .route(
+            "/dataCollectionRules/{rule}/streams/{stream}",
+            any(monitor::ingestion::upload),
+        )
         // Emulator control API
         .route("/_emulator/health", get(control::health))
         .route("/_emulator/clock", get(control::clock))
@@ -145,6 +169,14 @@ fn routes(state: AppState) -> Router {
             get(arm::control::list_subscriptions).post(arm::control::create_subscription),
         )
         .route("/_emulator/rbac/pending", get(arm::control::pending))
+        .route(
+            "/_emulator/monitor/workspaces/{workspace}/tables/{table}",
+            post(monitor::control::seed_workspace),
+        )
+        .route(
+            "/_emulator/monitor/apps/{app}/tables/{table}",
+            post(monitor::control::seed_app),
+        )
         .route(
             "/_emulator/{*rest}",
             get(control::not_found).post(control::not_found),

@@ -324,6 +324,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Most rows a Log Analytics or Application Insights query returns before the result is
+    /// truncated with a partial error (default 500,000, the service's limit).
+    pub fn query_row_limit(mut self, rows: usize) -> Self {
+        self.config.query_row_limit = rows;
+        self
+    }
+
     /// Signs tokens with this key instead of the process-wide generated one.
     pub fn signing_key(mut self, key: Arc<SigningKey>) -> Self {
         self.signing_key = Some(key);

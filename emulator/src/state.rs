@@ -15,6 +15,7 @@ use crate::directory::{
     AppRoleGrant, Application, Directory, GRAPH_APP_ID, PasswordCredential, ServicePrincipal,
 };
 use crate::keys::KeyRing;
+use crate::monitor::store::MonitorStore;
 use crate::rbac::{Plane, Scope};
 use crate::secret::{self, SecretHash};
 use crate::token::{Claims, TokenError};
@@ -46,6 +47,12 @@ pub struct Shared {
     /// that the principal exists, before taking this lock, and nothing holds both at once,
     /// so the two cannot deadlock and a Graph write never waits for an ARM one.
     pub arm: RwLock<ArmStore>,
+    /// Azure Monitor data: workspace and component tables, custom metric points. A
+    /// `parking_lot::RwLock` of its own: queries hold the read lock only to clone the
+    /// (reference-counted) tables they need and run after releasing it, so a long query
+    /// never holds up ingestion; no critical section awaits; and nothing takes this lock
+    /// while holding ARM's or the directory's, so the locks cannot deadlock.
+    pub monitor: RwLock<MonitorStore>,
     /// Bearer tokens already validated (see [`TokenCache`]).
     pub tokens: TokenCache,
     admin_secret: SecretHash,
@@ -68,6 +75,7 @@ impl AppState {
             instance_tag: format!("E2{}", URL_SAFE_NO_PAD.encode(tag)),
             directory: RwLock::new(Directory::default()),
             arm: RwLock::new(ArmStore::default()),
+            monitor: RwLock::new(MonitorStore::default()),
             tokens: TokenCache::default(),
             clock: Clock::default(),
             base_url,
@@ -81,12 +89,13 @@ impl AppState {
     }
 
     /// Empties the tenant, keeping the bootstrap admin (and its `Owner` role on the default
-    /// subscription, effective at once).
+    /// subscription, effective at once); Monitor data goes too.
     pub fn reset(&self) {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
         *self.directory.write() = dir;
         *self.arm.write() = crate::arm::seed(&self.config, self.clock.now());
+        *self.monitor.write() = MonitorStore::default();
     }
 
     /// Validates a bearer token of this emulator (signature, issuer, tenant, lifetime),

@@ -3,5 +3,6 @@
 mod arm;
 mod entra;
 mod graph;
+mod monitor;
 mod replay;
 mod support;

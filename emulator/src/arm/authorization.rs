@@ -30,7 +30,7 @@ fn scope_in_tenant(store: &ArmStore, text: &str) -> Result<Scope, ArmError> {
 
 /// Checks that the scope exists; called after authorization, as ARM does, so that a caller
 /// without access learns nothing about what exists.
-fn require_exists(store: &ArmStore, scope: &Scope) -> Result<(), ArmError> {
+pub(crate) fn require_exists(store: &ArmStore, scope: &Scope) -> Result<(), ArmError> {
     store.check_scope(scope).map_err(|m| match m {
         Missing::Subscription(s) => ArmError::SubscriptionNotFound(s),
         Missing::ResourceGroup(g) => ArmError::ResourceGroupNotFound(g),

@@ -184,6 +184,12 @@ pub enum ArmError {
     InvalidRoleDefinition(String),
     /// A `$filter` the operation does not support. Code and wording are guesses.
     UnsupportedFilter(String),
+    /// A data collection rule that does not validate: (code, message, target) of each
+    /// finding, answered with ARM's `details`.
+    InvalidDataCollectionRule(Vec<(String, String, String)>),
+    /// A metrics query the metrics API refuses. Its body is flat, `{"code","message"}`, as
+    /// third-party captures of the metrics API show.
+    MetricsBadRequest(String),
 }
 
 /// ARM's US-style timestamp, e.g. `8/17/2017 10:54:41 PM`.
@@ -493,6 +499,12 @@ impl ArmError {
                 "UnsupportedQuery",
                 format!("The filter '{filter}' is not supported."),
             ),
+            InvalidDataCollectionRule(_) => (
+                bad,
+                "InvalidPayload",
+                "Data collection rule is invalid".to_owned(),
+            ),
+            MetricsBadRequest(message) => (bad, "BadRequest", message.clone()),
         }
     }
 }
@@ -500,11 +512,18 @@ impl ArmError {
 impl IntoResponse for ArmError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
-        (
-            status,
-            axum::Json(json!({"error": {"code": code, "message": message}})),
-        )
-            .into_response()
+        let body = match &self {
+            ArmError::MetricsBadRequest(_) => json!({"code": code, "message": message}),
+            ArmError::InvalidDataCollectionRule(findings) => {
+                let details: Vec<_> = findings
+                    .iter()
+                    .map(|(c, m, t)| json!({"code": c, "message": m, "target": t}))
+                    .collect();
+                json!({"error": {"code": code, "message": message, "details": details}})
+            }
+            _ => json!({"error": {"code": code, "message": message}}),
+        };
+        (status, axum::Json(body)).into_response()
     }
 }
 

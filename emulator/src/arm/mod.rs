@@ -8,7 +8,7 @@
 //! bearer token valid for ARM, the caller allowed the route's action at its scope; and
 //! every answer, success or error, carries ARM's headers.
 
-mod authorization;
+pub(crate) mod authorization;
 pub(crate) mod control;
 mod error;
 mod groups;
@@ -35,6 +35,7 @@ pub(crate) use metadata::metadata_endpoints;
 
 use crate::config::{Config, DEFAULT_ADMIN_OBJECT_ID, DEFAULT_ADMIN_OWNER_ASSIGNMENT};
 use crate::http::request_base;
+use crate::monitor::metrics;
 use crate::rbac::{Assignment, Plane, PrincipalType, RoleRef, Scope, roles};
 use crate::state::AppState;
 use crate::token::{Claims, TokenError};
@@ -125,6 +126,12 @@ pub(crate) enum Route {
     ResourcesOfType(resources::Address),
     /// `GET|PUT|PATCH|DELETE /subscriptions/{s}/resourcegroups/{rg}/providers/{ns}/{type}/{name}[/{child}/{name}…]`
     Resource(resources::Address),
+    /// `GET {resourceId}/providers/Microsoft.Insights/metrics`
+    Metrics(String),
+    /// `GET {resourceId}/providers/Microsoft.Insights/metricDefinitions`
+    MetricDefinitions(String),
+    /// `GET {resourceId}/providers/Microsoft.Insights/metricNamespaces`
+    MetricNamespaces(String),
 }
 
 /// Maps decoded path segments onto a [`Route`], or the error ARM gives for the path.
@@ -136,7 +143,7 @@ pub(crate) fn route(segs: &[&str], version: &str) -> Result<Route, ArmError> {
         version: version.to_owned(),
         supported: None,
     };
-    if let Some(route) = authorization_route(segs) {
+    if let Some(route) = authorization_route(segs).or_else(|| metrics_route(segs)) {
         return Ok(route);
     }
     let [first, rest @ ..] = segs else {
@@ -201,6 +208,27 @@ fn authorization_route(segs: &[&str]) -> Option<Route> {
     })
 }
 
+/// `{resourceId}/providers/Microsoft.Insights/{metrics|metricDefinitions|metricNamespaces}`:
+/// the Azure Monitor metrics API, an extension of any resource.
+fn metrics_route(segs: &[&str]) -> Option<Route> {
+    let [scope @ .., providers, namespace, kind] = segs else {
+        return None;
+    };
+    if !providers.eq_ignore_ascii_case("providers")
+        || !namespace.eq_ignore_ascii_case("Microsoft.Insights")
+        || scope.is_empty()
+    {
+        return None;
+    }
+    let scope = format!("/{}", scope.join("/"));
+    match kind.to_ascii_lowercase().as_str() {
+        "metrics" => Some(Route::Metrics(scope)),
+        "metricdefinitions" => Some(Route::MetricDefinitions(scope)),
+        "metricnamespaces" => Some(Route::MetricNamespaces(scope)),
+        _ => None,
+    }
+}
+
 /// Decodes `%XX` escapes of a URL path (invalid escapes are kept as written).
 fn percent_decode(path: &str) -> String {
     let bytes = path.as_bytes();
@@ -232,12 +260,23 @@ pub(crate) struct Query {
     pub(crate) filter: Option<String>,
     /// `$skipToken` (paging).
     pub(crate) skip_token: Option<String>,
+    /// Every parameter as sent, for operations that read their own (the metrics API).
+    pub(crate) all: Vec<(String, String)>,
 }
 
 impl Query {
+    /// The first parameter called `name` (compared case-insensitively).
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.all
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     fn parse(raw: Option<&str>) -> Self {
         let mut q = Query::default();
         for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            q.all.push((k.clone().into_owned(), v.clone().into_owned()));
             let slot = match k.to_ascii_lowercase().as_str() {
                 "api-version" => &mut q.api_version,
                 "$filter" => &mut q.filter,
@@ -416,7 +455,7 @@ pub(crate) async fn dispatch(
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let base = request_base(&state, &headers);
     let mut response = if method == Method::POST && is_custom_metrics(&segs) {
-        custom_metrics(&segs)
+        crate::monitor::custom_metrics::ingest(&state, &segs, &headers, body)
     } else {
         let query = Query::parse(uri.query());
         match serve(
@@ -437,32 +476,14 @@ pub(crate) async fn dispatch(
     response
 }
 
-/// Whether the path is Azure Monitor's custom metrics ingestion, `POST {resourceId}/metrics`.
+/// Whether the path is Azure Monitor's custom metrics ingestion, `POST {resourceId}/metrics`
+/// (sent without `api-version` to the regional monitoring host, which the emulator serves on
+/// its one base URL; see [`crate::monitor::custom_metrics`]).
 fn is_custom_metrics(segs: &[&str]) -> bool {
     segs.len() > 8
         && segs
             .last()
             .is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
-}
-
-/// Hook for Azure Monitor custom metrics ingestion (`POST {resourceId}/metrics`, sent
-/// without `api-version` to the regional monitoring host, which the emulator serves on its
-/// one base URL). The Monitor module takes this over; until then ARM's answer for a type it
-/// does not know.
-fn custom_metrics(segs: &[&str]) -> Response {
-    let namespace = segs
-        .iter()
-        .rposition(|s| s.eq_ignore_ascii_case("providers"))
-        .and_then(|i| segs.get(i + 1))
-        .copied()
-        .unwrap_or("Microsoft.Resources");
-    ArmError::InvalidResourceType {
-        resource_type: "metrics".to_owned(),
-        namespace: namespace.to_owned(),
-        version: String::new(),
-        supported: None,
-    }
-    .into_response()
 }
 
 #[allow(clippy::too_many_arguments)] // one request's parts, passed straight through
@@ -549,6 +570,9 @@ fn serve(
             Method::DELETE => resources::delete(&call, &address),
             _ => Err(unsupported(false)),
         },
+        Route::Metrics(scope) if m == Method::GET => metrics::list(&call, &scope),
+        Route::MetricDefinitions(scope) if m == Method::GET => metrics::definitions(&call, &scope),
+        Route::MetricNamespaces(scope) if m == Method::GET => metrics::namespaces(&call, &scope),
         _ => Err(unsupported(true)),
     }
 }

@@ -1,15 +1,17 @@
 //! Generic resources of any provider type, stored with ARM's envelope. The types the Azure
 //! Monitor data planes need get their real server-side properties: a Log Analytics
 //! workspace its `customerId`, an Application Insights component its `AppId`,
-//! `InstrumentationKey` and `ConnectionString`.
+//! `InstrumentationKey` and `ConnectionString`, a data collection rule its `immutableId` (and
+//! is validated, see [`crate::monitor::ingestion`]).
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::store::{ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE};
+use super::store::{ArmStore, COMPONENT_TYPE, DCE_TYPE, DCR_TYPE, Resource, WORKSPACE_TYPE};
 use super::{ArmError, Call, Route, empty, json, known_subscription, regions};
+use crate::monitor::ingestion;
 use crate::rbac::{Plane, Scope};
 
 /// A resource (or a collection of one type) inside a resource group.
@@ -230,10 +232,12 @@ fn object_field(body: &Map<String, Value>, key: &str) -> Result<Map<String, Valu
 /// for everything else.
 fn fill_properties(
     call: &Call<'_>,
+    store: &ArmStore,
     a: &Address,
     existing: Option<&Resource>,
+    kind: Option<&str>,
     given: Map<String, Value>,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, ArmError> {
     let kept = |key: &str| existing.and_then(|r| r.properties.get(key)).cloned();
     let now = super::arm_datetime(call.now);
     let mut p = Map::new();
@@ -321,11 +325,15 @@ fn fill_properties(
                 p.insert(k, v);
             }
         }
+    } else if full_type.eq_ignore_ascii_case(DCR_TYPE) {
+        p = ingestion::dcr_properties(store, existing, given, kind, &call.base, call.now)?;
+    } else if full_type.eq_ignore_ascii_case(DCE_TYPE) {
+        p = ingestion::dce_properties(existing, given, &call.base);
     } else {
         p = given;
         p.insert("provisioningState".into(), json!("Succeeded"));
     }
-    p
+    Ok(p)
 }
 
 /// `PUT …/providers/{ns}/{type}/{name}`: 201 when created, 200 when replaced.
@@ -360,7 +368,7 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let sku = body.get("sku").filter(|v| !v.is_null()).cloned();
     let given = object_field(&body, "properties")?;
     let existing = store.resource(&id).cloned();
-    let properties = fill_properties(call, a, existing.as_ref(), given);
+    let properties = fill_properties(call, &store, a, existing.as_ref(), kind.as_deref(), given)?;
     let resource = Resource {
         id: existing
             .as_ref()
@@ -414,7 +422,9 @@ pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> 
     for (k, v) in object_field(&body, "properties")? {
         merged.insert(k, v);
     }
-    resource.properties = fill_properties(call, a, Some(&resource), merged);
+    let kind = resource.kind.clone();
+    resource.properties =
+        fill_properties(call, &store, a, Some(&resource), kind.as_deref(), merged)?;
     let rendered = render(&resource, true);
     store.put_resource(resource);
     Ok(json(StatusCode::OK, &rendered))

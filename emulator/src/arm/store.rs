@@ -19,6 +19,11 @@ pub const WORKSPACE_TYPE: &str = "Microsoft.OperationalInsights/workspaces";
 /// ARM type of the Application Insights component, whose `AppId` the query API uses.
 pub const COMPONENT_TYPE: &str = "Microsoft.Insights/components";
 
+/// ARM type of data collection rules, whose `immutableId` the Logs Ingestion API uses.
+pub const DCR_TYPE: &str = "Microsoft.Insights/dataCollectionRules";
+/// ARM type of data collection endpoints.
+pub const DCE_TYPE: &str = "Microsoft.Insights/dataCollectionEndpoints";
+
 /// A subscription of the tenant.
 #[derive(Debug, Clone)]
 pub struct Subscription {
@@ -111,6 +116,8 @@ pub struct ArmStore {
     workspaces: HashMap<Uuid, String>,
     /// Component `AppId` → lower-case id.
     components: HashMap<Uuid, String>,
+    /// Data collection rule `immutableId` (lower-case) → lower-case id.
+    rules: HashMap<String, String>,
     /// Role assignments and custom roles.
     pub authz: AssignmentStore,
 }
@@ -203,6 +210,14 @@ impl ArmStore {
         {
             self.components.insert(id, key.clone());
         }
+        if resource.resource_type.eq_ignore_ascii_case(DCR_TYPE)
+            && let Some(id) = resource
+                .properties
+                .get("immutableId")
+                .and_then(Value::as_str)
+        {
+            self.rules.insert(id.to_ascii_lowercase(), key.clone());
+        }
         self.resources.insert(key, resource).is_none()
     }
 
@@ -241,6 +256,7 @@ impl ArmStore {
     fn unindex(&mut self, key: &str) {
         self.workspaces.retain(|_, k| k != key);
         self.components.retain(|_, k| k != key);
+        self.rules.retain(|_, k| k != key);
     }
 
     /// The Log Analytics workspace whose `customerId` (the query API's workspace id) is `id`.
@@ -251,6 +267,14 @@ impl ArmStore {
     /// The Application Insights component whose `AppId` (the query API's app id) is `id`.
     pub fn component_by_app_id(&self, id: &Uuid) -> Option<&Resource> {
         self.components.get(id).and_then(|k| self.resources.get(k))
+    }
+
+    /// The data collection rule whose `immutableId` (the Logs Ingestion API's rule id) is
+    /// `id`, compared case-insensitively.
+    pub fn dcr_by_immutable_id(&self, id: &str) -> Option<&Resource> {
+        self.rules
+            .get(&id.to_ascii_lowercase())
+            .and_then(|k| self.resources.get(k))
     }
 
     /// Whether the scope exists: root, a known subscription, group or resource.

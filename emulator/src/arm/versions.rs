@@ -15,6 +15,16 @@ pub(crate) const ROLE_ASSIGNMENTS: &str = "2014-04-01-preview,2014-07-01-preview
 /// are the versions the published API specs and the Azure CLI use.
 pub(crate) const ROLE_DEFINITIONS: &str = "2014-04-01-preview,2014-07-01-preview,2014-10-01-preview,2015-05-01-preview,2015-06-01,2015-07-01,2016-07-01,2017-05-01,2017-09-01,2018-01-01-preview,2018-07-01,2022-04-01,2022-05-01-preview";
 
+/// Microsoft.Insights/metrics. A guess: the versions of the published API specs.
+pub(crate) const METRICS: &str = "2016-06-01,2016-09-01,2017-05-01-preview,2018-01-01,2019-07-01,2021-05-01,2023-10-01,2024-02-01";
+
+/// Microsoft.Insights/metricDefinitions. A guess, as for [`METRICS`].
+pub(crate) const METRIC_DEFINITIONS: &str =
+    "2016-03-01,2017-05-01-preview,2018-01-01,2021-05-01,2023-10-01,2024-02-01";
+
+/// Microsoft.Insights/metricNamespaces. A guess, as for [`METRICS`].
+pub(crate) const METRIC_NAMESPACES: &str = "2017-12-01-preview,2024-02-01";
+
 fn listed(list: &str, version: &str) -> bool {
     list.split(',').any(|v| v.eq_ignore_ascii_case(version))
 }
@@ -66,6 +76,18 @@ pub(crate) fn check(route: &Route, version: &str) -> Result<(), ArmError> {
                     "Microsoft.Authorization",
                     Some(ROLE_DEFINITIONS),
                 )
+            }
+        }
+        Route::Metrics(_) | Route::MetricDefinitions(_) | Route::MetricNamespaces(_) => {
+            let (name, list) = match route {
+                Route::Metrics(_) => ("metrics", METRICS),
+                Route::MetricDefinitions(_) => ("metricDefinitions", METRIC_DEFINITIONS),
+                _ => ("metricNamespaces", METRIC_NAMESPACES),
+            };
+            if listed(list, version) {
+                Ok(())
+            } else {
+                provider(name, "Microsoft.Insights", Some(list))
             }
         }
         Route::Resource(a) | Route::ResourcesOfType(a) => {

@@ -454,6 +454,44 @@ impl Table {
         serde_json::json!({"name": self.name, "columns": columns, "rows": rows})
     }
 
+    /// Appends the rows of `other`, matching columns by name: a column `other` lacks is
+    /// filled with nulls, a column only `other` has is dropped, and values are converted as
+    /// [`Table::push_row`] converts them. On a value that does not fit nothing is appended
+    /// and the error names the row and column. Returns the number of rows appended.
+    pub fn append_table(&mut self, other: &Table) -> Result<usize, IngestError> {
+        let sources: Vec<Option<usize>> = self
+            .columns
+            .iter()
+            .map(|c| other.column_index(&c.name))
+            .collect();
+        let mut staged: Vec<ColumnData> = self
+            .columns
+            .iter()
+            .map(|c| ColumnData::with_capacity(c.ty, other.len))
+            .collect();
+        for ((col, source), out) in self.columns.iter().zip(&sources).zip(staged.iter_mut()) {
+            for row in 0..other.len {
+                let v = source.map_or(Value::Null, |i| other.data[i].get(row));
+                let got = v.column_type();
+                let v = coerce_for_column(v, col.ty).ok_or_else(|| IngestError {
+                    row,
+                    column: col.name.clone(),
+                    message: format!(
+                        "cannot store a value of type {} in a {} column",
+                        got.map_or("null", ColumnType::as_str),
+                        col.ty
+                    ),
+                })?;
+                out.push(v);
+            }
+        }
+        for (d, s) in self.data.iter_mut().zip(staged) {
+            append_column(Arc::make_mut(d), s);
+        }
+        self.len += other.len;
+        Ok(other.len)
+    }
+
     /// Keeps only the first `n` rows.
     pub fn truncate(&mut self, n: usize) {
         if n >= self.len {
@@ -739,6 +777,38 @@ mod tests {
         let mut m = HashMap::new();
         m.insert("A".to_string(), t);
         assert!(m.table("A").is_some());
+    }
+
+    #[test]
+    fn append_table_matches_columns_by_name() {
+        let mut dst = Table::new(
+            "T",
+            vec![
+                Column::new("a", ColumnType::Long),
+                Column::new("b", ColumnType::String),
+                Column::new("r", ColumnType::Real),
+            ],
+        );
+        let mut src = Table::new(
+            "S",
+            vec![
+                Column::new("r", ColumnType::Long),
+                Column::new("extra", ColumnType::Bool),
+                Column::new("a", ColumnType::Int),
+            ],
+        );
+        src.push_row(vec![Value::Long(2), Value::Bool(true), Value::Int(7)])
+            .unwrap();
+        assert_eq!(dst.append_table(&src).unwrap(), 1);
+        assert_eq!(
+            dst.row(0),
+            Some(vec![Value::Long(7), Value::string(""), Value::Real(2.0)])
+        );
+        let mut bad = Table::new("B", vec![Column::new("a", ColumnType::String)]);
+        bad.push_row(vec![Value::string("x")]).unwrap();
+        let e = dst.append_table(&bad).unwrap_err();
+        assert_eq!((e.row, e.column.as_str()), (0, "a"));
+        assert_eq!(dst.row_count(), 1, "nothing appended on error");
     }
 
     #[test]

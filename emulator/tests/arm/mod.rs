@@ -448,11 +448,6 @@ async fn unknown_routes_and_methods_get_arm_errors() {
             "POST",
             format!("{s}/resourcegroups/rg?{RG_V}"),
         ),
-        (
-            "custom_metrics_hook",
-            "POST",
-            format!("{s}/resourceGroups/rg/providers/Microsoft.Insights/components/a/metrics"),
-        ),
     ] {
         let a = send(&app, method, &path, Some(&token), Some(json!({}))).await;
         shapes.insert(name.into(), shape(&a));

@@ -1,0 +1,294 @@
+//! The data behind the Monitor APIs: Log Analytics workspace tables (by `customerId`),
+//! Application Insights component tables (by `AppId`) and custom metric points (by resource
+//! id).
+//!
+//! Tables are columnar with reference-counted columns, so handing a query its tables is a
+//! cheap clone; a write while a query still holds one copies only the columns it appends to.
+
+use std::collections::{BTreeMap, HashMap};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::kql::{Column, ColumnType, IngestError, Table};
+
+/// Every table of one workspace or component, by name (case-sensitive, as in KQL).
+pub type Tables = BTreeMap<String, Table>;
+
+/// One minute's aggregate of a metric time series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Aggregate {
+    /// Smallest value seen.
+    pub min: f64,
+    /// Largest value seen.
+    pub max: f64,
+    /// Sum of the values.
+    pub sum: f64,
+    /// Number of values.
+    pub count: f64,
+}
+
+impl Aggregate {
+    /// Folds `other` into this aggregate.
+    pub fn merge(&mut self, other: &Aggregate) {
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+}
+
+/// One custom metric of a resource: its dimensions and, per combination of dimension values,
+/// its points by minute.
+#[derive(Debug, Clone, Default)]
+pub struct Metric {
+    /// Name as first written.
+    pub name: String,
+    /// Dimension names, as first written, in order of first appearance.
+    pub dimensions: Vec<String>,
+    /// Series by dimension values (one per entry of `dimensions`; "" where a post did not
+    /// name one), each with its points keyed by the Unix minute they fall in.
+    pub series: BTreeMap<Vec<String>, BTreeMap<i64, Aggregate>>,
+}
+
+/// A custom metric namespace of a resource.
+#[derive(Debug, Clone, Default)]
+pub struct Namespace {
+    /// Name as first written.
+    pub name: String,
+    /// Metrics by lower-case name.
+    pub metrics: BTreeMap<String, Metric>,
+}
+
+/// One posted series, before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Dimension names with their values.
+    pub dimensions: Vec<(String, String)>,
+    /// The minute's aggregate.
+    pub value: Aggregate,
+}
+
+/// Everything the Monitor APIs store.
+#[derive(Debug, Default)]
+pub struct MonitorStore {
+    workspaces: HashMap<Uuid, Tables>,
+    apps: HashMap<Uuid, Tables>,
+    /// Lower-case resource id → namespaces by lower-case name.
+    metrics: HashMap<String, BTreeMap<String, Namespace>>,
+}
+
+impl MonitorStore {
+    /// The tables of the workspace with this `customerId` (none until data arrives).
+    pub fn workspace_tables(&self, customer_id: &Uuid) -> Option<&Tables> {
+        self.workspaces.get(customer_id)
+    }
+
+    /// The tables seeded into the component with this `AppId`.
+    pub fn app_tables(&self, app_id: &Uuid) -> Option<&Tables> {
+        self.apps.get(app_id)
+    }
+
+    /// Appends `rows` to a workspace table, creating it with their schema (plus a
+    /// `TimeGenerated` column) when it does not exist yet. Returns the table's row count.
+    pub fn append_workspace(
+        &mut self,
+        customer_id: Uuid,
+        name: &str,
+        rows: &Table,
+        now: OffsetDateTime,
+    ) -> Result<usize, IngestError> {
+        let tables = self.workspaces.entry(customer_id).or_default();
+        append(tables, name, rows, Some(now), || {
+            let mut columns = rows.columns().to_vec();
+            if !columns.iter().any(|c| c.name == "TimeGenerated") {
+                columns.insert(0, Column::new("TimeGenerated", ColumnType::DateTime));
+            }
+            columns
+        })
+    }
+
+    /// Appends `rows` to a component table whose schema is `schema`.
+    pub fn append_app(
+        &mut self,
+        app_id: Uuid,
+        name: &str,
+        schema: &[Column],
+        rows: &Table,
+    ) -> Result<usize, IngestError> {
+        let tables = self.apps.entry(app_id).or_default();
+        append(tables, name, rows, None, || schema.to_vec())
+    }
+
+    /// Stores custom metric points for a resource, merging points of the same minute and
+    /// series.
+    pub fn add_points(
+        &mut self,
+        resource_id: &str,
+        namespace: &str,
+        metric: &str,
+        minute: i64,
+        points: &[Point],
+    ) {
+        let ns = self
+            .metrics
+            .entry(resource_id.to_ascii_lowercase())
+            .or_default()
+            .entry(namespace.to_ascii_lowercase())
+            .or_insert_with(|| Namespace {
+                name: namespace.to_owned(),
+                ..Namespace::default()
+            });
+        let m = ns
+            .metrics
+            .entry(metric.to_ascii_lowercase())
+            .or_insert_with(|| Metric {
+                name: metric.to_owned(),
+                ..Metric::default()
+            });
+        for point in points {
+            for (dim, _) in &point.dimensions {
+                if !m.dimensions.iter().any(|d| d.eq_ignore_ascii_case(dim)) {
+                    m.dimensions.push(dim.clone());
+                    // Existing series had no value for the new dimension.
+                    m.series = std::mem::take(&mut m.series)
+                        .into_iter()
+                        .map(|(mut key, points)| {
+                            key.push(String::new());
+                            (key, points)
+                        })
+                        .collect();
+                }
+            }
+            let key: Vec<String> = m
+                .dimensions
+                .iter()
+                .map(|d| {
+                    point
+                        .dimensions
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(d))
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                })
+                .collect();
+            m.series
+                .entry(key)
+                .or_default()
+                .entry(minute)
+                .and_modify(|a| a.merge(&point.value))
+                .or_insert(point.value);
+        }
+    }
+
+    /// The custom metric namespaces of a resource, by lower-case name.
+    pub fn namespaces(&self, resource_id: &str) -> Option<&BTreeMap<String, Namespace>> {
+        self.metrics.get(&resource_id.to_ascii_lowercase())
+    }
+}
+
+fn append(
+    tables: &mut Tables,
+    name: &str,
+    rows: &Table,
+    time_generated: Option<OffsetDateTime>,
+    schema: impl FnOnce() -> Vec<Column>,
+) -> Result<usize, IngestError> {
+    let table = tables
+        .entry(name.to_owned())
+        .or_insert_with(|| Table::new(name, schema()));
+    match time_generated {
+        // Rows without a TimeGenerated get the time they arrived, as Log Analytics does.
+        Some(now) => {
+            let stamp = crate::kql::Value::from_datetime(now);
+            let at = rows.column_index("TimeGenerated");
+            let mut columns = rows.columns().to_vec();
+            if at.is_none() {
+                columns.insert(0, Column::new("TimeGenerated", ColumnType::DateTime));
+            }
+            let mut stamped = Table::new(name, columns);
+            for mut row in rows.rows() {
+                match at {
+                    Some(i) if row[i].is_null() => row[i] = stamp.clone(),
+                    Some(_) => {}
+                    None => row.insert(0, stamp.clone()),
+                }
+                stamped.push_row(row)?;
+            }
+            table.append_table(&stamped)?;
+        }
+        None => {
+            table.append_table(rows)?;
+        }
+    }
+    Ok(table.row_count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kql::Value;
+
+    #[test]
+    fn workspace_tables_are_created_with_time_generated_and_keep_their_schema() {
+        let mut store = MonitorStore::default();
+        let ws = Uuid::from_u128(1);
+        let now = time::macros::datetime!(2024-01-01 0:00 UTC);
+        let mut rows = Table::new("x", vec![Column::new("Msg", ColumnType::String)]);
+        rows.push_row(vec![Value::string("a")]).expect("row");
+        assert_eq!(store.append_workspace(ws, "T_CL", &rows, now), Ok(1));
+        let t = &store.workspace_tables(&ws).expect("tables")["T_CL"];
+        assert_eq!(t.columns()[0].name, "TimeGenerated");
+        assert_eq!(t.value(0, 0), Some(Value::from_datetime(now)));
+        let mut more = Table::new(
+            "y",
+            vec![
+                Column::new("Msg", ColumnType::String),
+                Column::new("New", ColumnType::Long),
+            ],
+        );
+        more.push_row(vec![Value::string("b"), Value::Long(1)])
+            .expect("row");
+        assert_eq!(store.append_workspace(ws, "T_CL", &more, now), Ok(2));
+        let t = &store.workspace_tables(&ws).expect("tables")["T_CL"];
+        assert_eq!(
+            t.columns().len(),
+            2,
+            "columns unknown to the table are dropped"
+        );
+    }
+
+    #[test]
+    fn points_merge_per_minute_and_series() {
+        let mut store = MonitorStore::default();
+        let agg = |v: f64| Aggregate {
+            min: v,
+            max: v,
+            sum: v,
+            count: 1.0,
+        };
+        let p = |dims: &[(&str, &str)], v| Point {
+            dimensions: dims
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            value: agg(v),
+        };
+        store.add_points("/R", "NS", "M", 10, &[p(&[("Proc", "a")], 1.0)]);
+        store.add_points("/r", "ns", "m", 10, &[p(&[("proc", "a")], 3.0)]);
+        store.add_points(
+            "/r",
+            "ns",
+            "m",
+            11,
+            &[p(&[("Proc", "b"), ("Host", "h")], 5.0)],
+        );
+        let ns = &store.namespaces("/R").expect("resource")["ns"];
+        assert_eq!(ns.name, "NS");
+        let m = &ns.metrics["m"];
+        assert_eq!(m.dimensions, ["Proc", "Host"]);
+        let a = &m.series[&vec!["a".to_owned(), String::new()]][&10];
+        assert_eq!((a.min, a.max, a.sum, a.count), (1.0, 3.0, 4.0, 2.0));
+        assert!(m.series.contains_key(&vec!["b".to_owned(), "h".to_owned()]));
+    }
+}
