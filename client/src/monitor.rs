@@ -119,6 +119,18 @@ pub struct Monitor {
     pub(crate) cloud: crate::Cloud,
 }
 
+/// A query answer; 204 (a workspace that holds no data yet) is an answer without tables.
+fn parse_query(reply: &crate::http::Reply, service: Service) -> Result<QueryResult, Error> {
+    if reply.body.is_empty() {
+        return Ok(QueryResult {
+            tables: Vec::new(),
+            statistics: None,
+            error: None,
+        });
+    }
+    reply.json(service)
+}
+
 fn query_body(query: &str, timespan: Option<&str>) -> Value {
     let mut body = json!({ "query": query });
     if let Some(t) = timespan {
@@ -160,7 +172,7 @@ impl Monitor {
                 &self.cloud.log_analytics_audience,
             )
             .await?;
-        reply.json(Service::LogAnalytics)
+        parse_query(&reply, Service::LogAnalytics)
     }
 
     /// Runs a KQL query on an Application Insights component (its application id).
@@ -178,7 +190,7 @@ impl Monitor {
         let reply = self
             .call(Service::AppInsights, req, &self.cloud.app_insights_audience)
             .await?;
-        reply.json(Service::AppInsights)
+        parse_query(&reply, Service::AppInsights)
     }
 
     /// Publishes a custom metric for the resource `resource_id` in `region`.

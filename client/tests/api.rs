@@ -663,3 +663,131 @@ async fn the_token_endpoint_answers_each_request_as_sent() {
     assert_eq!(statuses, [200, 200, 400, 400], "one exchange per call");
     assert!(tape[3].url.ends_with("/not_a_tenant/oauth2/v2.0/token"));
 }
+
+#[tokio::test]
+async fn monitor_publish_and_read_metrics_and_query_a_workspace() {
+    use entra_client::monitor::{CustomMetric, MetricSeries};
+    use entra_client::workflows::{
+        EmulatorClock, Patience, RoleAtScopes, create_for_rbac, wait_for_access,
+    };
+    let env = TestEnv::new().await;
+    let arm = env.admin.arm();
+    let sub = env.emu.subscription_id().to_string();
+    let rg = arm
+        .create_resource_group(&sub, "mon-rg", "westeurope", None)
+        .await
+        .expect("rg");
+    let site = format!("{}/providers/Microsoft.Web/sites/shop", rg.id);
+    arm.put_resource(
+        &site,
+        "2022-03-01",
+        &serde_json::json!({"location": "westeurope", "properties": {}}),
+    )
+    .await
+    .expect("site");
+    let ws_id = format!(
+        "{}/providers/Microsoft.OperationalInsights/workspaces/mon-ws",
+        rg.id
+    );
+    let ws = arm
+        .put_resource(
+            &ws_id,
+            "2022-10-01",
+            &serde_json::json!({"location": "westeurope", "properties": {}}),
+        )
+        .await
+        .expect("workspace");
+    let customer_id = ws.properties["customerId"]
+        .as_str()
+        .expect("customerId")
+        .to_owned();
+
+    let clock = EmulatorClock::new(&env.cloud).expect("clock");
+    let patience = Patience {
+        interval: Duration::from_secs(5),
+        tries: 3,
+    };
+    let scopes = vec![site.clone()];
+    let publisher = create_for_rbac(
+        &env.admin,
+        "publisher",
+        Some(RoleAtScopes {
+            role: "Monitoring Metrics Publisher",
+            scopes: &scopes,
+        }),
+        1,
+        &clock,
+        &patience,
+    )
+    .await
+    .expect("publisher");
+    let as_publisher = AzureClient::new(
+        env.cloud.clone(),
+        env.credential(&publisher.app_id, publisher.password.expose()),
+    )
+    .expect("client");
+    let monitor = as_publisher.monitor();
+    let time = env
+        .emu
+        .now()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("time");
+    let metric = CustomMetric {
+        time,
+        metric: "QueueDepth".into(),
+        namespace: "Shop".into(),
+        dim_names: vec!["Queue".into()],
+        series: vec![MetricSeries {
+            dim_values: vec!["orders".into()],
+            min: 3.0,
+            max: 9.0,
+            sum: 12.0,
+            count: 2,
+        }],
+    };
+    let first = monitor
+        .publish_metric("westeurope", &site, &metric)
+        .await
+        .expect_err("not propagated yet");
+    assert!(first.is_propagation_denied(), "{first}");
+    let access = wait_for_access(
+        &clock,
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+        Duration::from_secs(3600),
+        || monitor.publish_metric("westeurope", &site, &metric),
+    )
+    .await
+    .expect("published once the role propagated");
+    assert!(access.denied >= 1);
+
+    // The admin (Owner: */read) reads it back through ARM.
+    let read = env
+        .admin
+        .monitor()
+        .read_metrics(
+            &site,
+            "metricnames=QueueDepth&metricnamespace=Shop&timespan=PT1H&aggregation=Total",
+        )
+        .await
+        .expect("read metrics");
+    let totals: Vec<f64> = read["value"][0]["timeseries"][0]["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|p| p["total"].as_f64())
+        .collect();
+    assert_eq!(totals, vec![12.0], "{read}");
+
+    // The admin holds no Log Analytics data role, but Owner grants the query action.
+    let empty = env
+        .admin
+        .monitor()
+        .query_workspace(&customer_id, "print n = 1", None)
+        .await
+        .expect("204 is no error");
+    assert!(
+        empty.tables.is_empty(),
+        "a workspace without data answers 204"
+    );
+}
