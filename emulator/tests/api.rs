@@ -3,4 +3,5 @@
 mod arm;
 mod entra;
 mod graph;
+mod portal;
 mod support;
