@@ -154,7 +154,8 @@ pub(crate) async fn overview(State(state): State<AppState>) -> Response {
 <dt>Primary domain</dt><dd>{domain}</dd>
 <dt>Default subscription</dt><dd>{subscription}</dd>
 <dt>Bootstrap admin client ID</dt><dd><code>{admin}</code></dd>
-<dt>Directory</dt><dd><a href="{BASE}/apps">{apps} app registrations</a>, {sps} service principals</dd>
+<dt>App registrations</dt><dd><a href="{BASE}/apps">{apps}</a></dd>
+<dt>Service principals</dt><dd>{sps}</dd>
 </dl>
 {clock}
 <h2>Subscriptions</h2>
