@@ -58,17 +58,24 @@ pub(crate) async fn advance(State(state): State<AppState>, body: Bytes) -> Respo
             );
         }
     };
-    if !advance.seconds.is_finite() || advance.seconds < 0.0 || advance.seconds > MAX_ADVANCE_SECS {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidSeconds",
-            "seconds must be a number from 0 to 3155760000 (the clock only moves forward)",
-        );
+    if advance_clock(&state, advance.seconds).is_err() {
+        return error(StatusCode::BAD_REQUEST, "InvalidSeconds", ADVANCE_RANGE);
     }
-    state
-        .clock
-        .advance(Duration::from_secs_f64(advance.seconds));
     now_body(&state)
+}
+
+/// What [`advance_clock`] accepts.
+pub(crate) const ADVANCE_RANGE: &str =
+    "seconds must be a number from 0 to 3155760000 (the clock only moves forward)";
+
+/// Moves the emulator's clock forward by `seconds` (0 to a century; see [`ADVANCE_RANGE`]).
+/// The control API and the portal both advance the clock through this.
+pub(crate) fn advance_clock(state: &AppState, seconds: f64) -> Result<(), ()> {
+    if !seconds.is_finite() || !(0.0..=MAX_ADVANCE_SECS).contains(&seconds) {
+        return Err(());
+    }
+    state.clock.advance(Duration::from_secs_f64(seconds));
+    Ok(())
 }
 
 /// `POST /_emulator/reset`: an empty tenant again (Monitor data included); the bootstrap

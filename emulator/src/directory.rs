@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::{Uuid, uuid};
 
-use crate::secret::SecretHash;
+use crate::config::Secret;
+use crate::secret::{self, SecretHash};
 
 /// App id of Microsoft Graph (the resource that defines `Application.ReadWrite.All`).
 pub const GRAPH_APP_ID: Uuid = uuid!("00000003-0000-0000-c000-000000000000");
@@ -368,6 +369,30 @@ impl Directory {
         }
     }
 
+    /// Adds a new client secret to application `id`, valid from `start` to `end`. The value
+    /// is generated here and returned once, for the caller to show; only its hint and
+    /// salted hash are kept. Graph's `addPassword` and the portal both add secrets this way.
+    pub fn add_password(
+        &mut self,
+        id: &Uuid,
+        display_name: Option<String>,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> Result<(PasswordCredential, Secret), DirError> {
+        let app = self.apps.get_mut(id).ok_or(DirError::NotFound(*id))?;
+        let value = secret::generate();
+        let credential = PasswordCredential {
+            key_id: Uuid::new_v4(),
+            display_name,
+            hint: secret::hint(&value),
+            start,
+            end,
+            hash: SecretHash::new(&value),
+        };
+        app.password_credentials.push(credential.clone());
+        Ok((credential, Secret::new(value)))
+    }
+
     /// Removes the password credential `key_id` from application `id`.
     pub fn remove_password(&mut self, id: &Uuid, key_id: &Uuid) -> Result<(), DirError> {
         let app = self.apps.get_mut(id).ok_or(DirError::NotFound(*id))?;
@@ -476,6 +501,28 @@ mod tests {
         dir.purge_expired(t + time::Duration::days(31));
         assert!(dir.deleted_apps().is_empty());
         assert_eq!(dir.restore(&id), Err(DirError::NotFound(id)));
+    }
+
+    #[test]
+    fn added_passwords_keep_only_hint_and_hash() {
+        let mut dir = Directory::default();
+        let a = app("a");
+        let id = a.id;
+        dir.insert_app(a);
+        let (start, end) = (now(), now() + time::Duration::days(1));
+        let (cred, value) = dir
+            .add_password(&id, Some("ci".into()), start, end)
+            .expect("add");
+        let stored = &dir.app(&id).expect("app").password_credentials[0];
+        assert_eq!(stored.key_id, cred.key_id);
+        assert_eq!(stored.hint, value.expose()[..3]);
+        assert!(stored.hash.matches(value.expose()));
+        assert_eq!((stored.start, stored.end), (start, end));
+        let missing = Uuid::new_v4();
+        assert_eq!(
+            dir.add_password(&missing, None, start, end).map(|_| ()),
+            Err(DirError::NotFound(missing))
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!   [`Server`] the binary runs on a bound listener;
 //! - [`router::router`]: every route, usable without a socket;
 //! - one module per service ([`entra`], [`graph`], [`arm`], …), each owning its routes, wire types and
-//!   error body;
+//!   error body; `portal` serves HTML pages for people at `/_emulator/portal`;
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
 //!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions),
 //!   [`kql`] (the query engine behind the [`monitor`] APIs);
@@ -39,6 +39,7 @@ mod http;
 pub mod keys;
 pub mod kql;
 pub mod monitor;
+mod portal;
 pub mod rbac;
 pub mod replay;
 pub mod router;

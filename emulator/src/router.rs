@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{any, get, post};
 
 use crate::state::AppState;
-use crate::{arm, control, entra, graph, monitor};
+use crate::{arm, control, entra, graph, monitor, portal};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
@@ -169,6 +169,47 @@ fn routes(state: AppState) -> Router {
             get(arm::control::list_subscriptions).post(arm::control::create_subscription),
         )
         .route("/_emulator/rbac/pending", get(arm::control::pending))
+        // Portal (HTML for people; forms POST and redirect)
+        .route("/_emulator/portal", get(portal::overview))
+        .route("/_emulator/portal/assets/portal.css", get(portal::css))
+        .route("/_emulator/portal/assets/portal.js", get(portal::js))
+        .route(
+            "/_emulator/portal/clock/advance",
+            post(portal::advance_clock),
+        )
+        .route(
+            "/_emulator/portal/apps",
+            get(portal::apps).post(portal::create_app),
+        )
+        .route("/_emulator/portal/apps/new", get(portal::new_app))
+        .route("/_emulator/portal/apps/{id}", get(portal::app))
+        .route(
+            "/_emulator/portal/apps/{id}/service-principal",
+            post(portal::create_sp),
+        )
+        .route(
+            "/_emulator/portal/apps/{id}/secrets",
+            get(portal::secrets).post(portal::create_secret),
+        )
+        .route(
+            "/_emulator/portal/apps/{id}/secrets/{key}/delete",
+            post(portal::delete_secret),
+        )
+        .route("/_emulator/portal/resources", get(portal::resources))
+        .route(
+            "/_emulator/portal/resource-groups",
+            post(portal::create_group),
+        )
+        .route("/_emulator/portal/iam", get(portal::iam))
+        .route(
+            "/_emulator/portal/iam/assignments",
+            post(portal::add_assignment),
+        )
+        .route(
+            "/_emulator/portal/iam/assignments/delete",
+            post(portal::remove_assignment),
+        )
+        .route("/_emulator/portal/{*rest}", any(portal::not_found))
         .route(
             "/_emulator/monitor/workspaces/{workspace}/tables/{table}",
             post(monitor::control::seed_workspace),

@@ -6,6 +6,7 @@
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use time::OffsetDateTime;
 
 /// 64 of the characters Entra uses in generated client secrets (a power of two, so a
 /// random byte maps onto it without bias).
@@ -77,6 +78,17 @@ pub fn hint(secret: &str) -> String {
     secret.chars().take(3).collect()
 }
 
+/// `start` plus `years` calendar years: the end of a secret valid for 12 or 24 months (Graph's
+/// default is two years). 29 February falls back to 365 days a year; past year 9999 the
+/// date stops at the last representable instant instead of overflowing.
+pub fn years_after(start: OffsetDateTime, years: u8) -> OffsetDateTime {
+    start
+        .replace_year(start.year() + i32::from(years))
+        .ok()
+        .or_else(|| start.checked_add(time::Duration::days(365 * i64::from(years))))
+        .unwrap_or(time::macros::datetime!(9999-12-31 23:59:59.999_999_999 UTC))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +117,23 @@ mod tests {
         assert!(!h1.matches(""));
         assert_ne!(h1, h2, "same secret, different salt, different digest");
         assert_eq!(format!("{h1:?}"), "SecretHash(***)");
+    }
+
+    #[test]
+    fn years_are_calendar_years_and_saturate() {
+        use time::macros::datetime;
+        assert_eq!(
+            years_after(datetime!(2025-03-01 10:00 UTC), 2),
+            datetime!(2027-03-01 10:00 UTC)
+        );
+        assert_eq!(
+            years_after(datetime!(2024-02-29 0:00 UTC), 1),
+            datetime!(2025-02-28 0:00 UTC)
+        );
+        assert_eq!(
+            years_after(datetime!(9999-06-01 0:00 UTC), 2),
+            datetime!(9999-12-31 23:59:59.999_999_999 UTC)
+        );
     }
 
     #[test]

@@ -4,5 +4,6 @@ mod arm;
 mod entra;
 mod graph;
 mod monitor;
+mod portal;
 mod replay;
 mod support;

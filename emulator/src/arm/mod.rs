@@ -348,6 +348,82 @@ impl Call<'_> {
     }
 }
 
+/// ARM operations the portal performs: each runs the API's own handler, as the bootstrap
+/// admin, so that the portal gets ARM's validation, authorization checks and errors, and
+/// what it changes is exactly what the API would have changed.
+pub(crate) mod on_behalf_of_admin {
+    use axum::http::Method;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::{ArmError, Call, Query, authorization, groups};
+    use crate::config::DEFAULT_ADMIN_OBJECT_ID;
+    use crate::state::AppState;
+
+    fn call<'a>(
+        state: &'a AppState,
+        method: Method,
+        version: &str,
+        body: Option<serde_json::Value>,
+    ) -> Call<'a> {
+        Call {
+            state,
+            method,
+            base: state.base_url.clone(),
+            now: state.clock.now(),
+            query: Query::default(),
+            version: version.to_owned(),
+            caller: DEFAULT_ADMIN_OBJECT_ID,
+            body: body.map(|b| b.to_string().into()).unwrap_or_default(),
+        }
+    }
+
+    /// `PUT /subscriptions/{subscription}/resourcegroups/{name}` with `{"location": …}`.
+    pub(crate) fn put_resource_group(
+        state: &AppState,
+        subscription: &str,
+        name: &str,
+        location: &str,
+    ) -> Result<(), ArmError> {
+        let call = call(
+            state,
+            Method::PUT,
+            "2022-09-01",
+            Some(json!({ "location": location })),
+        );
+        groups::put(&call, subscription, name).map(drop)
+    }
+
+    /// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}` giving `role`
+    /// to the service principal `principal`, with `principalType` set as the Azure portal
+    /// sends it (so a just-created service principal can be assigned at once).
+    pub(crate) fn put_role_assignment(
+        state: &AppState,
+        scope: &str,
+        name: Uuid,
+        role: Uuid,
+        principal: Uuid,
+    ) -> Result<(), ArmError> {
+        let body = json!({"properties": {
+            "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{role}"),
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+        }});
+        let call = call(state, Method::PUT, "2022-04-01", Some(body));
+        authorization::put_assignment(&call, scope, &name.to_string()).map(drop)
+    }
+
+    /// `DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+    pub(crate) fn delete_role_assignment(
+        state: &AppState,
+        scope: &str,
+        name: Uuid,
+    ) -> Result<(), ArmError> {
+        let call = call(state, Method::DELETE, "2022-04-01", None);
+        authorization::delete_assignment(&call, scope, &name.to_string()).map(drop)
+    }
+}
+
 /// The subscription a path names: a GUID of this tenant, or ARM's error.
 pub(crate) fn known_subscription(store: &ArmStore, text: &str) -> Result<Uuid, ArmError> {
     let id = Uuid::try_parse(text).map_err(|_| ArmError::InvalidSubscriptionId(text.to_owned()))?;

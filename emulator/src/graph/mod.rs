@@ -20,10 +20,10 @@ use uuid::Uuid;
 pub use error::GraphError;
 
 use self::odata::{Filter, FilterError};
-use crate::directory::{Application, DirError, Directory, PasswordCredential, ServicePrincipal};
+use crate::directory::{Application, DirError, Directory, ServicePrincipal};
 use crate::entra::resources::{GRAPH, same_identifier};
 use crate::http::request_base;
-use crate::secret::{self, SecretHash};
+use crate::secret;
 use crate::state::AppState;
 use crate::token::{self, Claims, TokenError};
 
@@ -253,7 +253,8 @@ const APP_READ_ONLY: &[&str] = &[
     "disabledByMicrosoftStatus",
     "applicationTemplateId",
 ];
-const SIGN_IN_AUDIENCES: &[&str] = &[
+/// Values of `signInAudience` (the supported account types).
+pub(crate) const SIGN_IN_AUDIENCES: &[&str] = &[
     "AzureADMyOrg",
     "AzureADMultipleOrgs",
     "AzureADandPersonalMicrosoftAccount",
@@ -920,30 +921,17 @@ fn add_password_impl(
         }
     }
     let start = start.unwrap_or(now);
-    let end = end.unwrap_or_else(|| {
-        start
-            .replace_year(start.year() + 2)
-            .unwrap_or(start + time::Duration::days(730))
-    });
+    let end = end.unwrap_or_else(|| secret::years_after(start, 2));
     if end <= start {
         return Err(invalid_value("endDateTime", "PasswordCredential"));
     }
-    let value = secret::generate();
-    let credential = PasswordCredential {
-        key_id: Uuid::new_v4(),
-        display_name,
-        hint: secret::hint(&value),
-        start,
-        end,
-        hash: SecretHash::new(&value),
-    };
     let mut dir = state.directory.write();
     let id = find_app(&dir, key)?.id;
-    let rendered = render::password_credential(&credential, Some(&value));
-    if let Some(app) = dir.app_mut(&id) {
-        app.password_credentials.push(credential);
-    }
+    let (credential, value) = dir
+        .add_password(&id, display_name, start, end)
+        .map_err(|_| GraphError::NotFound(id.to_string()))?;
     drop(dir);
+    let rendered = render::password_credential(&credential, Some(value.expose()));
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
@@ -1262,16 +1250,8 @@ pub(crate) async fn create_sp(
             None => return Err(required("appId", "ServicePrincipal")),
         };
         let mut dir = state.directory.write();
-        let app = dir
-            .app_by_app_id(&app_id)
-            .ok_or(GraphError::NoBackingApplication(app_id))?;
-        // Replication: right after an application is created, creating its service
-        // principal can fail as if the application did not exist yet.
-        if ctx.now < app.created + state.config.graph_replication {
-            return Err(GraphError::NoBackingApplication(app_id));
-        }
-        let mut sp =
-            ServicePrincipal::new(Uuid::new_v4(), app_id, app.display_name.clone(), ctx.now);
+        let mut sp = new_service_principal(&state, &dir, app_id, ctx.now)
+            .map_err(|_| GraphError::NoBackingApplication(app_id))?;
         apply_sp_body(&mut sp, body, true)?;
         dir.create_sp(sp.clone()).map_err(|e| match e {
             DirError::DuplicateServicePrincipal(a) => GraphError::DuplicateServicePrincipal(a),
@@ -1286,6 +1266,30 @@ pub(crate) async fn create_sp(
             None,
         ))
     })())
+}
+
+/// A service principal for the application with client id `app_id`, named after it, as
+/// Graph creates one (the portal too); the caller stores it with [`Directory::create_sp`].
+/// Refused while the application is still replicating: right after an application is
+/// created, creating its service principal fails as if the application did not exist yet.
+pub(crate) fn new_service_principal(
+    state: &AppState,
+    dir: &Directory,
+    app_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<ServicePrincipal, DirError> {
+    let app = dir
+        .app_by_app_id(&app_id)
+        .ok_or(DirError::NoBackingApplication(app_id))?;
+    if now < app.created + state.config.graph_replication {
+        return Err(DirError::NoBackingApplication(app_id));
+    }
+    Ok(ServicePrincipal::new(
+        Uuid::new_v4(),
+        app_id,
+        app.display_name.clone(),
+        now,
+    ))
 }
 
 fn get_sp_impl(

@@ -1,0 +1,538 @@
+//! App registrations: list, new registration, overview, certificates & secrets, and the
+//! service principal.
+
+use std::fmt::Write as _;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::html::{self, BASE, Section, button_form, copyable, date, esc, page, see_other, when};
+use super::{Fields, SameOrigin, bad_request};
+use crate::config::Secret;
+use crate::directory::{Application, DirError};
+use crate::secret;
+use crate::state::AppState;
+
+/// Supported account types, as the Azure portal words them, by `signInAudience`. The
+/// Azure portal's default (single tenant) comes first.
+const ACCOUNT_TYPES: [(&str, &str); 4] = [
+    (
+        "AzureADMyOrg",
+        "Accounts in this organizational directory only (single tenant)",
+    ),
+    (
+        "AzureADMultipleOrgs",
+        "Accounts in any organizational directory (multitenant)",
+    ),
+    (
+        "AzureADandPersonalMicrosoftAccount",
+        "Accounts in any organizational directory and personal Microsoft accounts",
+    ),
+    (
+        "PersonalMicrosoftAccount",
+        "Personal Microsoft accounts only",
+    ),
+];
+
+/// Longest display name or secret description the portal accepts (its own limit).
+const MAX_TEXT: usize = 256;
+
+fn account_type(audience: &str) -> &str {
+    ACCOUNT_TYPES
+        .iter()
+        .find(|(a, _)| *a == audience)
+        .map_or(audience, |(_, label)| label)
+}
+
+fn app_path(id: &Uuid) -> String {
+    format!("{BASE}/apps/{id}")
+}
+
+fn not_found(what: &str) -> Response {
+    html::error_page(
+        StatusCode::NOT_FOUND,
+        &format!("No application with object ID '{what}' exists in this tenant."),
+        Some((&format!("{BASE}/apps"), "Back to App registrations")),
+    )
+}
+
+/// The live application whose object id is `raw`, cloned out of the directory.
+fn find(state: &AppState, raw: &str) -> Option<Application> {
+    Uuid::parse_str(raw)
+        .ok()
+        .and_then(|id| state.directory.read().app(&id).cloned())
+}
+
+/// The tabs of an application's pages.
+fn tabs(app: &Application, current: &str) -> String {
+    let base = app_path(&app.id);
+    let links: String = [
+        (base.clone(), "Overview"),
+        (format!("{base}/secrets"), "Certificates & secrets"),
+    ]
+    .iter()
+    .map(|(href, label)| {
+        let aria = if *label == current {
+            r#" aria-current="page""#
+        } else {
+            ""
+        };
+        format!(r#"<a href="{href}"{aria}>{}</a>"#, esc(label))
+    })
+    .collect();
+    format!(r#"<nav class="tabs" aria-label="Application">{links}</nav>"#)
+}
+
+/// `GET /_emulator/portal/apps`.
+pub(crate) async fn apps(State(state): State<AppState>) -> Response {
+    let dir = state.directory.read();
+    let mut rows = String::new();
+    for (_, app) in dir.apps_after(0) {
+        let sp = if dir.sp_by_app_id(&app.app_id).is_some() {
+            "Yes"
+        } else {
+            "No"
+        };
+        let _ = write!(
+            rows,
+            r#"<tr><td><a href="{href}">{name}</a></td><td><code>{app_id}</code></td><td>{created}</td><td>{sp}</td></tr>"#,
+            href = app_path(&app.id),
+            name = esc(&app.display_name),
+            app_id = app.app_id,
+            created = when(app.created),
+        );
+    }
+    drop(dir);
+    let body = format!(
+        r#"<p><a class="button" href="{BASE}/apps/new">New registration</a></p>
+<table><thead><tr><th scope="col">Display name</th><th scope="col">Application (client) ID</th><th scope="col">Created</th><th scope="col">Service principal</th></tr></thead>
+<tbody>{rows}</tbody></table>"#
+    );
+    page(StatusCode::OK, Section::Apps, "App registrations", &body)
+}
+
+fn registration_form(name: &str, audience: &str, error: Option<&str>) -> String {
+    let error = error.map_or_else(String::new, |e| {
+        format!(r#"<p class="error" role="alert">{}</p>"#, esc(e))
+    });
+    let choices: String = ACCOUNT_TYPES
+        .iter()
+        .map(|(value, label)| {
+            let checked = if *value == audience { " checked" } else { "" };
+            format!(
+                r#"<label><input type="radio" name="signInAudience" value="{value}"{checked}> {label}</label>"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{error}<form method="post" action="{BASE}/apps" class="stack">
+<label>Name <input name="displayName" value="{name}" required maxlength="{MAX_TEXT}" autocomplete="off"></label>
+<fieldset><legend>Supported account types</legend>{choices}</fieldset>
+<div><button type="submit">Register</button></div>
+</form>"#,
+        name = esc(name),
+    )
+}
+
+/// `GET /_emulator/portal/apps/new`.
+pub(crate) async fn new_app() -> Response {
+    page(
+        StatusCode::OK,
+        Section::Apps,
+        "Register an application",
+        &registration_form("", ACCOUNT_TYPES[0].0, None),
+    )
+}
+
+/// `POST /_emulator/portal/apps` with `displayName` and `signInAudience`: registers the
+/// application as Graph's `POST /applications` does, then shows its overview.
+pub(crate) async fn create_app(
+    State(state): State<AppState>,
+    _: SameOrigin,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let name = form.get("displayName").unwrap_or_default();
+    let audience = form.get("signInAudience").unwrap_or_default();
+    let problem = if name.is_empty() {
+        Some("Enter a name for the application.".to_owned())
+    } else if name.chars().count() > MAX_TEXT {
+        Some(format!("The name can have at most {MAX_TEXT} characters."))
+    } else if !ACCOUNT_TYPES.iter().any(|(a, _)| *a == audience) {
+        Some("Choose the supported account types.".to_owned())
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return page(
+            StatusCode::BAD_REQUEST,
+            Section::Apps,
+            "Register an application",
+            &registration_form(name, audience, Some(&problem)),
+        );
+    }
+    let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), name, state.clock.now());
+    app.sign_in_audience = audience.to_owned();
+    let id = app.id;
+    state.directory.write().insert_app(app);
+    see_other(&app_path(&id))
+}
+
+/// `GET /_emulator/portal/apps/{id}`: the application's overview.
+pub(crate) async fn app(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(app) = find(&state, &id) else {
+        return not_found(&id);
+    };
+    let sp = state.directory.read().sp_by_app_id(&app.app_id).cloned();
+    let sp_section = match sp {
+        Some(sp) => format!(
+            r#"<dl class="props">
+<dt>Service principal object ID</dt><dd>{sp_id}</dd>
+<dt>Enabled for sign-in</dt><dd>{enabled}</dd>
+</dl>
+<p>Give it a role on a subscription, resource group or resource from <a href="{BASE}/resources">Subscriptions &amp; resource groups</a>.</p>"#,
+            sp_id = copyable(
+                "sp-object-id",
+                &sp.id.to_string(),
+                "Service principal object ID"
+            ),
+            enabled = if sp.account_enabled { "Yes" } else { "No" },
+        ),
+        None => format!(
+            r#"<p>This application has no service principal in the tenant yet. It needs one to get tokens and to be given roles.</p>
+{}"#,
+            button_form(
+                &format!("{}/service-principal", app_path(&app.id)),
+                &[],
+                "Create service principal",
+                None
+            )
+        ),
+    };
+    let secrets = app.password_credentials.len();
+    let secrets_href = format!("{}/secrets", app_path(&app.id));
+    let body = format!(
+        r#"{tabs}
+<h2>Essentials</h2>
+<dl class="props">
+<dt>Display name</dt><dd>{name}</dd>
+<dt>Application (client) ID</dt><dd>{client_id}</dd>
+<dt>Object ID</dt><dd>{object_id}</dd>
+<dt>Directory (tenant) ID</dt><dd>{tenant_id}</dd>
+<dt>Supported account types</dt><dd>{audience}</dd>
+<dt>Client credentials</dt><dd><a href="{secrets_href}">{secrets} client secret{plural}</a></dd>
+<dt>Created</dt><dd>{created}</dd>
+</dl>
+<h2>Service principal</h2>
+{sp_section}"#,
+        tabs = tabs(&app, "Overview"),
+        name = esc(&app.display_name),
+        client_id = copyable(
+            "client-id",
+            &app.app_id.to_string(),
+            "Application (client) ID"
+        ),
+        object_id = copyable("object-id", &app.id.to_string(), "Object ID"),
+        tenant_id = copyable(
+            "tenant-id",
+            &state.config.tenant_id.to_string(),
+            "Directory (tenant) ID"
+        ),
+        audience = esc(account_type(&app.sign_in_audience)),
+        plural = if secrets == 1 { "" } else { "s" },
+        created = when(app.created),
+    );
+    page(StatusCode::OK, Section::Apps, &app.display_name, &body)
+}
+
+/// `POST /_emulator/portal/apps/{id}/service-principal`: creates the application's service
+/// principal as Graph's `POST /servicePrincipals` does.
+pub(crate) async fn create_sp(
+    State(state): State<AppState>,
+    _: SameOrigin,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(app) = find(&state, &id) else {
+        return not_found(&id);
+    };
+    let back = app_path(&app.id);
+    let now = state.clock.now();
+    let mut dir = state.directory.write();
+    let created = crate::graph::new_service_principal(&state, &dir, app.app_id, now)
+        .and_then(|sp| dir.create_sp(sp));
+    drop(dir);
+    match created {
+        Ok(()) => see_other(&back),
+        Err(DirError::DuplicateServicePrincipal(_)) => html::error_page(
+            StatusCode::CONFLICT,
+            "This application already has a service principal.",
+            Some((&back, "Back to the application")),
+        ),
+        // The application exists (checked above), so Graph does not see it yet.
+        Err(_) => html::error_page(
+            StatusCode::CONFLICT,
+            "The directory has not replicated this new application yet. Try again in a few seconds.",
+            Some((&back, "Back to the application")),
+        ),
+    }
+}
+
+/// The table of an application's client secrets. `revealed` is the secret just created,
+/// whose value is shown in its row; every other row shows only the hint.
+fn secrets_table(
+    app: &Application,
+    now: OffsetDateTime,
+    revealed: Option<(&Uuid, &Secret)>,
+) -> String {
+    if app.password_credentials.is_empty() {
+        return r#"<p class="muted">No client secrets have been created for this application.</p>"#
+            .to_owned();
+    }
+    let mut rows = String::new();
+    for c in &app.password_credentials {
+        let description = c.display_name.as_deref().unwrap_or("");
+        let expired = if c.end <= now { " (expired)" } else { "" };
+        let value = match revealed {
+            Some((key, value)) if *key == c.key_id => {
+                copyable("secret-value", value.expose(), "client secret value")
+            }
+            _ => format!(r#"<code class="hint">{}******</code>"#, esc(&c.hint)),
+        };
+        let delete = button_form(
+            &format!("{}/secrets/{}/delete", app_path(&app.id), c.key_id),
+            &[],
+            "Delete",
+            Some(&format!(
+                "Delete client secret {}",
+                if description.is_empty() {
+                    c.key_id.to_string()
+                } else {
+                    description.to_owned()
+                }
+            )),
+        );
+        let _ = write!(
+            rows,
+            r#"<tr><td>{description}</td><td>{expires}{expired}</td><td>{value}</td><td>{secret_id}</td><td>{delete}</td></tr>"#,
+            description = esc(description),
+            expires = date(c.end),
+            secret_id = copyable(
+                &format!("secret-id-{}", c.key_id),
+                &c.key_id.to_string(),
+                "Secret ID"
+            ),
+        );
+    }
+    format!(
+        r#"<table><thead><tr><th scope="col">Description</th><th scope="col">Expires</th><th scope="col">Value</th><th scope="col">Secret ID</th><th scope="col"><span class="muted">Actions</span></th></tr></thead>
+<tbody>{rows}</tbody></table>"#
+    )
+}
+
+fn new_secret_form(app: &Application) -> String {
+    let action = format!("{}/secrets", app_path(&app.id));
+    format!(
+        r#"<h2>New client secret</h2>
+<form method="post" action="{action}" class="stack">
+<label>Description <input name="description" maxlength="{MAX_TEXT}" autocomplete="off"></label>
+<label>Expires <select name="expires">
+<option value="180d" selected>Recommended: 180 days (6 months)</option>
+<option value="12m">12 months</option>
+<option value="24m">24 months</option>
+<option value="custom">Custom</option>
+</select></label>
+<label>Custom end date (when Expires is Custom) <input type="date" name="customEnd"></label>
+<div><button type="submit">Add</button></div>
+</form>"#,
+    )
+}
+
+fn secrets_page(
+    state: &AppState,
+    status: StatusCode,
+    app: &Application,
+    notice: &str,
+    revealed: Option<(&Uuid, &Secret)>,
+) -> Response {
+    let body = format!(
+        r#"{tabs}
+{notice}
+<h2>Client secrets</h2>
+<p class="muted">A secret string the application uses to prove its identity when it requests a token.</p>
+{table}
+{form}"#,
+        tabs = tabs(app, "Certificates & secrets"),
+        table = secrets_table(app, state.clock.now(), revealed),
+        form = if revealed.is_some() {
+            format!(
+                r#"<p><a href="{}/secrets">Done: back to Certificates &amp; secrets</a></p>"#,
+                app_path(&app.id)
+            )
+        } else {
+            new_secret_form(app)
+        },
+    );
+    page(
+        status,
+        Section::Apps,
+        &format!("{} · Certificates & secrets", app.display_name),
+        &body,
+    )
+}
+
+/// `GET /_emulator/portal/apps/{id}/secrets`: the secrets, hints only.
+pub(crate) async fn secrets(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match find(&state, &id) {
+        Some(app) => secrets_page(&state, StatusCode::OK, &app, "", None),
+        None => not_found(&id),
+    }
+}
+
+/// When a secret chosen in the form expires, or what is wrong with the choice.
+fn expiry(form: &Fields, now: OffsetDateTime) -> Result<OffsetDateTime, &'static str> {
+    let end = match form.get("expires") {
+        Some("180d") => now + time::Duration::days(180),
+        Some("12m") => secret::years_after(now, 1),
+        Some("24m") => secret::years_after(now, 2),
+        Some("custom") => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            let day = form
+                .get("customEnd")
+                .and_then(|d| time::Date::parse(d, &format).ok())
+                .ok_or("Choose the custom end date (YYYY-MM-DD).")?;
+            // The chosen day, at the current time of day.
+            now.replace_date(day)
+        }
+        _ => return Err("Choose when the secret expires."),
+    };
+    if end <= now {
+        return Err("The end date must be after today.");
+    }
+    Ok(end)
+}
+
+/// `POST /_emulator/portal/apps/{id}/secrets` with `description`, `expires` (`180d`,
+/// `12m`, `24m`, `custom`) and `customEnd`: adds a secret as Graph's `addPassword` does and
+/// answers with the one page that shows its value.
+pub(crate) async fn create_secret(
+    State(state): State<AppState>,
+    _: SameOrigin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(app) = find(&state, &id) else {
+        return not_found(&id);
+    };
+    let back = format!("{}/secrets", app_path(&app.id));
+    let form = Fields::parse(&body);
+    let description = form.get("description").map(str::to_owned);
+    if description
+        .as_deref()
+        .is_some_and(|d| d.chars().count() > MAX_TEXT)
+    {
+        return bad_request(
+            &format!("The description can have at most {MAX_TEXT} characters."),
+            &back,
+        );
+    }
+    let now = state.clock.now();
+    let end = match expiry(&form, now) {
+        Ok(end) => end,
+        Err(message) => return bad_request(message, &back),
+    };
+    let mut dir = state.directory.write();
+    let added = dir.add_password(&app.id, description, now, end);
+    let app = dir.app(&app.id).cloned();
+    drop(dir);
+    let (Ok((credential, value)), Some(app)) = (added, app) else {
+        return not_found(&id);
+    };
+    let notice = r#"<p class="warning" role="alert"><strong>Copy the new client secret value now.</strong> It is shown only on this page: once you leave or reload it, the value cannot be viewed again, only its first three characters.</p>"#;
+    secrets_page(
+        &state,
+        StatusCode::OK,
+        &app,
+        notice,
+        Some((&credential.key_id, &value)),
+    )
+}
+
+/// `POST /_emulator/portal/apps/{id}/secrets/{keyId}/delete`: removes the secret as Graph's
+/// `removePassword` does.
+pub(crate) async fn delete_secret(
+    State(state): State<AppState>,
+    _: SameOrigin,
+    Path((id, key)): Path<(String, String)>,
+) -> Response {
+    let Some(app) = find(&state, &id) else {
+        return not_found(&id);
+    };
+    let back = format!("{}/secrets", app_path(&app.id));
+    let removed = Uuid::parse_str(&key).map_err(|_| ()).and_then(|k| {
+        state
+            .directory
+            .write()
+            .remove_password(&app.id, &k)
+            .map_err(|_| ())
+    });
+    match removed {
+        Ok(()) => see_other(&back),
+        Err(()) => html::error_page(
+            StatusCode::NOT_FOUND,
+            &format!("This application has no client secret with ID '{key}'."),
+            Some((&back, "Back to Certificates & secrets")),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_types_are_graph_sign_in_audiences() {
+        for (audience, _) in ACCOUNT_TYPES {
+            assert!(crate::graph::SIGN_IN_AUDIENCES.contains(&audience));
+        }
+        assert_eq!(ACCOUNT_TYPES.len(), crate::graph::SIGN_IN_AUDIENCES.len());
+    }
+
+    #[test]
+    fn expiry_choices() {
+        let now = time::macros::datetime!(2025-03-10 08:30 UTC);
+        let form = |pairs: &[(&str, &str)]| {
+            Fields::parse(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs)
+                    .finish()
+                    .as_bytes(),
+            )
+        };
+        let end = |pairs: &[(&str, &str)]| expiry(&form(pairs), now);
+        assert_eq!(
+            end(&[("expires", "180d")]),
+            Ok(time::macros::datetime!(2025-09-06 08:30 UTC))
+        );
+        assert_eq!(
+            end(&[("expires", "12m")]),
+            Ok(time::macros::datetime!(2026-03-10 08:30 UTC))
+        );
+        assert_eq!(
+            end(&[("expires", "24m")]),
+            Ok(time::macros::datetime!(2027-03-10 08:30 UTC))
+        );
+        assert_eq!(
+            end(&[("expires", "custom"), ("customEnd", "2025-04-01")]),
+            Ok(time::macros::datetime!(2025-04-01 08:30 UTC))
+        );
+        assert!(end(&[("expires", "custom"), ("customEnd", "2025-03-10")]).is_err());
+        assert!(end(&[("expires", "custom"), ("customEnd", "April")]).is_err());
+        assert!(end(&[("expires", "custom")]).is_err());
+        assert!(end(&[("expires", "forever")]).is_err());
+        assert!(end(&[]).is_err());
+    }
+}
