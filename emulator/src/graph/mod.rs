@@ -727,26 +727,8 @@ fn app_response(
     status: StatusCode,
     select: Option<&[String]>,
 ) -> Response {
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(context_url("applications", select, true)),
-    );
-    body.extend(render::select(
-        render::application(app, tenant_domain(state)),
-        select,
-    ));
-    let mut r = ctx.json(status, Value::Object(body));
-    if status == StatusCode::CREATED {
-        let location = format!(
-            "https://graph.microsoft.com/v2/{}/directoryObjects/{}/Microsoft.DirectoryServices.Application",
-            state.config.tenant_id, app.id
-        );
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
-    }
-    r
+    let object = render::application(app, tenant_domain(state));
+    entity_response(ctx, state, &APPLICATIONS, &app.id, object, status, select)
 }
 
 /// `POST /v1.0/applications`.
@@ -1142,21 +1124,56 @@ fn sp_response(
     status: StatusCode,
     select: Option<&[String]>,
 ) -> Response {
+    let app = dir.app_by_app_id(&sp.app_id);
+    let object = render::service_principal(sp, app, &state.config.tenant_id);
+    entity_response(
+        ctx,
+        state,
+        &SERVICE_PRINCIPALS,
+        &sp.id,
+        object,
+        status,
+        select,
+    )
+}
+
+/// A Graph entity set: its collection segment and its directory-services type name.
+struct EntitySet {
+    collection: &'static str,
+    kind: &'static str,
+}
+
+const APPLICATIONS: EntitySet = EntitySet {
+    collection: "applications",
+    kind: "Application",
+};
+const SERVICE_PRINCIPALS: EntitySet = EntitySet {
+    collection: "servicePrincipals",
+    kind: "ServicePrincipal",
+};
+
+/// One object's answer: `@odata.context`, the (selected) properties, and on creation the
+/// `location` Graph gives (`…/directoryObjects/{id}/Microsoft.DirectoryServices.{kind}`).
+fn entity_response(
+    ctx: &Ctx,
+    state: &AppState,
+    set: &EntitySet,
+    id: &Uuid,
+    object: Map<String, Value>,
+    status: StatusCode,
+    select: Option<&[String]>,
+) -> Response {
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
-        json!(context_url("servicePrincipals", select, true)),
+        json!(context_url(set.collection, select, true)),
     );
-    let app = dir.app_by_app_id(&sp.app_id);
-    body.extend(render::select(
-        render::service_principal(sp, app, &state.config.tenant_id),
-        select,
-    ));
+    body.extend(render::select(object, select));
     let mut r = ctx.json(status, Value::Object(body));
     if status == StatusCode::CREATED {
         let location = format!(
-            "https://graph.microsoft.com/v2/{}/directoryObjects/{}/Microsoft.DirectoryServices.ServicePrincipal",
-            state.config.tenant_id, sp.id
+            "https://graph.microsoft.com/v2/{}/directoryObjects/{id}/Microsoft.DirectoryServices.{}",
+            state.config.tenant_id, set.kind
         );
         if let Ok(v) = HeaderValue::from_str(&location) {
             r.headers_mut().insert(header::LOCATION, v);
