@@ -660,6 +660,15 @@ async fn log_analytics_answers_every_error_row_in_its_own_envelope() {
             .send(app)
             .await,
     );
+    add(
+        "unsupported_encoding",
+        &Req::new("POST", &path)
+            .token(&la)
+            .header("content-encoding", "br")
+            .json(&q)
+            .send(app)
+            .await,
+    );
     insta::assert_json_snapshot!("log_analytics_errors", shapes);
 
     // The gateway's 401 and the query service's errors carry the documented headers.
@@ -1142,6 +1151,15 @@ async fn the_ingestion_api_answers_every_error_row() {
         "wrong_method",
         &Req::new("GET", &path).token(&token).send(app).await,
     );
+    add(
+        "unsupported_encoding",
+        &Req::new("POST", &path)
+            .token(&token)
+            .header("content-encoding", "br")
+            .json(&rows)
+            .send(app)
+            .await,
+    );
     insta::assert_json_snapshot!("ingestion_errors", shapes);
     // None of these stored anything: the workspace still has no data.
     assert!(
@@ -1459,6 +1477,43 @@ async fn custom_metrics_ingestion_answers_every_error_row() {
             .send(app)
             .await,
     );
+    add(
+        "not_a_resource",
+        &Req::new(
+            "POST",
+            format!("{}/providers/Microsoft.Insights/metrics", env.site),
+        )
+        .token(&token)
+        .json(&good)
+        .send(app)
+        .await,
+    );
+    add(
+        "unsupported_encoding",
+        &Req::new("POST", &path)
+            .token(&token)
+            .header("content-encoding", "br")
+            .json(&good)
+            .send(app)
+            .await,
+    );
+    add(
+        "bad_gzip",
+        &Req::new("POST", &path)
+            .token(&token)
+            .header("content-encoding", "gzip")
+            .json(&good)
+            .send(app)
+            .await,
+    );
+    add(
+        "ndjson_line_not_object",
+        &Req::new("POST", &path)
+            .token(&token)
+            .raw(Some("application/x-ndjson"), "[1]\n")
+            .send(app)
+            .await,
+    );
     insta::assert_json_snapshot!("custom_metrics_errors", shapes);
     // Nothing was stored by any of them.
     assert!(
@@ -1548,6 +1603,21 @@ async fn the_metrics_read_api_refuses_bad_queries() {
             ),
         ),
         ("post", format!("{base}/metricDefinitions?{METRICS_V}")),
+        (
+            "bad_top",
+            format!("{base}/metrics?{METRICS_V}&{ns}&metricnames=Latency&top=0"),
+        ),
+        (
+            "bad_orderby",
+            format!("{base}/metrics?{METRICS_V}&{ns}&metricnames=Latency&orderby=sideways"),
+        ),
+        (
+            "too_many_names",
+            format!(
+                "{base}/metrics?{METRICS_V}&{ns}&metricnames={}",
+                ["m"; 21].join(",")
+            ),
+        ),
     ] {
         let method = if name == "post" { "PUT" } else { "GET" };
         let a = Req::new(method, path).token(&env.admin).send(app).await;
@@ -1780,6 +1850,42 @@ async fn app_insights_answers_its_error_rows() {
             "metrics_post",
             "POST",
             format!("/v1/apps/{a}/metrics/requests/count"),
+            Some(&token),
+        ),
+        (
+            "event_orderby",
+            "GET",
+            format!("/v1/apps/{a}/events/requests?$orderby=name"),
+            Some(&token),
+        ),
+        (
+            "event_timespan",
+            "GET",
+            format!("/v1/apps/{a}/events/requests?timespan=soon"),
+            Some(&token),
+        ),
+        (
+            "metric_timespan",
+            "GET",
+            format!("/v1/apps/{a}/metrics/requests/count?timespan=soon"),
+            Some(&token),
+        ),
+        (
+            "metric_too_many_intervals",
+            "GET",
+            format!("/v1/apps/{a}/metrics/requests/count?timespan=P30D&interval=PT1M"),
+            Some(&token),
+        ),
+        (
+            "query_wrong_method",
+            "DELETE",
+            format!("/v1/apps/{a}/query"),
+            Some(&token),
+        ),
+        (
+            "events_wrong_method",
+            "POST",
+            format!("/v1/apps/{a}/events/requests"),
             Some(&token),
         ),
         (
