@@ -660,6 +660,23 @@ async fn log_analytics_answers_every_error_row_in_its_own_envelope() {
             .send(app)
             .await,
     );
+    let many: Vec<String> = (0..101).map(|i| Uuid::from_u128(i).to_string()).collect();
+    add(
+        "too_many_workspaces",
+        &Req::new("POST", &path)
+            .token(&la)
+            .json(&json!({"query": "T", "workspaces": many}))
+            .send(app)
+            .await,
+    );
+    add(
+        "unknown_extra_workspace",
+        &Req::new("POST", &path)
+            .token(&la)
+            .json(&json!({"query": "T", "workspaces": ["not-a-workspace"]}))
+            .send(app)
+            .await,
+    );
     add(
         "unsupported_encoding",
         &Req::new("POST", &path)
@@ -1477,6 +1494,17 @@ async fn custom_metrics_ingestion_answers_every_error_row() {
             .send(app)
             .await,
     );
+    let mut wide = good.clone();
+    let one = wide["data"]["baseData"]["series"][0].clone();
+    wide["data"]["baseData"]["series"] = json!(vec![one; 10_001]);
+    add(
+        "too_many_series",
+        &Req::new("POST", &path)
+            .token(&token)
+            .json(&wide)
+            .send(app)
+            .await,
+    );
     add(
         "not_a_resource",
         &Req::new(
@@ -1957,6 +1985,12 @@ async fn seeding_shortcuts_check_their_input_and_reset_clears_the_data() {
     ] {
         shapes.insert(name.into(), shape(&post(path, body).await));
     }
+    let too_many = format!("[{}{{}}]", "{},".repeat(200_000));
+    let a = Req::new("POST", ws("T"))
+        .raw(Some("application/json"), too_many)
+        .send(app)
+        .await;
+    shapes.insert("too_many_rows".into(), shape(&a));
     let first = post(ws("T"), r#"[{"n": 1}]"#).await;
     assert_eq!(first.status, StatusCode::OK);
     shapes.insert(
