@@ -2007,3 +2007,42 @@ async fn seeding_shortcuts_check_their_input_and_reset_clears_the_data() {
             .is_none()
     );
 }
+
+// ------------------------------------------------------------------ real clients
+
+/// azure-monitor-ingestion uploads (gzip) and azure-monitor-query reads logs, metrics,
+/// metric namespaces and definitions, against the binary over HTTPS.
+#[tokio::test]
+async fn azure_monitor_python_clients_ingest_and_query() {
+    let Some(python) = python_with("azure.monitor.query, azure.monitor.ingestion") else {
+        return;
+    };
+    let bin = RunningBinary::start(&[("ENTRA_EMULATOR_RBAC_PROPAGATION", "0s")]).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clients/python/azure_monitor_clients.py"
+    );
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(bin.conn_path())
+        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
+        .output()
+        .await
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(result["query_ok"], true, "{result}");
+    assert_eq!(result["columns"], json!(["Name", "total"]));
+    assert_eq!(result["rows"], json!([["a", 1], ["b", 2]]));
+    assert_eq!(result["has_statistics"], true);
+    assert_eq!(result["bad_query_error"], "BadArgumentError");
+    assert_eq!(result["metric_post_status"], 200);
+    assert_eq!(result["metric_name"], "Latency");
+    assert_eq!(result["metric_points"], json!([[10.0, 4.0]]));
+    assert_eq!(result["namespaces"], json!(["Microsoft.Web/sites", "Shop"]));
+    assert_eq!(result["definitions"], json!(["Latency"]));
+}
