@@ -565,7 +565,7 @@ pub(crate) async fn metric(
                 let mut i = 0i64;
                 let empty = Acc::default();
                 while t < range.1 {
-                    let next = (t + step).min(range.1);
+                    let next = t.checked_add(step).map_or(range.1, |n| n.min(range.1));
                     let acc = accs.get(&i).unwrap_or(&empty);
                     segments.push(json!({
                         "start": timespan::format_millis(t),

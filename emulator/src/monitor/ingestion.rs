@@ -24,7 +24,8 @@ use crate::kql::{self, Column, ColumnType, QueryContext, Table};
 use crate::rbac::Plane;
 use crate::state::AppState;
 
-/// The data action the ingestion endpoint checks on the rule (Monitoring Metrics Publisher).
+/// The data action the ingestion endpoint checks on the rule. The documented role is
+/// Monitoring Metrics Publisher; which of its two data actions the service checks is a guess.
 pub(crate) const INGEST_ACTION: &str = "Microsoft.Insights/Telemetry/Write";
 
 /// Largest upload, compressed or not (the documented limit of one call).
@@ -571,6 +572,8 @@ async fn serve(
         }
         (dcr.id.clone(), schema, routes)
     };
+    // The ingestion pipeline's own propagation is not documented separately (its
+    // troubleshooting guide says up to 30 minutes); sharing the metrics plane's is a guess.
     if !super::allowed(
         state,
         &caller,

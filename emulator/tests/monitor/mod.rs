@@ -660,6 +660,32 @@ async fn log_analytics_answers_every_error_row_in_its_own_envelope() {
             .send(app)
             .await,
     );
+    let many: Vec<String> = (0..101).map(|i| Uuid::from_u128(i).to_string()).collect();
+    add(
+        "too_many_workspaces",
+        &Req::new("POST", &path)
+            .token(&la)
+            .json(&json!({"query": "T", "workspaces": many}))
+            .send(app)
+            .await,
+    );
+    add(
+        "unknown_extra_workspace",
+        &Req::new("POST", &path)
+            .token(&la)
+            .json(&json!({"query": "T", "workspaces": ["not-a-workspace"]}))
+            .send(app)
+            .await,
+    );
+    add(
+        "unsupported_encoding",
+        &Req::new("POST", &path)
+            .token(&la)
+            .header("content-encoding", "br")
+            .json(&q)
+            .send(app)
+            .await,
+    );
     insta::assert_json_snapshot!("log_analytics_errors", shapes);
 
     // The gateway's 401 and the query service's errors carry the documented headers.
@@ -1142,6 +1168,15 @@ async fn the_ingestion_api_answers_every_error_row() {
         "wrong_method",
         &Req::new("GET", &path).token(&token).send(app).await,
     );
+    add(
+        "unsupported_encoding",
+        &Req::new("POST", &path)
+            .token(&token)
+            .header("content-encoding", "br")
+            .json(&rows)
+            .send(app)
+            .await,
+    );
     insta::assert_json_snapshot!("ingestion_errors", shapes);
     // None of these stored anything: the workspace still has no data.
     assert!(
@@ -1459,6 +1494,54 @@ async fn custom_metrics_ingestion_answers_every_error_row() {
             .send(app)
             .await,
     );
+    let mut wide = good.clone();
+    let one = wide["data"]["baseData"]["series"][0].clone();
+    wide["data"]["baseData"]["series"] = json!(vec![one; 10_001]);
+    add(
+        "too_many_series",
+        &Req::new("POST", &path)
+            .token(&token)
+            .json(&wide)
+            .send(app)
+            .await,
+    );
+    add(
+        "not_a_resource",
+        &Req::new(
+            "POST",
+            format!("{}/providers/Microsoft.Insights/metrics", env.site),
+        )
+        .token(&token)
+        .json(&good)
+        .send(app)
+        .await,
+    );
+    add(
+        "unsupported_encoding",
+        &Req::new("POST", &path)
+            .token(&token)
+            .header("content-encoding", "br")
+            .json(&good)
+            .send(app)
+            .await,
+    );
+    add(
+        "bad_gzip",
+        &Req::new("POST", &path)
+            .token(&token)
+            .header("content-encoding", "gzip")
+            .json(&good)
+            .send(app)
+            .await,
+    );
+    add(
+        "ndjson_line_not_object",
+        &Req::new("POST", &path)
+            .token(&token)
+            .raw(Some("application/x-ndjson"), "[1]\n")
+            .send(app)
+            .await,
+    );
     insta::assert_json_snapshot!("custom_metrics_errors", shapes);
     // Nothing was stored by any of them.
     assert!(
@@ -1548,6 +1631,21 @@ async fn the_metrics_read_api_refuses_bad_queries() {
             ),
         ),
         ("post", format!("{base}/metricDefinitions?{METRICS_V}")),
+        (
+            "bad_top",
+            format!("{base}/metrics?{METRICS_V}&{ns}&metricnames=Latency&top=0"),
+        ),
+        (
+            "bad_orderby",
+            format!("{base}/metrics?{METRICS_V}&{ns}&metricnames=Latency&orderby=sideways"),
+        ),
+        (
+            "too_many_names",
+            format!(
+                "{base}/metrics?{METRICS_V}&{ns}&metricnames={}",
+                ["m"; 21].join(",")
+            ),
+        ),
     ] {
         let method = if name == "post" { "PUT" } else { "GET" };
         let a = Req::new(method, path).token(&env.admin).send(app).await;
@@ -1783,6 +1881,42 @@ async fn app_insights_answers_its_error_rows() {
             Some(&token),
         ),
         (
+            "event_orderby",
+            "GET",
+            format!("/v1/apps/{a}/events/requests?$orderby=name"),
+            Some(&token),
+        ),
+        (
+            "event_timespan",
+            "GET",
+            format!("/v1/apps/{a}/events/requests?timespan=soon"),
+            Some(&token),
+        ),
+        (
+            "metric_timespan",
+            "GET",
+            format!("/v1/apps/{a}/metrics/requests/count?timespan=soon"),
+            Some(&token),
+        ),
+        (
+            "metric_too_many_intervals",
+            "GET",
+            format!("/v1/apps/{a}/metrics/requests/count?timespan=P30D&interval=PT1M"),
+            Some(&token),
+        ),
+        (
+            "query_wrong_method",
+            "DELETE",
+            format!("/v1/apps/{a}/query"),
+            Some(&token),
+        ),
+        (
+            "events_wrong_method",
+            "POST",
+            format!("/v1/apps/{a}/events/requests"),
+            Some(&token),
+        ),
+        (
             "workspaces",
             "POST",
             format!("/v1/apps/{a}/query"),
@@ -1851,6 +1985,12 @@ async fn seeding_shortcuts_check_their_input_and_reset_clears_the_data() {
     ] {
         shapes.insert(name.into(), shape(&post(path, body).await));
     }
+    let too_many = format!("[{}{{}}]", "{},".repeat(200_000));
+    let a = Req::new("POST", ws("T"))
+        .raw(Some("application/json"), too_many)
+        .send(app)
+        .await;
+    shapes.insert("too_many_rows".into(), shape(&a));
     let first = post(ws("T"), r#"[{"n": 1}]"#).await;
     assert_eq!(first.status, StatusCode::OK);
     shapes.insert(
@@ -1866,4 +2006,43 @@ async fn seeding_shortcuts_check_their_input_and_reset_clears_the_data() {
             .workspace_tables(&env.customer_id.parse().expect("guid"))
             .is_none()
     );
+}
+
+// ------------------------------------------------------------------ real clients
+
+/// azure-monitor-ingestion uploads (gzip) and azure-monitor-query reads logs, metrics,
+/// metric namespaces and definitions, against the binary over HTTPS.
+#[tokio::test]
+async fn azure_monitor_python_clients_ingest_and_query() {
+    let Some(python) = python_with("azure.monitor.query, azure.monitor.ingestion") else {
+        return;
+    };
+    let bin = RunningBinary::start(&[("ENTRA_EMULATOR_RBAC_PROPAGATION", "0s")]).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clients/python/azure_monitor_clients.py"
+    );
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(bin.conn_path())
+        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
+        .output()
+        .await
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(result["query_ok"], true, "{result}");
+    assert_eq!(result["columns"], json!(["Name", "total"]));
+    assert_eq!(result["rows"], json!([["a", 1], ["b", 2]]));
+    assert_eq!(result["has_statistics"], true);
+    assert_eq!(result["bad_query_error"], "BadArgumentError");
+    assert_eq!(result["metric_post_status"], 200);
+    assert_eq!(result["metric_name"], "Latency");
+    assert_eq!(result["metric_points"], json!([[10.0, 4.0]]));
+    assert_eq!(result["namespaces"], json!(["Microsoft.Web/sites", "Shop"]));
+    assert_eq!(result["definitions"], json!(["Latency"]));
 }
