@@ -827,3 +827,109 @@ async fn azure_identity_python_credentials_get_tokens_over_https() {
         .expect("an authentication error");
     assert!(err.contains("AADSTS7000215"), "{err}");
 }
+
+/// @azure/identity for Node.js (`clients/node/identity.mjs`) with `authorityHost` and
+/// `disableInstanceDiscovery` gets a token ARM accepts, and a wrong secret fails with AADSTS.
+#[tokio::test]
+async fn azure_identity_node_credential_gets_a_token_arm_accepts() {
+    let Some(dir) = node_clients() else { return };
+    let bin = RunningBinary::start(&[]).await;
+    let out = tokio::process::Command::new("node")
+        .arg(dir.join("identity.mjs"))
+        .arg(bin.conn_path())
+        .env("NODE_EXTRA_CA_CERTS", bin.ca_path())
+        .output()
+        .await
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let token = result["token"].as_str().expect("token");
+    let claims = claims_of(token);
+    assert_eq!(claims["aud"], "https://management.azure.com");
+    let exp = claims["exp"].as_i64().expect("exp");
+    let expires_on = result["expires_on_ms"].as_i64().expect("expires_on") / 1000;
+    // The SDK adds expires_in (lifetime - 1 s) to its own clock.
+    assert!(
+        (exp - 5..=exp).contains(&expires_on),
+        "{expires_on} vs exp {exp}"
+    );
+    let err = result["wrong_secret_error"].as_str().expect("an error");
+    assert!(err.contains("AADSTS7000215"), "{err}");
+
+    let base = bin.info["base_url"].as_str().expect("base_url");
+    let ca = std::fs::read_to_string(bin.ca_path()).expect("ca");
+    let listed = https_client(&ca)
+        .get(format!("{base}/subscriptions?api-version=2022-12-01"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(listed.status(), StatusCode::OK);
+    let body: Value = listed.json().await.expect("json");
+    assert_eq!(
+        body["value"][0]["subscriptionId"],
+        bin.info["subscription_id"]
+    );
+}
+
+/// The official Azure SDK for Rust: `azure_identity::ClientSecretCredential` with a custom
+/// cloud whose authority host is the emulator gets a token ARM accepts; a wrong secret fails
+/// with the emulator's AADSTS text.
+#[tokio::test]
+async fn azure_identity_rust_credential_gets_a_token_arm_accepts() {
+    use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
+    use azure_core::credentials::{Secret, TokenCredential as _};
+    use azure_core::http::{ClientOptions, Transport};
+    use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+
+    let bin = RunningBinary::start(&[]).await;
+    let base = bin.info["base_url"].as_str().expect("base_url");
+    let tenant = bin.info["tenant_id"].as_str().expect("tenant");
+    let admin = &bin.info["admin"];
+    let http = https_client(&std::fs::read_to_string(bin.ca_path()).expect("ca"));
+    let credential = |secret: &str| {
+        let mut cloud = CustomConfiguration::default();
+        cloud.authority_host = base.to_owned();
+        let options = ClientSecretCredentialOptions {
+            client_options: ClientOptions {
+                // The emulator's CA is trusted through the transport's client.
+                transport: Some(Transport::new(std::sync::Arc::new(http.clone()))),
+                cloud: Some(std::sync::Arc::new(CloudConfiguration::Custom(cloud))),
+                ..Default::default()
+            },
+        };
+        ClientSecretCredential::new(
+            tenant,
+            admin["client_id"].as_str().expect("id").to_owned(),
+            Secret::new(secret.to_owned()),
+            Some(options),
+        )
+        .expect("credential")
+    };
+    let arm = "https://management.azure.com/.default";
+
+    let token = credential(admin["client_secret"].as_str().expect("secret"))
+        .get_token(&[arm], None)
+        .await
+        .expect("token");
+    let claims = claims_of(token.token.secret());
+    assert_eq!(claims["aud"], "https://management.azure.com");
+    assert_eq!(claims["appid"], admin["client_id"]);
+    let listed = http
+        .get(format!("{base}/subscriptions?api-version=2022-12-01"))
+        .bearer_auth(token.token.secret())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(listed.status(), StatusCode::OK);
+
+    let err = credential("not-the-secret")
+        .get_token(&[arm], None)
+        .await
+        .expect_err("a wrong secret fails");
+    assert!(err.to_string().contains("AADSTS7000215"), "{err}");
+}

@@ -2046,3 +2046,50 @@ async fn azure_monitor_python_clients_ingest_and_query() {
     assert_eq!(result["namespaces"], json!(["Microsoft.Web/sites", "Shop"]));
     assert_eq!(result["definitions"], json!(["Latency"]));
 }
+
+/// The Azure SDK for Python (`clients/python/sdk_flow.py`): azure-mgmt-resource creates a
+/// group and a workspace, Graph REST registers an app, azure-mgmt-authorization grants it
+/// Log Analytics Reader, and azure-monitor-query's LogsQueryClient is refused until the clock
+/// passes the propagation delay, then reads the seeded row.
+#[tokio::test]
+async fn azure_sdk_for_python_grants_log_analytics_access_that_propagates() {
+    let Some(python) = python_with("azure.monitor.query, azure.mgmt.authorization") else {
+        return;
+    };
+    let bin = RunningBinary::start(&[]).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../clients/python/sdk_flow.py");
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(bin.conn_path())
+        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
+        .output()
+        .await
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let sub = bin.info["subscription_id"].as_str().expect("subscription");
+    let group = format!("/subscriptions/{sub}/resourceGroups/sdk-rg");
+    assert_eq!(result["group"], group);
+    assert_eq!(result["groups"], json!(["sdk-rg"]));
+    let workspace = format!("{group}/providers/Microsoft.OperationalInsights/workspaces/sdk-ws");
+    assert_eq!(result["workspace"], workspace);
+    assert_eq!(
+        result["assignment_role"],
+        format!(
+            "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{LOG_ANALYTICS_READER}"
+        )
+    );
+    // The new grant and the bootstrap admin's, inherited from the subscription.
+    assert_eq!(result["assignments"].as_array().expect("list").len(), 2);
+    assert_eq!(
+        result["before"],
+        json!({"status": 403, "code": "InsufficientAccessError"})
+    );
+    assert_eq!(result["after_status"], "success");
+    assert_eq!(result["columns"], json!(["Name", "DurationMs"]));
+    assert_eq!(result["rows"], json!([["checkout", 42]]));
+}

@@ -301,6 +301,25 @@ pub(crate) fn python_with(module: &str) -> Option<String> {
     None
 }
 
+/// The `node` that runs `clients/node` with its packages installed (`npm ci` there, as .ci/run
+/// does). Outside CI a missing install skips the test with a notice; in CI (`CI` set) it fails.
+pub(crate) fn node_clients() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/node");
+    let node_ok = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if node_ok && dir.join("node_modules/@azure/identity").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must provide node and clients/node/node_modules (see .ci/run)"
+    );
+    eprintln!("SKIPPED: no node or no clients/node/node_modules; run npm ci in clients/node");
+    None
+}
+
 /// Replaces volatile values by their shape, for snapshots: GUIDs → `[uuid]`, date-times →
 /// `[datetime]`, JWTs → `[jwt]`.
 pub(crate) fn redact(value: &Value) -> Value {
