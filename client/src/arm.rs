@@ -14,8 +14,10 @@ use crate::http::{Pipeline, Reply, Request};
 
 /// API version used for Microsoft.Resources calls.
 pub const RESOURCES_API: &str = "2022-09-01";
-/// API version used for role assignments and definitions.
+/// API version used for role assignments.
 pub const AUTHORIZATION_API: &str = "2022-04-01";
+/// API version used for role definition look-ups: the one the Azure CLI sends.
+pub const ROLE_DEFINITIONS_API: &str = "2022-05-01-preview";
 
 /// A subscription.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -336,7 +338,7 @@ impl Arm {
         let path =
             format!("{scope}/providers/Microsoft.Authorization/roleDefinitions?$filter={filter}");
         Ok(self
-            .list::<RoleDefinition>(self.url(&path, AUTHORIZATION_API))
+            .list::<RoleDefinition>(self.url(&path, ROLE_DEFINITIONS_API))
             .await?
             .into_iter()
             .next())

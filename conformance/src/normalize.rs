@@ -20,8 +20,18 @@ const REQUEST_ID_KEYS: &[&str] = &[
     "trace_id",
     "correlation_id",
 ];
-/// Keys whose value is opaque and differs on every call or every tenant.
-const OPAQUE_KEYS: &[&str] = &["aio", "uti", "rh", "kid", "x5t"];
+/// Keys whose value is opaque and differs on every call, tenant or host: token internals,
+/// and endpoints a resource names (the emulator's own URL, a real host on Azure).
+const OPAQUE_KEYS: &[&str] = &[
+    "aio",
+    "uti",
+    "rh",
+    "kid",
+    "x5t",
+    "logsIngestion",
+    "metricsIngestion",
+    "ConnectionString",
+];
 /// Keys whose value is a Unix time (a number, or a string on the v1 endpoint).
 const TIMESTAMP_KEYS: &[&str] = &["iat", "nbf", "exp", "xms_tcdt", "expires_on", "not_before"];
 
@@ -42,6 +52,10 @@ impl Normalizer {
     /// given to a value wins).
     pub fn label(&mut self, value: &str, label: &str) {
         self.label_raw(value, &format!("[{label}]"));
+        // ARM quotes ids as 32 hex digits in some messages.
+        if is_guid(value) {
+            self.label_raw(&value.replace('-', ""), &format!("[{label}]"));
+        }
     }
 
     /// Replaces `value` by `replacement` verbatim wherever it appears.
@@ -100,7 +114,15 @@ impl Normalizer {
                 step.insert("status".into(), json!(ex.status));
                 let response = body_value(&ex.response_body);
                 if !response.is_null() {
-                    step.insert("response".into(), self.walk(None, &response, decode));
+                    let mut response = self.walk(None, &response, decode);
+                    // ARM lists role assignments in no defined order (the emulator's is by
+                    // their random names): sorted here, so that the snapshot holds.
+                    if target.contains("/roleAssignments?")
+                        && let Some(items) = response["value"].as_array_mut()
+                    {
+                        items.sort_by_key(ToString::to_string);
+                    }
+                    step.insert("response".into(), response);
                 }
                 Value::Object(step)
             }

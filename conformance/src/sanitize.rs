@@ -253,6 +253,10 @@ impl Sanitizer {
         for (value, placeholder) in secrets.chain(&self.replacements) {
             out = out.replace(value.as_str(), placeholder);
         }
+        // The emulator's own URL in a body (endpoints of rules, connection strings).
+        if let Some(base) = &self.emulator_base {
+            out = out.replace(base.trim_end_matches('/'), CONTROL_HOST);
+        }
         replace_tenant_domains(&out)
     }
 
@@ -368,13 +372,29 @@ fn replace_tenant_domains(s: &str) -> String {
     out
 }
 
+/// The region scenarios put their resources in: regional hosts (custom metrics) name it,
+/// since the path does not.
+pub const SCENARIO_REGION: &str = "eastus";
+
 /// The Azure host that serves `path` (the emulator serves every service on one URL).
 pub fn azure_host_for(path: &str) -> &'static str {
     let under = |p: &str| path.starts_with(p);
+    let route = path.split_once('?').map_or(path, |(route, _)| route);
+    // A resource's `/metrics` is custom-metrics ingestion; ARM's read API is under
+    // `providers/Microsoft.Insights/metrics`.
+    let custom_metrics = route.ends_with("/metrics")
+        && !route
+            .to_ascii_lowercase()
+            .ends_with("/providers/microsoft.insights/metrics");
     if under("/v1.0/") || under("/beta/") {
         "https://graph.microsoft.com"
     } else if under("/_emulator/") {
         CONTROL_HOST
+    } else if under("/subscriptions") && custom_metrics {
+        "https://eastus.monitoring.azure.com"
+    } else if under("/dataCollectionRules/") {
+        // Really the rule's (or its endpoint's) own host, which the path does not name.
+        "https://logs.ingest.monitor.azure.com"
     } else if under("/subscriptions")
         || under("/providers")
         || under("/tenants")
@@ -550,6 +570,28 @@ mod tests {
         assert_eq!(
             r.entries[1].response_body,
             json!({"now": "2025-01-01T00:02:00Z"})
+        );
+        assert_eq!(
+            azure_host_for(
+                "/subscriptions/x/resourceGroups/g/providers/Microsoft.Web/sites/a/metrics"
+            ),
+            format!("https://{SCENARIO_REGION}.monitoring.azure.com")
+        );
+        assert_eq!(
+            azure_host_for(
+                "/subscriptions/x/resourceGroups/g/providers/Microsoft.Web/sites/a/providers/Microsoft.Insights/metrics?api-version=2023-10-01"
+            ),
+            "https://management.azure.com"
+        );
+        assert_eq!(
+            azure_host_for("/dataCollectionRules/dcr-1/streams/Custom-T?api-version=2023-01-01"),
+            "https://logs.ingest.monitor.azure.com"
+        );
+        let body = Sanitizer::new(&ids)
+            .text("InstrumentationKey=k;IngestionEndpoint=http://127.0.0.1:4000/");
+        assert_eq!(
+            body,
+            "InstrumentationKey=k;IngestionEndpoint=https://entra-emulator.invalid/"
         );
         assert_eq!(
             azure_host_for("/e17a/oauth2/token"),

@@ -29,6 +29,7 @@ pub struct Scenario {
     tokens: TokenEndpoint,
     labels: Mutex<Vec<(String, String)>>,
     created_apps: Mutex<Vec<String>>,
+    created_groups: Mutex<Vec<String>>,
 }
 
 impl Scenario {
@@ -52,6 +53,7 @@ impl Scenario {
             tokens,
             labels: Mutex::new(Vec::new()),
             created_apps: Mutex::new(Vec::new()),
+            created_groups: Mutex::new(Vec::new()),
         })
     }
 
@@ -118,6 +120,15 @@ impl Scenario {
             .push(app_object_id.to_owned());
     }
 
+    /// Deletes the resource group `name` of the target's subscription (and with it what it
+    /// holds, role assignments included) when the scenario ends, on targets that outlive it.
+    pub fn delete_group_later(&self, name: &str) {
+        self.created_groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(name.to_owned());
+    }
+
     /// The target's current time.
     pub async fn now(&self) -> OffsetDateTime {
         self.target.now().await.expect("the target's clock")
@@ -171,12 +182,29 @@ impl Scenario {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
+        let groups = std::mem::take(
+            &mut *self
+                .created_groups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let admin = match admin_client(&self.target, None) {
             Ok(a) => a,
             Err(e) => return vec![e],
         };
-        let graph = admin.graph();
         let mut problems = Vec::new();
+        let arm = admin.arm();
+        for name in groups {
+            let deadline = Duration::from_secs(600);
+            if let Err(e) = arm
+                .delete_resource_group(&self.target.subscription_id, &name, deadline)
+                .await
+                && !e.is_not_found()
+            {
+                problems.push(format!("delete resource group {name}: {e}"));
+            }
+        }
+        let graph = admin.graph();
         for id in apps {
             if let Err(e) = graph.delete_application(&id).await
                 && !e.is_not_found()

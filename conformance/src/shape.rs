@@ -88,6 +88,13 @@ pub fn replace_shapes(s: &str, mut f: impl FnMut(Kind, &str) -> Option<String>) 
             (b.len() - i >= 36 && s.is_char_boundary(i + 36) && is_guid(&s[i..i + 36]))
                 .then_some((Kind::Guid, 36))
         })
+        .or_else(|| {
+            // ARM's dash-free form, as a word of its own.
+            let hex = b[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+            let alone = (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+                && b.get(i + hex).is_none_or(|c| !c.is_ascii_alphanumeric());
+            (hex == 32 && alone).then_some((Kind::Guid, 32))
+        })
         .or_else(|| datetime_len(&b[i..]).map(|len| (Kind::DateTime, len)))
         .or_else(|| {
             word_start
@@ -136,6 +143,13 @@ mod tests {
             "no@tld and 1@2.3"
         );
         assert_eq!(replace_shapes("keep é", |_, _| None), "keep é");
+        assert_eq!(
+            replace_shapes(
+                "Principal 276e83506a9647be8d4de0fd63825794 x276e83506a9647be8d4de0fd63825794 276e83506a9647be8d4de0fd638257941",
+                |k, _| Some(format!("[{k:?}]"))
+            ),
+            "Principal [Guid] x276e83506a9647be8d4de0fd63825794 276e83506a9647be8d4de0fd638257941"
+        );
     }
 
     #[test]

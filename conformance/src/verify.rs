@@ -227,7 +227,11 @@ fn learn(recorded: &Value, live: &Value, bindings: &mut Vec<(String, String)>) {
             }
         }
         (Value::String(r), Value::String(l)) if r != l => {
-            let bindable = is_guid(r) || r.starts_with(SANITIZED) || is_jwt(r);
+            // Ids of the form `dcr-{32 hex}` (data collection rules) too.
+            let prefixed_id = r.rsplit_once('-').is_some_and(|(prefix, hex)| {
+                !prefix.is_empty() && hex.len() == 32 && hex.bytes().all(|c| c.is_ascii_hexdigit())
+            });
+            let bindable = is_guid(r) || prefixed_id || r.starts_with(SANITIZED) || is_jwt(r);
             if bindable && !bindings.iter().any(|(k, _)| k == r) {
                 bindings.push((r.clone(), l.clone()));
                 // Longest first, so that no value is rewritten inside a longer one.

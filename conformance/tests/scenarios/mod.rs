@@ -1,10 +1,10 @@
-//! One file per story. Stories that need ARM or Azure Monitor (role assignment lifecycle,
-//! RBAC propagation, `create-for-rbac --role --scopes`, the PowerShell role step) join as a
-//! file each, listed in `all()`, once those APIs are emulated.
+//! One file per story, each listed in `all()`.
 
 mod create_for_rbac;
 mod portal;
 mod powershell;
+mod propagation;
+mod role_assignments;
 mod secret_expiry;
 mod tokens;
 
@@ -22,12 +22,23 @@ pub(crate) fn all() -> Vec<Definition> {
         secret_expiry::scenarios(),
         create_for_rbac::scenarios(),
         powershell::scenarios(),
+        role_assignments::scenarios(),
+        propagation::scenarios(),
     ]
     .concat()
 }
 
 /// The ARM scope most tools ask for.
 pub(crate) const ARM_SCOPE: &str = "https://management.azure.com/.default";
+
+/// Where scenarios put their resources.
+pub(crate) const REGION: &str = entra_conformance::sanitize::SCENARIO_REGION;
+
+/// The api-version scenarios create Log Analytics workspaces with.
+pub(crate) const WORKSPACE_API: &str = "2022-10-01";
+
+/// The built-in Reader role's id.
+pub(crate) const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, as the Azure CLI and the portal send date-times.
 pub(crate) fn iso_seconds(t: OffsetDateTime) -> String {
