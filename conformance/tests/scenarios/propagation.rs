@@ -301,7 +301,8 @@ async fn rbac_propagation_metrics(s: &Scenario) {
             let v = monitor
                 .read_metrics(
                     id,
-                    "metricnames=QueueDepth&metricnamespace=Conformance&timespan=PT30M&aggregation=Total,Count",
+                    // One interval over the whole window: a stable answer whatever second it is read at.
+                    "metricnames=QueueDepth&metricnamespace=Conformance&timespan=PT30M&interval=FULL&aggregation=Total,Count",
                 )
                 .await
                 .map_err(|e| e.to_string())?;
