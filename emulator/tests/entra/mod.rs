@@ -719,23 +719,7 @@ async fn msal_python_gets_a_token_over_https() {
         return;
     };
     let bin = RunningBinary::start(&[]).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/python/msal_client_credentials.py"
-    );
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .arg(bin.conn_path())
-        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
-        .output()
-        .await
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let result = bin.run_python(&python, "msal_client_credentials.py").await;
     assert_eq!(result["token_type"], "Bearer", "{result}");
     assert_eq!(result["expires_in"], 3599);
     assert_eq!(result["bad_error"], "invalid_client");
@@ -792,23 +776,9 @@ async fn azure_identity_python_credentials_get_tokens_over_https() {
         return;
     };
     let bin = RunningBinary::start(&[]).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/python/azure_identity_credentials.py"
-    );
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .arg(bin.conn_path())
-        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
-        .output()
-        .await
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let result = bin
+        .run_python(&python, "azure_identity_credentials.py")
+        .await;
     let arm = claims_of(result["client_secret_token"].as_str().expect("token"));
     assert_eq!(arm["aud"], "https://management.azure.com");
     let exp = arm["exp"].as_i64().expect("exp");

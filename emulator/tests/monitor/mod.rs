@@ -2018,23 +2018,7 @@ async fn azure_monitor_python_clients_ingest_and_query() {
         return;
     };
     let bin = RunningBinary::start(&[("ENTRA_EMULATOR_RBAC_PROPAGATION", "0s")]).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/python/azure_monitor_clients.py"
-    );
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .arg(bin.conn_path())
-        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
-        .output()
-        .await
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let result = bin.run_python(&python, "azure_monitor_clients.py").await;
     assert_eq!(result["query_ok"], true, "{result}");
     assert_eq!(result["columns"], json!(["Name", "total"]));
     assert_eq!(result["rows"], json!([["a", 1], ["b", 2]]));
@@ -2057,20 +2041,7 @@ async fn azure_sdk_for_python_grants_log_analytics_access_that_propagates() {
         return;
     };
     let bin = RunningBinary::start(&[]).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../clients/python/sdk_flow.py");
-    let out = tokio::process::Command::new(python)
-        .arg(script)
-        .arg(bin.conn_path())
-        .env("REQUESTS_CA_BUNDLE", bin.ca_path())
-        .output()
-        .await
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let result = bin.run_python(&python, "sdk_flow.py").await;
     let sub = bin.info["subscription_id"].as_str().expect("subscription");
     let group = format!("/subscriptions/{sub}/resourceGroups/sdk-rg");
     assert_eq!(result["group"], group);

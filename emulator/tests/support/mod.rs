@@ -405,3 +405,24 @@ impl TestApp {
         (status, headers, body)
     }
 }
+
+impl RunningBinary {
+    /// Runs `clients/python/{script}` with `python` against this binary (its connection file
+    /// as the argument, its CA in `REQUESTS_CA_BUNDLE`) and returns the JSON it prints.
+    pub(crate) async fn run_python(&self, python: &str, script: &str) -> Value {
+        let path = format!("{}/../clients/python/{script}", env!("CARGO_MANIFEST_DIR"));
+        let out = tokio::process::Command::new(python)
+            .arg(path)
+            .arg(self.conn_path())
+            .env("REQUESTS_CA_BUNDLE", self.ca_path())
+            .output()
+            .await
+            .expect("run python");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    }
+}
