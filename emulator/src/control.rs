@@ -11,7 +11,7 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
 use crate::keys::SigningKey;
-use crate::state::AppState;
+use crate::state::{AppState, SeedRequest};
 
 /// Largest single clock advance accepted (a century), so that dates stay representable.
 const MAX_ADVANCE_SECS: f64 = 100.0 * 365.25 * 86400.0;
@@ -84,6 +84,36 @@ pub(crate) fn advance_clock(state: &AppState, seconds: f64) -> Result<(), ()> {
 pub(crate) async fn reset(State(state): State<AppState>) -> Response {
     state.reset();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /_emulator/seed` with `{"applications": N, "roleAssignments": M, "secret"?: "…"}`:
+/// bulk synthetic objects for load tests (see [`AppState::seed`]); answers the counts.
+pub(crate) async fn seed(State(state): State<AppState>, body: Bytes) -> Response {
+    let request: SeedRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                format!(
+                    "expected {{\"applications\": N, \"roleAssignments\": M, \"secret\"?: \"…\"}}: {e}"
+                ),
+            );
+        }
+    };
+    // Seconds of lock-holding work at the largest sizes: off the async worker threads.
+    match tokio::task::spawn_blocking(move || state.seed(&request)).await {
+        Ok(Ok(counts)) => (StatusCode::CREATED, axum::Json(counts)).into_response(),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, "InvalidSeed", e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "seed task failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SeedFailed",
+                "seeding failed",
+            )
+        }
+    }
 }
 
 /// `POST /_emulator/keys/rotate`: sign with a new key from now on; the old one stays in the

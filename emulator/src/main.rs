@@ -156,6 +156,10 @@ async fn main() -> ExitCode {
         .with_ansi(false)
         .init();
     let args = Args::parse();
+    if args.replay.is_empty() {
+        // Tens to hundreds of milliseconds: overlap it with binding and announcing.
+        entra_emulator::keys::generate_in_background();
+    }
     let connection_file = args.connection_file.clone();
     let replay = args.replay.clone();
     match run(args.into_config(), connection_file, replay).await {

@@ -164,6 +164,7 @@ fn routes(state: AppState) -> Router {
         .route("/_emulator/clock/advance", post(control::advance))
         .route("/_emulator/reset", post(control::reset))
         .route("/_emulator/keys/rotate", post(control::rotate_keys))
+        .route("/_emulator/seed", post(control::seed))
         .route(
             "/_emulator/subscriptions",
             get(arm::control::list_subscriptions).post(arm::control::create_subscription),

@@ -5,7 +5,6 @@
 //! fast salted hash already makes the stored value useless for recovering them.
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
 
 /// 64 of the characters Entra uses in generated client secrets (a power of two, so a
@@ -52,9 +51,13 @@ fn hash(salt: &[u8; 16], secret: &str) -> [u8; 32] {
     out
 }
 
+/// Random bytes straight from the OS. aws-lc's generator first collects CPU-jitter entropy
+/// (tens to hundreds of milliseconds, once per process), which the start of the binary would
+/// otherwise wait for to salt the admin's secret; salts and secrets need no more than the OS
+/// gives.
 fn fill(buf: &mut [u8]) {
     // The system RNG only fails if the OS has no entropy source at all.
-    if SystemRandom::new().fill(buf).is_err() {
+    if getrandom::fill(buf).is_err() {
         panic!("the operating system's random number generator failed");
     }
 }

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::arm::store::ArmStore;
+use crate::arm::store::ResourceGroup;
 use crate::clock::Clock;
 use crate::config::{Config, DEFAULT_ADMIN_APP_OBJECT_ID, DEFAULT_ADMIN_OBJECT_ID};
 use crate::directory::{
@@ -16,10 +18,55 @@ use crate::directory::{
 };
 use crate::keys::KeyRing;
 use crate::monitor::store::MonitorStore;
-use crate::rbac::{Plane, Scope};
+use crate::rbac::{Assignment, Plane, PrincipalType, RoleRef, Scope};
 use crate::secret::{self, SecretHash};
 use crate::token::{Claims, TokenError};
 use crate::token_cache::TokenCache;
+
+/// Most objects of each kind one [`AppState::seed`] call creates.
+pub const MAX_SEED: usize = 1_000_000;
+/// Most resource groups seeded role assignments are spread over.
+pub const SEED_GROUPS: usize = 1000;
+
+/// What [`AppState::seed`] creates (`POST /_emulator/seed` takes it as JSON).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedRequest {
+    /// Applications to create, each with its service principal.
+    #[serde(default)]
+    pub applications: usize,
+    /// `Reader` role assignments to create for the new service principals.
+    #[serde(default)]
+    pub role_assignments: usize,
+    /// A client secret every new application gets (hashed, never stored as text).
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// What [`AppState::seed`] created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedCounts {
+    /// Applications.
+    pub applications: usize,
+    /// Service principals.
+    pub service_principals: usize,
+    /// Resource groups the assignments are spread over (existing ones included).
+    pub resource_groups: usize,
+    /// Role assignments.
+    pub role_assignments: usize,
+}
+
+/// Why a seed request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SeedError {
+    /// A count is above [`MAX_SEED`].
+    #[error("at most 1000000 objects of each kind per call")]
+    TooMany,
+    /// More role assignments than distinct (principal, resource group) pairs.
+    #[error("roleAssignments needs at least ceil(roleAssignments / 1000) applications")]
+    NotEnoughPrincipals,
+}
 
 /// Everything a request handler can reach.
 #[derive(Clone, Debug)]
@@ -150,6 +197,102 @@ impl AppState {
             .read()
             .authz
             .is_allowed(principal, &scope, action, data_action, plane, now)
+    }
+
+    /// Adds synthetic objects in bulk, for load and scale tests: `request.applications`
+    /// applications named `seed-app-{i}`, each with its service principal (and, with
+    /// `request.secret`, one client secret of that value), then `request.role_assignments`
+    /// `Reader` assignments of those service principals, effective at once on every plane,
+    /// spread over resource groups `seed-rg-{g}` of the default subscription (created when
+    /// missing; at most [`SEED_GROUPS`]). Assignment `i` goes to service principal
+    /// `i % apps` in group `(i % apps + i / apps) % groups`, so no two are the same.
+    pub fn seed(&self, request: &SeedRequest) -> Result<SeedCounts, SeedError> {
+        let (apps, assignments) = (request.applications, request.role_assignments);
+        if apps > MAX_SEED || assignments > MAX_SEED {
+            return Err(SeedError::TooMany);
+        }
+        let groups = assignments.min(SEED_GROUPS);
+        if assignments > apps.saturating_mul(groups) {
+            return Err(SeedError::NotEnoughPrincipals);
+        }
+        let now = self.clock.now();
+        let mut principals = Vec::with_capacity(apps);
+        {
+            let mut dir = self.directory.write();
+            for i in 0..apps {
+                let name = format!("seed-app-{i}");
+                let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), &*name, now);
+                if let Some(secret) = &request.secret {
+                    app.password_credentials = vec![PasswordCredential {
+                        key_id: Uuid::new_v4(),
+                        display_name: None,
+                        hint: secret::hint(secret),
+                        start: now,
+                        end: now + time::Duration::days(2 * 365),
+                        hash: SecretHash::new(secret),
+                    }];
+                }
+                let sp = ServicePrincipal::new(Uuid::new_v4(), app.app_id, name, now);
+                principals.push(sp.id);
+                dir.insert_app(app);
+                dir.insert_sp(sp);
+            }
+        }
+        let subscription = self.config.subscription_id;
+        let scopes: Vec<Scope> = (0..groups)
+            .filter_map(|g| {
+                Scope::parse(&format!(
+                    "/subscriptions/{subscription}/resourceGroups/seed-rg-{g}"
+                ))
+                .ok()
+            })
+            .collect();
+        let reader = crate::rbac::find_by_id(crate::rbac::roles::ids::READER)
+            .expect("Reader is a built-in role");
+        let mut arm = self.arm.write();
+        for g in 0..groups {
+            if arm.group(&subscription, &format!("seed-rg-{g}")).is_none() {
+                arm.put_group(ResourceGroup {
+                    subscription,
+                    name: format!("seed-rg-{g}"),
+                    location: "eastus".to_owned(),
+                    tags: None,
+                    managed_by: None,
+                });
+            }
+        }
+        let mut created = 0;
+        for i in 0..assignments {
+            let (p, q) = (i % apps, i / apps);
+            let assignment = Assignment {
+                name: Uuid::new_v4(),
+                scope: scopes[(p + q) % groups].clone(),
+                role: RoleRef::BuiltIn(reader),
+                principal_id: principals[p],
+                principal_type: PrincipalType::ServicePrincipal,
+                description: None,
+                condition: None,
+                condition_version: None,
+                delegated_managed_identity_resource_id: None,
+                created_on: now,
+                updated_on: now,
+                created_by: None,
+                updated_by: None,
+            };
+            if arm
+                .authz
+                .upsert(assignment, now, [std::time::Duration::ZERO; 4])
+                .is_ok()
+            {
+                created += 1;
+            }
+        }
+        Ok(SeedCounts {
+            applications: apps,
+            service_principals: apps,
+            resource_groups: groups,
+            role_assignments: created,
+        })
     }
 
     fn bootstrap(&self, dir: &mut Directory) {

@@ -4,6 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::resources::tags_field;
@@ -16,23 +17,39 @@ const WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
 const DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
 const JOB_PREFIX: &str = "RESOURCEGROUPDELETIONJOB-";
 
-fn render(g: &ResourceGroup) -> Value {
-    let mut v = Map::new();
-    v.insert("id".into(), json!(g.id()));
-    v.insert("name".into(), json!(g.name));
-    v.insert("type".into(), json!("Microsoft.Resources/resourceGroups"));
-    v.insert("location".into(), json!(g.location));
-    if let Some(m) = &g.managed_by {
-        v.insert("managedBy".into(), json!(m));
+/// A resource group as ARM shows it, serialized straight from the stored group.
+#[derive(Serialize)]
+struct Rendered<'a> {
+    id: String,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    location: &'a str,
+    #[serde(rename = "managedBy", skip_serializing_if = "Option::is_none")]
+    managed_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<&'a Map<String, Value>>,
+    properties: Provisioned,
+}
+
+#[derive(Serialize)]
+struct Provisioned {
+    #[serde(rename = "provisioningState")]
+    provisioning_state: &'static str,
+}
+
+fn render(g: &ResourceGroup) -> Rendered<'_> {
+    Rendered {
+        id: g.id(),
+        name: &g.name,
+        kind: "Microsoft.Resources/resourceGroups",
+        location: &g.location,
+        managed_by: g.managed_by.as_deref(),
+        tags: g.tags.as_ref(),
+        properties: Provisioned {
+            provisioning_state: "Succeeded",
+        },
     }
-    if let Some(tags) = &g.tags {
-        v.insert("tags".into(), Value::Object(tags.clone()));
-    }
-    v.insert(
-        "properties".into(),
-        json!({"provisioningState": "Succeeded"}),
-    );
-    Value::Object(v)
 }
 
 fn group_scope(sub: &str, rg: &str) -> Result<Scope, ArmError> {
@@ -82,7 +99,7 @@ pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
             scope: sub_scope.as_str().to_owned(),
         });
     }
-    let value: Vec<Value> = store
+    let value: Vec<Rendered<'_>> = store
         .groups(&id)
         .filter(|g| all || group_scope(sub, &g.name).is_ok_and(|s| call.allowed(&store, READ, &s)))
         .map(render)
@@ -154,7 +171,7 @@ pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
         tags,
         managed_by,
     };
-    let body = render(&group);
+    let body = serde_json::to_value(render(&group)).unwrap_or_default();
     let created = store.put_group(group);
     Ok(json(
         if created {
@@ -193,7 +210,7 @@ pub(crate) fn patch(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, Ar
             ));
         }
     }
-    let rendered = render(&group);
+    let rendered = serde_json::to_value(render(&group)).unwrap_or_default();
     store.put_group(group);
     Ok(json(StatusCode::OK, &rendered))
 }

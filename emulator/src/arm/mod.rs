@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
@@ -446,8 +446,9 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
 }
 
 /// A JSON answer with ARM's content type.
-pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+pub(crate) fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    // Serializing strings, numbers, maps and lists into memory cannot fail.
+    let mut response = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
@@ -653,7 +654,20 @@ fn serve(
     }
 }
 
-/// Headers every ARM answer carries, and the bearer challenge on 401s.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+const CORRELATION_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-correlation-request-id");
+const ROUTING_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-routing-request-id");
+
+/// `value` in decimal, zero-padded to `width` digits.
+fn push_digits(out: &mut Vec<u8>, value: u32, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (value / 10u32.pow(i)) % 10;
+        out.push(b'0' + u8::try_from(digit).unwrap_or_default());
+    }
+}
+
+/// Headers every ARM answer carries, and the bearer challenge on 401s. Names and fixed
+/// values are static: this runs on every ARM call.
 fn decorate(
     response: &mut Response,
     state: &AppState,
@@ -667,68 +681,69 @@ fn decorate(
         .get("x-ms-correlation-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::new_v4);
+        .unwrap_or_else(crate::http::request_id);
     let request_id = correlation;
-    let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_default();
+    let utc = now.to_offset(time::UtcOffset::UTC);
     let subscription = segs
         .first()
         .is_some_and(|s| s.eq_ignore_ascii_case("subscriptions"))
         && segs.len() > 1;
-    let limit = match *method {
-        Method::GET | Method::HEAD => "reads",
-        Method::DELETE => "deletes",
-        _ => "writes",
-    };
-    let remaining = match limit {
-        "reads" => "11999",
-        "deletes" => "14999",
-        _ => "1199",
-    };
-    let level = if subscription {
-        "subscription"
-    } else {
-        "tenant"
+    // ARM's remaining-requests header: level by subscription or tenant, kind by method.
+    let (ratelimit, remaining) = match (
+        *method == Method::GET || *method == Method::HEAD,
+        *method == Method::DELETE,
+        subscription,
+    ) {
+        (true, _, true) => ("x-ms-ratelimit-remaining-subscription-reads", "11999"),
+        (true, _, false) => ("x-ms-ratelimit-remaining-tenant-reads", "11999"),
+        (_, true, true) => ("x-ms-ratelimit-remaining-subscription-deletes", "14999"),
+        (_, true, false) => ("x-ms-ratelimit-remaining-tenant-deletes", "14999"),
+        (_, _, true) => ("x-ms-ratelimit-remaining-subscription-writes", "1199"),
+        (_, _, false) => ("x-ms-ratelimit-remaining-tenant-writes", "1199"),
     };
     let unauthorized = response.status() == StatusCode::UNAUTHORIZED;
-    let head = *method == Method::HEAD;
-    if head {
+    if *method == Method::HEAD {
         *response.body_mut() = Body::empty();
     }
+    let mut id_buf = Uuid::encode_buffer();
+    let id = request_id.as_hyphenated().encode_lower(&mut id_buf);
     let h = response.headers_mut();
-    let mut set = |name: String, value: String| {
-        if let (Ok(n), Ok(v)) = (
-            axum::http::HeaderName::try_from(name),
-            HeaderValue::try_from(value),
-        ) {
-            h.insert(n, v);
-        }
-    };
-    set("cache-control".into(), "no-cache".into());
-    set("pragma".into(), "no-cache".into());
-    set("expires".into(), "-1".into());
-    set("x-ms-request-id".into(), request_id.to_string());
-    set(
-        "x-ms-correlation-request-id".into(),
-        correlation.to_string(),
-    );
+    h.reserve(10);
+    let fixed = HeaderValue::from_static;
+    h.insert(header::CACHE_CONTROL, fixed("no-cache"));
+    h.insert(header::PRAGMA, fixed("no-cache"));
+    h.insert(header::EXPIRES, fixed("-1"));
+    if let Ok(id) = HeaderValue::from_str(id) {
+        h.insert(REQUEST_ID, id.clone());
+        h.insert(CORRELATION_REQUEST_ID, id);
+    }
     // The region part is the emulator's own label, not an Azure region.
-    set(
-        "x-ms-routing-request-id".into(),
-        format!("LOCAL:{stamp}:{request_id}"),
+    // `LOCAL:yyyymmddThhmmssZ:{id}`, written digit by digit (no formatting machinery).
+    let mut routing = Vec::with_capacity(60);
+    routing.extend_from_slice(b"LOCAL:");
+    let year = u32::try_from(utc.year()).unwrap_or_default();
+    for (value, width) in [
+        (year, 4),
+        (u32::from(u8::from(utc.month())), 2),
+        (u32::from(utc.day()), 2),
+    ] {
+        push_digits(&mut routing, value, width);
+    }
+    routing.push(b'T');
+    for value in [utc.hour(), utc.minute(), utc.second()] {
+        push_digits(&mut routing, u32::from(value), 2);
+    }
+    routing.extend_from_slice(b"Z:");
+    routing.extend_from_slice(id.as_bytes());
+    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(routing)) {
+        h.insert(ROUTING_REQUEST_ID, v);
+    }
+    h.insert(HeaderName::from_static(ratelimit), fixed(remaining));
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        fixed("max-age=31536000; includeSubDomains"),
     );
-    set(
-        format!("x-ms-ratelimit-remaining-{level}-{limit}"),
-        remaining.into(),
-    );
-    set(
-        "strict-transport-security".into(),
-        "max-age=31536000; includeSubDomains".into(),
-    );
-    set("x-content-type-options".into(), "nosniff".into());
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, fixed("nosniff"));
     if unauthorized {
         // Tools read the tenant from the challenge when the subscription is known.
         let known = subscription
@@ -741,16 +756,15 @@ fn decorate(
             format!("{base}/")
         };
         let description = if headers.contains_key(header::AUTHORIZATION) {
-            "The access token is invalid.".to_owned()
+            "The access token is invalid."
         } else {
-            "The authentication failed because of missing 'Authorization' header.".to_owned()
+            "The authentication failed because of missing 'Authorization' header."
         };
-        set(
-            "www-authenticate".into(),
-            format!(
-                "Bearer authorization_uri=\"{uri}\", error=\"invalid_token\", error_description=\"{description}\""
-            ),
-        );
+        if let Ok(v) = HeaderValue::try_from(format!(
+            "Bearer authorization_uri=\"{uri}\", error=\"invalid_token\", error_description=\"{description}\""
+        )) {
+            h.insert(header::WWW_AUTHENTICATE, v);
+        }
     }
 }
 
@@ -838,6 +852,15 @@ mod tests {
             r("/subscriptions/s/resourceGroups/rg/providers/hostGroups/x/y"),
             Err(ArmError::InvalidResourceNamespace("hostGroups".into()))
         );
+    }
+
+    #[test]
+    fn digits_are_zero_padded() {
+        let mut out = Vec::new();
+        push_digits(&mut out, 2025, 4);
+        push_digits(&mut out, 7, 2);
+        push_digits(&mut out, 0, 2);
+        assert_eq!(out, b"20250700");
     }
 
     #[test]

@@ -338,12 +338,14 @@ impl AssignmentStore {
             return Ok(Upsert::Updated);
         }
         let key: Box<str> = assignment.scope.key().into();
+        // Most principals hold one assignment per scope: room for exactly one (a plain
+        // push would reserve four).
         let grants = self
             .grants
             .entry(assignment.principal_id)
             .or_default()
             .entry(key.clone())
-            .or_default();
+            .or_insert_with(|| Vec::with_capacity(1));
         if let Some(dup) = grants
             .iter()
             .find(|g| g.live() && g.role == assignment.role)

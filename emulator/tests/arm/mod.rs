@@ -591,6 +591,61 @@ async fn callers_see_the_subscriptions_where_they_hold_a_role() {
 }
 
 #[tokio::test]
+async fn the_control_api_seeds_principals_and_assignments_in_bulk() {
+    let app = TestApp::new().await;
+    let seed = |body: Value| app.http.post(app.url("/_emulator/seed")).json(&body).send();
+    let secret = "seedQ~0123456789abcdefghijklmnopqrstuvwx";
+    let r = seed(json!({"applications": 7, "roleAssignments": 20, "secret": secret}))
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(
+        body,
+        json!({"applications": 7, "servicePrincipals": 7, "resourceGroups": 20, "roleAssignments": 20})
+    );
+    let state = app.emu.state();
+    assert_eq!(state.directory.read().counts(), (8, 8), "the admin too");
+    assert_eq!(state.arm.read().authz.len(), 21);
+
+    // A seeded application signs in with the secret; its Reader assignment, effective at
+    // once (no propagation delay), lets it read its resource group.
+    let (client_id, principal) = {
+        let dir = state.directory.read();
+        let (_, sp) = dir
+            .sps_after(0)
+            .find(|(_, sp)| sp.display_name == "seed-app-3")
+            .expect("seeded");
+        (sp.app_id.to_string(), sp.id)
+    };
+    let token = arm_token(&app, &client_id, secret).await;
+    let scope = format!("{}/resourceGroups/seed-rg-3", sub(&app));
+    let read = send(&app, "GET", &format!("{scope}?{RG_V}"), Some(&token), None).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let now = state.clock.now();
+    let rg_read = "Microsoft.Resources/subscriptions/resourceGroups/read";
+    assert!(state.authorize(&principal, &scope, rg_read, false, Plane::Arm, now));
+    let other = format!("{}/resourceGroups/seed-rg-6", sub(&app));
+    assert!(!state.authorize(&principal, &other, rg_read, false, Plane::Arm, now));
+
+    for bad in [
+        json!({"roleAssignments": 1}),
+        json!({"applications": 1, "roleAssignments": 1001}),
+        json!({"applications": 1_000_001}),
+        json!({"applications": 1, "extra": 1}),
+        json!({"applications": -1}),
+    ] {
+        let r = seed(bad.clone()).await.expect("request");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(
+        state.directory.read().counts(),
+        (8, 8),
+        "refusals change nothing"
+    );
+}
+
+#[tokio::test]
 async fn the_control_api_adds_subscriptions_owned_by_the_admin() {
     let app = immediate_app().await;
     let id = "0000aaaa-0000-4000-8000-000000000001";
