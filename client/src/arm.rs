@@ -151,6 +151,7 @@ pub struct Arm {
     pub(crate) credential: Arc<dyn TokenCredential>,
     pub(crate) endpoint: String,
     pub(crate) scope: String,
+    pub(crate) authorization_api: String,
 }
 
 fn enc(s: &str) -> String {
@@ -158,6 +159,13 @@ fn enc(s: &str) -> String {
 }
 
 impl Arm {
+    /// The same client, sending `api_version` on role assignment calls instead of
+    /// [`AUTHORIZATION_API`]: tools pin their own (Az.Resources sends `2020-08-01-preview`).
+    pub fn with_authorization_api(mut self, api_version: impl Into<String>) -> Self {
+        self.authorization_api = api_version.into();
+        self
+    }
+
     fn url(&self, path: &str, api_version: &str) -> String {
         let sep = if path.contains('?') { '&' } else { '?' };
         format!("{}{path}{sep}api-version={api_version}", self.endpoint)
@@ -344,6 +352,16 @@ impl Arm {
             .next())
     }
 
+    /// Reads a role definition by its full id (`…/providers/Microsoft.Authorization/roleDefinitions/{guid}`).
+    pub async fn get_role_definition(&self, id: &str) -> Result<RoleDefinition, Error> {
+        self.send(Request::new(
+            Method::GET,
+            self.url(id, ROLE_DEFINITIONS_API),
+        ))
+        .await?
+        .json(Service::Arm)
+    }
+
     /// Assigns `role_definition_id` to `principal_id` at `scope` under a new name.
     /// `principal_type` (`ServicePrincipal`, …) lets ARM skip the directory lookup that fails
     /// while a new principal replicates.
@@ -361,16 +379,19 @@ impl Arm {
         if let Some(t) = principal_type {
             properties["principalType"] = json!(t);
         }
-        let req = Request::new(Method::PUT, self.url(&path, AUTHORIZATION_API))
+        let req = Request::new(Method::PUT, self.url(&path, &self.authorization_api))
             .json(&json!({"properties": properties}));
         self.send(req).await?.json(Service::Arm)
     }
 
     /// Reads a role assignment by its full id.
     pub async fn get_role_assignment(&self, id: &str) -> Result<RoleAssignment, Error> {
-        self.send(Request::new(Method::GET, self.url(id, AUTHORIZATION_API)))
-            .await?
-            .json(Service::Arm)
+        self.send(Request::new(
+            Method::GET,
+            self.url(id, &self.authorization_api),
+        ))
+        .await?
+        .json(Service::Arm)
     }
 
     /// Lists role assignments at `scope`.
@@ -390,7 +411,7 @@ impl Arm {
             path.push_str("?$filter=");
             path.push_str(&enc(&f));
         }
-        self.list(self.url(&path, AUTHORIZATION_API)).await
+        self.list(self.url(&path, &self.authorization_api)).await
     }
 
     /// Deletes a role assignment by id; `None` when it did not exist (ARM answers 204).
@@ -398,7 +419,7 @@ impl Arm {
         let reply = self
             .send(Request::new(
                 Method::DELETE,
-                self.url(id, AUTHORIZATION_API),
+                self.url(id, &self.authorization_api),
             ))
             .await?;
         if reply.status == StatusCode::NO_CONTENT || reply.body.is_empty() {

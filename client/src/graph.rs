@@ -303,6 +303,18 @@ impl Graph {
         self.list("/servicePrincipals", filter).await
     }
 
+    /// `POST /directoryObjects/getByIds`: the objects among `ids` that exist, each with its
+    /// `@odata.type`, optionally only of `types` (`servicePrincipal`, `application`, …).
+    pub async fn get_by_ids(&self, ids: &[&str], types: &[&str]) -> Result<Vec<Value>, Error> {
+        let mut body = json!({ "ids": ids });
+        if !types.is_empty() {
+            body["types"] = json!(types);
+        }
+        let req = Request::new(Method::POST, self.url("/directoryObjects/getByIds")).json(&body);
+        let page: Page<Value> = self.send(req).await?.json(Service::Graph)?;
+        Ok(page.value)
+    }
+
     /// Deletes a service principal.
     pub async fn delete_service_principal(&self, object_id: &str) -> Result<(), Error> {
         let url = self.url(&format!("/servicePrincipals/{object_id}"));

@@ -120,6 +120,7 @@ impl AzureClient {
             credential: self.credential.clone(),
             endpoint: self.cloud.arm_endpoint.trim_end_matches('/').to_owned(),
             scope: scope_of(&self.cloud.arm_audience),
+            authorization_api: arm::AUTHORIZATION_API.to_owned(),
         }
     }
 }

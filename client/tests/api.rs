@@ -473,6 +473,44 @@ async fn arm_resource_groups_resources_and_role_assignments() {
             .is_none()
     );
 
+    // A tool's own api-version for role assignments, and the reads that render one.
+    let pinned = arm.clone().with_authorization_api("2020-08-01-preview");
+    let second = pinned
+        .create_role_assignment(&rg.id, &reader.id, &sp.id, Some("ServicePrincipal"))
+        .await
+        .expect("assign with a pinned api-version");
+    let bad_version = arm
+        .clone()
+        .with_authorization_api("1999-01-01")
+        .get_role_assignment(&second.id)
+        .await
+        .expect_err("unknown api-version");
+    assert_eq!(bad_version.code(), Some("InvalidResourceType"));
+    let definition = arm
+        .get_role_definition(&second.properties.role_definition_id)
+        .await
+        .expect("definition by id");
+    assert_eq!(definition.properties.role_name, "Reader");
+    let missing = arm
+        .get_role_definition(&format!(
+            "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}",
+            uuid::Uuid::new_v4()
+        ))
+        .await
+        .expect_err("no such definition");
+    assert_eq!(missing.code(), Some("RoleDefinitionDoesNotExist"));
+    let found = graph
+        .get_by_ids(&[&sp.id, &app.id], &["servicePrincipal"])
+        .await
+        .expect("getByIds");
+    assert_eq!(found.len(), 1, "only the principal, as asked: {found:?}");
+    assert_eq!(found[0]["id"], sp.id.as_str());
+    let err = graph
+        .get_by_ids(&["not-a-guid"], &[])
+        .await
+        .expect_err("invalid id");
+    assert_eq!(err.code(), Some("Request_BadRequest"));
+
     arm.delete_resource_group(&sub, "client-rg", Duration::from_secs(30))
         .await
         .expect("delete rg");

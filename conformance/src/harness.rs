@@ -200,7 +200,7 @@ fn replay_fixture(path: &Path, record: bool) -> Result<Completion, Failed> {
             let lines: Vec<String> = report.differences.iter().map(ToString::to_string).collect();
             Err(Failed::from(format!(
                 "{} of {} exchanges differ:\n{}",
-                report.differences.len(),
+                report.differing_exchanges(),
                 report.exchanges,
                 lines.join("\n")
             )))

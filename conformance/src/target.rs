@@ -100,6 +100,13 @@ impl Target {
         let emu = Emulator::start()
             .await
             .map_err(|e| format!("emulator: {e}"))?;
+        // The process's signing key is made on first use; make it now, off the recorded
+        // timeline, so that a recording and its replay see the same pace whichever runs
+        // first in the process (dates in request bodies are shifted by start time).
+        let state = emu.state().clone();
+        tokio::task::spawn_blocking(move || drop(state.keys.current()))
+            .await
+            .map_err(|e| format!("signing key: {e}"))?;
         Ok(Self::for_emulator(emu))
     }
 

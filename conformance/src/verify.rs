@@ -47,6 +47,15 @@ pub struct Report {
     pub differences: Vec<Difference>,
 }
 
+impl Report {
+    /// How many exchanges have at least one difference.
+    pub fn differing_exchanges(&self) -> usize {
+        let mut entries: Vec<usize> = self.differences.iter().map(|d| d.entry).collect();
+        entries.dedup();
+        entries.len()
+    }
+}
+
 /// Replays `recording` against the emulator `target` (an in-process or running one, which
 /// should be fresh: the fixture's reads expect only what it created).
 pub async fn replay(recording: &Recording, target: &Target) -> Result<Report, String> {
@@ -346,6 +355,7 @@ mod tests {
             ]
         );
         assert!(report.differences.iter().all(|d| d.entry == 2));
+        assert_eq!(report.differing_exchanges(), 1, "three lines, one exchange");
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
                 failed = true;
                 println!(
                     "DIFF  {path}: {} of {} exchanges differ",
-                    report.differences.len(),
+                    report.differing_exchanges(),
                     report.exchanges
                 );
                 for d in &report.differences {
