@@ -771,3 +771,266 @@ async fn the_token_cache_never_admits_a_variant_and_still_expires_what_it_holds(
         )
     );
 }
+
+/// A running emulator reached over HTTP, with the admin token its control API wants, if any.
+struct Remote {
+    http: reqwest::Client,
+    base: String,
+    tenant: String,
+    admin_id: String,
+    admin_secret: String,
+    admin_token: Option<String>,
+}
+
+impl Remote {
+    fn of_binary(info: &Value, admin_token: Option<&str>) -> Self {
+        let text = |v: &Value| v.as_str().expect("string").to_owned();
+        Self {
+            http: reqwest::Client::new(),
+            base: text(&info["base_url"]),
+            tenant: text(&info["tenant_id"]),
+            admin_id: text(&info["admin"]["client_id"]),
+            admin_secret: text(&info["admin"]["client_secret"]),
+            admin_token: admin_token.map(str::to_owned),
+        }
+    }
+
+    fn of_app(app: &TestApp) -> Self {
+        Self {
+            http: app.http.clone(),
+            base: app.emu.url().to_owned(),
+            tenant: app.emu.tenant_id().to_string(),
+            admin_id: app.admin_id(),
+            admin_secret: app.admin_secret(),
+            admin_token: None,
+        }
+    }
+
+    /// A client-credentials token request, the secret in the form or in HTTP Basic.
+    async fn token(&self, client_id: &str, secret: &str, basic: bool) -> (StatusCode, Value) {
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("scope", "https://management.azure.com/.default"),
+        ];
+        let mut req = self
+            .http
+            .post(format!("{}/{}/oauth2/v2.0/token", self.base, self.tenant));
+        if basic {
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair = format!("{}:{}", enc(client_id), enc(secret));
+            req = req.header(
+                "authorization",
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ),
+            );
+        } else {
+            form.extend([("client_id", client_id), ("client_secret", secret)]);
+        }
+        let r = req.form(&form).send().await.expect("token request");
+        (r.status(), r.json().await.expect("json"))
+    }
+
+    async fn graph(&self, token: &str, method: Method, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("graph");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap_or(Value::Null)
+    }
+
+    /// A control API request, with the admin token when there is one.
+    fn control(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, format!("{}{path}", self.base));
+        match &self.admin_token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+}
+
+/// Creates and uses secrets on every path that sees one — Graph `addPassword`, token
+/// requests with the secret in the form and in HTTP Basic, wrong secrets both ways, the
+/// portal's secret page, `POST /_emulator/seed` — and returns every secret sent or shown.
+async fn exercise_secrets(remote: &Remote) -> Vec<String> {
+    let (status, body) = remote
+        .token(&remote.admin_id, &remote.admin_secret, false)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, graph) = {
+        let mut form = vec![("grant_type", "client_credentials")];
+        form.extend([
+            ("client_id", remote.admin_id.as_str()),
+            ("client_secret", remote.admin_secret.as_str()),
+            ("scope", GRAPH),
+        ]);
+        let r = remote
+            .http
+            .post(format!(
+                "{}/{}/oauth2/v2.0/token",
+                remote.base, remote.tenant
+            ))
+            .form(&form)
+            .send()
+            .await
+            .expect("token");
+        (r.status(), r.json::<Value>().await.expect("json"))
+    };
+    assert_eq!(status, StatusCode::OK, "{graph}");
+    let graph = graph["access_token"].as_str().expect("token").to_owned();
+    let created = remote
+        .graph(
+            &graph,
+            Method::POST,
+            "/v1.0/applications",
+            json!({"displayName": "secret-scan"}),
+        )
+        .await;
+    let (object_id, app_id) = (
+        created["id"].as_str().expect("id").to_owned(),
+        created["appId"].as_str().expect("appId").to_owned(),
+    );
+    let added = remote
+        .graph(
+            &graph,
+            Method::POST,
+            &format!("/v1.0/applications/{object_id}/addPassword"),
+            json!({"passwordCredential": {"displayName": "scan"}}),
+        )
+        .await;
+    let graph_secret = added["secretText"].as_str().expect("secretText").to_owned();
+    remote
+        .graph(
+            &graph,
+            Method::POST,
+            "/v1.0/servicePrincipals",
+            json!({"appId": app_id}),
+        )
+        .await;
+    for basic in [false, true] {
+        let (status, body) = remote.token(&app_id, &graph_secret, basic).await;
+        assert_eq!(status, StatusCode::OK, "basic={basic}: {body}");
+    }
+    let wrong = [
+        format!("{graph_secret}x"),
+        format!("zzzQ~{}", Uuid::new_v4().simple()),
+    ];
+    for (wrong, basic) in wrong.iter().zip([false, true]) {
+        let (status, body) = remote.token(&app_id, wrong, basic).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error_codes"][0], 7_000_215);
+    }
+
+    // The portal's one-time secret page.
+    let page = remote
+        .control(
+            Method::POST,
+            &format!("/_emulator/portal/apps/{object_id}/secrets"),
+        )
+        .form(&[("description", "portal"), ("expires", "180d")])
+        .send()
+        .await
+        .expect("portal");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    let start = html.find(r#"id="secret-value">"#).expect("value shown") + 18;
+    let portal_secret = html[start..start + html[start..].find('<').expect("end")].to_owned();
+    assert_eq!(portal_secret.len(), 40, "{portal_secret}");
+    assert_eq!(
+        remote.token(&app_id, &portal_secret, true).await.0,
+        StatusCode::OK
+    );
+
+    // Bulk seeding with a chosen secret, which then signs an app in.
+    let seed_secret = format!("seedQ~{}", Uuid::new_v4().simple());
+    let seeded = remote
+        .control(Method::POST, "/_emulator/seed")
+        .json(&json!({"applications": 2, "secret": seed_secret}))
+        .send()
+        .await
+        .expect("seed");
+    assert_eq!(seeded.status(), StatusCode::CREATED);
+    let listed = remote
+        .graph(
+            &graph,
+            Method::GET,
+            "/v1.0/applications?$filter=displayName%20eq%20'seed-app-1'",
+            Value::Null,
+        )
+        .await;
+    let seeded_app = listed["value"][0]["appId"].as_str().expect("seeded app");
+    assert_eq!(
+        remote.token(seeded_app, &seed_secret, false).await.0,
+        StatusCode::OK
+    );
+    let mut all = vec![graph_secret, portal_secret, seed_secret];
+    all.extend(wrong);
+    all.push(remote.admin_secret.clone());
+    all
+}
+
+/// Each secret's full value and its tail (hints show the first three characters) must be
+/// absent from `text`.
+fn assert_no_secret(text: &str, secrets: &[String], what: &str) {
+    for secret in secrets {
+        assert!(!text.contains(secret.as_str()), "{what} holds a secret");
+        assert!(!text.contains(&secret[3..]), "{what} holds a secret's tail");
+    }
+}
+
+#[tokio::test]
+async fn secrets_reach_no_response_after_creation_and_no_state_dump() {
+    let app = TestApp::new().await;
+    let secrets = exercise_secrets(&Remote::of_app(&app)).await;
+    let request = entra_emulator::state::SeedRequest {
+        secret: Some(secrets[2].clone()),
+        ..Default::default()
+    };
+    assert_no_secret(&format!("{request:?}"), &secrets, "a seed request's Debug");
+    let state = app.emu.state();
+    let dump = format!("{state:?}");
+    assert!(dump.contains("SecretHash(***)"), "the dump shows hashes");
+    assert!(dump.contains("seed-app-1"), "the dump is the whole state");
+    assert_no_secret(&dump, &secrets, "the state dump");
+    let graph = app.admin_graph_token().await;
+    let apps = app
+        .call(Method::GET, "/v1.0/applications", Some(&graph), None)
+        .await
+        .2;
+    assert_no_secret(&apps.to_string(), &secrets, "the application list");
+    let ids: Vec<String> = apps["value"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .map(|a| a["id"].as_str().expect("id").to_owned())
+        .collect();
+    for id in ids {
+        for path in [
+            format!("/v1.0/applications/{id}"),
+            format!("/_emulator/portal/apps/{id}"),
+            format!("/_emulator/portal/apps/{id}/secrets"),
+        ] {
+            let r = app.http.get(app.url(&path)).bearer_auth(&graph).send();
+            let text = r.await.expect("get").text().await.expect("text");
+            assert_no_secret(&text, &secrets[..3], &path);
+        }
+    }
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_binarys_trace_logs() {
+    let bin = RunningBinary::start_plain(&[("RUST_LOG", "trace")]).await;
+    let secrets = exercise_secrets(&Remote::of_binary(&bin.info, None)).await;
+    let logs = bin.stop_and_collect_stderr().await;
+    assert!(
+        logs.contains("POST /_emulator/seed 201"),
+        "requests are logged"
+    );
+    assert_no_secret(&logs, &secrets, "the log");
+}
