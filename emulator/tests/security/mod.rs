@@ -1034,3 +1034,258 @@ async fn secrets_never_reach_the_binarys_trace_logs() {
     );
     assert_no_secret(&logs, &secrets, "the log");
 }
+
+const ADMIN_TOKEN: &str = "adm-tok-5f0c1e9a-test";
+
+/// (status, error code, WWW-Authenticate) of a control request with `authorization`.
+async fn control_answer(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    authorization: Option<String>,
+) -> (StatusCode, String, String) {
+    let mut req = app.http.request(method, app.url(path));
+    if let Some(value) = authorization {
+        req = req.header("authorization", value);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status();
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .unwrap_or_default();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (status, code, challenge)
+}
+
+fn basic(password: &str) -> String {
+    let pair = format!("someone:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+#[tokio::test]
+async fn with_an_admin_token_every_control_route_but_health_requires_it() {
+    let app = TestApp::with(Emulator::builder().admin_token(ADMIN_TOKEN)).await;
+    let graph = app.admin_graph_token().await;
+    let bearer = |t: &str| Some(format!("Bearer {t}"));
+    let bearer_challenge = r#"Bearer realm="Entra Emulator control API""#;
+    let basic_challenge = r#"Basic realm="Entra Emulator control API", charset="UTF-8""#;
+    let routes = [
+        (Method::GET, "/_emulator/clock", bearer_challenge),
+        (Method::POST, "/_emulator/reset", bearer_challenge),
+        (Method::GET, "/_emulator/subscriptions", bearer_challenge),
+        (Method::GET, "/_emulator/rbac/pending", bearer_challenge),
+        (Method::GET, "/_emulator/nope", bearer_challenge),
+        (Method::GET, "/_emulator/portal", basic_challenge),
+        (Method::GET, "/_emulator/portal/apps", basic_challenge),
+        (
+            Method::POST,
+            "/_emulator/portal/clock/advance",
+            basic_challenge,
+        ),
+    ];
+    let mut tried = 0;
+    for (method, path, challenge) in &routes {
+        for (what, authorization, code) in [
+            ("no header", None, "AdminTokenRequired"),
+            ("wrong token", bearer("adm-tok-wrong"), "InvalidAdminToken"),
+            (
+                "token prefix",
+                bearer(&ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]),
+                "InvalidAdminToken",
+            ),
+            ("a Graph token", bearer(&graph), "InvalidAdminToken"),
+            ("empty bearer", Some("Bearer ".into()), "AdminTokenRequired"),
+            ("wrong Basic", Some(basic("nope")), "InvalidAdminToken"),
+        ] {
+            let answer = control_answer(&app, method.clone(), path, authorization).await;
+            tried += 1;
+            // Basic counts only on the portal; elsewhere it is no token at all.
+            let code = if what == "wrong Basic" && *challenge == bearer_challenge {
+                "AdminTokenRequired"
+            } else {
+                code
+            };
+            assert_eq!(
+                answer,
+                (
+                    StatusCode::UNAUTHORIZED,
+                    code.to_owned(),
+                    (*challenge).to_owned()
+                ),
+                "{method} {path} with {what}"
+            );
+        }
+    }
+    println!("{tried} refused control requests");
+    // Nothing ran: the app created before the refused resets is still there.
+    let apps = app
+        .call(Method::GET, "/v1.0/applications", Some(&graph), None)
+        .await
+        .2;
+    assert_eq!(apps["value"].as_array().map(Vec::len), Some(1));
+
+    // Paths that reach the control routes after normalization are guarded too.
+    for path in ["//_emulator/reset", "/_emulator//reset"] {
+        let answer = control_answer(&app, Method::POST, path, None).await;
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let encoded = control_answer(&app, Method::POST, "/%5Femulator/reset", None).await;
+    assert!(!encoded.0.is_success(), "{encoded:?}");
+
+    // The token opens every route; the portal also takes it as a Basic password; health
+    // stays open for readiness probes.
+    for (method, path, _) in &routes[..4] {
+        let answer = control_answer(&app, method.clone(), path, bearer(ADMIN_TOKEN)).await;
+        assert!(answer.0.is_success(), "{method} {path}: {answer:?}");
+    }
+    for authorization in [bearer(ADMIN_TOKEN), Some(basic(ADMIN_TOKEN))] {
+        let r = app.http.get(app.url("/_emulator/portal/apps"));
+        let r = r.header("authorization", authorization.expect("value"));
+        assert_eq!(r.send().await.expect("portal").status(), StatusCode::OK);
+    }
+    let basic_elsewhere = control_answer(
+        &app,
+        Method::GET,
+        "/_emulator/clock",
+        Some(basic(ADMIN_TOKEN)),
+    )
+    .await;
+    assert_eq!(basic_elsewhere.0, StatusCode::UNAUTHORIZED);
+    let health = control_answer(&app, Method::GET, "/_emulator/health", None).await;
+    assert_eq!(health.0, StatusCode::OK);
+    // The Azure APIs are not affected.
+    assert_eq!(
+        app.call(Method::GET, "/v1.0/applications", Some(&graph), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn on_loopback_without_an_admin_token_the_control_api_stays_open() {
+    let app = TestApp::new().await;
+    for (method, path) in [
+        (Method::GET, "/_emulator/clock"),
+        (Method::GET, "/_emulator/portal"),
+        (Method::POST, "/_emulator/reset"),
+    ] {
+        let answer = control_answer(&app, method.clone(), path, None).await;
+        assert!(answer.0.is_success(), "{method} {path}: {answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_library_refuses_a_non_loopback_bind_without_an_admin_token() {
+    let exposed = entra_emulator::Config {
+        bind: "0.0.0.0:0".parse().expect("addr"),
+        ..Default::default()
+    };
+    let refused = Emulator::builder().config(exposed.clone()).start().await;
+    assert!(
+        matches!(
+            refused,
+            Err(entra_emulator::StartError::ExposedControlApi(_))
+        ),
+        "{refused:?}"
+    );
+    // The same for a server handed an already bound listener.
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+        .await
+        .expect("bind");
+    let server = entra_emulator::Server::new(listener, exposed.clone(), None).expect("server");
+    let run = server.run(std::future::pending()).await;
+    assert_eq!(
+        run.map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::PermissionDenied)
+    );
+    // With a token it starts; an empty token is none.
+    let empty = Emulator::builder().config(exposed.clone()).admin_token("");
+    assert!(empty.start().await.is_err());
+    let started = Emulator::builder()
+        .config(exposed)
+        .admin_token(ADMIN_TOKEN)
+        .start()
+        .await
+        .expect("starts with a token");
+    let app = TestApp {
+        emu: started,
+        http: reqwest::Client::new(),
+    };
+    let answer = control_answer(&app, Method::GET, "/_emulator/clock", None).await;
+    assert_eq!(answer.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_binary_refuses_a_non_loopback_bind_without_an_admin_token() {
+    for (args, env) in [
+        (vec!["--bind", "0.0.0.0:0"], vec![]),
+        (vec![], vec![("ENTRA_EMULATOR_BIND", "0.0.0.0:0")]),
+        (
+            vec!["--bind", "[::]:0"],
+            vec![("ENTRA_EMULATOR_ADMIN_TOKEN", "")],
+        ),
+    ] {
+        let out = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
+                .args(&args)
+                .arg("--plain-http")
+                .env_remove("ENTRA_EMULATOR_ADMIN_TOKEN")
+                .envs(env.iter().copied())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("exits at once")
+        .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} {env:?}");
+        assert!(
+            stderr.contains("refusing to serve the control API")
+                && stderr.contains("--admin-token")
+                && stderr.contains("ENTRA_EMULATOR_ADMIN_TOKEN"),
+            "{stderr}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("listening on"),
+            "nothing was served"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_binary_with_an_admin_token_serves_any_bind_and_never_logs_the_token() {
+    let bin = RunningBinary::spawn(
+        &["--bind", "0.0.0.0:0", "--plain-http"],
+        &[
+            ("RUST_LOG", "trace"),
+            ("ENTRA_EMULATOR_ADMIN_TOKEN", ADMIN_TOKEN),
+        ],
+    )
+    .await;
+    let remote = Remote::of_binary(&bin.info, Some(ADMIN_TOKEN));
+    let clock = format!("{}/_emulator/clock", remote.base);
+    let refused = remote.http.get(&clock).send().await.expect("clock");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let wrong = remote.http.get(&clock).bearer_auth("x").send().await;
+    assert_eq!(wrong.expect("clock").status(), StatusCode::UNAUTHORIZED);
+    let allowed = remote.control(Method::GET, "/_emulator/clock").send().await;
+    assert_eq!(allowed.expect("clock").status(), StatusCode::OK);
+    let mut secrets = exercise_secrets(&remote).await;
+    secrets.push(ADMIN_TOKEN.to_owned());
+    let (stdout, stderr) = bin.stop_and_collect_output().await;
+    assert!(stdout.contains("needs the admin token"), "{stdout}");
+    assert!(stderr.contains("GET /_emulator/clock 401"), "{stderr}");
+    assert!(!stdout.contains(ADMIN_TOKEN), "the banner hides the token");
+    assert_no_secret(&stderr, &secrets, "the log");
+}
