@@ -271,6 +271,12 @@ impl RunningBinary {
         self.info["ca_cert_path"].as_str().expect("ca_cert_path")
     }
 
+    /// What the process has printed on stdout, once it has exited (the pipe drained).
+    pub(crate) async fn printed(&self) -> String {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.stdout.lock().await.clone()
+    }
+
     /// Sends SIGTERM, waits for a clean exit and returns everything the process logged.
     pub(crate) async fn stop_and_collect_stderr(self) -> String {
         self.stop_and_collect_output().await.1
