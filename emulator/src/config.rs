@@ -87,6 +87,9 @@ pub struct Config {
     /// Most rows a Log Analytics or Application Insights query returns; a longer result is
     /// cut there and reported as a partial error, as the service does at 500,000 records.
     pub query_row_limit: usize,
+    /// Token the control API (`/_emulator/*`, portal included, health excepted) requires
+    /// when set; without one the control API is open, and only a loopback bind is allowed.
+    pub admin_token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -109,9 +112,38 @@ impl Default for Config {
             principal_replication: Duration::from_secs(60),
             data_dir: None,
             query_row_limit: DEFAULT_QUERY_ROW_LIMIT,
+            admin_token: None,
         }
     }
 }
+
+impl Config {
+    /// The control API's admin token, if one is set (an empty one counts as none).
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Refuses to serve the control API, which can reset the tenant and mint secrets, to
+    /// other machines without an admin token: listening on `addr` needs one unless it is a
+    /// loopback address.
+    pub fn check_control_api(&self, addr: SocketAddr) -> Result<(), ExposedControlApi> {
+        if addr.ip().to_canonical().is_loopback() || self.admin_token().is_some() {
+            Ok(())
+        } else {
+            Err(ExposedControlApi(addr))
+        }
+    }
+}
+
+/// The control API would be reachable beyond this machine without an admin token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "refusing to serve the control API (/_emulator/*) on {0}, which is not a loopback address, without an admin token: set --admin-token (or ENTRA_EMULATOR_ADMIN_TOKEN), or bind to 127.0.0.1"
+)]
+pub struct ExposedControlApi(pub SocketAddr);
 
 /// A secret string whose `Debug` never shows the value.
 #[derive(Clone, PartialEq, Eq)]

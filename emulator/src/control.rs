@@ -2,15 +2,19 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
 use crate::keys::SigningKey;
+use crate::secret;
 use crate::state::{AppState, SeedRequest};
 
 /// Largest single clock advance accepted (a century), so that dates stay representable.
@@ -141,6 +145,76 @@ pub(crate) async fn rotate_keys(State(state): State<AppState>) -> Response {
     let kid = key.kid().to_owned();
     state.keys.rotate(std::sync::Arc::new(key));
     axum::Json(json!({ "kid": kid })).into_response()
+}
+
+/// With an admin token configured, lets a request reach a control route (`/_emulator/…`
+/// but `/_emulator/health`, kept open for readiness probes) only if it carries the token:
+/// `Authorization: Bearer <token>`, or on the portal, for browsers, HTTP Basic with the token
+/// as password (any user name). Basic is refused elsewhere, because a browser attaches
+/// remembered Basic credentials to other sites' form posts, and only the portal checks
+/// where a post comes from. Compared in constant time; never logged.
+pub(crate) async fn require_admin_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let control = path == "/_emulator" || path.starts_with("/_emulator/");
+    let Some(expected) = state.config.admin_token() else {
+        return next.run(request).await;
+    };
+    if !control || path == "/_emulator/health" {
+        return next.run(request).await;
+    }
+    let portal = path == "/_emulator/portal" || path.starts_with("/_emulator/portal/");
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| presented_token(v, portal));
+    let (code, message) = match presented {
+        Some(token) if secret::same(&token, expected) => return next.run(request).await,
+        Some(_) => (
+            "InvalidAdminToken",
+            "the admin token is not this emulator's",
+        ),
+        None if portal => (
+            "AdminTokenRequired",
+            "this emulator's control API needs its admin token: send it as 'Authorization: Bearer <token>', or as the password of HTTP Basic",
+        ),
+        None => (
+            "AdminTokenRequired",
+            "this emulator's control API needs its admin token: send it as 'Authorization: Bearer <token>'",
+        ),
+    };
+    let mut response = error(StatusCode::UNAUTHORIZED, code, message);
+    let challenge = if portal {
+        r#"Basic realm="Entra Emulator control API", charset="UTF-8""#
+    } else {
+        r#"Bearer realm="Entra Emulator control API""#
+    };
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
+}
+
+/// The token in an `Authorization` value: a bearer token, or (when `basic` is allowed) the
+/// password of HTTP Basic credentials.
+fn presented_token(value: &str, basic: bool) -> Option<String> {
+    let (scheme, rest) = value.split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return (!rest.is_empty()).then(|| rest.to_owned());
+    }
+    if !(basic && scheme.eq_ignore_ascii_case("basic")) {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(rest).ok()?).ok()?;
+    decoded
+        .split_once(':')
+        .map(|(_, password)| password.to_owned())
 }
 
 /// Unknown `/_emulator/...` path.

@@ -92,6 +92,11 @@ struct Args {
     /// Client secret of the bootstrap admin.
     #[arg(long, env = "ENTRA_EMULATOR_ADMIN_CLIENT_SECRET", default_value = entra_emulator::config::DEFAULT_ADMIN_CLIENT_SECRET, hide_default_value = true)]
     admin_client_secret: String,
+    /// Token the control API (/_emulator/*, portal included, health excepted) requires, as
+    /// "Authorization: Bearer <token>" (the portal also takes it as an HTTP Basic password);
+    /// required to bind a non-loopback address.
+    #[arg(long, env = "ENTRA_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
     /// Directory for persisted state and the generated CA certificate.
     #[arg(long, env = "ENTRA_EMULATOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -140,6 +145,7 @@ impl Args {
             propagation,
             principal_replication: self.principal_replication,
             data_dir: self.data_dir,
+            admin_token: self.admin_token.map(Secret::new),
             ..Config::default()
         }
     }
@@ -181,6 +187,9 @@ async fn run(
     } else {
         Some(entra_emulator::replay::Playback::load(&replay)?)
     };
+    if playback.is_none() {
+        config.check_control_api(config.bind)?;
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -197,7 +206,7 @@ async fn run(
             p.len(),
             info.base_url
         ),
-        None => print_banner(&info),
+        None => print_banner(&info, server.state().config.admin_token().is_some()),
     }
     if let Some(path) = connection_file {
         let json = serde_json::to_vec_pretty(&info)?;
@@ -211,7 +220,7 @@ async fn run(
     Ok(())
 }
 
-fn print_banner(info: &entra_emulator::ConnectionInfo) {
+fn print_banner(info: &entra_emulator::ConnectionInfo, admin_token: bool) {
     let ca = info.ca_cert_path.as_ref().map(|p| p.display().to_string());
     println!("Entra emulator listening on {}", info.base_url);
     println!("  tenant:        {}", info.tenant_id);
@@ -223,6 +232,12 @@ fn print_banner(info: &entra_emulator::ConnectionInfo) {
         "  CA cert:       {}",
         ca.as_deref().unwrap_or("(plain HTTP)")
     );
+    if admin_token {
+        println!(
+            "  control API:   {}/_emulator/ needs the admin token",
+            info.base_url
+        );
+    }
     println!();
     println!("Point Azure SDKs and MSAL at it:");
     println!("  export AZURE_AUTHORITY_HOST={}", info.base_url);

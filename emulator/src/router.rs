@@ -224,6 +224,10 @@ fn routes(state: AppState) -> Router {
             get(control::not_found).post(control::not_found),
         )
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::require_admin_token,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

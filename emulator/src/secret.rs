@@ -42,6 +42,16 @@ impl SecretHash {
     }
 }
 
+/// Whether `candidate` equals `expected`, in a time that depends on neither where they
+/// differ nor their lengths (both are hashed, then the digests compared in constant time).
+pub fn same(candidate: &str, expected: &str) -> bool {
+    let (a, b) = (
+        digest(&SHA256, candidate.as_bytes()),
+        digest(&SHA256, expected.as_bytes()),
+    );
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_ref(), b.as_ref()).is_ok()
+}
+
 fn hash(salt: &[u8; 16], secret: &str) -> [u8; 32] {
     let mut input = Vec::with_capacity(16 + secret.len());
     input.extend_from_slice(salt);
@@ -108,6 +118,14 @@ mod tests {
                 .all(|(i, c)| (4..6).contains(&i) || ALPHABET.contains(&c))
         );
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn same_compares_whole_values() {
+        assert!(same("token", "token"));
+        for other in ["", "t", "toke", "tokem", "token ", "Token"] {
+            assert!(!same(other, "token"), "{other}");
+        }
     }
 
     #[test]

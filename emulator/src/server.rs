@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
-use crate::config::{Config, Jitter, Plane, Propagation, Secret, TlsMode};
+use crate::config::{Config, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode};
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::state::AppState;
 use crate::tls::{self, TlsError};
@@ -33,6 +33,9 @@ pub enum StartError {
     /// The signing key could not be made.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A non-loopback bind without an admin token.
+    #[error(transparent)]
+    ExposedControlApi(#[from] ExposedControlApi),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -150,7 +153,12 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
     /// finish (up to 10 s) and returns.
+    /// Refuses (`PermissionDenied`) a non-loopback listener when no admin token is set.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let addr = self.listener.local_addr()?;
+        if let Err(e) = self.state.config.check_control_api(addr) {
+            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e));
+        }
         let app = crate::router::router(self.state.clone());
         self.serve(app, shutdown).await
     }
@@ -331,6 +339,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Requires `token` on the control API (`/_emulator/*` but health), as `--admin-token`
+    /// does; needed to bind anything but a loopback address.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.config.admin_token = Some(Secret::new(token));
+        self
+    }
+
     /// Signs tokens with this key instead of the process-wide generated one.
     pub fn signing_key(mut self, key: Arc<SigningKey>) -> Self {
         self.signing_key = Some(key);
@@ -339,6 +354,7 @@ impl EmulatorBuilder {
 
     /// Binds (127.0.0.1:0 unless configured otherwise) and starts serving in the background.
     pub async fn start(self) -> Result<Emulator, StartError> {
+        self.config.check_control_api(self.config.bind)?;
         let listener = TcpListener::bind(self.config.bind).await?;
         let server = Server::new(listener, self.config, self.signing_key)?;
         let info = server.connection_info();

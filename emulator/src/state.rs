@@ -29,7 +29,7 @@ pub const MAX_SEED: usize = 1_000_000;
 pub const SEED_GROUPS: usize = 1000;
 
 /// What [`AppState::seed`] creates (`POST /_emulator/seed` takes it as JSON).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SeedRequest {
     /// Applications to create, each with its service principal.
@@ -41,6 +41,17 @@ pub struct SeedRequest {
     /// A client secret every new application gets (hashed, never stored as text).
     #[serde(default)]
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for SeedRequest {
+    // By hand, so that the secret's value never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedRequest")
+            .field("applications", &self.applications)
+            .field("role_assignments", &self.role_assignments)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// What [`AppState::seed`] created.

@@ -6,4 +6,5 @@ mod graph;
 mod monitor;
 mod portal;
 mod replay;
+mod security;
 mod support;

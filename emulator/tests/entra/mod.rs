@@ -700,15 +700,7 @@ async fn binary_writes_connection_file_serves_https_and_exits_on_sigterm() {
         .expect("exits")
         .expect("wait");
     assert!(exit.success(), "{exit:?}");
-    let mut out = String::new();
-    use tokio::io::AsyncReadExt as _;
-    bin.child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut out)
-        .await
-        .expect("read");
+    let out = bin.printed().await;
     assert!(out.contains(&format!("listening on {base}")), "{out}");
     assert!(out.contains("export AZURE_AUTHORITY_HOST="), "{out}");
 }

@@ -183,7 +183,30 @@ pub(crate) struct RunningBinary {
     pub(crate) child: tokio::process::Child,
     pub(crate) info: Value,
     pub(crate) dir: std::path::PathBuf,
+    stdout: std::sync::Arc<tokio::sync::Mutex<String>>,
     stderr: std::sync::Arc<tokio::sync::Mutex<String>>,
+}
+
+/// Appends everything `pipe` yields to `sink` until it closes, so that a chatty process
+/// never blocks on a full pipe.
+fn drain(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> std::sync::Arc<tokio::sync::Mutex<String>> {
+    use tokio::io::AsyncReadExt as _;
+    let text = std::sync::Arc::new(tokio::sync::Mutex::new(String::new()));
+    let sink = text.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .await
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
 }
 
 impl RunningBinary {
@@ -197,13 +220,19 @@ impl RunningBinary {
         Self::spawn(&["--plain-http"], extra_env).await
     }
 
+    /// Starts the binary with `args` (on `127.0.0.1:0` unless they name a `--bind`).
     pub(crate) async fn spawn(args: &[&str], extra_env: &[(&str, &str)]) -> Self {
-        use tokio::io::AsyncReadExt as _;
         let dir =
             std::env::temp_dir().join(format!("entra-emulator-test-{}", uuid::Uuid::new_v4()));
         let conn = dir.join("conn.json");
+        let bind: &[&str] = if args.contains(&"--bind") {
+            &[]
+        } else {
+            &["--bind", "127.0.0.1:0"]
+        };
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
-            .args(["--bind", "127.0.0.1:0", "--connection-file"])
+            .args(bind)
+            .arg("--connection-file")
             .arg(&conn)
             .arg("--data-dir")
             .arg(&dir)
@@ -214,21 +243,8 @@ impl RunningBinary {
             .kill_on_drop(true)
             .spawn()
             .expect("spawn binary");
-        // Drain stderr continuously so that a chatty log never blocks the emulator.
-        let stderr = std::sync::Arc::new(tokio::sync::Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .await
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let stdout = drain(child.stdout.take().expect("stdout"));
+        let stderr = drain(child.stderr.take().expect("stderr"));
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while !conn.exists() {
             assert!(
@@ -242,6 +258,7 @@ impl RunningBinary {
             child,
             info,
             dir,
+            stdout,
             stderr,
         }
     }
@@ -254,8 +271,20 @@ impl RunningBinary {
         self.info["ca_cert_path"].as_str().expect("ca_cert_path")
     }
 
+    /// What the process has printed on stdout, once it has exited (the pipe drained).
+    pub(crate) async fn printed(&self) -> String {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.stdout.lock().await.clone()
+    }
+
     /// Sends SIGTERM, waits for a clean exit and returns everything the process logged.
-    pub(crate) async fn stop_and_collect_stderr(mut self) -> String {
+    pub(crate) async fn stop_and_collect_stderr(self) -> String {
+        self.stop_and_collect_output().await.1
+    }
+
+    /// Sends SIGTERM, waits for a clean exit and returns what the process printed (stdout)
+    /// and logged (stderr).
+    pub(crate) async fn stop_and_collect_output(mut self) -> (String, String) {
         let pid = self.child.id().expect("pid");
         let status = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -269,7 +298,10 @@ impl RunningBinary {
         assert!(exit.success(), "{exit:?}");
         // Give the drain task a moment to read the last bytes.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        self.stderr.lock().await.clone()
+        (
+            self.stdout.lock().await.clone(),
+            self.stderr.lock().await.clone(),
+        )
     }
 }
 
