@@ -92,7 +92,8 @@ struct Args {
     /// Client secret of the bootstrap admin.
     #[arg(long, env = "ENTRA_EMULATOR_ADMIN_CLIENT_SECRET", default_value = entra_emulator::config::DEFAULT_ADMIN_CLIENT_SECRET, hide_default_value = true)]
     admin_client_secret: String,
-    /// Directory for persisted state and the generated CA certificate.
+    /// Directory for persisted state (journal, snapshot, signing key) and the generated CA
+    /// certificate; created when missing.
     #[arg(long, env = "ENTRA_EMULATOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Instead of emulating, answer from these recordings (fixture files or directories of
@@ -184,11 +185,6 @@ async fn run(
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    if config.data_dir.is_some() {
-        tracing::warn!(
-            "--data-dir: state persistence is not implemented yet; state is kept in memory"
-        );
-    }
     let server = Server::new(listener, config, None)?;
     let info = server.connection_info();
     match &playback {

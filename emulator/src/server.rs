@@ -33,6 +33,9 @@ pub enum StartError {
     /// The signing key could not be made.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The data directory could not be opened, read or written.
+    #[error(transparent)]
+    Persist(#[from] crate::persist::PersistError),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -112,8 +115,20 @@ impl Server {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{}", display_addr(addr));
+        let opened = match &config.data_dir {
+            Some(dir) => Some(crate::persist::open(dir)?),
+            None => None,
+        };
+        let signing_key = signing_key.or_else(|| opened.as_ref().map(|o| o.signing_key()));
         let keys = KeyRing::new(signing_key)?;
-        let state = AppState::new(config, base_url, keys);
+        let state = match opened {
+            Some(opened) => AppState::persisted(config, base_url, keys, opened),
+            None => AppState::new(config, base_url, keys),
+        };
+        if let Some(p) = state.persistence() {
+            // A new data directory gets its first snapshot before anything is served.
+            p.commit(&state, 0)?;
+        }
         Ok(Self {
             listener,
             state,
@@ -149,10 +164,27 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to 10 s) and returns.
+    /// finish (up to 10 s), writes any state not yet on disk (under a data directory)
+    /// and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        let app = crate::router::router(self.state.clone());
-        self.serve(app, shutdown).await
+        let state = self.state.clone();
+        let mut app = crate::router::router(state.clone());
+        if state.persistence().is_some() {
+            // Outermost, so that every response to a write waits for its commit.
+            app = app.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::persist::durable,
+            ));
+        }
+        self.serve(app, shutdown).await?;
+        if state.persistence().is_some() {
+            tokio::task::spawn_blocking(move || state.flush())
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(std::io::Error::other)?;
+            tracing::info!("state flushed to the data directory");
+        }
+        Ok(())
     }
 
     /// Serves `app` instead of the emulator's own routes, on the same socket and TLS set-up
@@ -328,6 +360,13 @@ impl EmulatorBuilder {
     /// truncated with a partial error (default 500,000, the service's limit).
     pub fn query_row_limit(mut self, rows: usize) -> Self {
         self.config.query_row_limit = rows;
+        self
+    }
+
+    /// Persists state in `dir` (created when missing), loading what is there: the same as
+    /// the binary's `--data-dir`. The state is flushed when the emulator is dropped.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.data_dir = Some(dir.into());
         self
     }
 
