@@ -486,6 +486,7 @@ impl Persistence {
 
     /// Writes the whole state as a new snapshot and starts an empty journal after it.
     fn snapshot(&self, w: &mut Writer, state: &Shared, offset: Duration) -> io::Result<()> {
+        let started = std::time::Instant::now();
         // Copies taken with each store's changes drained under the same write lock, so
         // whatever a copy holds is not journaled again; the tables' columns are shared,
         // not copied.
@@ -541,6 +542,7 @@ impl Persistence {
         chunk.push(Record::End { records: count });
         flush(&mut chunk, &mut out)?;
         let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        let written = started.elapsed();
         file.sync_all()?;
         drop(file);
         let journal = self.dir.join(JOURNAL);
@@ -557,14 +559,25 @@ impl Persistence {
         w.len = HEADER_LEN;
         w.generation = generation;
         w.snapshot_len = len;
+        tracing::info!(
+            records = count,
+            bytes = len,
+            write_ms = written.as_millis(),
+            total_ms = started.elapsed().as_millis(),
+            "snapshot written"
+        );
         Ok(())
     }
 
     /// At shutdown: everything pending to disk, compacted into a snapshot so that the next
     /// start reads one file.
     pub(crate) fn flush(&self, state: &Shared) -> Result<(), PersistError> {
-        self.snapshots_requested.fetch_add(1, Ordering::SeqCst);
-        self.commit(state, u64::MAX)
+        self.commit(state, u64::MAX)?;
+        if self.writer.lock().len > HEADER_LEN {
+            self.snapshots_requested.fetch_add(1, Ordering::SeqCst);
+            self.commit(state, u64::MAX)?;
+        }
+        Ok(())
     }
 }
 

@@ -184,6 +184,8 @@ pub(crate) struct RunningBinary {
     pub(crate) info: Value,
     pub(crate) dir: std::path::PathBuf,
     stderr: std::sync::Arc<tokio::sync::Mutex<String>>,
+    /// Whether dropping this removes `dir` (not when a restart reuses it).
+    owns_dir: bool,
 }
 
 impl RunningBinary {
@@ -198,10 +200,22 @@ impl RunningBinary {
     }
 
     pub(crate) async fn spawn(args: &[&str], extra_env: &[(&str, &str)]) -> Self {
-        use tokio::io::AsyncReadExt as _;
         let dir =
             std::env::temp_dir().join(format!("entra-emulator-test-{}", uuid::Uuid::new_v4()));
+        let mut running = Self::spawn_in(dir, args, extra_env).await;
+        running.owns_dir = true;
+        running
+    }
+
+    /// Starts the binary on the data directory `dir`, which outlives it (for restarts).
+    pub(crate) async fn spawn_in(
+        dir: std::path::PathBuf,
+        args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> Self {
+        use tokio::io::AsyncReadExt as _;
         let conn = dir.join("conn.json");
+        let _ = std::fs::remove_file(&conn);
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
             .args(["--bind", "127.0.0.1:0", "--connection-file"])
             .arg(&conn)
@@ -243,7 +257,18 @@ impl RunningBinary {
             info,
             dir,
             stderr,
+            owns_dir: false,
         }
+    }
+
+    /// Base URL.
+    pub(crate) fn url(&self) -> &str {
+        self.info["base_url"].as_str().expect("base_url")
+    }
+
+    /// Everything the process has logged so far.
+    pub(crate) async fn stderr(&self) -> String {
+        self.stderr.lock().await.clone()
     }
 
     pub(crate) fn conn_path(&self) -> std::path::PathBuf {
@@ -275,7 +300,9 @@ impl RunningBinary {
 
 impl Drop for RunningBinary {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
