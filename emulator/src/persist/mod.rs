@@ -436,10 +436,6 @@ impl Persistence {
         note_unmarked();
     }
 
-    fn snapshot_wanted(&self) -> bool {
-        self.snapshots_requested.load(Ordering::SeqCst) > self.snapshots_done.load(Ordering::SeqCst)
-    }
-
     /// Makes every change numbered up to `until` durable (and any snapshot asked for),
     /// together with whatever else is pending. Blocking: call it off the async workers.
     pub(crate) fn commit(&self, state: &Shared, until: u64) -> Result<(), PersistError> {
@@ -625,9 +621,7 @@ pub(crate) async fn durable(
             (response, PENDING.with(Cell::get))
         })
         .await;
-    // A bulk seed changes the stores on a blocking thread, out of the task's sight, and
-    // asks for a snapshot: that request waits for it too.
-    if mark == 0 && !persistence.snapshot_wanted() {
+    if mark == 0 {
         return response;
     }
     let committed = tokio::task::spawn_blocking(move || persistence.commit(&state, mark)).await;
