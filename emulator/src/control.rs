@@ -106,7 +106,10 @@ pub(crate) async fn seed(State(state): State<AppState>, body: Bytes) -> Response
         }
     };
     // Seconds of lock-holding work at the largest sizes: off the async worker threads.
-    match tokio::task::spawn_blocking(move || state.seed(&request)).await {
+    let seeded = tokio::task::spawn_blocking(move || state.seed(&request)).await;
+    // The seed ran on another thread: this request still waits for its snapshot.
+    crate::persist::note_unmarked();
+    match seeded {
         Ok(Ok(counts)) => (StatusCode::CREATED, axum::Json(counts)).into_response(),
         Ok(Err(e)) => error(StatusCode::BAD_REQUEST, "InvalidSeed", e.to_string()),
         Err(e) => {

@@ -4,12 +4,15 @@
 //! authenticates clients against them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::{Uuid, uuid};
 
 use crate::config::Secret;
+use crate::persist::Tracker;
 use crate::secret::{self, SecretHash};
 
 /// App id of Microsoft Graph (the resource that defines `Application.ReadWrite.All`).
@@ -56,7 +59,7 @@ pub struct Application {
     pub props: Map<String, Value>,
     /// When it was deleted (it is then in deleted items).
     pub deleted: Option<OffsetDateTime>,
-    seq: u64,
+    pub(crate) seq: u64,
 }
 
 /// An app role held by a service principal on some resource (an appRoleAssignment).
@@ -87,7 +90,7 @@ pub struct ServicePrincipal {
     pub props: Map<String, Value>,
     /// When it was deleted (it is then in deleted items).
     pub deleted: Option<OffsetDateTime>,
-    seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl Application {
@@ -167,9 +170,17 @@ pub struct Directory {
     deleted_apps: HashMap<Uuid, Application>,
     deleted_sps: HashMap<Uuid, ServicePrincipal>,
     next_seq: u64,
+    /// Object ids changed since persistence last looked (`None`: not persisted).
+    track: Option<Tracker<Uuid>>,
 }
 
 impl Directory {
+    fn touch(&mut self, id: Uuid) {
+        if let Some(t) = &mut self.track {
+            t.mark(id);
+        }
+    }
+
     fn seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
@@ -178,6 +189,7 @@ impl Directory {
     /// Adds an application (the caller guarantees fresh ids).
     pub fn insert_app(&mut self, mut app: Application) {
         app.seq = self.seq();
+        self.touch(app.id);
         self.app_ids.insert(app.app_id, app.id);
         self.app_order.insert(app.seq, app.id);
         self.apps.insert(app.id, app);
@@ -186,6 +198,7 @@ impl Directory {
     /// Adds a service principal (the caller guarantees fresh ids, one per app).
     pub fn insert_sp(&mut self, mut sp: ServicePrincipal) {
         sp.seq = self.seq();
+        self.touch(sp.id);
         self.sp_ids.insert(sp.app_id, sp.id);
         self.sp_order.insert(sp.seq, sp.id);
         self.sps.insert(sp.id, sp);
@@ -204,6 +217,7 @@ impl Directory {
     /// The application with this object id, for changing it. Keep `identifier_uris` unique
     /// with [`Directory::identifier_uri_taken`] before changing them.
     pub fn app_mut(&mut self, id: &Uuid) -> Option<&mut Application> {
+        self.touch(*id);
         self.apps.get_mut(id)
     }
 
@@ -219,6 +233,7 @@ impl Directory {
 
     /// The service principal with this object id, for changing it.
     pub fn sp_mut(&mut self, id: &Uuid) -> Option<&mut ServicePrincipal> {
+        self.touch(*id);
         self.sps.get_mut(id)
     }
 
@@ -282,6 +297,7 @@ impl Directory {
             self.delete_sp(&sp_id, now)?;
         }
         app.deleted = Some(now);
+        self.touch(app.id);
         self.deleted_apps.insert(app.id, app);
         Ok(())
     }
@@ -292,6 +308,7 @@ impl Directory {
         self.sp_ids.remove(&sp.app_id);
         self.sp_order.remove(&sp.seq);
         sp.deleted = Some(now);
+        self.touch(sp.id);
         self.deleted_sps.insert(sp.id, sp);
         Ok(())
     }
@@ -299,8 +316,16 @@ impl Directory {
     /// Drops deleted objects older than the retention period.
     pub fn purge_expired(&mut self, now: OffsetDateTime) {
         let live = |d: Option<OffsetDateTime>| d.is_some_and(|d| d + DELETED_RETENTION > now);
-        self.deleted_apps.retain(|_, a| live(a.deleted));
-        self.deleted_sps.retain(|_, s| live(s.deleted));
+        let expired: Vec<Uuid> = (self.deleted_apps.values().map(|a| (a.id, a.deleted)))
+            .chain(self.deleted_sps.values().map(|s| (s.id, s.deleted)))
+            .filter(|(_, d)| !live(*d))
+            .map(|(id, _)| id)
+            .collect();
+        for id in expired {
+            self.deleted_apps.remove(&id);
+            self.deleted_sps.remove(&id);
+            self.touch(id);
+        }
     }
 
     /// Deleted applications, oldest deletion first.
@@ -363,6 +388,7 @@ impl Directory {
     /// Removes a deleted object for good.
     pub fn purge(&mut self, id: &Uuid) -> Result<(), DirError> {
         if self.deleted_apps.remove(id).is_some() || self.deleted_sps.remove(id).is_some() {
+            self.touch(*id);
             Ok(())
         } else {
             Err(DirError::NotFound(*id))
@@ -390,6 +416,7 @@ impl Directory {
             hash: SecretHash::new(&value),
         };
         app.password_credentials.push(credential.clone());
+        self.touch(*id);
         Ok((credential, Secret::new(value)))
     }
 
@@ -401,8 +428,92 @@ impl Directory {
         if app.password_credentials.len() == before {
             return Err(DirError::KeyNotFound(*key_id));
         }
+        self.touch(*id);
         Ok(())
     }
+
+    /// Starts recording which objects change, for persistence (see [`crate::persist`]).
+    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
+        self.track = Some(Tracker::new(counter));
+    }
+
+    /// The ids of the objects changed since the last call.
+    pub(crate) fn take_changed(&mut self) -> Vec<Uuid> {
+        self.track.as_mut().map(Tracker::take).unwrap_or_default()
+    }
+
+    /// The object with this id, live or deleted.
+    pub(crate) fn object(&self, id: &Uuid) -> Option<StoredObject<'_>> {
+        (self.apps.get(id).or_else(|| self.deleted_apps.get(id)))
+            .map(StoredObject::Application)
+            .or_else(|| {
+                (self.sps.get(id).or_else(|| self.deleted_sps.get(id)))
+                    .map(StoredObject::ServicePrincipal)
+            })
+    }
+
+    /// Every object, live and deleted.
+    pub(crate) fn objects(&self) -> impl Iterator<Item = StoredObject<'_>> {
+        (self.apps.values().chain(self.deleted_apps.values()))
+            .map(StoredObject::Application)
+            .chain(
+                (self.sps.values().chain(self.deleted_sps.values()))
+                    .map(StoredObject::ServicePrincipal),
+            )
+    }
+
+    /// Forgets the object with this id wherever it is (persistence replay).
+    pub(crate) fn forget(&mut self, id: &Uuid) {
+        if let Some(app) = self.apps.remove(id) {
+            if self.app_ids.get(&app.app_id) == Some(id) {
+                self.app_ids.remove(&app.app_id);
+            }
+            self.app_order.remove(&app.seq);
+        }
+        if let Some(sp) = self.sps.remove(id) {
+            if self.sp_ids.get(&sp.app_id) == Some(id) {
+                self.sp_ids.remove(&sp.app_id);
+            }
+            self.sp_order.remove(&sp.seq);
+        }
+        self.deleted_apps.remove(id);
+        self.deleted_sps.remove(id);
+    }
+
+    /// Puts back an application as persisted, keeping its sequence number (replay).
+    pub(crate) fn load_app(&mut self, app: Application) {
+        self.forget(&app.id);
+        self.next_seq = self.next_seq.max(app.seq);
+        if app.deleted.is_some() {
+            self.deleted_apps.insert(app.id, app);
+        } else {
+            self.app_ids.insert(app.app_id, app.id);
+            self.app_order.insert(app.seq, app.id);
+            self.apps.insert(app.id, app);
+        }
+    }
+
+    /// Puts back a service principal as persisted, keeping its sequence number (replay).
+    pub(crate) fn load_sp(&mut self, sp: ServicePrincipal) {
+        self.forget(&sp.id);
+        self.next_seq = self.next_seq.max(sp.seq);
+        if sp.deleted.is_some() {
+            self.deleted_sps.insert(sp.id, sp);
+        } else {
+            self.sp_ids.insert(sp.app_id, sp.id);
+            self.sp_order.insert(sp.seq, sp.id);
+            self.sps.insert(sp.id, sp);
+        }
+    }
+}
+
+/// A directory object as persistence stores it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StoredObject<'a> {
+    /// An application, live or deleted.
+    Application(&'a Application),
+    /// A service principal, live or deleted.
+    ServicePrincipal(&'a ServicePrincipal),
 }
 
 /// What a restored object was.

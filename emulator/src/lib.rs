@@ -12,6 +12,7 @@
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
 //!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions),
 //!   [`kql`] (the query engine behind the [`monitor`] APIs);
+//! - [`persist`]: the snapshot and journal under `--data-dir`;
 //! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`).
 //!
 //! # Quick start
@@ -39,6 +40,7 @@ mod http;
 pub mod keys;
 pub mod kql;
 pub mod monitor;
+pub mod persist;
 mod portal;
 pub mod rbac;
 pub mod replay;

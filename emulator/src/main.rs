@@ -97,7 +97,8 @@ struct Args {
     /// required to bind a non-loopback address.
     #[arg(long, env = "ENTRA_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// Directory for persisted state and the generated CA certificate.
+    /// Directory for persisted state (journal, snapshot, signing key) and the generated CA
+    /// certificate; created when missing.
     #[arg(long, env = "ENTRA_EMULATOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Instead of emulating, answer from these recordings (fixture files or directories of
@@ -193,11 +194,6 @@ async fn run(
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
-    if config.data_dir.is_some() {
-        tracing::warn!(
-            "--data-dir: state persistence is not implemented yet; state is kept in memory"
-        );
-    }
     let server = Server::new(listener, config, None)?;
     let info = server.connection_info();
     match &playback {

@@ -35,6 +35,19 @@ impl SecretHash {
         }
     }
 
+    /// The salt and the digest, for persisting them.
+    pub(crate) fn parts(&self) -> (&[u8; 16], &[u8; 32]) {
+        (&self.salt, &self.digest)
+    }
+
+    /// A hash from persisted parts; `None` when a part has the wrong length.
+    pub(crate) fn from_parts(salt: &[u8], digest: &[u8]) -> Option<Self> {
+        Some(Self {
+            salt: salt.try_into().ok()?,
+            digest: digest.try_into().ok()?,
+        })
+    }
+
     /// Whether `candidate` is the secret, compared in constant time.
     pub fn matches(&self, candidate: &str) -> bool {
         let got = hash(&self.salt, candidate);

@@ -36,6 +36,9 @@ pub enum StartError {
     /// A non-loopback bind without an admin token.
     #[error(transparent)]
     ExposedControlApi(#[from] ExposedControlApi),
+    /// The data directory could not be opened, read or written.
+    #[error(transparent)]
+    Persist(#[from] crate::persist::PersistError),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -115,8 +118,20 @@ impl Server {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{}", display_addr(addr));
+        let opened = match &config.data_dir {
+            Some(dir) => Some(crate::persist::open(dir)?),
+            None => None,
+        };
+        let signing_key = signing_key.or_else(|| opened.as_ref().map(|o| o.signing_key()));
         let keys = KeyRing::new(signing_key)?;
-        let state = AppState::new(config, base_url, keys);
+        let state = match opened {
+            Some(opened) => AppState::persisted(config, base_url, keys, opened),
+            None => AppState::new(config, base_url, keys),
+        };
+        if let Some(p) = state.persistence() {
+            // A new data directory gets its first snapshot before anything is served.
+            p.commit(&state, 0)?;
+        }
         Ok(Self {
             listener,
             state,
@@ -152,15 +167,32 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to 10 s) and returns.
+    /// finish (up to 10 s), writes any state not yet on disk (under a data directory)
+    /// and returns.
     /// Refuses (`PermissionDenied`) a non-loopback listener when no admin token is set.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let addr = self.listener.local_addr()?;
         if let Err(e) = self.state.config.check_control_api(addr) {
             return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e));
         }
-        let app = crate::router::router(self.state.clone());
-        self.serve(app, shutdown).await
+        let state = self.state.clone();
+        let mut app = crate::router::router(state.clone());
+        if state.persistence().is_some() {
+            // Outermost, so that every response to a write waits for its commit.
+            app = app.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::persist::durable,
+            ));
+        }
+        self.serve(app, shutdown).await?;
+        if state.persistence().is_some() {
+            tokio::task::spawn_blocking(move || state.flush())
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(std::io::Error::other)?;
+            tracing::info!("state flushed to the data directory");
+        }
+        Ok(())
     }
 
     /// Serves `app` instead of the emulator's own routes, on the same socket and TLS set-up
@@ -343,6 +375,13 @@ impl EmulatorBuilder {
     /// does; needed to bind anything but a loopback address.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.config.admin_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Persists state in `dir` (created when missing), loading what is there: the same as
+    /// the binary's `--data-dir`. The state is flushed when the emulator is dropped.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.data_dir = Some(dir.into());
         self
     }
 

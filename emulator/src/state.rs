@@ -18,6 +18,7 @@ use crate::directory::{
 };
 use crate::keys::KeyRing;
 use crate::monitor::store::MonitorStore;
+use crate::persist::Persistence;
 use crate::rbac::{Assignment, Plane, PrincipalType, RoleRef, Scope};
 use crate::secret::{self, SecretHash};
 use crate::token::{Claims, TokenError};
@@ -114,6 +115,8 @@ pub struct Shared {
     /// Bearer tokens already validated (see [`TokenCache`]).
     pub tokens: TokenCache,
     admin_secret: SecretHash,
+    /// The journal and snapshots under `--data-dir` (`None`: state in memory only).
+    persist: Option<Arc<Persistence>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -124,13 +127,44 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// State for an emulator reached at `base_url`.
+    /// State for an emulator reached at `base_url`, kept in memory only.
     pub fn new(config: Config, base_url: String, keys: KeyRing) -> Self {
+        Self::build(config, base_url, keys, None)
+    }
+
+    /// State for an emulator reached at `base_url`, persisted in the data directory
+    /// `opened` (see [`crate::persist`]): the state found there, or a new tenant.
+    pub fn persisted(
+        config: Config,
+        base_url: String,
+        keys: KeyRing,
+        opened: crate::persist::Opened,
+    ) -> Self {
+        Self::build(config, base_url, keys, Some(opened))
+    }
+
+    fn build(
+        config: Config,
+        base_url: String,
+        keys: KeyRing,
+        opened: Option<crate::persist::Opened>,
+    ) -> Self {
         let admin_secret = SecretHash::new(config.admin_client_secret.expose());
         let mut tag = [0u8; 18];
         tag[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+        let instance_tag = opened
+            .as_ref()
+            .and_then(|o| o.instance_tag().map(str::to_owned))
+            .unwrap_or_else(|| format!("E2{}", URL_SAFE_NO_PAD.encode(tag)));
+        let (persist, stores) = match opened {
+            Some(o) => {
+                let (p, stores) = Persistence::new(o, instance_tag.clone());
+                (Some(Arc::new(p)), stores)
+            }
+            None => (None, None),
+        };
         let shared = Shared {
-            instance_tag: format!("E2{}", URL_SAFE_NO_PAD.encode(tag)),
+            instance_tag,
             directory: RwLock::new(Directory::default()),
             arm: RwLock::new(ArmStore::default()),
             monitor: RwLock::new(MonitorStore::default()),
@@ -140,20 +174,69 @@ impl AppState {
             keys,
             admin_secret,
             config,
+            persist,
         };
         let state = Self(Arc::new(shared));
-        state.reset();
+        match stores {
+            Some((mut dir, mut arm, mut monitor, offset)) => {
+                state.clock.advance(offset);
+                // The admin's secret is whatever the flags say now, not what was stored.
+                if let Some(app) = dir.app_mut(&DEFAULT_ADMIN_APP_OBJECT_ID)
+                    && let Some(c) = app
+                        .password_credentials
+                        .iter_mut()
+                        .find(|c| c.key_id.is_nil())
+                {
+                    c.hash = state.admin_secret.clone();
+                    c.hint = secret::hint(state.config.admin_client_secret.expose());
+                }
+                if let Some(p) = &state.persist {
+                    dir.track(p.counter());
+                    arm.track(p.counter());
+                    monitor.track(p.counter());
+                }
+                *state.directory.write() = dir;
+                *state.arm.write() = arm;
+                *state.monitor.write() = monitor;
+            }
+            None => state.reset(),
+        }
         state
     }
 
+    /// The persistence under `--data-dir`, if any.
+    pub fn persistence(&self) -> Option<&Arc<Persistence>> {
+        self.persist.as_ref()
+    }
+
+    /// Writes whatever is not on disk yet, as a snapshot (at shutdown; blocking). Without
+    /// a data directory, does nothing.
+    pub fn flush(&self) -> Result<(), crate::persist::PersistError> {
+        match &self.persist {
+            Some(p) => p.flush(self),
+            None => Ok(()),
+        }
+    }
+
     /// Empties the tenant, keeping the bootstrap admin (and its `Owner` role on the default
-    /// subscription, effective at once); Monitor data goes too.
+    /// subscription, effective at once); Monitor data goes too. Under `--data-dir` the
+    /// request's commit writes the emptied state as a new snapshot.
     pub fn reset(&self) {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
+        let mut arm = crate::arm::seed(&self.config, self.clock.now());
+        let mut monitor = MonitorStore::default();
+        if let Some(p) = &self.persist {
+            dir.track(p.counter());
+            arm.track(p.counter());
+            monitor.track(p.counter());
+        }
         *self.directory.write() = dir;
-        *self.arm.write() = crate::arm::seed(&self.config, self.clock.now());
-        *self.monitor.write() = MonitorStore::default();
+        *self.arm.write() = arm;
+        *self.monitor.write() = monitor;
+        if let Some(p) = &self.persist {
+            p.request_snapshot();
+        }
     }
 
     /// Validates a bearer token of this emulator (signature, issuer, tenant, lifetime),
@@ -297,6 +380,11 @@ impl AppState {
             {
                 created += 1;
             }
+        }
+        drop(arm);
+        // One snapshot rather than millions of journal records.
+        if let Some(p) = &self.persist {
+            p.request_snapshot();
         }
         Ok(SeedCounts {
             applications: apps,

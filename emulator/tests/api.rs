@@ -4,6 +4,7 @@ mod arm;
 mod entra;
 mod graph;
 mod monitor;
+mod persistence;
 mod portal;
 mod replay;
 mod security;

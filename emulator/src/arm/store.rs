@@ -6,12 +6,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::persist::Tracker;
 use crate::rbac::{AssignmentStore, Scope, ScopeKind};
 
 /// ARM type of the Log Analytics workspace, whose `customerId` the query API uses.
@@ -120,6 +123,19 @@ pub struct ArmStore {
     rules: HashMap<String, String>,
     /// Role assignments and custom roles.
     pub authz: AssignmentStore,
+    /// Keys changed since persistence last looked (`None`: not persisted).
+    track: Option<Tracker<ArmKey>>,
+}
+
+/// What persistence tracks in an [`ArmStore`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ArmKey {
+    /// A subscription.
+    Subscription(Uuid),
+    /// A resource group: subscription and lower-case name.
+    Group(Uuid, String),
+    /// A resource: lower-case id.
+    Resource(String),
 }
 
 impl ArmStore {
@@ -135,6 +151,7 @@ impl ArmStore {
 
     /// Adds (or renames) a subscription.
     pub fn put_subscription(&mut self, subscription: Subscription) {
+        self.touch(ArmKey::Subscription(subscription.id));
         self.subscriptions.insert(subscription.id, subscription);
     }
 
@@ -155,6 +172,7 @@ impl ArmStore {
     /// Stores a group; `true` when it is new.
     pub fn put_group(&mut self, group: ResourceGroup) -> bool {
         let key = (group.subscription, group.name.to_ascii_lowercase());
+        self.touch(ArmKey::Group(key.0, key.1.clone()));
         self.groups.insert(key, group).is_none()
     }
 
@@ -170,6 +188,7 @@ impl ArmStore {
         let group = self
             .groups
             .remove(&(*subscription, name.to_ascii_lowercase()))?;
+        self.touch(ArmKey::Group(*subscription, name.to_ascii_lowercase()));
         let prefix = format!("{}/", group.id().to_ascii_lowercase());
         self.remove_resources_with_prefix(&prefix);
         if let Ok(scope) = Scope::parse(&group.id()) {
@@ -218,6 +237,7 @@ impl ArmStore {
         {
             self.rules.insert(id.to_ascii_lowercase(), key.clone());
         }
+        self.touch(ArmKey::Resource(key.clone()));
         self.resources.insert(key, resource).is_none()
     }
 
@@ -234,6 +254,7 @@ impl ArmStore {
         self.remove_resources_with_prefix(&format!("{key}/"));
         self.unindex(&key);
         self.resources.remove(&key);
+        self.touch(ArmKey::Resource(key));
         if let Ok(scope) = Scope::parse(&resource.id) {
             self.authz.remove_within(&scope, now, delays);
         }
@@ -250,6 +271,56 @@ impl ArmStore {
         for key in keys {
             self.unindex(&key);
             self.resources.remove(&key);
+            self.touch(ArmKey::Resource(key));
+        }
+    }
+
+    fn touch(&mut self, key: ArmKey) {
+        if let Some(t) = &mut self.track {
+            t.mark(key);
+        }
+    }
+
+    /// Starts recording changes, for persistence (see [`crate::persist`]).
+    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
+        self.track = Some(Tracker::new(counter.clone()));
+        self.authz.track(counter);
+    }
+
+    /// The keys changed since the last call (the assignment store's are apart).
+    pub(crate) fn take_changed(&mut self) -> Vec<ArmKey> {
+        self.track.as_mut().map(Tracker::take).unwrap_or_default()
+    }
+
+    /// Every resource group, of every subscription.
+    pub(crate) fn all_groups(&self) -> impl Iterator<Item = &ResourceGroup> {
+        self.groups.values()
+    }
+
+    /// Every resource.
+    pub(crate) fn all_resources(&self) -> impl Iterator<Item = &Resource> {
+        self.resources.values()
+    }
+
+    /// The group under this key (lower-case name), for persistence.
+    pub(crate) fn group_by_key(&self, subscription: &Uuid, lower: &str) -> Option<&ResourceGroup> {
+        self.groups.get(&(*subscription, lower.to_owned()))
+    }
+
+    /// Removes one subscription, group or resource and nothing else (persistence replay:
+    /// cascades were recorded as their own changes).
+    pub(crate) fn forget(&mut self, key: &ArmKey) {
+        match key {
+            ArmKey::Subscription(id) => {
+                self.subscriptions.remove(id);
+            }
+            ArmKey::Group(sub, name) => {
+                self.groups.remove(&(*sub, name.clone()));
+            }
+            ArmKey::Resource(id) => {
+                self.unindex(id);
+                self.resources.remove(id);
+            }
         }
     }
 

@@ -6,6 +6,8 @@
 //! cheap clone; a write while a query still holds one copies only the columns it appends to.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -70,12 +72,61 @@ pub struct Point {
 }
 
 /// Everything the Monitor APIs store.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MonitorStore {
     workspaces: HashMap<Uuid, Tables>,
     apps: HashMap<Uuid, Tables>,
     /// Lower-case resource id → namespaces by lower-case name.
     metrics: HashMap<String, BTreeMap<String, Namespace>>,
+    /// Writes since persistence last looked (`None`: not persisted). Rows are appended,
+    /// never rewritten, so the writes themselves are journaled rather than whole tables.
+    log: Option<OpLog>,
+}
+
+/// A write to a [`MonitorStore`], as persistence journals and replays it.
+#[derive(Debug, Clone)]
+pub(crate) enum MonitorOp {
+    /// [`MonitorStore::append_workspace`].
+    Workspace {
+        /// The workspace's `customerId`.
+        customer_id: Uuid,
+        /// Table name.
+        table: String,
+        /// The rows as given.
+        rows: Table,
+        /// The arrival time stamped on rows without `TimeGenerated`.
+        now: OffsetDateTime,
+    },
+    /// [`MonitorStore::append_app`].
+    App {
+        /// The component's `AppId`.
+        app_id: Uuid,
+        /// Table name.
+        table: String,
+        /// The table's schema.
+        schema: Vec<Column>,
+        /// The rows as given.
+        rows: Table,
+    },
+    /// [`MonitorStore::add_points`].
+    Points {
+        /// Resource id.
+        resource: String,
+        /// Namespace.
+        namespace: String,
+        /// Metric.
+        metric: String,
+        /// Unix minute.
+        minute: i64,
+        /// The series.
+        points: Vec<Point>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct OpLog {
+    ops: Vec<MonitorOp>,
+    counter: Arc<AtomicU64>,
 }
 
 impl MonitorStore {
@@ -98,6 +149,14 @@ impl MonitorStore {
         rows: &Table,
         now: OffsetDateTime,
     ) -> Result<usize, IngestError> {
+        // Journaled whatever the outcome: a failed append may still have created the table,
+        // and replay fails the same way.
+        self.record(|| MonitorOp::Workspace {
+            customer_id,
+            table: name.to_owned(),
+            rows: rows.clone(),
+            now,
+        });
         let tables = self.workspaces.entry(customer_id).or_default();
         append(tables, name, rows, Some(now), || {
             let mut columns = rows.columns().to_vec();
@@ -116,6 +175,12 @@ impl MonitorStore {
         schema: &[Column],
         rows: &Table,
     ) -> Result<usize, IngestError> {
+        self.record(|| MonitorOp::App {
+            app_id,
+            table: name.to_owned(),
+            schema: schema.to_vec(),
+            rows: rows.clone(),
+        });
         let tables = self.apps.entry(app_id).or_default();
         append(tables, name, rows, None, || schema.to_vec())
     }
@@ -130,6 +195,13 @@ impl MonitorStore {
         minute: i64,
         points: &[Point],
     ) {
+        self.record(|| MonitorOp::Points {
+            resource: resource_id.to_owned(),
+            namespace: namespace.to_owned(),
+            metric: metric.to_owned(),
+            minute,
+            points: points.to_vec(),
+        });
         let ns = self
             .metrics
             .entry(resource_id.to_ascii_lowercase())
@@ -184,6 +256,91 @@ impl MonitorStore {
     /// The custom metric namespaces of a resource, by lower-case name.
     pub fn namespaces(&self, resource_id: &str) -> Option<&BTreeMap<String, Namespace>> {
         self.metrics.get(&resource_id.to_ascii_lowercase())
+    }
+
+    fn record(&mut self, op: impl FnOnce() -> MonitorOp) {
+        if let Some(log) = &mut self.log {
+            log.ops.push(op());
+            crate::persist::note(log.counter.fetch_add(1, Ordering::SeqCst) + 1);
+        }
+    }
+
+    /// Starts journaling writes, for persistence (see [`crate::persist`]).
+    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
+        self.log = Some(OpLog {
+            ops: Vec::new(),
+            counter,
+        });
+    }
+
+    /// The writes since the last call, in order.
+    pub(crate) fn take_ops(&mut self) -> Vec<MonitorOp> {
+        self.log
+            .as_mut()
+            .map(|l| std::mem::take(&mut l.ops))
+            .unwrap_or_default()
+    }
+
+    /// Replays a journaled write (its outcome was already reported when it first ran).
+    pub(crate) fn apply(&mut self, op: &MonitorOp) {
+        let _ = match op {
+            MonitorOp::Workspace {
+                customer_id,
+                table,
+                rows,
+                now,
+            } => self.append_workspace(*customer_id, table, rows, *now),
+            MonitorOp::App {
+                app_id,
+                table,
+                schema,
+                rows,
+            } => self.append_app(*app_id, table, schema, rows),
+            MonitorOp::Points {
+                resource,
+                namespace,
+                metric,
+                minute,
+                points,
+            } => {
+                self.add_points(resource, namespace, metric, *minute, points);
+                Ok(0)
+            }
+        };
+    }
+
+    /// Every workspace's and component's tables (`true` for components), for a snapshot.
+    pub(crate) fn all_tables(&self) -> impl Iterator<Item = (bool, &Uuid, &Tables)> {
+        (self.workspaces.iter().map(|(id, t)| (false, id, t)))
+            .chain(self.apps.iter().map(|(id, t)| (true, id, t)))
+    }
+
+    /// Puts back a whole table as persisted (replay).
+    pub(crate) fn load_table(&mut self, component: bool, id: Uuid, table: Table) {
+        let map = if component {
+            &mut self.apps
+        } else {
+            &mut self.workspaces
+        };
+        map.entry(id)
+            .or_default()
+            .insert(table.name().to_owned(), table);
+    }
+
+    /// Every resource's custom metrics (lower-case id → namespaces), for a snapshot.
+    pub(crate) fn all_metrics(
+        &self,
+    ) -> impl Iterator<Item = (&String, &BTreeMap<String, Namespace>)> {
+        self.metrics.iter()
+    }
+
+    /// Puts back a resource's custom metrics as persisted (replay).
+    pub(crate) fn load_metrics(
+        &mut self,
+        resource: String,
+        namespaces: BTreeMap<String, Namespace>,
+    ) {
+        self.metrics.insert(resource, namespaces);
     }
 }
 

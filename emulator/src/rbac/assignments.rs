@@ -13,11 +13,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::persist::Tracker;
 
 use super::{Plane, RoleDefinition, Scope, block_permits, find_by_id, find_by_name};
 
@@ -239,15 +243,32 @@ pub struct Pending {
 
 /// What a decision reads: one assignment's effect windows.
 #[derive(Debug, Clone)]
-struct Grant {
-    name: Uuid,
-    role: RoleRef,
+pub(crate) struct Grant {
+    pub(crate) name: Uuid,
+    pub(crate) role: RoleRef,
     /// Original scope text (for the control API's pending list).
-    scope: Box<str>,
+    pub(crate) scope: Box<str>,
     /// From when each plane honours it.
-    effective: [OffsetDateTime; 4],
+    pub(crate) effective: [OffsetDateTime; 4],
     /// From when each plane stops honouring it (set on deletion).
-    revoked: Option<[OffsetDateTime; 4]>,
+    pub(crate) revoked: Option<[OffsetDateTime; 4]>,
+}
+
+/// What persistence tracks in an [`AssignmentStore`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum AuthzKey {
+    /// The grants named `name` of `principal` at scope key `key`, and the live
+    /// assignment if it is there.
+    Slot {
+        /// Assignment name.
+        name: Uuid,
+        /// Its principal.
+        principal: Uuid,
+        /// Its scope key.
+        key: Box<str>,
+    },
+    /// A custom role definition.
+    Role(Uuid),
 }
 
 impl Grant {
@@ -275,6 +296,8 @@ pub struct AssignmentStore {
     /// scope key → names of the live assignments there.
     by_scope: BTreeMap<Box<str>, Vec<Uuid>>,
     custom_roles: HashMap<Uuid, CustomRole>,
+    /// Keys changed since persistence last looked (`None`: not persisted).
+    track: Option<Tracker<AuthzKey>>,
 }
 
 /// `now` plus each delay; an absurd delay saturates at the end of year 9999.
@@ -335,6 +358,8 @@ impl AssignmentStore {
             existing.condition_version = assignment.condition_version;
             existing.updated_on = assignment.updated_on;
             existing.updated_by = assignment.updated_by;
+            let key = slot(existing);
+            self.touch(key);
             return Ok(Upsert::Updated);
         }
         let key: Box<str> = assignment.scope.key().into();
@@ -361,6 +386,7 @@ impl AssignmentStore {
             revoked: None,
         });
         self.by_scope.entry(key).or_default().push(assignment.name);
+        self.touch(slot(&assignment));
         self.assignments.insert(assignment.name, assignment);
         Ok(Upsert::Created)
     }
@@ -374,6 +400,7 @@ impl AssignmentStore {
         delays: [Duration; 4],
     ) -> Option<Assignment> {
         let assignment = self.assignments.remove(name)?;
+        self.touch(slot(&assignment));
         let key = assignment.scope.key();
         if let Some(names) = self.by_scope.get_mut(key) {
             names.retain(|n| n != name);
@@ -598,6 +625,7 @@ impl AssignmentStore {
         if clash {
             return Err(Conflict::RoleNameExists);
         }
+        self.touch(AuthzKey::Role(role.id));
         Ok(match self.custom_roles.insert(role.id, role) {
             Some(_) => Upsert::Updated,
             None => Upsert::Created,
@@ -613,7 +641,128 @@ impl AssignmentStore {
         {
             return Err(Conflict::RoleInUse);
         }
+        self.touch(AuthzKey::Role(*id));
         Ok(self.custom_roles.remove(id))
+    }
+
+    fn touch(&mut self, key: AuthzKey) {
+        if let Some(t) = &mut self.track {
+            t.mark(key);
+        }
+    }
+
+    /// Starts recording changes, for persistence (see [`crate::persist`]).
+    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
+        self.track = Some(Tracker::new(counter));
+    }
+
+    /// The keys changed since the last call.
+    pub(crate) fn take_changed(&mut self) -> Vec<AuthzKey> {
+        self.track.as_mut().map(Tracker::take).unwrap_or_default()
+    }
+
+    /// What a slot holds: the live assignment (when its principal and scope match) and
+    /// the grants of that name there.
+    pub(crate) fn slot(
+        &self,
+        name: &Uuid,
+        principal: &Uuid,
+        key: &str,
+    ) -> (Option<&Assignment>, Vec<&Grant>) {
+        let live = self
+            .assignments
+            .get(name)
+            .filter(|a| a.principal_id == *principal && a.scope.key() == key);
+        let grants = self
+            .grants
+            .get(principal)
+            .and_then(|by_key| by_key.get(key))
+            .map(|gs| gs.iter().filter(|g| g.name == *name).collect())
+            .unwrap_or_default();
+        (live, grants)
+    }
+
+    /// Every slot holding something, for a snapshot.
+    pub(crate) fn slots(&self) -> Vec<AuthzKey> {
+        let mut out = Vec::with_capacity(self.assignments.len());
+        for (principal, by_key) in &self.grants {
+            for (key, grants) in by_key {
+                let mut names: Vec<Uuid> = grants.iter().map(|g| g.name).collect();
+                names.dedup();
+                names.sort_unstable();
+                names.dedup();
+                out.extend(names.into_iter().map(|name| AuthzKey::Slot {
+                    name,
+                    principal: *principal,
+                    key: key.clone(),
+                }));
+            }
+        }
+        out
+    }
+
+    /// Replaces what a slot holds (persistence replay).
+    pub(crate) fn load_slot(
+        &mut self,
+        name: Uuid,
+        principal: Uuid,
+        key: &str,
+        live: Option<Assignment>,
+        grants: Vec<Grant>,
+    ) {
+        if let Some(by_key) = self.grants.get_mut(&principal) {
+            if let Some(gs) = by_key.get_mut(key) {
+                gs.retain(|g| g.name != name);
+                if gs.is_empty() {
+                    by_key.remove(key);
+                }
+            }
+            if by_key.is_empty() {
+                self.grants.remove(&principal);
+            }
+        }
+        if self
+            .assignments
+            .get(&name)
+            .is_some_and(|a| a.principal_id == principal && a.scope.key() == key)
+        {
+            self.assignments.remove(&name);
+            if let Some(names) = self.by_scope.get_mut(key) {
+                names.retain(|n| *n != name);
+                if names.is_empty() {
+                    self.by_scope.remove(key);
+                }
+            }
+        }
+        if !grants.is_empty() {
+            self.grants
+                .entry(principal)
+                .or_default()
+                .entry(key.into())
+                .or_default()
+                .extend(grants);
+        }
+        if let Some(a) = live {
+            self.by_scope.entry(key.into()).or_default().push(name);
+            self.assignments.insert(name, a);
+        }
+    }
+
+    /// Replaces or removes a custom role as persisted (replay).
+    pub(crate) fn load_role(&mut self, id: Uuid, role: Option<CustomRole>) {
+        match role {
+            Some(r) => self.custom_roles.insert(id, r),
+            None => self.custom_roles.remove(&id),
+        };
+    }
+}
+
+/// The persistence key of an assignment's slot.
+fn slot(a: &Assignment) -> AuthzKey {
+    AuthzKey::Slot {
+        name: a.name,
+        principal: a.principal_id,
+        key: a.scope.key().into(),
     }
 }
 

@@ -185,6 +185,8 @@ pub(crate) struct RunningBinary {
     pub(crate) dir: std::path::PathBuf,
     stdout: std::sync::Arc<tokio::sync::Mutex<String>>,
     stderr: std::sync::Arc<tokio::sync::Mutex<String>>,
+    /// Whether dropping this removes `dir` (not when a restart reuses it).
+    owns_dir: bool,
 }
 
 /// Appends everything `pipe` yields to `sink` until it closes, so that a chatty process
@@ -224,7 +226,19 @@ impl RunningBinary {
     pub(crate) async fn spawn(args: &[&str], extra_env: &[(&str, &str)]) -> Self {
         let dir =
             std::env::temp_dir().join(format!("entra-emulator-test-{}", uuid::Uuid::new_v4()));
+        let mut running = Self::spawn_in(dir, args, extra_env).await;
+        running.owns_dir = true;
+        running
+    }
+
+    /// Starts the binary on the data directory `dir`, which outlives it (for restarts).
+    pub(crate) async fn spawn_in(
+        dir: std::path::PathBuf,
+        args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let conn = dir.join("conn.json");
+        let _ = std::fs::remove_file(&conn);
         let bind: &[&str] = if args.contains(&"--bind") {
             &[]
         } else {
@@ -260,7 +274,18 @@ impl RunningBinary {
             dir,
             stdout,
             stderr,
+            owns_dir: false,
         }
+    }
+
+    /// Base URL.
+    pub(crate) fn url(&self) -> &str {
+        self.info["base_url"].as_str().expect("base_url")
+    }
+
+    /// Everything the process has logged so far.
+    pub(crate) async fn stderr(&self) -> String {
+        self.stderr.lock().await.clone()
     }
 
     pub(crate) fn conn_path(&self) -> std::path::PathBuf {
@@ -307,7 +332,9 @@ impl RunningBinary {
 
 impl Drop for RunningBinary {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
