@@ -36,6 +36,7 @@ pub mod directory;
 pub mod entra;
 pub mod graph;
 mod http;
+mod input;
 pub mod keys;
 pub mod kql;
 pub mod monitor;

@@ -224,6 +224,11 @@ fn routes(state: AppState) -> Router {
             get(control::not_found).post(control::not_found),
         )
         .fallback(fallback)
+        // Bad input (wrong method, undecodable path, oversized body) in the owner's envelope.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::input::guard,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -91,7 +91,7 @@ pub(crate) fn no_store_headers(headers: &mut HeaderMap) {
 }
 
 /// The correlation id: the caller's `client-request-id` when it is a GUID (MSAL sends one).
-fn correlation_id(headers: &HeaderMap) -> Uuid {
+pub(crate) fn correlation_id(headers: &HeaderMap) -> Uuid {
     headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok())
