@@ -34,6 +34,8 @@ pub mod config;
 mod control;
 pub mod directory;
 pub mod entra;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 mod http;
 mod input;

@@ -145,6 +145,19 @@ impl TokenForm {
     }
 }
 
+/// The token form's fields as parsed from `headers` and `body`, in the order
+/// `grant_type`, `client_id`, `client_secret`, `scope`, `resource` (for [`crate::fuzzing`]).
+pub(crate) fn parse_token_form(headers: &HeaderMap, body: &[u8]) -> [Option<String>; 5] {
+    let f = TokenForm::parse(headers, body);
+    [
+        f.grant_type,
+        f.client_id,
+        f.client_secret,
+        f.scope,
+        f.resource,
+    ]
+}
+
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.split_once(' ')?;

@@ -6,6 +6,8 @@
 //! Two more tests send what only a socket can carry: raw non-UTF-8 bytes in the request
 //! line and a very long path.
 
+mod properties;
+
 use std::time::Duration;
 
 use axum::body::Body;
