@@ -889,57 +889,46 @@ async fn every_route_answers_bad_input_in_its_services_envelope() {
                 problems.push(p);
             }
             let method_router = !route.methods.is_empty();
-            match case {
-                Case::WrongMethod if method_router => {
-                    let expected = if route.owner == Entra {
-                        StatusCode::BAD_REQUEST
-                    } else {
-                        StatusCode::METHOD_NOT_ALLOWED
-                    };
-                    if status != expected {
-                        problems.push(format!("status {status}, expected {expected}"));
-                    }
-                    if !headers.contains_key(header::ALLOW) {
-                        problems.push("no Allow header".into());
-                    }
-                    if route.owner == Entra && body["error_codes"][0] != 900561 {
-                        problems.push("not AADSTS900561".into());
-                    }
+            if case == Case::WrongMethod && method_router {
+                let expected = if route.owner == Entra {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::METHOD_NOT_ALLOWED
+                };
+                if status != expected {
+                    problems.push(format!("status {status}, expected {expected}"));
                 }
-                Case::WrongMethod => {
-                    if !status.is_client_error() {
-                        problems.push(format!("status {status}, expected a 4xx"));
-                    }
+                if !headers.contains_key(header::ALLOW) {
+                    problems.push("no Allow header".into());
                 }
-                Case::OversizedDeclared => {
-                    if status != StatusCode::PAYLOAD_TOO_LARGE {
-                        problems.push(format!("status {status}, expected 413"));
-                    }
+                if route.owner == Entra && body["error_codes"][0] != 900561 {
+                    problems.push("not AADSTS900561".into());
                 }
+            }
+            let four = || format!("status {status}, expected a 4xx");
+            let unmet = match case {
+                Case::WrongMethod if !method_router => (!status.is_client_error()).then(four),
+                Case::OversizedDeclared => (status != StatusCode::PAYLOAD_TOO_LARGE)
+                    .then(|| format!("status {status}, expected 413")),
                 // Without a declared length the size is only known once the body is read;
                 // a handler that refuses first (an unknown app, say) never reads it.
-                Case::OversizedStreamed => {
-                    if status != StatusCode::PAYLOAD_TOO_LARGE && status != StatusCode::NOT_FOUND {
-                        problems.push(format!("status {status}, expected 413"));
-                    }
-                }
+                Case::OversizedStreamed => (status != StatusCode::PAYLOAD_TOO_LARGE
+                    && status != StatusCode::NOT_FOUND)
+                    .then(|| format!("status {status}, expected 413")),
                 // The query APIs answer an empty POST with 200 and no body, as Log
                 // Analytics does (reference: "POST without JSON body").
-                Case::EmptyBody if matches!(route.owner, LogAnalytics | AppInsights) => {}
+                Case::EmptyBody if matches!(route.owner, LogAnalytics | AppInsights) => None,
                 Case::MalformedJson | Case::InvalidUtf8Body | Case::EmptyBody
                     if route.takes == Json =>
                 {
-                    if !status.is_client_error() {
-                        problems.push(format!("status {status}, expected a 4xx"));
-                    }
+                    (!status.is_client_error()).then(four)
                 }
                 Case::NonGuidId | Case::InvalidUtf8Path if route.owner != Portal => {
-                    if !status.is_client_error() {
-                        problems.push(format!("status {status}, expected a 4xx"));
-                    }
+                    (!status.is_client_error()).then(four)
                 }
-                _ => {}
-            }
+                _ => None,
+            };
+            problems.extend(unmet);
             if !problems.is_empty() {
                 let mut line = format!("{what}: {}", problems.join("; "));
                 line.truncate(400);
