@@ -35,8 +35,11 @@ pub mod config;
 mod control;
 pub mod directory;
 pub mod entra;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 mod http;
+mod input;
 pub mod keys;
 pub mod kql;
 pub mod monitor;

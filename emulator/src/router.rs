@@ -228,6 +228,11 @@ fn routes(state: AppState) -> Router {
             state.clone(),
             control::require_admin_token,
         ))
+        // Bad input (wrong method, undecodable path, oversized body) in the owner's envelope.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::input::guard,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

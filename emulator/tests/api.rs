@@ -3,6 +3,7 @@
 mod arm;
 mod entra;
 mod graph;
+mod input;
 mod monitor;
 mod persistence;
 mod portal;

@@ -132,6 +132,12 @@ pub enum ArmError {
         /// Whether the path names a collection.
         collection: bool,
     },
+    /// A body over ARM's 4 MB request limit (ARM's documented text).
+    RequestContentTooLarge,
+    /// A body sent without a JSON content type; `None` when the header is absent.
+    UnsupportedMediaType(Option<String>),
+    /// A request whose path or query cannot be read. Wording is a guess.
+    InvalidRequestUri(String),
     /// A role assignment name that is not a GUID.
     InvalidRoleAssignmentId(String),
     /// No such role assignment. Wording is a guess (ARM's text was not captured).
@@ -397,6 +403,20 @@ impl ArmError {
                     if *collection { " collection" } else { "" }
                 ),
             ),
+            RequestContentTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestContentTooLarge",
+                "The request content size exceeds the maximum size of 4 MB.".to_owned(),
+            ),
+            UnsupportedMediaType(ct) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UnsupportedMediaType",
+                format!(
+                    "The content media type '{}' is not supported. Only 'application/json' is supported.",
+                    ct.as_deref().unwrap_or("<null>")
+                ),
+            ),
+            InvalidRequestUri(detail) => (bad, "InvalidRequestUri", detail.clone()),
             InvalidRoleAssignmentId(name) => (
                 bad,
                 "InvalidRoleAssignmentId",

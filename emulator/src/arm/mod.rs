@@ -553,6 +553,40 @@ pub(crate) async fn dispatch(
     response
 }
 
+/// ARM takes bodies only as `application/json` (parameters such as `charset` allowed).
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), ArmError> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let is_json = declared
+        .as_deref()
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        Ok(())
+    } else {
+        Err(ArmError::UnsupportedMediaType(declared))
+    }
+}
+
+/// ARM's answer to a request refused before it reached [`dispatch`] (see [`crate::input`]):
+/// `error` rendered with the headers every ARM answer carries.
+pub(crate) fn refuse(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    error: ArmError,
+) -> Response {
+    let now = state.clock.now();
+    let path = percent_decode(path);
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let base = request_base(state, headers);
+    let mut response = error.into_response();
+    decorate(&mut response, state, method, &segs, headers, &base, now);
+    response
+}
+
 /// Whether the path is Azure Monitor's custom metrics ingestion, `POST {resourceId}/metrics`
 /// (sent without `api-version` to the regional monitoring host, which the emulator serves on
 /// its one base URL; see [`crate::monitor::custom_metrics`]).
@@ -581,6 +615,9 @@ fn serve(
     let route = route(segs, &version)?;
     versions::check(&route, &version)?;
     let caller = authenticate(state, headers, now)?;
+    if !body.is_empty() && matches!(method, Method::PUT | Method::PATCH | Method::POST) {
+        check_json_content_type(headers)?;
+    }
     let call = Call {
         state,
         method,

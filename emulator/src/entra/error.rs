@@ -62,6 +62,19 @@ pub enum EntraError {
     },
     /// AADSTS50049: instance discovery for an authority that is not this emulator.
     InvalidInstance,
+    /// AADSTS900561: a method the endpoint does not take. Entra answers 400, not 405.
+    MethodNotAllowed {
+        /// As sent.
+        method: String,
+        /// The methods the endpoint takes, comma-separated.
+        allowed: String,
+    },
+    /// AADSTS9002313: a request that cannot be read (a path or query that is not UTF-8,
+    /// a body that is not what the endpoint takes).
+    MalformedRequest,
+    /// A body over the endpoint's size limit. Entra documents no limit and no answer for
+    /// it: status 413 and the generic malformed-request code are guesses.
+    RequestTooLarge,
 }
 
 impl EntraError {
@@ -183,6 +196,24 @@ impl EntraError {
                 "invalid_instance",
                 50049,
                 "Unknown or invalid instance.".to_owned(),
+            ),
+            MethodNotAllowed { method, allowed } => (
+                bad,
+                "invalid_request",
+                900561,
+                format!("The endpoint only accepts {allowed} requests. Received a {method} request."),
+            ),
+            MalformedRequest => (
+                bad,
+                "invalid_request",
+                9002313,
+                "Invalid request. Request is malformed or invalid.".to_owned(),
+            ),
+            RequestTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                9002313,
+                "Invalid request. Request is malformed or invalid.".to_owned(),
             ),
         }
     }

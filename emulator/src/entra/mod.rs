@@ -91,7 +91,7 @@ pub(crate) fn no_store_headers(headers: &mut HeaderMap) {
 }
 
 /// The correlation id: the caller's `client-request-id` when it is a GUID (MSAL sends one).
-fn correlation_id(headers: &HeaderMap) -> Uuid {
+pub(crate) fn correlation_id(headers: &HeaderMap) -> Uuid {
     headers
         .get("client-request-id")
         .and_then(|v| v.to_str().ok())
@@ -143,6 +143,19 @@ impl TokenForm {
         }
         form
     }
+}
+
+/// The token form's fields as parsed from `headers` and `body`, in the order
+/// `grant_type`, `client_id`, `client_secret`, `scope`, `resource` (for [`crate::fuzzing`]).
+pub(crate) fn parse_token_form(headers: &HeaderMap, body: &[u8]) -> [Option<String>; 5] {
+    let f = TokenForm::parse(headers, body);
+    [
+        f.grant_type,
+        f.client_id,
+        f.client_secret,
+        f.scope,
+        f.resource,
+    ]
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {

@@ -41,6 +41,10 @@ pub enum GraphError {
     DuplicateIdentifierUri,
     /// 405: the path exists but not with this method.
     MethodNotAllowed,
+    /// 413: a body over Graph's 4 MB request limit. Code and wording are guesses.
+    PayloadTooLarge,
+    /// 415: a body declared as something other than JSON. Code and wording are guesses.
+    UnsupportedMediaType(String),
 }
 
 impl GraphError {
@@ -96,11 +100,21 @@ impl GraphError {
                 "Another object with the same value for property identifierUris already exists."
                     .to_owned(),
             ),
-            // Wording is a guess.
+            // Text as Graph answered a GET on a POST-only action (2016).
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Request_BadRequest",
-                "The requested method is not allowed on this resource.".to_owned(),
+                "Specified HTTP method is not allowed for the request target.".to_owned(),
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request_EntityTooLarge",
+                "The request body is larger than the maximum of 4 MB.".to_owned(),
+            ),
+            UnsupportedMediaType(ct) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Request_UnsupportedMediaType",
+                format!("The content type '{ct}' is not supported; send application/json."),
             ),
         }
     }

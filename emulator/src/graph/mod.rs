@@ -1592,6 +1592,11 @@ pub(crate) async fn get_by_ids(
 }
 
 /// Any other `/v1.0/…` or `/beta/…` path: Graph's 400 for an unknown segment.
+/// Graph's answer to a request refused before it reached a handler (see [`crate::input`]).
+pub(crate) fn refuse(state: &AppState, headers: &HeaderMap, error: GraphError) -> Response {
+    error.into_response_with(&Ctx::new(state, headers))
+}
+
 pub(crate) fn unknown_segment(state: &AppState, headers: &HeaderMap, path: &str) -> Response {
     let ctx = Ctx::new(state, headers);
     let segment = path

@@ -208,6 +208,11 @@ pub(crate) async fn js() -> Response {
 }
 
 /// Any other portal path.
+/// A portal error page for a request refused before it reached a page (see [`crate::input`]).
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
+    html::error_page(status, message, Some((BASE, "Go to the tenant overview")))
+}
+
 pub(crate) async fn not_found() -> Response {
     html::error_page(
         StatusCode::NOT_FOUND,
