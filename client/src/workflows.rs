@@ -9,9 +9,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::AzureClient;
 use crate::error::Error;
 use crate::graph::{OneTimeSecret, SecretOptions};
+use crate::{AzureClient, ClientSecret};
 
 /// How a workflow lets time pass: really (Azure), or by moving an emulator's clock.
 pub trait Waiter: Send + Sync + std::fmt::Debug {
@@ -43,6 +43,7 @@ impl Waiter for RealTime {
 pub struct EmulatorClock {
     base_url: String,
     http: reqwest::Client,
+    admin_token: Option<ClientSecret>,
 }
 
 impl EmulatorClock {
@@ -57,7 +58,14 @@ impl EmulatorClock {
         Ok(Self {
             base_url: cloud.arm_endpoint.trim_end_matches('/').to_owned(),
             http: builder.build()?,
+            admin_token: None,
         })
+    }
+
+    /// Sends `token` as the emulator's control API requires when it runs with `--admin-token`.
+    pub fn with_admin_token(mut self, token: ClientSecret) -> Self {
+        self.admin_token = Some(token);
+        self
     }
 }
 
@@ -68,12 +76,14 @@ impl Waiter for EmulatorClock {
     ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
         Box::pin(async move {
             let url = format!("{}/_emulator/clock/advance", self.base_url);
-            let r = self
+            let mut req = self
                 .http
                 .post(url)
-                .json(&json!({"seconds": d.as_secs_f64()}))
-                .send()
-                .await?;
+                .json(&json!({"seconds": d.as_secs_f64()}));
+            if let Some(token) = &self.admin_token {
+                req = req.bearer_auth(token.expose());
+            }
+            let r = req.send().await?;
             if !r.status().is_success() {
                 return Err(Error::Config(format!(
                     "the emulator refused to advance its clock: {}",

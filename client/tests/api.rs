@@ -829,3 +829,35 @@ async fn monitor_publish_and_read_metrics_and_query_a_workspace() {
         "a workspace without data answers 204"
     );
 }
+
+#[tokio::test]
+async fn the_emulator_clock_sends_the_admin_token_the_control_api_requires() {
+    use entra_client::workflows::{EmulatorClock, Waiter};
+    let emu = Emulator::builder()
+        .admin_token("clock-test-token")
+        .start()
+        .await
+        .expect("emulator");
+    let cloud = Cloud::emulator(emu.url());
+    let before = emu.now();
+    let refused = EmulatorClock::new(&cloud)
+        .expect("clock")
+        .wait(Duration::from_secs(3600))
+        .await
+        .expect_err("no token");
+    assert!(refused.to_string().contains("401"), "{refused}");
+    assert!(
+        emu.now() - before < time::Duration::minutes(30),
+        "not moved"
+    );
+    EmulatorClock::new(&cloud)
+        .expect("clock")
+        .with_admin_token(ClientSecret::new("clock-test-token"))
+        .wait(Duration::from_secs(3600))
+        .await
+        .expect("with the token");
+    assert!(
+        emu.now() - before >= time::Duration::hours(1),
+        "moved an hour"
+    );
+}

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -163,13 +163,27 @@ pub(crate) async fn require_admin_token(
 ) -> Response {
     let path = request.uri().path();
     let control = path == "/_emulator" || path.starts_with("/_emulator/");
+    let portal = path == "/_emulator/portal" || path.starts_with("/_emulator/portal/");
+    // A web page the user visits may post to a loopback emulator too (a form needs no CORS
+    // preflight): a control request a browser sends on another site's behalf is refused.
+    // The portal's own forms are checked by its pages.
+    if control
+        && !portal
+        && !matches!(*request.method(), Method::GET | Method::HEAD)
+        && !crate::portal::is_same_origin(&state, request.headers())
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "CrossSiteRequest",
+            "the control API does not take requests that web pages on other sites make",
+        );
+    }
     let Some(expected) = state.config.admin_token() else {
         return next.run(request).await;
     };
     if !control || path == "/_emulator/health" {
         return next.run(request).await;
     }
-    let portal = path == "/_emulator/portal" || path.starts_with("/_emulator/portal/");
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)

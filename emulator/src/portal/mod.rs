@@ -56,7 +56,7 @@ impl FromRequestParts<AppState> for SameOrigin {
     }
 }
 
-fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let header = |name| headers.get(name).map(|v| v.to_str().unwrap_or("invalid"));
     if let Some(site) = header("sec-fetch-site")
         && !site.eq_ignore_ascii_case("same-origin")

@@ -1185,6 +1185,77 @@ async fn on_loopback_without_an_admin_token_the_control_api_stays_open() {
 }
 
 #[tokio::test]
+async fn control_writes_a_browser_makes_for_another_site_are_refused() {
+    let app = TestApp::new().await;
+    let now = |app: &TestApp| {
+        let url = app.url("/_emulator/clock");
+        let http = app.http.clone();
+        async move {
+            let body: Value = http
+                .get(url)
+                .send()
+                .await
+                .expect("clock")
+                .json()
+                .await
+                .expect("json");
+            body["now"].as_str().expect("now").to_owned()
+        }
+    };
+    let advance = |headers: &[(&'static str, String)]| {
+        let mut req = app
+            .http
+            .post(app.url("/_emulator/clock/advance"))
+            .json(&serde_json::json!({"seconds": 86400}));
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        req.send()
+    };
+    let before = now(&app).await;
+    for headers in [
+        vec![("origin", "https://attacker.example".to_owned())],
+        vec![("origin", "null".to_owned())],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+    ] {
+        let answer = advance(&headers).await.expect("send");
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        let body: Value = answer.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "CrossSiteRequest", "{body}");
+    }
+    let unchanged = now(&app).await;
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .expect("RFC 3339")
+    };
+    assert!(
+        parse(&unchanged) - parse(&before) < time::Duration::hours(1),
+        "a refused advance moved the clock: {before} -> {unchanged}"
+    );
+    // The emulator's own pages, and clients that are not browsers, still get through.
+    let own = app.emu.url().trim_end_matches('/').to_owned();
+    for headers in [
+        vec![
+            ("origin", own),
+            ("sec-fetch-site", "same-origin".to_owned()),
+        ],
+        vec![],
+    ] {
+        let answer = advance(&headers).await.expect("send");
+        assert_eq!(answer.status(), StatusCode::OK, "{headers:?}");
+    }
+    // Reads are not state changes.
+    let read = app
+        .http
+        .get(app.url("/_emulator/clock"))
+        .header("origin", "https://attacker.example")
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(read.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn the_library_refuses_a_non_loopback_bind_without_an_admin_token() {
     let exposed = entra_emulator::Config {
         bind: "0.0.0.0:0".parse().expect("addr"),
