@@ -87,6 +87,8 @@ pub struct Config {
     /// Most rows a Log Analytics or Application Insights query returns; a longer result is
     /// cut there and reported as a partial error, as the service does at 500,000 records.
     pub query_row_limit: usize,
+    /// Fault injection rules installed at start and again on reset (see [`crate::faults`]).
+    pub faults: Vec<crate::faults::FaultSpec>,
 }
 
 impl Default for Config {
@@ -109,6 +111,7 @@ impl Default for Config {
             principal_replication: Duration::from_secs(60),
             data_dir: None,
             query_row_limit: DEFAULT_QUERY_ROW_LIMIT,
+            faults: Vec::new(),
         }
     }
 }

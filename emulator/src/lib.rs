@@ -12,6 +12,7 @@
 //! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
 //!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions),
 //!   [`kql`] (the query engine behind the [`monitor`] APIs);
+//! - [`faults`]: fault injection (throttling, 5xx, latency, dropped connections);
 //! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`).
 //!
 //! # Quick start
@@ -34,6 +35,7 @@ pub mod config;
 mod control;
 pub mod directory;
 pub mod entra;
+pub mod faults;
 pub mod graph;
 mod http;
 pub mod keys;

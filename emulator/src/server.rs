@@ -33,6 +33,9 @@ pub enum StartError {
     /// The signing key could not be made.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A start-up fault rule is malformed.
+    #[error(transparent)]
+    Faults(#[from] crate::faults::FaultError),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -92,6 +95,7 @@ impl Server {
         signing_key: Option<Arc<SigningKey>>,
     ) -> Result<Self, StartError> {
         let addr = listener.local_addr()?;
+        crate::faults::validate_all(&config.faults)?;
         let tls = match &config.tls {
             TlsMode::Plain => None,
             TlsMode::SelfSigned { extra_sans } => Some(tls::self_signed(extra_sans)?),
@@ -328,6 +332,12 @@ impl EmulatorBuilder {
     /// truncated with a partial error (default 500,000, the service's limit).
     pub fn query_row_limit(mut self, rows: usize) -> Self {
         self.config.query_row_limit = rows;
+        self
+    }
+
+    /// Installs a fault injection rule at start (and again on every reset).
+    pub fn fault(mut self, rule: crate::faults::FaultSpec) -> Self {
+        self.config.faults.push(rule);
         self
     }
 

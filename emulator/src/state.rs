@@ -16,6 +16,7 @@ use crate::config::{Config, DEFAULT_ADMIN_APP_OBJECT_ID, DEFAULT_ADMIN_OBJECT_ID
 use crate::directory::{
     AppRoleGrant, Application, Directory, GRAPH_APP_ID, PasswordCredential, ServicePrincipal,
 };
+use crate::faults::Faults;
 use crate::keys::KeyRing;
 use crate::monitor::store::MonitorStore;
 use crate::rbac::{Assignment, Plane, PrincipalType, RoleRef, Scope};
@@ -102,6 +103,8 @@ pub struct Shared {
     pub monitor: RwLock<MonitorStore>,
     /// Bearer tokens already validated (see [`TokenCache`]).
     pub tokens: TokenCache,
+    /// Fault injection rules (see [`crate::faults`]).
+    pub faults: Faults,
     admin_secret: SecretHash,
 }
 
@@ -124,6 +127,7 @@ impl AppState {
             arm: RwLock::new(ArmStore::default()),
             monitor: RwLock::new(MonitorStore::default()),
             tokens: TokenCache::default(),
+            faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
             clock: Clock::default(),
             base_url,
             keys,
@@ -136,13 +140,15 @@ impl AppState {
     }
 
     /// Empties the tenant, keeping the bootstrap admin (and its `Owner` role on the default
-    /// subscription, effective at once); Monitor data goes too.
+    /// subscription, effective at once); Monitor data goes too, and fault rules are back to
+    /// the start-up ones.
     pub fn reset(&self) {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
         *self.directory.write() = dir;
         *self.arm.write() = crate::arm::seed(&self.config, self.clock.now());
         *self.monitor.write() = MonitorStore::default();
+        self.faults.reset(self.clock.now());
     }
 
     /// Validates a bearer token of this emulator (signature, issuer, tenant, lifetime),
