@@ -2,6 +2,7 @@
 
 mod arm;
 mod entra;
+mod faults;
 mod graph;
 mod monitor;
 mod portal;
