@@ -90,6 +90,8 @@ pub struct Config {
     /// Token the control API (`/_emulator/*`, portal included, health excepted) requires
     /// when set; without one the control API is open, and only a loopback bind is allowed.
     pub admin_token: Option<Secret>,
+    /// Fault injection rules installed at start and again on reset (see [`crate::faults`]).
+    pub faults: Vec<crate::faults::FaultSpec>,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             data_dir: None,
             query_row_limit: DEFAULT_QUERY_ROW_LIMIT,
             admin_token: None,
+            faults: Vec::new(),
         }
     }
 }

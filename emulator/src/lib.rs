@@ -13,6 +13,7 @@
 //!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions),
 //!   [`kql`] (the query engine behind the [`monitor`] APIs);
 //! - [`persist`]: the snapshot and journal under `--data-dir`;
+//! - [`faults`]: fault injection (throttling, 5xx, latency, dropped connections);
 //! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`).
 //!
 //! # Quick start
@@ -35,6 +36,7 @@ pub mod config;
 mod control;
 pub mod directory;
 pub mod entra;
+pub mod faults;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use entra_emulator::config::{Config, Jitter, Plane, Propagation};
+use entra_emulator::faults::FaultSpec;
 use entra_emulator::server::write_atomically;
 use entra_emulator::{Secret, Server, TlsMode};
 use uuid::Uuid;
@@ -105,10 +106,14 @@ struct Args {
     /// them; repeatable).
     #[arg(long, env = "ENTRA_EMULATOR_REPLAY", value_delimiter = ',')]
     replay: Vec<PathBuf>,
+    /// Fault injection rules to install at start and on every reset (a JSON file: an array
+    /// of rules, as POST /_emulator/faults takes them).
+    #[arg(long, env = "ENTRA_EMULATOR_FAULTS")]
+    faults: Option<PathBuf>,
 }
 
 impl Args {
-    fn into_config(self) -> Config {
+    fn into_config(self, faults: Vec<FaultSpec>) -> Config {
         let tls = match (self.plain_http, self.tls_cert, self.tls_key) {
             (true, _, _) => TlsMode::Plain,
             (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
@@ -147,6 +152,7 @@ impl Args {
             principal_replication: self.principal_replication,
             data_dir: self.data_dir,
             admin_token: self.admin_token.map(Secret::new),
+            faults,
             ..Config::default()
         }
     }
@@ -169,7 +175,19 @@ async fn main() -> ExitCode {
     }
     let connection_file = args.connection_file.clone();
     let replay = args.replay.clone();
-    match run(args.into_config(), connection_file, replay).await {
+    let faults = match args
+        .faults
+        .as_deref()
+        .map(entra_emulator::faults::load_file)
+    {
+        None => Vec::new(),
+        Some(Ok(rules)) => rules,
+        Some(Err(e)) => {
+            eprintln!("entra-emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(args.into_config(faults), connection_file, replay).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entra-emulator: {e}");

@@ -9,19 +9,20 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 
 use crate::state::AppState;
-use crate::{arm, control, entra, graph, monitor, portal};
+use crate::{arm, control, entra, faults, graph, monitor, portal};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
     // Paths are normalized before routing, so a wrapping layer rather than `Router::layer`
     // (which runs after a route has been chosen).
-    let routes = routes(state);
+    let routes = routes(state.clone());
     use tower::Layer as _;
     Router::new()
         .fallback_service(tower::util::MapRequestLayer::new(collapse_slashes).layer(routes))
+        .layer(crate::faults::FaultLayer::new(state))
 }
 
 /// Collapses repeated slashes in the path, as Azure's front ends do: clients that join a
@@ -170,6 +171,11 @@ fn routes(state: AppState) -> Router {
             get(arm::control::list_subscriptions).post(arm::control::create_subscription),
         )
         .route("/_emulator/rbac/pending", get(arm::control::pending))
+        .route(
+            "/_emulator/faults",
+            get(faults::list).post(faults::add).delete(faults::clear),
+        )
+        .route("/_emulator/faults/{id}", delete(faults::remove))
         // Portal (HTML for people; forms POST and redirect)
         .route("/_emulator/portal", get(portal::overview))
         .route("/_emulator/portal/assets/portal.css", get(portal::css))

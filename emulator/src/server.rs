@@ -39,6 +39,9 @@ pub enum StartError {
     /// The data directory could not be opened, read or written.
     #[error(transparent)]
     Persist(#[from] crate::persist::PersistError),
+    /// A start-up fault rule is malformed.
+    #[error(transparent)]
+    Faults(#[from] crate::faults::FaultError),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -98,6 +101,7 @@ impl Server {
         signing_key: Option<Arc<SigningKey>>,
     ) -> Result<Self, StartError> {
         let addr = listener.local_addr()?;
+        crate::faults::validate_all(&config.faults)?;
         let tls = match &config.tls {
             TlsMode::Plain => None,
             TlsMode::SelfSigned { extra_sans } => Some(tls::self_signed(extra_sans)?),
@@ -382,6 +386,12 @@ impl EmulatorBuilder {
     /// the binary's `--data-dir`. The state is flushed when the emulator is dropped.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.config.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Installs a fault injection rule at start (and again on every reset).
+    pub fn fault(mut self, rule: crate::faults::FaultSpec) -> Self {
+        self.config.faults.push(rule);
         self
     }
 

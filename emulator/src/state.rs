@@ -16,6 +16,7 @@ use crate::config::{Config, DEFAULT_ADMIN_APP_OBJECT_ID, DEFAULT_ADMIN_OBJECT_ID
 use crate::directory::{
     AppRoleGrant, Application, Directory, GRAPH_APP_ID, PasswordCredential, ServicePrincipal,
 };
+use crate::faults::Faults;
 use crate::keys::KeyRing;
 use crate::monitor::store::MonitorStore;
 use crate::persist::Persistence;
@@ -114,6 +115,8 @@ pub struct Shared {
     pub monitor: RwLock<MonitorStore>,
     /// Bearer tokens already validated (see [`TokenCache`]).
     pub tokens: TokenCache,
+    /// Fault injection rules (see [`crate::faults`]).
+    pub faults: Faults,
     admin_secret: SecretHash,
     /// The journal and snapshots under `--data-dir` (`None`: state in memory only).
     persist: Option<Arc<Persistence>>,
@@ -169,6 +172,7 @@ impl AppState {
             arm: RwLock::new(ArmStore::default()),
             monitor: RwLock::new(MonitorStore::default()),
             tokens: TokenCache::default(),
+            faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
             clock: Clock::default(),
             base_url,
             keys,
@@ -219,8 +223,9 @@ impl AppState {
     }
 
     /// Empties the tenant, keeping the bootstrap admin (and its `Owner` role on the default
-    /// subscription, effective at once); Monitor data goes too. Under `--data-dir` the
-    /// request's commit writes the emptied state as a new snapshot.
+    /// subscription, effective at once); Monitor data goes too, and fault rules are back to
+    /// the start-up ones. Under `--data-dir` the request's commit writes the emptied state as
+    /// a new snapshot.
     pub fn reset(&self) {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
@@ -234,6 +239,7 @@ impl AppState {
         *self.directory.write() = dir;
         *self.arm.write() = arm;
         *self.monitor.write() = monitor;
+        self.faults.reset(self.clock.now());
         if let Some(p) = &self.persist {
             p.request_snapshot();
         }

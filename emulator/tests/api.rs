@@ -1,7 +1,9 @@
 //! Integration tests of the emulator over real sockets: one test binary, a module per service.
 
 mod arm;
+mod concurrency;
 mod entra;
+mod faults;
 mod graph;
 mod input;
 mod monitor;
