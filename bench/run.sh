@@ -13,9 +13,16 @@ command -v wrk >/dev/null || need_apt+=(wrk)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]} (apt-get)"
-  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+# perf only adds the profiles to the notes; the figures do not need it.
+if ! command -v perf >/dev/null; then
+  echo "== installing linux-perf (apt-get; optional, for the profiles)"
+  "${sudo[@]}" apt-get install -y -qq linux-perf >/dev/null 2>&1 || echo "   (not installed: no profiles)"
 fi
 
 peer=target/bench/peer

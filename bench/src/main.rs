@@ -360,7 +360,9 @@ async fn token_issuance(
         .map(|i| format!("{:.0}/{:.0}/{:.0}", ours[i], theirs[i], limit[i]))
         .collect();
     report.note(format!(
-        "Token rounds (emulator / peer / openssl, per second): {}; each ratio in the table is the median of the per-round ratios.",
+        "Token rounds (emulator / peer / openssl, per second): {}; each ratio in the table is the median of the per-round ratios. \
+         `openssl speed -multi` counts signatures per second of wall-clock time, so on a loaded machine the limit falls \
+         with the servers' figures; compare them within a round.",
         rounds.join(", ")
     ));
     let mint = f(&breakdown["mint_us"]);

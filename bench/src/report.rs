@@ -39,6 +39,8 @@ pub(crate) struct Row {
     side: String,
     target: String,
     verdict: Verdict,
+    /// One-minute load average when the figure was taken (the machine may be shared).
+    load: String,
 }
 
 impl Row {
@@ -55,6 +57,7 @@ impl Row {
             side,
             target: target.to_owned(),
             verdict,
+            load: String::new(),
         }
     }
 }
@@ -91,7 +94,13 @@ impl Report {
         }
     }
 
-    pub(crate) fn row(&mut self, row: Row) {
+    /// Adds a figure just measured, with the load average of this moment.
+    pub(crate) fn row(&mut self, mut row: Row) {
+        row.load = load::loadavg()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?")
+            .to_owned();
         self.rows.push(row);
     }
 
@@ -124,19 +133,20 @@ impl Report {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "| figure | emulator | side by side | target | measured | met |"
+            "| figure | emulator | peer / limit | target | measured | met | load |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
         for r in &self.rows {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 r.figure,
                 r.value,
                 r.side,
                 r.target,
                 r.verdict.measured,
-                if r.verdict.met { "yes" } else { "**no**" }
+                if r.verdict.met { "yes" } else { "**no**" },
+                r.load
             );
         }
         if !self.notes.is_empty() {

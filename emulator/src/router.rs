@@ -1,5 +1,6 @@
 //! Every route the emulator serves, in one place.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::Router;
@@ -53,7 +54,15 @@ fn collapse_slashes(mut request: Request) -> Request {
     request
 }
 
+/// The route table with its state still to be given. Building it (about sixty routes into
+/// the path tree) costs more than the rest of an in-process start, and a test process starts
+/// hundreds of emulators, so it is built once per process and cloned (a reference count).
 fn routes(state: AppState) -> Router {
+    static TABLE: OnceLock<Router<AppState>> = OnceLock::new();
+    TABLE.get_or_init(table).clone().with_state(state)
+}
+
+fn table() -> Router<AppState> {
     Router::new()
         // Entra ID
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token_v2))
@@ -240,7 +249,6 @@ fn routes(state: AppState) -> Router {
             crate::input::guard,
         ))
         .layer(middleware::from_fn(log_request))
-        .with_state(state)
 }
 
 /// Unknown paths, answered in the envelope of the service the path belongs to.
