@@ -5,6 +5,9 @@
 //! response and substituted into later requests; the sanitized identities are the emulator's
 //! defaults, bound to the live ones up front; date-times in request bodies move by the time
 //! between the recording's start and the live clock; clock advances are replayed as recorded.
+//! A replay can run faster than its recording did: a request is held until the live clock
+//! reaches a date-time it carries that would otherwise still lie a few seconds ahead (a
+//! secret "starting now"), as the recording's clock had when the request was made.
 
 use entra_emulator::config::{
     DEFAULT_ADMIN_CLIENT_ID, DEFAULT_ADMIN_OBJECT_ID, DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID,
@@ -104,7 +107,7 @@ pub async fn replay(recording: &Recording, target: &Target) -> Result<Report, St
             entry.request_method,
             path_and_query_of(&entry.request_uri)
         );
-        let live = send(&http, &base, entry, &bindings, shift)
+        let live = send(&http, &base, entry, &bindings, shift, target)
             .await
             .map_err(|e| format!("#{index} {request}: {e}"))?;
         let mut differ = |what: String| {
@@ -140,6 +143,7 @@ async fn send(
     entry: &Entry,
     bindings: &[(String, String)],
     shift: time::Duration,
+    target: &Target,
 ) -> Result<(u16, Value), String> {
     let bind = |s: &str| {
         let mut out = s.to_owned();
@@ -167,6 +171,15 @@ async fn send(
         }
         other => rewrite_strings(other, &|s| shift_datetimes(&bind(s), shift)),
     };
+    let now = target.now().await?;
+    if let Some(ahead) = datetimes_in(&body)
+        .into_iter()
+        .map(|t| t - now)
+        .filter(|d| d.is_positive() && *d <= PACE_WINDOW)
+        .max()
+    {
+        tokio::time::sleep(ahead.unsigned_abs()).await;
+    }
     let resp = req
         .body(body_bytes(&body))
         .send()
@@ -188,6 +201,35 @@ fn rewrite_strings(value: &Value, f: &dyn Fn(&str) -> String) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// How far ahead of the live clock a request's date-time may be and still be taken for the
+/// recording's "now" (the replay then waits for it).
+const PACE_WINDOW: time::Duration = time::Duration::seconds(30);
+
+/// The whole-string RFC 3339 date-times of a request body (JSON, or a form as a string).
+fn datetimes_in(body: &Value) -> Vec<OffsetDateTime> {
+    fn parse(s: &str) -> Option<OffsetDateTime> {
+        (datetime_len(s.as_bytes()) == Some(s.len()))
+            .then(|| OffsetDateTime::parse(s, &Rfc3339).ok())
+            .flatten()
+    }
+    fn walk(v: &Value, out: &mut Vec<OffsetDateTime>) {
+        match v {
+            Value::String(s) => out.extend(parse(s)),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    match body {
+        Value::String(form) => {
+            out.extend(form_urlencoded::parse(form.as_bytes()).filter_map(|(_, v)| parse(&v)));
+        }
+        other => walk(other, &mut out),
+    }
+    out
 }
 
 /// Moves a whole-string RFC 3339 date-time by `shift`, keeping its precision.
@@ -282,6 +324,67 @@ pub fn diff(path: &str, recorded: &Value, live: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_replay_faster_than_its_recording_waits_for_the_dates_it_sends() {
+        let recorded_on = Target::in_process().await.expect("emulator");
+        let s = crate::Scenario::start("verify-pace", recorded_on)
+            .await
+            .expect("scenario");
+        let graph = s.admin().graph();
+        let app = graph.create_application("paced").await.expect("create");
+        let now = s.now().await.format(&Rfc3339).expect("format");
+        let secret = graph
+            .add_password(
+                &app.id,
+                &entra_client::graph::SecretOptions {
+                    start_date_time: Some(now),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("secret");
+        // Sign in with a secret that starts "now" (the app needs its service principal).
+        graph
+            .create_service_principal(&app.app_id)
+            .await
+            .expect("principal");
+        s.client_as(
+            &app.app_id,
+            entra_client::ClientSecret::new(secret.secret.expose()),
+        )
+        .arm()
+        .list_subscriptions()
+        .await
+        .expect("sign in");
+        let mut recording = s.recording();
+        // As if the recording had taken two seconds longer before the secret was added:
+        // replayed at full speed, the secret would not have started at the sign-in.
+        let start = recording.variables["StartTime"].clone();
+        let start = OffsetDateTime::parse(&start, &Rfc3339).expect("start");
+        recording.variables.insert(
+            "StartTime".into(),
+            (start - time::Duration::seconds(2))
+                .format(&Rfc3339)
+                .expect("format"),
+        );
+        let live = Target::in_process().await.expect("emulator");
+        let report = replay(&recording, &live).await.expect("replay");
+        assert_eq!(report.differences, vec![]);
+    }
+
+    #[test]
+    fn datetimes_are_found_in_json_and_form_bodies() {
+        let json_body = json!({"passwordCredential": {
+            "startDateTime": "2026-11-22T00:30:37.5741099Z",
+            "displayName": "2026",
+            "nested": ["2027-11-22T00:30:37Z"],
+        }});
+        assert_eq!(datetimes_in(&json_body).len(), 2);
+        let form = json!("grant_type=client_credentials&at=2026-11-22T00%3A30%3A37Z&n=1");
+        assert_eq!(datetimes_in(&form).len(), 1);
+        assert!(datetimes_in(&json!({"a": "not a date"})).is_empty());
+    }
 
     #[test]
     fn datetimes_shift_with_their_precision() {

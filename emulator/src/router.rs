@@ -59,7 +59,17 @@ fn collapse_slashes(mut request: Request) -> Request {
 /// hundreds of emulators, so it is built once per process and cloned (a reference count).
 fn routes(state: AppState) -> Router {
     static TABLE: OnceLock<Router<AppState>> = OnceLock::new();
-    TABLE.get_or_init(table).clone().with_state(state)
+    TABLE
+        .get_or_init(table)
+        .clone()
+        .with_state(state.clone())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::require_admin_token,
+        ))
+        // Bad input (wrong method, undecodable path, oversized body) in the owner's envelope.
+        .layer(middleware::from_fn_with_state(state, crate::input::guard))
+        .layer(middleware::from_fn(log_request))
 }
 
 fn table() -> Router<AppState> {
@@ -239,16 +249,6 @@ fn table() -> Router<AppState> {
             get(control::not_found).post(control::not_found),
         )
         .fallback(fallback)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            control::require_admin_token,
-        ))
-        // Bad input (wrong method, undecodable path, oversized body) in the owner's envelope.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::input::guard,
-        ))
-        .layer(middleware::from_fn(log_request))
 }
 
 /// Unknown paths, answered in the envelope of the service the path belongs to.

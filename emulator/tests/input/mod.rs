@@ -419,6 +419,22 @@ const ROUTES: &[Route] = &[
         Control,
     ),
     r(
+        "/_emulator/faults",
+        "/_emulator/faults",
+        &["DELETE", "GET", "POST"],
+        "POST",
+        Json,
+        Control,
+    ),
+    r(
+        "/_emulator/faults/{id}",
+        "/_emulator/faults/f-1",
+        &["DELETE"],
+        "DELETE",
+        Nothing,
+        Control,
+    ),
+    r(
         "/_emulator/subscriptions",
         "/_emulator/subscriptions",
         &["GET", "POST"],
