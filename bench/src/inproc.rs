@@ -181,7 +181,7 @@ pub(crate) async fn routes(scale: usize) -> Result<(), Box<dyn std::error::Error
     use axum::body::Body;
     use axum::http::Request;
     use entra_emulator::directory::{Application, PasswordCredential, ServicePrincipal};
-    use entra_emulator::rbac::{Assignment, PrincipalType, RoleRef, Scope};
+    use entra_emulator::rbac::{Assignment, RoleRef, Scope};
     use entra_emulator::state::SeedRequest;
     use tower::ServiceExt as _;
 
@@ -226,21 +226,13 @@ pub(crate) async fn routes(scale: usize) -> Result<(), Box<dyn std::error::Error
             .ok_or("no Reader")?;
         arm.authz
             .upsert(
-                Assignment {
-                    name: Uuid::new_v4(),
-                    scope: Scope::subscription(&sub.to_string())?,
-                    role: RoleRef::BuiltIn(reader),
-                    principal_id: sp_id,
-                    principal_type: PrincipalType::ServicePrincipal,
-                    description: None,
-                    condition: None,
-                    condition_version: None,
-                    delegated_managed_identity_resource_id: None,
-                    created_on: now,
-                    updated_on: now,
-                    created_by: None,
-                    updated_by: None,
-                },
+                Assignment::of_service_principal(
+                    Uuid::new_v4(),
+                    Scope::subscription(&sub.to_string())?,
+                    RoleRef::BuiltIn(reader),
+                    sp_id,
+                    now,
+                ),
                 now,
                 [Duration::ZERO; 4],
             )

@@ -20,7 +20,7 @@ use crate::faults::Faults;
 use crate::keys::KeyRing;
 use crate::monitor::store::MonitorStore;
 use crate::persist::Persistence;
-use crate::rbac::{Assignment, Plane, PrincipalType, RoleRef, Scope};
+use crate::rbac::{Assignment, Plane, RoleRef, Scope};
 use crate::secret::{self, SecretHash};
 use crate::token::{Claims, TokenError};
 use crate::token_cache::TokenCache;
@@ -364,21 +364,13 @@ impl AppState {
         let mut created = 0;
         for i in 0..assignments {
             let (p, q) = (i % apps, i / apps);
-            let assignment = Assignment {
-                name: Uuid::new_v4(),
-                scope: scopes[(p + q) % groups].clone(),
-                role: RoleRef::BuiltIn(reader),
-                principal_id: principals[p],
-                principal_type: PrincipalType::ServicePrincipal,
-                description: None,
-                condition: None,
-                condition_version: None,
-                delegated_managed_identity_resource_id: None,
-                created_on: now,
-                updated_on: now,
-                created_by: None,
-                updated_by: None,
-            };
+            let assignment = Assignment::of_service_principal(
+                Uuid::new_v4(),
+                scopes[(p + q) % groups].clone(),
+                RoleRef::BuiltIn(reader),
+                principals[p],
+                now,
+            );
             if arm
                 .authz
                 .upsert(assignment, now, [std::time::Duration::ZERO; 4])

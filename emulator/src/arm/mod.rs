@@ -36,7 +36,7 @@ pub(crate) use metadata::metadata_endpoints;
 use crate::config::{Config, DEFAULT_ADMIN_OBJECT_ID, DEFAULT_ADMIN_OWNER_ASSIGNMENT};
 use crate::http::request_base;
 use crate::monitor::metrics;
-use crate::rbac::{Assignment, Plane, PrincipalType, RoleRef, Scope, roles};
+use crate::rbac::{Assignment, Plane, RoleRef, Scope, roles};
 use crate::state::AppState;
 use crate::token::{Claims, TokenError};
 use store::{ArmStore, Subscription};
@@ -74,21 +74,13 @@ pub(crate) fn grant_admin_owner(
     let Some(owner) = roles::find_by_id(roles::ids::OWNER) else {
         return;
     };
-    let assignment = Assignment {
+    let assignment = Assignment::of_service_principal(
         name,
         scope,
-        role: RoleRef::BuiltIn(owner),
-        principal_id: DEFAULT_ADMIN_OBJECT_ID,
-        principal_type: PrincipalType::ServicePrincipal,
-        description: None,
-        condition: None,
-        condition_version: None,
-        delegated_managed_identity_resource_id: None,
-        created_on: now,
-        updated_on: now,
-        created_by: None,
-        updated_by: None,
-    };
+        RoleRef::BuiltIn(owner),
+        DEFAULT_ADMIN_OBJECT_ID,
+        now,
+    );
     // A fresh store cannot already hold it; an existing one keeps the earlier grant.
     let _ = store
         .authz

@@ -292,19 +292,7 @@ fn one_api(kind: FaultKind, status: StatusCode) -> Response {
         "correlationId": Uuid::new_v4(),
     }});
     let mut response = json_body(status, &body, "application/json; charset=utf-8");
-    // The headers every query API answer carries (as `monitor::error` sets them).
-    let h = response.headers_mut();
-    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static(
-            "Retry-After,Age,WWW-Authenticate,x-resource-identities,x-ms-status-location",
-        ),
-    );
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    crate::monitor::decorate(&mut response);
     response
 }
 

@@ -33,7 +33,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
-pub(crate) use error::QueryError;
+pub(crate) use error::{QueryError, decorate};
 
 use crate::entra::resources::{KnownResource, same_identifier};
 use crate::rbac::Plane;

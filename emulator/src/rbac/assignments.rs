@@ -184,6 +184,34 @@ pub struct Assignment {
     pub updated_by: Option<Uuid>,
 }
 
+impl Assignment {
+    /// An assignment of `role` to a service principal at `scope`, made at `now`, with no
+    /// description, condition or recorded creator: what seeding and bootstrapping create.
+    pub fn of_service_principal(
+        name: Uuid,
+        scope: Scope,
+        role: RoleRef,
+        principal_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            name,
+            scope,
+            role,
+            principal_id,
+            principal_type: PrincipalType::ServicePrincipal,
+            description: None,
+            condition: None,
+            condition_version: None,
+            delegated_managed_identity_resource_id: None,
+            created_on: now,
+            updated_on: now,
+            created_by: None,
+            updated_by: None,
+        }
+    }
+}
+
 /// Outcome of a successful [`AssignmentStore::upsert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upsert {
