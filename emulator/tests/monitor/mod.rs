@@ -205,17 +205,19 @@ fn seed_sp(app: &TestApp, n: u128) -> Sp {
 
 /// An emulator with a resource group `mon` holding a workspace, a component, a site and a
 /// data collection rule that sends stream `Custom-Orders` to table `Orders_CL`.
-struct Env {
-    app: TestApp,
-    admin: String,
-    rg: String,
-    workspace_id: String,
-    customer_id: String,
-    app_id: String,
-    component_id: String,
-    site: String,
-    dcr_id: String,
-    rule: String,
+/// An emulator with a workspace, an App Insights component, a site and a data collection
+/// rule in one resource group (also the security tests' protected resources).
+pub(crate) struct Env {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
+    pub(crate) rg: String,
+    pub(crate) workspace_id: String,
+    pub(crate) customer_id: String,
+    pub(crate) app_id: String,
+    pub(crate) component_id: String,
+    pub(crate) site: String,
+    pub(crate) dcr_id: String,
+    pub(crate) rule: String,
 }
 
 fn dcr_body(workspace_id: &str) -> Value {
@@ -247,7 +249,7 @@ impl Env {
         Self::with(Emulator::builder()).await
     }
 
-    async fn immediate() -> Self {
+    pub(crate) async fn immediate() -> Self {
         Self::with(Emulator::builder().rbac_propagation(Duration::ZERO)).await
     }
 
@@ -322,7 +324,7 @@ impl Env {
         }
     }
 
-    async fn assign(&self, scope: &str, role: &str, principal: &Uuid) {
+    pub(crate) async fn assign(&self, scope: &str, role: &str, principal: &Uuid) {
         let path = format!(
             "{scope}/providers/Microsoft.Authorization/roleAssignments/{}?{ASSIGN_V}",
             Uuid::new_v4()

@@ -81,68 +81,20 @@ struct Env {
 
 impl Env {
     async fn new() -> Self {
-        let app = TestApp::with(Emulator::builder().rbac_propagation(Duration::ZERO)).await;
+        let mon = crate::monitor::Env::immediate().await;
         let other = TestApp::new().await;
-        let arm = token_for(&app, ARM).await;
-        let sub = app.emu.subscription_id();
-        let rg = format!("/subscriptions/{sub}/resourceGroups/sec");
-        let put = |path: String, body: Value| {
-            let arm = arm.clone();
-            let app = &app;
-            async move {
-                let (status, _, body) = app.call(Method::PUT, &path, Some(&arm), Some(body)).await;
-                assert!(status.is_success(), "{path}: {status} {body}");
-                body
-            }
-        };
-        put(
-            format!("{rg}?api-version=2022-09-01"),
-            json!({"location": "eastus"}),
-        )
-        .await;
-        let ws = put(
-            format!("{rg}/providers/Microsoft.OperationalInsights/workspaces/logs?api-version=2022-10-01"),
-            json!({"location": "eastus", "properties": {}}),
-        )
-        .await;
-        let component = put(
-            format!("{rg}/providers/Microsoft.Insights/components/web?api-version=2020-02-02"),
-            json!({"location": "eastus", "kind": "web", "properties": {"Application_Type": "web"}}),
-        )
-        .await;
-        let site = put(
-            format!("{rg}/providers/Microsoft.Web/sites/shop?api-version=2023-01-01"),
-            json!({"location": "eastus"}),
-        )
-        .await;
-        let ws_id = ws["id"].as_str().expect("id").to_owned();
-        let dcr = put(
-            format!("{rg}/providers/Microsoft.Insights/dataCollectionRules/orders?api-version=2023-03-11"),
-            json!({"location": "eastus", "properties": {
-                "streamDeclarations": {"Custom-Orders": {"columns": [
-                    {"name": "TimeGenerated", "type": "datetime"},
-                    {"name": "Item", "type": "string"}
-                ]}},
-                "destinations": {"logAnalytics": [{"name": "la", "workspaceResourceId": ws_id}]},
-                "dataFlows": [{"streams": ["Custom-Orders"], "destinations": ["la"],
-                    "transformKql": "source", "outputStream": "Custom-Orders_CL"}]
-            }}),
-        )
-        .await;
         // Owner grants no data actions: custom metrics and Logs Ingestion need this role.
-        put(
-            format!(
-                "{rg}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
-                Uuid::new_v4()
-            ),
-            json!({"properties": {
-                "roleDefinitionId": format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{METRICS_PUBLISHER}"),
-                "principalId": app.emu.admin().object_id,
-                "principalType": "ServicePrincipal",
-            }}),
-        )
-        .await;
-        let site = site["id"].as_str().expect("id").to_owned();
+        mon.assign(&mon.rg, METRICS_PUBLISHER, &mon.app.emu.admin().object_id)
+            .await;
+        let crate::monitor::Env {
+            app,
+            rg,
+            customer_id,
+            app_id,
+            site,
+            rule,
+            ..
+        } = mon;
         let now = app
             .emu
             .now()
@@ -175,10 +127,7 @@ impl Env {
                 name: "Log Analytics query",
                 family: Family::Query,
                 method: Method::POST,
-                path: format!(
-                    "/v1/workspaces/{}/query",
-                    ws["properties"]["customerId"].as_str().expect("customerId")
-                ),
+                path: format!("/v1/workspaces/{customer_id}/query"),
                 body: Some(json!({"query": "print x = 1"})),
                 scope: LA,
                 other_scope: ARM,
@@ -187,10 +136,7 @@ impl Env {
                 name: "Application Insights query",
                 family: Family::Query,
                 method: Method::POST,
-                path: format!(
-                    "/v1/apps/{}/query",
-                    component["properties"]["AppId"].as_str().expect("AppId")
-                ),
+                path: format!("/v1/apps/{app_id}/query"),
                 body: Some(json!({"query": "print x = 1"})),
                 scope: AI,
                 other_scope: LA,
@@ -220,10 +166,7 @@ impl Env {
                 family: Family::Ingestion,
                 method: Method::POST,
                 path: format!(
-                    "/dataCollectionRules/{}/streams/Custom-Orders?api-version=2023-01-01",
-                    dcr["properties"]["immutableId"]
-                        .as_str()
-                        .expect("immutableId")
+                    "/dataCollectionRules/{rule}/streams/Custom-Orders?api-version=2023-01-01"
                 ),
                 body: Some(json!([{"TimeGenerated": now, "Item": "x"}])),
                 scope: INGEST,
