@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::credential::TokenCredential;
+use crate::auth::TokenCredential;
 use crate::error::{Error, Service};
 use crate::http::{Pipeline, Reply, Request};
 

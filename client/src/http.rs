@@ -9,8 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::auth::TokenCredential;
 use crate::cloud::Cloud;
-use crate::credential::TokenCredential;
 use crate::error::{Error, Service};
 
 /// How throttled (429) and failing (5xx) requests are retried.

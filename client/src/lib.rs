@@ -25,6 +25,7 @@
 //! ```
 
 pub mod arm;
+pub mod auth;
 pub mod cloud;
 pub mod credential;
 pub mod error;

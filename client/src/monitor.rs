@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::credential::TokenCredential;
+use crate::auth::TokenCredential;
 use crate::error::{Error, Service};
 use crate::http::{Pipeline, Request};
 

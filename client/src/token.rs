@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::auth::{AccessToken, ClientSecret};
 use crate::cloud::Cloud;
-use crate::credential::{AccessToken, ClientSecret};
 use crate::error::{Error, Service};
 use crate::http::{Pipeline, Recorder, Request, RetryPolicy};
 
