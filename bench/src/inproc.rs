@@ -182,7 +182,7 @@ pub(crate) async fn routes(scale: usize) -> Result<(), Box<dyn std::error::Error
     use axum::http::Request;
     use entra_emulator::directory::{Application, PasswordCredential, ServicePrincipal};
     use entra_emulator::rbac::{Assignment, RoleRef, Scope};
-    use entra_emulator::state::SeedRequest;
+    use entra_emulator::services::SeedRequest;
     use tower::ServiceExt as _;
 
     let emulator = Emulator::builder()
@@ -199,7 +199,7 @@ pub(crate) async fn routes(scale: usize) -> Result<(), Box<dyn std::error::Error
     let secret = "benchQ~0123456789abcdefghijklmnopqrstuv";
     let (app_id, sp_id) = (Uuid::new_v4(), Uuid::new_v4());
     {
-        let mut dir = state.directory.write();
+        let mut dir = state.directory_mut();
         let mut app = Application::new(Uuid::new_v4(), app_id, "bench-reader", now);
         app.password_credentials = vec![PasswordCredential {
             key_id: Uuid::new_v4(),
@@ -214,8 +214,8 @@ pub(crate) async fn routes(scale: usize) -> Result<(), Box<dyn std::error::Error
     }
     let sub = emulator.subscription_id();
     {
-        let mut arm = state.arm.write();
-        arm.put_group(entra_emulator::arm::store::ResourceGroup {
+        let mut arm = state.arm_mut();
+        arm.put_group(entra_emulator::resources::ResourceGroup {
             subscription: sub,
             name: "bench-rg".to_owned(),
             location: "eastus".to_owned(),

@@ -31,7 +31,6 @@ impl Clock {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
                 Some(o.saturating_add(nanos))
             });
-        crate::persist::note_unmarked();
         self.now()
     }
 

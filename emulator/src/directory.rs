@@ -4,15 +4,13 @@
 //! authenticates clients against them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::{Uuid, uuid};
 
+use crate::changes::{Counter, Mark, Tracker};
 use crate::config::Secret;
-use crate::persist::Tracker;
 use crate::secret::{self, SecretHash};
 
 /// App id of Microsoft Graph (the resource that defines `Application.ReadWrite.All`).
@@ -433,7 +431,7 @@ impl Directory {
     }
 
     /// Starts recording which objects change, for persistence (see [`crate::persist`]).
-    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
+    pub(crate) fn track(&mut self, counter: Counter) {
         self.track = Some(Tracker::new(counter));
     }
 
@@ -523,6 +521,13 @@ pub enum DirectoryObject {
     Application(Uuid),
     /// A service principal (object id).
     ServicePrincipal(Uuid),
+}
+
+impl crate::changes::Tracked for Directory {
+    /// The mark of the last change recorded (see [`crate::changes`]).
+    fn last_mark(&self) -> Mark {
+        self.track.as_ref().map_or(Mark::NONE, Tracker::last)
+    }
 }
 
 #[cfg(test)]

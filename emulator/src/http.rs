@@ -5,7 +5,7 @@ use std::cell::Cell;
 use axum::http::{HeaderMap, header};
 use uuid::Uuid;
 
-use crate::state::AppState;
+use crate::services::AppState;
 
 /// The base URL a client used to reach the emulator (`scheme://host[:port]`), taken from
 /// the `Host` header so that discovery documents point back at the name the client knows;

@@ -31,17 +31,18 @@
 //! ```
 
 pub mod arm;
+pub mod changes;
 pub mod clock;
 pub mod config;
 mod control;
 pub mod directory;
 pub mod entra;
 pub mod faults;
+pub mod first_party;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
 mod http;
-mod input;
 pub mod keys;
 pub mod kql;
 pub mod monitor;
@@ -49,10 +50,12 @@ pub mod persist;
 mod portal;
 pub mod rbac;
 pub mod replay;
+pub mod resources;
 pub mod router;
 pub mod secret;
 pub mod server;
-pub mod state;
+pub mod services;
+pub mod telemetry;
 pub mod tls;
 pub mod token;
 pub mod token_cache;

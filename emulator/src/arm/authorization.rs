@@ -6,12 +6,12 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::store::{ArmStore, Missing};
 use super::{ArmError, Call, arm_datetime, empty, json};
 use crate::rbac::{
     Assignment, Conflict, CustomRole, OwnedPermission, PrincipalType, RoleDefinition, RoleRef,
     Scope, ScopeKind, Upsert,
 };
+use crate::resources::{ArmStore, Missing};
 
 const ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments";
 const DEFINITIONS: &str = "Microsoft.Authorization/roleDefinitions";
@@ -195,7 +195,7 @@ fn equality(raw: &str) -> Option<(String, String)> {
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions`.
 pub(crate) fn list_definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
     let filter = definition_filter(call.query.filter.as_deref())?;
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let scope = scope_in_tenant(&store, scope)?;
     require_definition_read(call, &store, &scope)?;
     require_exists(&store, &scope)?;
@@ -236,7 +236,7 @@ fn echo_id(id: &str) -> String {
 
 /// `GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
 pub(crate) fn get_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let scope = scope_in_tenant(&store, scope)?;
     require_definition_read(call, &store, &scope)?;
     require_exists(&store, &scope)?;
@@ -352,7 +352,7 @@ fn custom_role_body(
 pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<Response, ArmError> {
     let body = call.json_body()?;
     let guid = Uuid::try_parse(id).map_err(|_| ArmError::InvalidRoleDefinitionId(id.to_owned()))?;
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     let scope = scope_in_tenant(&store, scope)?;
     let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
     call.require(&store, &format!("{DEFINITIONS}/write"), &target)?;
@@ -390,7 +390,7 @@ pub(crate) fn delete_definition(
     scope: &str,
     id: &str,
 ) -> Result<Response, ArmError> {
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     let scope = scope_in_tenant(&store, scope)?;
     let target = Scope::parse(&child_id(&scope, DEFINITIONS, id)).unwrap_or_else(|_| scope.clone());
     call.require(&store, &format!("{DEFINITIONS}/delete"), &target)?;
@@ -449,7 +449,7 @@ pub(crate) fn get_assignment(
     name: &str,
 ) -> Result<Response, ArmError> {
     let guid = assignment_name(name)?;
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let scope = scope_in_tenant(&store, scope)?;
     let target =
         Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
@@ -554,7 +554,7 @@ fn role_definition_guid(id: &str) -> Result<Uuid, ArmError> {
 /// What ARM sees of a principal: its type when the directory shows it, given the
 /// replication window of new service principals.
 fn visible_principal(call: &Call<'_>, principal: &Uuid) -> Option<PrincipalType> {
-    let dir = call.state.directory.read();
+    let dir = call.state.directory();
     let sp = dir.sp(principal)?;
     let window = time::Duration::try_from(call.state.config.principal_replication)
         .unwrap_or(time::Duration::MAX);
@@ -588,7 +588,7 @@ pub(crate) fn put_assignment(
         }),
     };
 
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     let scope = scope_in_tenant(&store, scope)?;
     let target =
         Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
@@ -658,7 +658,7 @@ pub(crate) fn delete_assignment(
     name: &str,
 ) -> Result<Response, ArmError> {
     let guid = assignment_name(name)?;
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     let scope = scope_in_tenant(&store, scope)?;
     let target =
         Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
@@ -748,7 +748,7 @@ pub(crate) fn list_assignments(call: &Call<'_>, scope_text: &str) -> Result<Resp
         ),
         None => None,
     };
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let scope = scope_in_tenant(&store, scope_text)?;
     call.require(&store, &format!("{ASSIGNMENTS}/read"), &scope)?;
     require_exists(&store, &scope)?;

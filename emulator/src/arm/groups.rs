@@ -7,10 +7,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::resources::tags_field;
-use super::store::{ArmStore, ResourceGroup};
+use super::generic::tags_field;
 use super::{ArmError, Call, empty, json, known_subscription, regions};
 use crate::rbac::{Plane, Scope};
+use crate::resources::{ArmStore, ResourceGroup};
 
 const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
 const WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
@@ -83,7 +83,7 @@ fn check_name(name: &str) -> Result<(), ArmError> {
 
 /// `GET /subscriptions/{s}/resourcegroups`: every group the caller may read.
 pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let id = known_subscription(&store, sub)?;
     let sub_scope =
         Scope::subscription(sub).map_err(|_| ArmError::InvalidSubscriptionId(sub.to_owned()))?;
@@ -116,7 +116,7 @@ fn existing<'s>(store: &'s ArmStore, sub: &str, rg: &str) -> Result<&'s Resource
 
 /// `GET|HEAD /subscriptions/{s}/resourcegroups/{rg}` (HEAD answers 204 when it exists).
 pub(crate) fn get(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     known_subscription(&store, sub)?;
     call.require(&store, READ, &group_scope(sub, rg)?)?;
     let group = existing(&store, sub, rg)?;
@@ -130,7 +130,7 @@ pub(crate) fn get(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
 pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
     let body = call.json_body()?;
     check_name(rg)?;
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     let id = known_subscription(&store, sub)?;
     call.require(&store, WRITE, &group_scope(sub, rg)?)?;
     let location = match body.get("location") {
@@ -186,7 +186,7 @@ pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
 /// `PATCH /subscriptions/{s}/resourcegroups/{rg}`: replaces the given tags and `managedBy`.
 pub(crate) fn patch(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
     let body = call.json_body()?;
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     known_subscription(&store, sub)?;
     call.require(&store, WRITE, &group_scope(sub, rg)?)?;
     let mut group = existing(&store, sub, rg)?.clone();
@@ -238,7 +238,7 @@ fn job_token(name: &str, location: &str) -> String {
 /// its resources and the role assignments inside it are gone at once; revoked assignments
 /// still propagate.
 pub(crate) fn delete(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     let id = known_subscription(&store, sub)?;
     call.require(&store, DELETE, &group_scope(sub, rg)?)?;
     existing(&store, sub, rg)?;
@@ -268,7 +268,7 @@ pub(crate) fn operation_result(
     sub: &str,
     token: &str,
 ) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     known_subscription(&store, sub)?;
     let job = URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))

@@ -7,14 +7,14 @@
 //! (`microsoftGraphResourceId`, `logAnalyticsResourceId`, `appInsightsResourceId`): those are
 //! the base URL, which the token endpoint therefore accepts as a resource.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::OriginalUri;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{ArmError, Query, decorate, json, versions};
 use crate::http::request_base;
-use crate::state::AppState;
+use crate::services::AppState;
 
 /// The `name` the document gives the cloud.
 pub(crate) const CLOUD_NAME: &str = "EntraEmulator";
@@ -88,7 +88,7 @@ fn document(base: &str, version: &str) -> Value {
 
 /// `GET /metadata/endpoints?api-version=…` (no authentication, as on ARM).
 pub(crate) async fn metadata_endpoints(
-    State(state): State<AppState>,
+    state: AppState,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Response {

@@ -9,20 +9,19 @@
 //! every answer, success or error, carries ARM's headers.
 
 pub(crate) mod authorization;
-pub(crate) mod control;
 mod error;
+mod generic;
 mod groups;
 mod metadata;
+pub(crate) mod metrics;
 pub mod regions;
-mod resources;
-pub mod store;
 mod subscriptions;
 mod versions;
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
+use axum::extract::OriginalUri;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -32,60 +31,14 @@ use uuid::Uuid;
 
 pub use error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
 pub(crate) use metadata::metadata_endpoints;
+pub(crate) use subscriptions::render as render_subscription;
 
-use crate::config::{Config, DEFAULT_ADMIN_OBJECT_ID, DEFAULT_ADMIN_OWNER_ASSIGNMENT};
 use crate::http::request_base;
-use crate::monitor::metrics;
-use crate::rbac::{Assignment, Plane, RoleRef, Scope, roles};
-use crate::state::AppState;
+
+use crate::rbac::{Plane, Scope};
+use crate::resources::ArmStore;
+use crate::services::AppState;
 use crate::token::{Claims, TokenError};
-use store::{ArmStore, Subscription};
-
-/// Display name of the default subscription (what the portal names a first subscription).
-pub const DEFAULT_SUBSCRIPTION_NAME: &str = "Azure subscription 1";
-
-/// A fresh tenant's ARM state: the default subscription and the bootstrap admin's `Owner`
-/// assignment on it, effective on every plane at once.
-pub(crate) fn seed(config: &Config, now: OffsetDateTime) -> ArmStore {
-    let mut store = ArmStore::default();
-    store.put_subscription(Subscription {
-        id: config.subscription_id,
-        display_name: DEFAULT_SUBSCRIPTION_NAME.to_owned(),
-    });
-    grant_admin_owner(
-        &mut store,
-        config.subscription_id,
-        DEFAULT_ADMIN_OWNER_ASSIGNMENT,
-        now,
-    );
-    store
-}
-
-/// Gives the bootstrap admin `Owner` on a subscription, effective at once.
-pub(crate) fn grant_admin_owner(
-    store: &mut ArmStore,
-    subscription: Uuid,
-    name: Uuid,
-    now: OffsetDateTime,
-) {
-    let Ok(scope) = Scope::subscription(&subscription.to_string()) else {
-        return;
-    };
-    let Some(owner) = roles::find_by_id(roles::ids::OWNER) else {
-        return;
-    };
-    let assignment = Assignment::of_service_principal(
-        name,
-        scope,
-        RoleRef::BuiltIn(owner),
-        DEFAULT_ADMIN_OBJECT_ID,
-        now,
-    );
-    // A fresh store cannot already hold it; an existing one keeps the earlier grant.
-    let _ = store
-        .authz
-        .upsert(assignment, now, [std::time::Duration::ZERO; 4]);
-}
 
 /// Every operation the emulated ARM serves, as [`route`] recognizes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,9 +68,9 @@ pub(crate) enum Route {
     /// `GET|PUT|DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`
     RoleDefinition(String, String),
     /// `GET /subscriptions/{s}/resourcegroups/{rg}/providers/{ns}/{type}`
-    ResourcesOfType(resources::Address),
+    ResourcesOfType(generic::Address),
     /// `GET|PUT|PATCH|DELETE /subscriptions/{s}/resourcegroups/{rg}/providers/{ns}/{type}/{name}[/{child}/{name}…]`
-    Resource(resources::Address),
+    Resource(generic::Address),
     /// `GET {resourceId}/providers/Microsoft.Insights/metrics`
     Metrics(String),
     /// `GET {resourceId}/providers/Microsoft.Insights/metricDefinitions`
@@ -164,7 +117,7 @@ pub(crate) fn route(segs: &[&str], version: &str) -> Result<Route, ArmError> {
             Ok(Route::GroupResources(sub, (*rg).to_owned()))
         }
         [_, rg, _, provider @ ..] if word(0, "resourcegroups") && word(2, "providers") => {
-            resources::address(&sub, rg, provider, version)
+            generic::address(&sub, rg, provider, version)
         }
         [_, _, other, ..] if word(0, "resourcegroups") => {
             Err(unknown("Microsoft.Resources", &["resourceGroups", other]))
@@ -350,7 +303,7 @@ pub(crate) mod on_behalf_of_admin {
 
     use super::{ArmError, Call, Query, authorization, groups};
     use crate::config::DEFAULT_ADMIN_OBJECT_ID;
-    use crate::state::AppState;
+    use crate::services::AppState;
 
     fn call<'a>(
         state: &'a AppState,
@@ -513,7 +466,7 @@ fn token_error(e: TokenError, tenant: Uuid, now: OffsetDateTime) -> ArmError {
 
 /// Every ARM request: `/subscriptions…`, `/providers…`, `/tenants`.
 pub(crate) async fn dispatch(
-    State(state): State<AppState>,
+    state: AppState,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -561,7 +514,7 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ArmError> {
     }
 }
 
-/// ARM's answer to a request refused before it reached [`dispatch`] (see [`crate::input`]):
+/// ARM's answer to a request refused before it reached [`dispatch`] (see [`crate::router::input`]):
 /// `error` rendered with the headers every ARM answer carries.
 pub(crate) fn refuse(
     state: &AppState,
@@ -640,10 +593,10 @@ fn serve(
             _ => Err(unsupported(false)),
         },
         Route::GroupResources(sub, rg) if m == Method::GET => {
-            resources::list_in_group(&call, &sub, &rg)
+            generic::list_in_group(&call, &sub, &rg)
         }
         Route::SubscriptionResources(sub) if m == Method::GET => {
-            resources::list_in_subscription(&call, &sub)
+            generic::list_in_subscription(&call, &sub)
         }
         Route::OperationResult(sub, token) if m == Method::GET => {
             groups::operation_result(&call, &sub, &token)
@@ -667,13 +620,13 @@ fn serve(
             _ => Err(unsupported(false)),
         },
         Route::ResourcesOfType(address) if m == Method::GET => {
-            resources::list_of_type(&call, &address)
+            generic::list_of_type(&call, &address)
         }
         Route::Resource(address) => match m {
-            Method::GET => resources::get(&call, &address),
-            Method::PUT => resources::put(&call, &address),
-            Method::PATCH => resources::patch(&call, &address),
-            Method::DELETE => resources::delete(&call, &address),
+            Method::GET => generic::get(&call, &address),
+            Method::PUT => generic::put(&call, &address),
+            Method::PATCH => generic::patch(&call, &address),
+            Method::DELETE => generic::delete(&call, &address),
             _ => Err(unsupported(false)),
         },
         Route::Metrics(scope) if m == Method::GET => metrics::list(&call, &scope),
@@ -778,7 +731,7 @@ fn decorate(
         let known = subscription
             && Uuid::parse_str(segs[1])
                 .ok()
-                .is_some_and(|id| state.arm.read().subscription(&id).is_some());
+                .is_some_and(|id| state.arm().subscription(&id).is_some());
         let uri = if known {
             format!("{base}/{}", state.config.tenant_id)
         } else {

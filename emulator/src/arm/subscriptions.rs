@@ -5,9 +5,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::store::{ArmStore, Subscription};
 use super::{ArmError, Call, json};
 use crate::rbac::{Plane, Scope};
+use crate::resources::{ArmStore, Subscription};
 
 /// A subscription as ARM shows it (2020-01-01 and later).
 pub(crate) fn render(s: &Subscription, tenant: &Uuid) -> Value {
@@ -38,7 +38,7 @@ fn visible(call: &Call<'_>, store: &ArmStore, s: &Subscription) -> bool {
 
 /// `GET /subscriptions`: the subscriptions where the caller holds a role.
 pub(crate) fn list(call: &Call<'_>) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let tenant = call.state.config.tenant_id;
     let value: Vec<Value> = store
         .subscriptions()
@@ -56,7 +56,7 @@ pub(crate) fn list(call: &Call<'_>) -> Result<Response, ArmError> {
 /// that does not exist (a guess at ARM's behaviour; it hides subscriptions the same way in
 /// its list).
 pub(crate) fn get(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let id = super::known_subscription(&store, sub)?;
     let subscription = store
         .subscription(&id)

@@ -2,9 +2,8 @@
 //! MSAL's instance discovery.
 
 mod error;
-pub mod resources;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -18,7 +17,7 @@ pub use error::{EntraError, entra_timestamp};
 
 use crate::directory::Application;
 use crate::http::{host_of, request_base};
-use crate::state::AppState;
+use crate::services::AppState;
 use crate::token::{self, Grant, v1_issuer, v2_issuer};
 
 /// Which token endpoint was called.
@@ -214,7 +213,7 @@ fn authenticate(app: &Application, secret: &str, now: OffsetDateTime) -> Result<
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) async fn token_v2(
-    State(state): State<AppState>,
+    state: AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -224,7 +223,7 @@ pub(crate) async fn token_v2(
 
 /// `POST /{tenant}/oauth2/token`.
 pub(crate) async fn token_v1(
-    State(state): State<AppState>,
+    state: AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -298,7 +297,7 @@ fn issue(
     let tenant_name = || state.config.tenant_display_name.clone();
     let base = request_base(state, headers);
 
-    let dir = state.directory.read();
+    let dir = state.directory();
     let app = Uuid::parse_str(&client_id)
         .ok()
         .and_then(|id| dir.app_by_app_id(&id))
@@ -320,12 +319,10 @@ fn issue(
             name: app.display_name.clone(),
         });
     }
-    let resource =
-        resources::resolve(&requested, &dir, &[&base, &state.base_url]).ok_or_else(|| {
-            EntraError::ResourceNotFound {
-                resource: requested.clone(),
-                tenant_name: tenant_name(),
-            }
+    let resource = crate::first_party::resolve(&requested, &dir, &[&base, &state.base_url])
+        .ok_or_else(|| EntraError::ResourceNotFound {
+            resource: requested.clone(),
+            tenant_name: tenant_name(),
         })?;
     let roles = sp
         .app_roles
@@ -409,7 +406,7 @@ fn discovery_response(doc: Value) -> Response {
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub(crate) async fn openid_configuration_v2(
-    State(state): State<AppState>,
+    state: AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -447,7 +444,7 @@ pub(crate) async fn openid_configuration_v2(
 
 /// `GET /{tenant}/.well-known/openid-configuration` (v1).
 pub(crate) async fn openid_configuration_v1(
-    State(state): State<AppState>,
+    state: AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -487,7 +484,7 @@ pub(crate) async fn openid_configuration_v1(
 
 /// `GET /{tenant}/discovery/v2.0/keys`.
 pub(crate) async fn jwks_v2(
-    State(state): State<AppState>,
+    state: AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -502,7 +499,7 @@ pub(crate) async fn jwks_v2(
 
 /// `GET /{tenant}/discovery/keys` (v1; `common` is what v1 discovery points at).
 pub(crate) async fn jwks_v1(
-    State(state): State<AppState>,
+    state: AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -521,7 +518,7 @@ pub(crate) struct InstanceQuery {
 /// `GET /common/discovery/instance?api-version=1.1&authorization_endpoint=…`: describes this
 /// emulator as a cloud instance whose only alias is its own host.
 pub(crate) async fn instance_discovery(
-    State(state): State<AppState>,
+    state: AppState,
     headers: HeaderMap,
     Query(query): Query<InstanceQuery>,
 ) -> Response {

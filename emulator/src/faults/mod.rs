@@ -16,10 +16,6 @@
 //!
 //! [`FaultLayer`] applies them; with no rule installed it costs one atomic load per request.
 
-mod control;
-mod layer;
-mod respond;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,9 +25,6 @@ use axum::http::Method;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-
-pub(crate) use control::{add, clear, list, remove};
-pub use layer::{FaultLayer, FaultService};
 
 /// What a rule does to a request it fires on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ pub mod render;
 
 use std::borrow::Cow;
 
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,10 +21,10 @@ pub use error::GraphError;
 
 use self::odata::{Filter, FilterError};
 use crate::directory::{Application, DirError, Directory, ServicePrincipal};
-use crate::entra::resources::{GRAPH, same_identifier};
+use crate::first_party::{GRAPH, same_identifier};
 use crate::http::request_base;
 use crate::secret;
-use crate::state::AppState;
+use crate::services::AppState;
 use crate::token::{self, Claims, TokenError};
 
 const METADATA: &str = "https://graph.microsoft.com/v1.0/$metadata";
@@ -664,7 +664,7 @@ fn tenant_domain(state: &AppState) -> &str {
 
 /// `GET /v1.0/applications`.
 pub(crate) async fn list_apps(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -680,7 +680,7 @@ pub(crate) async fn list_apps(
             "Application",
             APP_FILTERABLE,
         )?;
-        let dir = state.directory.read();
+        let dir = state.directory();
         let domain = tenant_domain(&state);
         let render =
             |a: &Application| render::select(render::application(a, domain), q.select.as_deref());
@@ -732,11 +732,7 @@ fn app_response(
 }
 
 /// `POST /v1.0/applications`.
-pub(crate) async fn create_app(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn create_app(state: AppState, caller: Caller, body: Bytes) -> Response {
     let ctx = &caller.ctx;
     ctx.respond((|| {
         caller.require(WRITE_ROLES)?;
@@ -746,7 +742,7 @@ pub(crate) async fn create_app(
         }
         let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), "", ctx.now);
         apply_app_body(&mut app, body, true)?;
-        let mut dir = state.directory.write();
+        let mut dir = state.directory_mut();
         if dir
             .identifier_uri_taken(&app.identifier_uris, None)
             .is_some()
@@ -804,7 +800,7 @@ fn get_app_impl(
 ) -> Result<Response, GraphError> {
     caller.require(READ_ROLES)?;
     let select = select_only(raw, &render::application_template(), "Application")?;
-    let dir = state.directory.read();
+    let dir = state.directory();
     let app = find_app(&dir, key)?;
     Ok(app_response(
         &caller.ctx,
@@ -823,7 +819,7 @@ fn update_app_impl(
 ) -> Result<Response, GraphError> {
     caller.require(WRITE_ROLES)?;
     let body = json_object(body)?;
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let mut app = find_app(&dir, key)?.clone();
     apply_app_body(&mut app, body, false)?;
     if dir
@@ -840,7 +836,7 @@ fn update_app_impl(
 
 fn delete_app_impl(state: &AppState, caller: &Caller, key: Key) -> Result<Response, GraphError> {
     caller.require(WRITE_ROLES)?;
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let id = find_app(&dir, key)?.id;
     dir.delete_app(&id, caller.ctx.now)
         .map_err(|_| GraphError::NotFound(id.to_string()))?;
@@ -907,7 +903,7 @@ fn add_password_impl(
     if end <= start {
         return Err(invalid_value("endDateTime", "PasswordCredential"));
     }
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let id = find_app(&dir, key)?.id;
     let (credential, value) = dir
         .add_password(&id, display_name, start, end)
@@ -940,7 +936,7 @@ fn remove_password_impl(
         Some(_) => return Err(invalid_value("keyId", "PasswordCredential")),
         None => return Err(required("keyId", "PasswordCredential")),
     };
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let id = find_app(&dir, key)?.id;
     match dir.remove_password(&id, &key_id) {
         Ok(()) => Ok(caller.ctx.no_content()),
@@ -954,7 +950,7 @@ fn remove_password_impl(
 
 /// `GET /v1.0/applications/{id}`.
 pub(crate) async fn get_app(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
@@ -966,7 +962,7 @@ pub(crate) async fn get_app(
 
 /// `PATCH /v1.0/applications/{id}`.
 pub(crate) async fn update_app(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
@@ -978,7 +974,7 @@ pub(crate) async fn update_app(
 
 /// `DELETE /v1.0/applications/{id}`.
 pub(crate) async fn delete_app(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
@@ -989,7 +985,7 @@ pub(crate) async fn delete_app(
 
 /// `POST /v1.0/applications/{id}/addPassword`.
 pub(crate) async fn add_password(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
@@ -1001,7 +997,7 @@ pub(crate) async fn add_password(
 
 /// `POST /v1.0/applications/{id}/removePassword`.
 pub(crate) async fn remove_password(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
@@ -1042,7 +1038,7 @@ fn alternate_key(segment: &str) -> Result<(Collection, Key), GraphError> {
 
 /// `GET /v1.0/{collection}(appId='…')`.
 pub(crate) async fn get_by_key(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(segment): Path<String>,
     RawQuery(raw): RawQuery,
@@ -1057,7 +1053,7 @@ pub(crate) async fn get_by_key(
 
 /// `PATCH /v1.0/{collection}(appId='…')`.
 pub(crate) async fn update_by_key(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(segment): Path<String>,
     body: Bytes,
@@ -1072,7 +1068,7 @@ pub(crate) async fn update_by_key(
 
 /// `DELETE /v1.0/{collection}(appId='…')`.
 pub(crate) async fn delete_by_key(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(segment): Path<String>,
 ) -> Response {
@@ -1086,7 +1082,7 @@ pub(crate) async fn delete_by_key(
 
 /// `POST /v1.0/applications(appId='…')/addPassword`.
 pub(crate) async fn add_password_by_key(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(segment): Path<String>,
     body: Bytes,
@@ -1101,7 +1097,7 @@ pub(crate) async fn add_password_by_key(
 
 /// `POST /v1.0/applications(appId='…')/removePassword`.
 pub(crate) async fn remove_password_by_key(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(segment): Path<String>,
     body: Bytes,
@@ -1184,7 +1180,7 @@ fn entity_response(
 
 /// `GET /v1.0/servicePrincipals`.
 pub(crate) async fn list_sps(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -1200,7 +1196,7 @@ pub(crate) async fn list_sps(
             "ServicePrincipal",
             SP_FILTERABLE,
         )?;
-        let dir = state.directory.read();
+        let dir = state.directory();
         let tenant = state.config.tenant_id;
         let render = |s: &ServicePrincipal| {
             render::select(
@@ -1250,11 +1246,7 @@ pub(crate) async fn list_sps(
 }
 
 /// `POST /v1.0/servicePrincipals`.
-pub(crate) async fn create_sp(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn create_sp(state: AppState, caller: Caller, body: Bytes) -> Response {
     let ctx = &caller.ctx;
     ctx.respond((|| {
         caller.require(WRITE_ROLES)?;
@@ -1266,7 +1258,7 @@ pub(crate) async fn create_sp(
             Some(_) => return Err(invalid_value("appId", "ServicePrincipal")),
             None => return Err(required("appId", "ServicePrincipal")),
         };
-        let mut dir = state.directory.write();
+        let mut dir = state.directory_mut();
         let mut sp = new_service_principal(&state, &dir, app_id, ctx.now)
             .map_err(|_| GraphError::NoBackingApplication(app_id))?;
         apply_sp_body(&mut sp, body, true)?;
@@ -1321,7 +1313,7 @@ fn get_sp_impl(
         &render::service_principal_template(),
         "ServicePrincipal",
     )?;
-    let dir = state.directory.read();
+    let dir = state.directory();
     let sp = find_sp(&dir, key)?;
     Ok(sp_response(
         &caller.ctx,
@@ -1341,7 +1333,7 @@ fn update_sp_impl(
 ) -> Result<Response, GraphError> {
     caller.require(WRITE_ROLES)?;
     let body = json_object(body)?;
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let mut sp = find_sp(&dir, key)?.clone();
     apply_sp_body(&mut sp, body, false)?;
     if let Some(slot) = dir.sp_mut(&sp.id) {
@@ -1352,7 +1344,7 @@ fn update_sp_impl(
 
 fn delete_sp_impl(state: &AppState, caller: &Caller, key: Key) -> Result<Response, GraphError> {
     caller.require(WRITE_ROLES)?;
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let id = find_sp(&dir, key)?.id;
     dir.delete_sp(&id, caller.ctx.now)
         .map_err(|_| GraphError::NotFound(id.to_string()))?;
@@ -1361,7 +1353,7 @@ fn delete_sp_impl(state: &AppState, caller: &Caller, key: Key) -> Result<Respons
 
 /// `GET /v1.0/servicePrincipals/{id}`.
 pub(crate) async fn get_sp(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
@@ -1373,7 +1365,7 @@ pub(crate) async fn get_sp(
 
 /// `PATCH /v1.0/servicePrincipals/{id}`.
 pub(crate) async fn update_sp(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
@@ -1384,11 +1376,7 @@ pub(crate) async fn update_sp(
 }
 
 /// `DELETE /v1.0/servicePrincipals/{id}`.
-pub(crate) async fn delete_sp(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
+pub(crate) async fn delete_sp(state: AppState, caller: Caller, Path(id): Path<String>) -> Response {
     caller
         .ctx
         .respond(parse_id(&id).and_then(|id| delete_sp_impl(&state, &caller, Key::Id(id))))
@@ -1419,12 +1407,12 @@ fn deleted_object(state: &AppState, dir: &Directory, id: &Uuid) -> Option<Map<St
 }
 
 /// `GET /v1.0/directory/deletedItems/microsoft.graph.application`.
-pub(crate) async fn list_deleted_apps(State(state): State<AppState>, caller: Caller) -> Response {
+pub(crate) async fn list_deleted_apps(state: AppState, caller: Caller) -> Response {
     list_deleted(&state, &caller, true)
 }
 
 /// `GET /v1.0/directory/deletedItems/microsoft.graph.servicePrincipal`.
-pub(crate) async fn list_deleted_sps(State(state): State<AppState>, caller: Caller) -> Response {
+pub(crate) async fn list_deleted_sps(state: AppState, caller: Caller) -> Response {
     list_deleted(&state, &caller, false)
 }
 
@@ -1432,7 +1420,7 @@ fn list_deleted(state: &AppState, caller: &Caller, apps: bool) -> Response {
     let ctx = &caller.ctx;
     ctx.respond((|| {
         caller.require(READ_ROLES)?;
-        let mut dir = state.directory.write();
+        let mut dir = state.directory_mut();
         dir.purge_expired(ctx.now);
         let domain = tenant_domain(state);
         let (cast, value): (&str, Vec<Value>) = if apps {
@@ -1465,7 +1453,7 @@ fn entity(ctx: &Ctx, object: Map<String, Value>) -> Response {
 
 /// `GET /v1.0/directory/deletedItems/{id}`.
 pub(crate) async fn get_deleted(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
@@ -1473,7 +1461,7 @@ pub(crate) async fn get_deleted(
     ctx.respond((|| {
         caller.require(READ_ROLES)?;
         let id = parse_id(&id)?;
-        let mut dir = state.directory.write();
+        let mut dir = state.directory_mut();
         dir.purge_expired(ctx.now);
         let object = deleted_object(&state, &dir, &id)
             .ok_or_else(|| GraphError::NotFound(id.to_string()))?;
@@ -1483,7 +1471,7 @@ pub(crate) async fn get_deleted(
 
 /// `POST /v1.0/directory/deletedItems/{id}/restore`.
 pub(crate) async fn restore_deleted(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
@@ -1491,7 +1479,7 @@ pub(crate) async fn restore_deleted(
     ctx.respond((|| {
         caller.require(WRITE_ROLES)?;
         let id = parse_id(&id)?;
-        let mut dir = state.directory.write();
+        let mut dir = state.directory_mut();
         dir.purge_expired(ctx.now);
         let restored = dir.restore(&id).map_err(|e| match e {
             DirError::NoBackingApplication(a) => GraphError::NoBackingApplication(a),
@@ -1527,7 +1515,7 @@ pub(crate) async fn restore_deleted(
 
 /// `DELETE /v1.0/directory/deletedItems/{id}`: permanent deletion.
 pub(crate) async fn purge_deleted(
-    State(state): State<AppState>,
+    state: AppState,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
@@ -1535,7 +1523,7 @@ pub(crate) async fn purge_deleted(
     ctx.respond((|| {
         caller.require(WRITE_ROLES)?;
         let id = parse_id(&id)?;
-        let mut dir = state.directory.write();
+        let mut dir = state.directory_mut();
         dir.purge_expired(ctx.now);
         dir.purge(&id)
             .map_err(|_| GraphError::NotFound(id.to_string()))?;
@@ -1546,11 +1534,7 @@ pub(crate) async fn purge_deleted(
 // ---------------------------------------------------------------- directory objects
 
 /// `POST /v1.0/directoryObjects/getByIds` (the Azure CLI resolves principal names with it).
-pub(crate) async fn get_by_ids(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn get_by_ids(state: AppState, caller: Caller, body: Bytes) -> Response {
     let ctx = &caller.ctx;
     ctx.respond((|| {
         caller.require(READ_ROLES)?;
@@ -1561,7 +1545,7 @@ pub(crate) async fn get_by_ids(
         let types = string_list(body.get("types").unwrap_or(&Value::Null))
             .ok_or_else(|| invalid_value("types", "DirectoryObject"))?;
         let wants = |t: &str| types.is_empty() || types.iter().any(|x| x.eq_ignore_ascii_case(t));
-        let dir = state.directory.read();
+        let dir = state.directory();
         let mut value = Vec::new();
         for raw in &ids {
             let id = parse_id(raw)?;
@@ -1592,7 +1576,7 @@ pub(crate) async fn get_by_ids(
 }
 
 /// Any other `/v1.0/…` or `/beta/…` path: Graph's 400 for an unknown segment.
-/// Graph's answer to a request refused before it reached a handler (see [`crate::input`]).
+/// Graph's answer to a request refused before it reached a handler (see [`crate::router::input`]).
 pub(crate) fn refuse(state: &AppState, headers: &HeaderMap, error: GraphError) -> Response {
     error.into_response_with(&Ctx::new(state, headers))
 }

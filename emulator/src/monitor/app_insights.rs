@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -21,14 +21,14 @@ use uuid::Uuid;
 use super::QueryError;
 use super::error::decorate;
 use super::logs::{self, Prefer, Run};
-use super::store::Tables;
-use super::timespan::{self, Interval};
-use crate::arm::store::Resource;
-use crate::entra::resources::APP_INSIGHTS;
+use crate::first_party::APP_INSIGHTS;
 use crate::http::request_base;
 use crate::kql::{Column, ColumnType, Table, Value as K};
 use crate::rbac::Plane;
-use crate::state::AppState;
+use crate::resources::Resource;
+use crate::services::AppState;
+use crate::telemetry::Tables;
+use crate::telemetry::timespan::{self, Interval};
 
 /// The action the API checks on the component (granted by `*/read`: Reader, Monitoring
 /// Reader…).
@@ -308,8 +308,7 @@ fn open(
     let caller = logs::authenticate(state, headers, now, &APP_INSIGHTS)?;
     let app_id = Uuid::parse_str(app).map_err(|_| QueryError::ApplicationNotFound)?;
     let scope = state
-        .arm
-        .read()
+        .arm()
         .component_by_app_id(&app_id)
         .map(|r| r.id.clone())
         .ok_or(QueryError::ApplicationNotFound)?;
@@ -324,13 +323,13 @@ fn open(
     ) {
         return Err(QueryError::InsufficientAccess);
     }
-    let tables = catalog(state.monitor.read().app_tables(&app_id));
+    let tables = catalog(state.telemetry().app_tables(&app_id));
     Ok((app_id, tables))
 }
 
 /// `GET|POST /v1/apps/{appId}/query`.
 pub(crate) async fn query(
-    State(state): State<AppState>,
+    state: AppState,
     method: Method,
     Path(app): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -472,7 +471,7 @@ impl Acc {
 
 /// `GET /v1/apps/{appId}/metrics/{metricId}`.
 pub(crate) async fn metric(
-    State(state): State<AppState>,
+    state: AppState,
     method: Method,
     Path((app, metric_id)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
@@ -820,7 +819,7 @@ fn event(kind: &Kind, table: &Table, r: usize) -> Value {
 
 /// `GET /v1/apps/{appId}/events/{eventType}` (and `…/{eventId}`).
 pub(crate) async fn events(
-    State(state): State<AppState>,
+    state: AppState,
     method: Method,
     Path(path): Path<Vec<String>>,
     OriginalUri(uri): OriginalUri,

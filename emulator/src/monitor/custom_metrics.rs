@@ -12,12 +12,12 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::store::{Aggregate, Point};
 use super::{AuthFailure, BodyError, bearer_claims, caller_of};
-use crate::entra::resources::MONITORING;
+use crate::first_party::MONITORING;
 use crate::kql;
 use crate::rbac::{Plane, Scope, ScopeKind};
-use crate::state::AppState;
+use crate::services::AppState;
+use crate::telemetry::{Aggregate, Point};
 
 /// The data action checked on the resource (Monitoring Metrics Publisher).
 pub(crate) const WRITE_ACTION: &str = "Microsoft.Insights/Metrics/Write";
@@ -357,8 +357,7 @@ fn serve(
         });
     }
     let canonical = state
-        .arm
-        .read()
+        .arm()
         .resource(&resource_id)
         .map(|r| r.id.clone())
         .ok_or_else(|| MetricsError::ResourceNotFound(resource_id.clone()))?;
@@ -392,7 +391,7 @@ fn serve(
             "A request can carry at most {MAX_SERIES} series; this one has {series}."
         )));
     }
-    let mut store = state.monitor.write();
+    let mut store = state.telemetry_mut();
     for post in &posts {
         store.add_points(
             &canonical,

@@ -9,7 +9,7 @@
 //! it with the transformation's output columns (plus `TimeGenerated`).
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -18,11 +18,11 @@ use uuid::Uuid;
 
 use super::{AuthFailure, BodyError, audience_matches, bearer_claims, caller_of};
 use crate::arm::ArmError;
-use crate::arm::store::{ArmStore, Resource, WORKSPACE_TYPE};
-use crate::entra::resources::MONITOR_INGESTION;
+use crate::first_party::MONITOR_INGESTION;
 use crate::kql::{self, Column, ColumnType, QueryContext, Table};
 use crate::rbac::Plane;
-use crate::state::AppState;
+use crate::resources::{ArmStore, Resource, WORKSPACE_TYPE};
+use crate::services::AppState;
 
 /// The data action the ingestion endpoint checks on the rule. The documented role is
 /// Monitoring Metrics Publisher; which of its two data actions the service checks is a guess.
@@ -468,7 +468,7 @@ fn cut_long_strings(row: &mut Map<String, Value>) {
 
 /// `POST /dataCollectionRules/{immutableId}/streams/{stream}?api-version=2023-01-01`.
 pub(crate) async fn upload(
-    State(state): State<AppState>,
+    state: AppState,
     method: Method,
     Path((rule, stream)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
@@ -518,7 +518,7 @@ async fn serve(
     })?;
     let caller = caller_of(&claims).ok_or(IngestionError::InvalidToken)?;
     let (dcr_id, schema, routes) = {
-        let arm = state.arm.read();
+        let arm = state.arm();
         let dcr = arm
             .dcr_by_immutable_id(rule)
             .ok_or_else(|| IngestionError::RuleNotFound(rule.to_owned()))?;
@@ -638,7 +638,7 @@ async fn serve(
     for route in routes {
         match transform(&route.transform, incoming.clone(), now) {
             Ok(out) => {
-                let mut store = state.monitor.write();
+                let mut store = state.telemetry_mut();
                 if let Err(e) = store.append_workspace(route.customer_id, &route.table, &out, now) {
                     // The table exists with other column types: Azure drops such rows too.
                     tracing::warn!(table = %route.table, error = %e, "ingested rows dropped");

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, Path};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -13,14 +13,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::decorate;
-use super::store::Tables;
-use super::timespan::{self, Interval};
 use super::{AuthFailure, BodyError, QueryError, audience_matches, bearer_claims, caller_of};
-use crate::entra::resources::{KnownResource, LOG_ANALYTICS};
+use crate::first_party::{KnownResource, LOG_ANALYTICS};
 use crate::http::request_base;
 use crate::kql::{self, QueryContext, Table};
 use crate::rbac::Plane;
-use crate::state::AppState;
+use crate::services::AppState;
+use crate::telemetry::Tables;
+use crate::telemetry::timespan::{self, Interval};
 
 /// The action the query API checks on the workspace (granted by `*/read`: Reader, Log
 /// Analytics Reader, Monitoring Reader, Log Analytics Data Reader…).
@@ -388,7 +388,7 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 
 /// `GET|POST /v1/workspaces/{workspaceId}/query`.
 pub(crate) async fn query(
-    State(state): State<AppState>,
+    state: AppState,
     method: Method,
     Path(workspace): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -420,7 +420,7 @@ async fn serve(
         return Ok(empty(StatusCode::OK));
     };
     let catalog = {
-        let arm = state.arm.read();
+        let arm = state.arm();
         let mut ids = vec![primary];
         for w in &request.workspaces {
             // Other workspaces by GUID or ARM resource id; names are not resolved (the
@@ -429,7 +429,7 @@ async fn serve(
                 arm.resource(w)
                     .filter(|r| {
                         r.resource_type
-                            .eq_ignore_ascii_case(crate::arm::store::WORKSPACE_TYPE)
+                            .eq_ignore_ascii_case(crate::resources::WORKSPACE_TYPE)
                     })
                     .and_then(|r| r.properties.get("customerId"))
                     .and_then(Value::as_str)
@@ -463,7 +463,7 @@ async fn serve(
                 return Err(QueryError::InsufficientAccess);
             }
         }
-        let store = state.monitor.read();
+        let store = state.telemetry();
         let sources: Vec<&Tables> = ids
             .iter()
             .filter_map(|id| store.workspace_tables(id))

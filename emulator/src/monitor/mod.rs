@@ -15,14 +15,10 @@
 //! | Application Insights | `/v1/apps/{appId}/…` | `https://api.applicationinsights.io` | `Microsoft.Insights/components/query/read` |
 
 pub(crate) mod app_insights;
-pub(crate) mod control;
 pub(crate) mod custom_metrics;
 mod error;
 pub(crate) mod ingestion;
 pub(crate) mod logs;
-pub(crate) mod metrics;
-pub mod store;
-mod timespan;
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -35,9 +31,9 @@ use time::OffsetDateTime;
 
 pub(crate) use error::{QueryError, decorate};
 
-use crate::entra::resources::{KnownResource, same_identifier};
+use crate::first_party::{KnownResource, same_identifier};
 use crate::rbac::Plane;
-use crate::state::AppState;
+use crate::services::AppState;
 use crate::token::{Claims, TokenError};
 
 /// Why a bearer token was refused, before the service maps it onto its own error body.
@@ -193,7 +189,7 @@ pub(crate) fn json_response(status: axum::http::StatusCode, body: &serde_json::V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entra::resources::LOG_ANALYTICS;
+    use crate::first_party::LOG_ANALYTICS;
 
     #[test]
     fn audiences_accept_identifiers_app_id_and_own_base() {

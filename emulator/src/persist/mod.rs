@@ -36,27 +36,24 @@
 mod format;
 mod records;
 
-use std::cell::Cell;
-use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::hash::Hash;
 use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 pub use self::format::PersistError;
 use self::format::{HEADER_LEN, Kind, Next as Frame, Reader};
 use self::records::{Loaded, Record};
+use crate::changes::{Counter, Mark};
+use crate::clock::Clock;
+use crate::directory::Directory;
 use crate::keys::{KeyRing, SigningKey};
-use crate::state::{AppState, Shared};
+use crate::resources::ArmStore;
+use crate::telemetry::MonitorStore;
 
 const SNAPSHOT: &str = "snapshot.bin";
 const JOURNAL: &str = "journal.bin";
@@ -66,52 +63,6 @@ const LOCK: &str = "lock";
 const COMPACT_AT: u64 = 64 << 20;
 /// Records per snapshot frame.
 const SNAPSHOT_CHUNK: usize = 4096;
-
-tokio::task_local! {
-    /// The highest change mark made by the current request (0: none).
-    static PENDING: Cell<u64>;
-}
-
-/// Notes that the current request made change number `mark`, so that its response waits
-/// until that change is on disk. Outside a request, does nothing.
-pub(crate) fn note(mark: u64) {
-    let _ = PENDING.try_with(|c| c.set(c.get().max(mark)));
-}
-
-/// Notes a change that has no mark (the clock moved): the request commits at the end.
-pub(crate) fn note_unmarked() {
-    note(u64::MAX);
-}
-
-/// The keys of a store's changed objects since persistence last looked.
-#[derive(Debug, Clone)]
-pub(crate) struct Tracker<K> {
-    keys: HashSet<K>,
-    counter: Arc<AtomicU64>,
-}
-
-impl<K: Eq + Hash> Tracker<K> {
-    /// An empty tracker numbering its changes with `counter`.
-    pub(crate) fn new(counter: Arc<AtomicU64>) -> Self {
-        Self {
-            keys: HashSet::new(),
-            counter,
-        }
-    }
-
-    /// Records that `key` changed. Called under the store's write lock, and the key is in
-    /// the set before the change is numbered, which is what [`Persistence::commit`] relies
-    /// on.
-    pub(crate) fn mark(&mut self, key: K) {
-        self.keys.insert(key);
-        note(self.counter.fetch_add(1, Ordering::SeqCst) + 1);
-    }
-
-    /// The changed keys, emptying the set.
-    pub(crate) fn take(&mut self) -> Vec<K> {
-        self.keys.drain().collect()
-    }
-}
 
 /// A data directory opened and read, before the state is built.
 #[derive(Debug)]
@@ -385,17 +336,25 @@ struct Writer {
     failed: Option<String>,
 }
 
-/// What [`Persistence::into_state`] hands the state: the loaded stores, if any.
-pub(crate) type Stores = Option<(
-    crate::directory::Directory,
-    crate::arm::store::ArmStore,
-    crate::monitor::store::MonitorStore,
-    Duration,
-)>;
+/// What [`Persistence::new`] hands the state: the loaded stores, if any, and the clock offset.
+pub(crate) type LoadedStores = Option<(Directory, ArmStore, MonitorStore, Duration)>;
+
+/// The stores persistence reads and drains, as the services layer holds them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stores<'a> {
+    /// The directory.
+    pub(crate) directory: &'a RwLock<Directory>,
+    /// ARM: subscriptions, groups, resources and role assignments.
+    pub(crate) arm: &'a RwLock<ArmStore>,
+    /// Azure Monitor data.
+    pub(crate) telemetry: &'a RwLock<MonitorStore>,
+    /// The emulated clock (its offset is persisted).
+    pub(crate) clock: &'a Clock,
+}
 
 impl Persistence {
     /// The persistence of an opened directory, and the stores it loaded.
-    pub(crate) fn new(opened: Opened, instance_tag: String) -> (Self, Stores) {
+    pub(crate) fn new(opened: Opened, instance_tag: String) -> (Self, LoadedStores) {
         let stores = opened
             .loaded
             .map(|l| (l.dir, l.arm, l.monitor, l.clock_offset));
@@ -421,7 +380,7 @@ impl Persistence {
     }
 
     /// The counter the stores number their changes with.
-    pub(crate) fn counter(&self) -> Arc<AtomicU64> {
+    pub(crate) fn counter(&self) -> Counter {
         self.counter.clone()
     }
 
@@ -433,12 +392,11 @@ impl Persistence {
     /// Asks for the next commit to write a whole snapshot (after a reset or a bulk seed).
     pub(crate) fn request_snapshot(&self) {
         self.snapshots_requested.fetch_add(1, Ordering::SeqCst);
-        note_unmarked();
     }
 
     /// Makes every change numbered up to `until` durable (and any snapshot asked for),
     /// together with whatever else is pending. Blocking: call it off the async workers.
-    pub(crate) fn commit(&self, state: &Shared, until: u64) -> Result<(), PersistError> {
+    pub(crate) fn commit(&self, state: Stores<'_>, until: Mark) -> Result<(), PersistError> {
         let mut w = self.writer.lock();
         if let Some(e) = &w.failed {
             return Err(self.failure(format!("an earlier write failed: {e}")));
@@ -448,7 +406,7 @@ impl Persistence {
         // Read before draining: every change numbered up to here is in a store's set.
         let target = self.counter.load(Ordering::SeqCst);
         let offset = state.clock.offset();
-        if !wanted && offset == w.clock_offset && w.durable >= until {
+        if !wanted && offset == w.clock_offset && Mark(w.durable) >= until {
             return Ok(());
         }
         let compact = w.len > COMPACT_AT.max(w.snapshot_len);
@@ -481,7 +439,7 @@ impl Persistence {
     }
 
     /// Writes the whole state as a new snapshot and starts an empty journal after it.
-    fn snapshot(&self, w: &mut Writer, state: &Shared, offset: Duration) -> io::Result<()> {
+    fn snapshot(&self, w: &mut Writer, state: Stores<'_>, offset: Duration) -> io::Result<()> {
         let started = std::time::Instant::now();
         // Copies taken with each store's changes drained under the same write lock, so
         // whatever a copy holds is not journaled again; the tables' columns are shared,
@@ -498,7 +456,7 @@ impl Persistence {
             a.clone()
         };
         let monitor = {
-            let mut m = state.monitor.write();
+            let mut m = state.telemetry.write();
             m.take_ops();
             m.clone()
         };
@@ -567,22 +525,22 @@ impl Persistence {
 
     /// At shutdown: everything pending to disk, compacted into a snapshot so that the next
     /// start reads one file.
-    pub(crate) fn flush(&self, state: &Shared) -> Result<(), PersistError> {
-        self.commit(state, u64::MAX)?;
+    pub(crate) fn flush(&self, state: Stores<'_>) -> Result<(), PersistError> {
+        self.commit(state, Mark::ALL)?;
         if self.writer.lock().len > HEADER_LEN {
             self.snapshots_requested.fetch_add(1, Ordering::SeqCst);
-            self.commit(state, u64::MAX)?;
+            self.commit(state, Mark::ALL)?;
         }
         Ok(())
     }
 }
 
 /// Appends the pending changes as one frame and waits for them to reach the disk.
-fn append(w: &mut Writer, state: &Shared, offset: Duration) -> io::Result<()> {
+fn append(w: &mut Writer, state: Stores<'_>, offset: Duration) -> io::Result<()> {
     let mut batch = Vec::new();
     records::directory_changes(&mut state.directory.write(), &mut batch);
     records::arm_changes(&mut state.arm.write(), &mut batch);
-    let ops = state.monitor.write().take_ops();
+    let ops = state.telemetry.write().take_ops();
     batch.extend(ops.iter().map(records::monitor_op));
     drop(ops);
     if offset != w.clock_offset {
@@ -603,46 +561,4 @@ fn append(w: &mut Writer, state: &Shared, offset: Duration) -> io::Result<()> {
     journal.sync_data()?;
     w.len += buf.len() as u64;
     Ok(())
-}
-
-/// Middleware: a response that follows a change leaves only once the change is durable.
-/// Requests that changed nothing pass straight through.
-pub(crate) async fn durable(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(persistence) = state.persistence().cloned() else {
-        return next.run(request).await;
-    };
-    let (response, mark) = PENDING
-        .scope(Cell::new(0), async {
-            let response = next.run(request).await;
-            (response, PENDING.with(Cell::get))
-        })
-        .await;
-    if mark == 0 {
-        return response;
-    }
-    let committed = tokio::task::spawn_blocking(move || persistence.commit(&state, mark)).await;
-    match committed {
-        Ok(Ok(())) => response,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "a change could not be persisted");
-            unavailable()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "the commit task failed");
-            unavailable()
-        }
-    }
-}
-
-fn unavailable() -> Response {
-    crate::control::error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "PersistenceFailed",
-        "the change could not be written to the data directory; see the emulator's log",
-    )
-    .into_response()
 }

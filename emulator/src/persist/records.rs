@@ -18,24 +18,24 @@ use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::arm::store::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::directory::{
     AppRoleGrant, Application, Directory, PasswordCredential, ServicePrincipal, StoredObject,
 };
 use crate::kql::{Column, ColumnType, Table, Value};
-use crate::monitor::store::{Aggregate, Metric, MonitorOp, MonitorStore, Namespace, Point};
 use crate::rbac::assignments::{AuthzKey, Grant};
 use crate::rbac::{
     Assignment, AssignmentStore, CustomRole, OwnedPermission, PrincipalType, RoleRef, Scope,
 };
+use crate::resources::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::secret::SecretHash;
+use crate::telemetry::{Aggregate, Metric, MonitorOp, MonitorStore, Namespace, Point};
 
 /// One persisted change or object.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Record {
     /// Snapshot only: what identifies this emulator's tokens.
     Meta {
-        /// [`crate::state::Shared::instance_tag`].
+        /// [`crate::services::Shared::instance_tag`].
         instance_tag: String,
     },
     /// How far the clock is ahead of wall time.

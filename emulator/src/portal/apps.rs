@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
@@ -15,7 +15,7 @@ use super::{Fields, SameOrigin, bad_request};
 use crate::config::Secret;
 use crate::directory::{Application, DirError};
 use crate::secret;
-use crate::state::AppState;
+use crate::services::AppState;
 
 /// Supported account types, as the Azure portal words them, by `signInAudience`. The
 /// Azure portal's default (single tenant) comes first.
@@ -64,7 +64,7 @@ fn not_found(what: &str) -> Response {
 fn find(state: &AppState, raw: &str) -> Option<Application> {
     Uuid::parse_str(raw)
         .ok()
-        .and_then(|id| state.directory.read().app(&id).cloned())
+        .and_then(|id| state.directory().app(&id).cloned())
 }
 
 /// The tabs of an application's pages.
@@ -88,8 +88,8 @@ fn tabs(app: &Application, current: &str) -> String {
 }
 
 /// `GET /_emulator/portal/apps`.
-pub(crate) async fn apps(State(state): State<AppState>) -> Response {
-    let dir = state.directory.read();
+pub(crate) async fn apps(state: AppState) -> Response {
+    let dir = state.directory();
     let mut rows = String::new();
     for (_, app) in dir.apps_after(0) {
         let sp = if dir.sp_by_app_id(&app.app_id).is_some() {
@@ -150,11 +150,7 @@ pub(crate) async fn new_app() -> Response {
 
 /// `POST /_emulator/portal/apps` with `displayName` and `signInAudience`: registers the
 /// application as Graph's `POST /applications` does, then shows its overview.
-pub(crate) async fn create_app(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn create_app(state: AppState, _: SameOrigin, body: Bytes) -> Response {
     let form = Fields::parse(&body);
     let name = form.get("displayName").unwrap_or_default();
     let audience = form.get("signInAudience").unwrap_or_default();
@@ -178,16 +174,16 @@ pub(crate) async fn create_app(
     let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), name, state.clock.now());
     app.sign_in_audience = audience.to_owned();
     let id = app.id;
-    state.directory.write().insert_app(app);
+    state.directory_mut().insert_app(app);
     see_other(&app_path(&id))
 }
 
 /// `GET /_emulator/portal/apps/{id}`: the application's overview.
-pub(crate) async fn app(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub(crate) async fn app(state: AppState, Path(id): Path<String>) -> Response {
     let Some(app) = find(&state, &id) else {
         return not_found(&id);
     };
-    let sp = state.directory.read().sp_by_app_id(&app.app_id).cloned();
+    let sp = state.directory().sp_by_app_id(&app.app_id).cloned();
     let sp_section = match sp {
         Some(sp) => format!(
             r#"<dl class="props">
@@ -251,17 +247,13 @@ pub(crate) async fn app(State(state): State<AppState>, Path(id): Path<String>) -
 
 /// `POST /_emulator/portal/apps/{id}/service-principal`: creates the application's service
 /// principal as Graph's `POST /servicePrincipals` does.
-pub(crate) async fn create_sp(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    Path(id): Path<String>,
-) -> Response {
+pub(crate) async fn create_sp(state: AppState, _: SameOrigin, Path(id): Path<String>) -> Response {
     let Some(app) = find(&state, &id) else {
         return not_found(&id);
     };
     let back = app_path(&app.id);
     let now = state.clock.now();
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let created = crate::graph::new_service_principal(&state, &dir, app.app_id, now)
         .and_then(|sp| dir.create_sp(sp));
     drop(dir);
@@ -385,7 +377,7 @@ fn secrets_page(
 }
 
 /// `GET /_emulator/portal/apps/{id}/secrets`: the secrets, hints only.
-pub(crate) async fn secrets(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub(crate) async fn secrets(state: AppState, Path(id): Path<String>) -> Response {
     match find(&state, &id) {
         Some(app) => secrets_page(&state, StatusCode::OK, &app, "", None),
         None => not_found(&id),
@@ -419,7 +411,7 @@ fn expiry(form: &Fields, now: OffsetDateTime) -> Result<OffsetDateTime, &'static
 /// `12m`, `24m`, `custom`) and `customEnd`: adds a secret as Graph's `addPassword` does and
 /// answers with the one page that shows its value.
 pub(crate) async fn create_secret(
-    State(state): State<AppState>,
+    state: AppState,
     _: SameOrigin,
     Path(id): Path<String>,
     body: Bytes,
@@ -444,7 +436,7 @@ pub(crate) async fn create_secret(
         Ok(end) => end,
         Err(message) => return bad_request(message, &back),
     };
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     let added = dir.add_password(&app.id, description, now, end);
     let app = dir.app(&app.id).cloned();
     drop(dir);
@@ -464,7 +456,7 @@ pub(crate) async fn create_secret(
 /// `POST /_emulator/portal/apps/{id}/secrets/{keyId}/delete`: removes the secret as Graph's
 /// `removePassword` does.
 pub(crate) async fn delete_secret(
-    State(state): State<AppState>,
+    state: AppState,
     _: SameOrigin,
     Path((id, key)): Path<(String, String)>,
 ) -> Response {
@@ -474,8 +466,7 @@ pub(crate) async fn delete_secret(
     let back = format!("{}/secrets", app_path(&app.id));
     let removed = Uuid::parse_str(&key).map_err(|_| ()).and_then(|k| {
         state
-            .directory
-            .write()
+            .directory_mut()
             .remove_password(&app.id, &k)
             .map_err(|_| ())
     });

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
@@ -17,7 +17,7 @@ use crate::arm::on_behalf_of_admin as arm;
 use crate::arm::regions::REGIONS;
 use crate::rbac::assignments::Change;
 use crate::rbac::{Plane, RoleRef, Scope, ScopeKind};
-use crate::state::AppState;
+use crate::services::AppState;
 
 fn iam_path() -> String {
     format!("{BASE}/iam")
@@ -54,8 +54,8 @@ fn arm_error(e: &ArmError, back: &str) -> Response {
 
 /// `GET /_emulator/portal/resources`: every subscription, resource group and resource,
 /// each with a link to its access control, and a form to create a resource group.
-pub(crate) async fn resources(State(state): State<AppState>) -> Response {
-    let store = state.arm.read();
+pub(crate) async fn resources(state: AppState) -> Response {
+    let store = state.arm();
     let mut body = String::new();
     let mut subscription_options = String::new();
     for sub in store.subscriptions() {
@@ -143,11 +143,7 @@ pub(crate) async fn resources(State(state): State<AppState>) -> Response {
 
 /// `POST /_emulator/portal/resource-groups` with `subscription`, `name` and `location`:
 /// ARM's resource group PUT, as the bootstrap admin; then the new group's access control.
-pub(crate) async fn create_group(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn create_group(state: AppState, _: SameOrigin, body: Bytes) -> Response {
     let back = format!("{BASE}/resources");
     let form = Fields::parse(&body);
     let (Some(subscription), Some(name), Some(location)) = (
@@ -224,7 +220,7 @@ fn status(pending: &[(Plane, time::OffsetDateTime)]) -> String {
 
 /// `GET /_emulator/portal/iam?scope=…`: access control of a subscription, resource group
 /// or resource.
-pub(crate) async fn iam(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+pub(crate) async fn iam(state: AppState, RawQuery(raw): RawQuery) -> Response {
     let back = format!("{BASE}/resources");
     let Some(text) = Fields::parse(raw.unwrap_or_default().as_bytes())
         .get("scope")
@@ -251,7 +247,7 @@ pub(crate) async fn iam(State(state): State<AppState>, RawQuery(raw): RawQuery) 
     let now = state.clock.now();
 
     // ARM's view first, then the directory's: the two locks are never held together.
-    let store = state.arm.read();
+    let store = state.arm();
     if store.check_scope(&scope).is_err() {
         return html::error_page(
             StatusCode::NOT_FOUND,
@@ -326,7 +322,7 @@ pub(crate) async fn iam(State(state): State<AppState>, RawQuery(raw): RawQuery) 
         .unwrap_or_default();
     drop(store);
 
-    let dir = state.directory.read();
+    let dir = state.directory();
     let names: HashMap<Uuid, String> = dir
         .sps_after(0)
         .map(|(_, sp)| (sp.id, sp.display_name.clone()))
@@ -485,11 +481,7 @@ pub(crate) async fn iam(State(state): State<AppState>, RawQuery(raw): RawQuery) 
 /// `POST /_emulator/portal/iam/assignments` with `scope`, `role` (a role definition GUID)
 /// and `principal` (a service principal's object id): ARM's role assignment PUT, as the
 /// bootstrap admin, under a new assignment name.
-pub(crate) async fn add_assignment(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn add_assignment(state: AppState, _: SameOrigin, body: Bytes) -> Response {
     let form = Fields::parse(&body);
     let scope = form.get("scope").unwrap_or("/");
     let back = html::with_query(&iam_path(), "scope", scope);
@@ -505,11 +497,7 @@ pub(crate) async fn add_assignment(
 
 /// `POST /_emulator/portal/iam/assignments/delete` with `scope` and `name`: ARM's role
 /// assignment DELETE, as the bootstrap admin.
-pub(crate) async fn remove_assignment(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn remove_assignment(state: AppState, _: SameOrigin, body: Bytes) -> Response {
     let form = Fields::parse(&body);
     let scope = form.get("scope").unwrap_or("/");
     let back = html::with_query(&iam_path(), "scope", scope);

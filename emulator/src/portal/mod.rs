@@ -17,7 +17,7 @@ mod apps;
 mod html;
 mod iam;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -30,7 +30,7 @@ pub(crate) use iam::{add_assignment, create_group, iam, remove_assignment, resou
 
 use self::html::{BASE, Section, copyable, esc, page, when};
 use crate::http::request_base;
-use crate::state::AppState;
+use crate::services::AppState;
 
 /// Refuses cross-site form posts. The portal has no login, so its only protection against
 /// another web page posting forms to it (CSRF) is checking where a post comes from: the
@@ -131,12 +131,11 @@ pub(crate) fn clock_panel(state: &AppState, back: &str) -> String {
 }
 
 /// `GET /_emulator/portal`: the tenant overview.
-pub(crate) async fn overview(State(state): State<AppState>) -> Response {
+pub(crate) async fn overview(state: AppState) -> Response {
     let c = &state.config;
-    let (apps, sps) = state.directory.read().counts();
+    let (apps, sps) = state.directory().counts();
     let subscriptions: String = state
-        .arm
-        .read()
+        .arm()
         .subscriptions()
         .map(|s| {
             let id = s.id.to_string();
@@ -177,11 +176,7 @@ pub(crate) async fn overview(State(state): State<AppState>) -> Response {
 }
 
 /// `POST /_emulator/portal/clock/advance` with `seconds` and `back` (a portal path).
-pub(crate) async fn advance_clock(
-    State(state): State<AppState>,
-    _: SameOrigin,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn advance_clock(state: AppState, _: SameOrigin, body: Bytes) -> Response {
     let form = Fields::parse(&body);
     // Only a portal path: the redirect must not leave the portal.
     let back = form
@@ -191,8 +186,8 @@ pub(crate) async fn advance_clock(
     let Some(seconds) = form.get("seconds").and_then(|s| s.parse::<f64>().ok()) else {
         return bad_request("Enter the number of seconds to advance the clock by.", back);
     };
-    if crate::control::advance_clock(&state, seconds).is_err() {
-        return bad_request(crate::control::ADVANCE_RANGE, back);
+    if state.advance_clock_seconds(seconds).is_err() {
+        return bad_request(crate::services::tenant::ADVANCE_RANGE, back);
     }
     html::see_other(back)
 }
@@ -208,7 +203,7 @@ pub(crate) async fn js() -> Response {
 }
 
 /// Any other portal path.
-/// A portal error page for a request refused before it reached a page (see [`crate::input`]).
+/// A portal error page for a request refused before it reached a page (see [`crate::router::input`]).
 pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
     html::error_page(status, message, Some((BASE, "Go to the tenant overview")))
 }

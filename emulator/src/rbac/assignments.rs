@@ -13,15 +13,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::persist::Tracker;
+use crate::changes::{Counter, Mark, Tracker};
 
 use super::{Plane, RoleDefinition, Scope, block_permits, find_by_id, find_by_name};
 
@@ -680,7 +678,7 @@ impl AssignmentStore {
     }
 
     /// Starts recording changes, for persistence (see [`crate::persist`]).
-    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
+    pub(crate) fn track(&mut self, counter: Counter) {
         self.track = Some(Tracker::new(counter));
     }
 
@@ -791,6 +789,13 @@ fn slot(a: &Assignment) -> AuthzKey {
         name: a.name,
         principal: a.principal_id,
         key: a.scope.key().into(),
+    }
+}
+
+impl crate::changes::Tracked for AssignmentStore {
+    /// The mark of the last change recorded (see [`crate::changes`]).
+    fn last_mark(&self) -> Mark {
+        self.track.as_ref().map_or(Mark::NONE, Tracker::last)
     }
 }
 

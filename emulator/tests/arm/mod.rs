@@ -95,7 +95,7 @@ fn seed_sp(app: &TestApp, n: u128, age: time::Duration) -> Sp {
         end: now + time::Duration::days(365),
         hash: SecretHash::new(&secret),
     });
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     dir.insert_app(application);
     dir.insert_sp(ServicePrincipal::new(
         object_id,
@@ -605,13 +605,13 @@ async fn the_control_api_seeds_principals_and_assignments_in_bulk() {
         json!({"applications": 7, "servicePrincipals": 7, "resourceGroups": 20, "roleAssignments": 20})
     );
     let state = app.emu.state();
-    assert_eq!(state.directory.read().counts(), (8, 8), "the admin too");
-    assert_eq!(state.arm.read().authz.len(), 21);
+    assert_eq!(state.directory().counts(), (8, 8), "the admin too");
+    assert_eq!(state.arm().authz.len(), 21);
 
     // A seeded application signs in with the secret; its Reader assignment, effective at
     // once (no propagation delay), lets it read its resource group.
     let (client_id, principal) = {
-        let dir = state.directory.read();
+        let dir = state.directory();
         let (_, sp) = dir
             .sps_after(0)
             .find(|(_, sp)| sp.display_name == "seed-app-3")
@@ -639,7 +639,7 @@ async fn the_control_api_seeds_principals_and_assignments_in_bulk() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
     assert_eq!(
-        state.directory.read().counts(),
+        state.directory().counts(),
         (8, 8),
         "refusals change nothing"
     );
@@ -1203,7 +1203,7 @@ async fn monitor_resources_get_the_ids_their_data_planes_use() {
     }
     insta::assert_json_snapshot!("component", redact(&redacted, app.emu.url()));
 
-    let store = app.emu.state().arm.read();
+    let store = app.emu.state().arm();
     let by_customer = store
         .workspace_by_customer_id(&Uuid::parse_str(&customer_id).expect("guid"))
         .map(|r| r.name.clone());
@@ -1944,7 +1944,7 @@ async fn long_lists_are_paged_with_next_link() {
     {
         let state = app.emu.state();
         let now = state.clock.now();
-        let mut store = state.arm.write();
+        let mut store = state.arm_mut();
         let reader = entra_emulator::rbac::find_by_id(READER).expect("reader");
         for i in 0..1001u128 {
             let a = entra_emulator::rbac::Assignment {
@@ -2397,7 +2397,7 @@ async fn reset_empties_arm_but_keeps_the_admin_owner() {
 #[tokio::test]
 async fn the_router_serves_arm_without_a_socket() {
     use tower::ServiceExt as _;
-    let state = entra_emulator::state::AppState::new(
+    let state = entra_emulator::services::AppState::new(
         entra_emulator::Config::default(),
         "http://localhost".into(),
         entra_emulator::keys::KeyRing::new(None).expect("keys"),

@@ -723,7 +723,7 @@ async fn msal_python_gets_a_token_over_https() {
 #[tokio::test]
 async fn router_serves_without_a_socket() {
     use tower::ServiceExt as _;
-    let state = entra_emulator::state::AppState::new(
+    let state = entra_emulator::services::AppState::new(
         entra_emulator::Config::default(),
         "http://localhost".into(),
         entra_emulator::keys::KeyRing::new(None).expect("keys"),
@@ -743,7 +743,7 @@ async fn router_serves_without_a_socket() {
             end: now + time::Duration::days(1),
             hash: entra_emulator::secret::SecretHash::new(secret),
         });
-    state.directory.write().insert_app(app);
+    state.directory_mut().insert_app(app);
     let router = entra_emulator::router::router(state.clone());
     let body = format!(
         "grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"

@@ -188,7 +188,7 @@ fn seed_sp(app: &TestApp, n: u128) -> Sp {
         end: now + time::Duration::days(365),
         hash: SecretHash::new(&secret),
     });
-    let mut dir = state.directory.write();
+    let mut dir = state.directory_mut();
     dir.insert_app(application);
     dir.insert_sp(ServicePrincipal::new(
         object_id,
@@ -1184,8 +1184,7 @@ async fn the_ingestion_api_answers_every_error_row() {
     assert!(
         app.emu
             .state()
-            .monitor
-            .read()
+            .telemetry()
             .workspace_tables(&env.customer_id.parse().expect("guid"))
             .is_none()
     );
@@ -1546,14 +1545,7 @@ async fn custom_metrics_ingestion_answers_every_error_row() {
     );
     insta::assert_json_snapshot!("custom_metrics_errors", shapes);
     // Nothing was stored by any of them.
-    assert!(
-        app.emu
-            .state()
-            .monitor
-            .read()
-            .namespaces(&env.site)
-            .is_none()
-    );
+    assert!(app.emu.state().telemetry().namespaces(&env.site).is_none());
 }
 
 #[tokio::test]
@@ -2002,7 +1994,7 @@ async fn seeding_shortcuts_check_their_input_and_reset_clears_the_data() {
     insta::assert_json_snapshot!("seeding_errors", shapes);
     let reset = Req::new("POST", "/_emulator/reset").send(app).await;
     assert_eq!(reset.status, StatusCode::NO_CONTENT);
-    let store = app.emu.state().monitor.read();
+    let store = app.emu.state().telemetry();
     assert!(
         store
             .workspace_tables(&env.customer_id.parse().expect("guid"))

@@ -931,7 +931,7 @@ fn assert_no_secret(text: &str, secrets: &[String], what: &str) {
 async fn secrets_reach_no_response_after_creation_and_no_state_dump() {
     let app = TestApp::new().await;
     let secrets = exercise_secrets(&Remote::of_app(&app)).await;
-    let request = entra_emulator::state::SeedRequest {
+    let request = entra_emulator::services::SeedRequest {
         secret: Some(secrets[2].clone()),
         ..Default::default()
     };

@@ -1,6 +1,8 @@
-//! Shared state behind one cheap-to-clone handle.
+//! The tenant as a whole: building the state (fresh or loaded from `--data-dir`), the
+//! bootstrap admin, reset, bulk seeding, subscriptions and the clock.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,21 +11,37 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::arm::store::ArmStore;
-use crate::arm::store::ResourceGroup;
+use super::{AppState, Shared};
+use crate::changes::Mark;
 use crate::clock::Clock;
-use crate::config::{Config, DEFAULT_ADMIN_APP_OBJECT_ID, DEFAULT_ADMIN_OBJECT_ID};
+use crate::config::{
+    Config, DEFAULT_ADMIN_APP_OBJECT_ID, DEFAULT_ADMIN_OBJECT_ID, DEFAULT_ADMIN_OWNER_ASSIGNMENT,
+};
 use crate::directory::{
     AppRoleGrant, Application, Directory, GRAPH_APP_ID, PasswordCredential, ServicePrincipal,
 };
 use crate::faults::Faults;
 use crate::keys::KeyRing;
-use crate::monitor::store::MonitorStore;
 use crate::persist::Persistence;
-use crate::rbac::{Assignment, Plane, RoleRef, Scope};
+use crate::rbac::{Assignment, RoleRef, Scope, roles};
+use crate::resources::{ArmStore, ResourceGroup, Subscription};
 use crate::secret::{self, SecretHash};
-use crate::token::{Claims, TokenError};
+use crate::telemetry::MonitorStore;
 use crate::token_cache::TokenCache;
+
+/// Display name of the default subscription (what the portal names a first subscription).
+pub(crate) const DEFAULT_SUBSCRIPTION_NAME: &str = "Azure subscription 1";
+
+/// Largest single clock advance accepted (a century).
+const MAX_ADVANCE_SECS: f64 = 100.0 * 365.25 * 86400.0;
+
+/// What [`AppState::advance_clock_seconds`] accepts.
+pub(crate) const ADVANCE_RANGE: &str =
+    "seconds must be a number from 0 to 3155760000 (the clock only moves forward)";
+
+/// A clock advance outside [`ADVANCE_RANGE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutOfRange;
 
 /// Most objects of each kind one [`AppState::seed`] call creates.
 pub const MAX_SEED: usize = 1_000_000;
@@ -81,54 +99,6 @@ pub enum SeedError {
     NotEnoughPrincipals,
 }
 
-/// Everything a request handler can reach.
-#[derive(Clone, Debug)]
-pub struct AppState(Arc<Shared>);
-
-/// The contents of [`AppState`].
-#[derive(Debug)]
-pub struct Shared {
-    /// Start-up configuration.
-    pub config: Config,
-    /// Base URL the emulator was reached at by default (`http(s)://host:port`, no slash).
-    pub base_url: String,
-    /// The emulated clock.
-    pub clock: Clock,
-    /// Signing keys.
-    pub keys: KeyRing,
-    /// Marks this instance's tokens (see [`crate::token::Claims::aio`]).
-    pub instance_tag: String,
-    /// The directory. A `parking_lot::RwLock`: token issuance and every authorization check
-    /// read it far more often than Graph writes it, no critical section awaits, and one lock
-    /// makes a write that touches several maps (app, its secrets, its service principal) atomic.
-    pub directory: RwLock<Directory>,
-    /// ARM: subscriptions, resource groups, resources, role assignments. Its own lock,
-    /// separate from the directory's: an assignment write reads the directory only to check
-    /// that the principal exists, before taking this lock, and nothing holds both at once,
-    /// so the two cannot deadlock and a Graph write never waits for an ARM one.
-    pub arm: RwLock<ArmStore>,
-    /// Azure Monitor data: workspace and component tables, custom metric points. A
-    /// `parking_lot::RwLock` of its own: queries hold the read lock only to clone the
-    /// (reference-counted) tables they need and run after releasing it, so a long query
-    /// never holds up ingestion; no critical section awaits; and nothing takes this lock
-    /// while holding ARM's or the directory's, so the locks cannot deadlock.
-    pub monitor: RwLock<MonitorStore>,
-    /// Bearer tokens already validated (see [`TokenCache`]).
-    pub tokens: TokenCache,
-    /// Fault injection rules (see [`crate::faults`]).
-    pub faults: Faults,
-    admin_secret: SecretHash,
-    /// The journal and snapshots under `--data-dir` (`None`: state in memory only).
-    persist: Option<Arc<Persistence>>,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
 impl AppState {
     /// State for an emulator reached at `base_url`, kept in memory only.
     pub fn new(config: Config, base_url: String, keys: KeyRing) -> Self {
@@ -170,7 +140,7 @@ impl AppState {
             instance_tag,
             directory: RwLock::new(Directory::default()),
             arm: RwLock::new(ArmStore::default()),
-            monitor: RwLock::new(MonitorStore::default()),
+            telemetry: RwLock::new(MonitorStore::default()),
             tokens: TokenCache::default(),
             faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
             clock: Clock::default(),
@@ -180,7 +150,10 @@ impl AppState {
             config,
             persist,
         };
-        let state = Self(Arc::new(shared));
+        let state = Self {
+            shared: Arc::new(shared),
+            pending: None,
+        };
         match stores {
             Some((mut dir, mut arm, mut monitor, offset)) => {
                 state.clock.advance(offset);
@@ -201,25 +174,11 @@ impl AppState {
                 }
                 *state.directory.write() = dir;
                 *state.arm.write() = arm;
-                *state.monitor.write() = monitor;
+                *state.telemetry.write() = monitor;
             }
             None => state.reset(),
         }
         state
-    }
-
-    /// The persistence under `--data-dir`, if any.
-    pub fn persistence(&self) -> Option<&Arc<Persistence>> {
-        self.persist.as_ref()
-    }
-
-    /// Writes whatever is not on disk yet, as a snapshot (at shutdown; blocking). Without
-    /// a data directory, does nothing.
-    pub fn flush(&self) -> Result<(), crate::persist::PersistError> {
-        match &self.persist {
-            Some(p) => p.flush(self),
-            None => Ok(()),
-        }
     }
 
     /// Empties the tenant, keeping the bootstrap admin (and its `Owner` role on the default
@@ -229,7 +188,7 @@ impl AppState {
     pub fn reset(&self) {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
-        let mut arm = crate::arm::seed(&self.config, self.clock.now());
+        let mut arm = default_arm(&self.config, self.clock.now());
         let mut monitor = MonitorStore::default();
         if let Some(p) = &self.persist {
             dir.track(p.counter());
@@ -238,65 +197,44 @@ impl AppState {
         }
         *self.directory.write() = dir;
         *self.arm.write() = arm;
-        *self.monitor.write() = monitor;
+        *self.telemetry.write() = monitor;
         self.faults.reset(self.clock.now());
         if let Some(p) = &self.persist {
             p.request_snapshot();
         }
+        self.note(Mark::ALL);
     }
 
-    /// Validates a bearer token of this emulator (signature, issuer, tenant, lifetime),
-    /// remembering tokens already seen. The audience is the caller's to check.
-    pub fn validate_token(
-        &self,
-        token: &str,
-        now: OffsetDateTime,
-    ) -> Result<Arc<Claims>, TokenError> {
-        self.tokens.validate(
-            token,
-            &self.keys,
-            &self.instance_tag,
-            &self.config.tenant_id,
-            now,
-        )
+    /// Moves the emulator's clock forward by `by`; under `--data-dir` the request waits for
+    /// the new offset to be written.
+    pub(crate) fn advance_clock(&self, by: Duration) -> OffsetDateTime {
+        let now = self.clock.advance(by);
+        self.note(Mark::ALL);
+        now
     }
 
-    /// Whether `principal` may perform `action` (a data action when `data_action`) at
-    /// `scope` as `plane` sees role assignments at `now` — the check every data plane makes.
-    /// A scope that does not parse allows nothing.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use entra_emulator::rbac::Plane;
-    /// let emulator = entra_emulator::Emulator::start().await?;
-    /// let (state, admin) = (emulator.state(), emulator.admin().object_id);
-    /// let scope = format!("/subscriptions/{}/resourceGroups/any", emulator.subscription_id());
-    /// let now = state.clock.now();
-    /// // The bootstrap admin owns the default subscription from the start…
-    /// let read = "Microsoft.Resources/subscriptions/resourceGroups/read";
-    /// assert!(state.authorize(&admin, &scope, read, false, Plane::Arm, now));
-    /// // …but Owner grants no data actions.
-    /// let publish = "Microsoft.Insights/Metrics/Write";
-    /// assert!(!state.authorize(&admin, &scope, publish, true, Plane::Metrics, now));
-    /// # Ok(()) }
-    /// ```
-    pub fn authorize(
-        &self,
-        principal: &Uuid,
-        scope: &str,
-        action: &str,
-        data_action: bool,
-        plane: Plane,
-        now: OffsetDateTime,
-    ) -> bool {
-        let Ok(scope) = Scope::parse(scope) else {
+    /// Moves the clock forward by `seconds`, from 0 to a century (so that dates stay
+    /// representable; see [`ADVANCE_RANGE`]). The control API and the portal both advance
+    /// the clock through this.
+    pub(crate) fn advance_clock_seconds(&self, seconds: f64) -> Result<OffsetDateTime, OutOfRange> {
+        if !seconds.is_finite() || !(0.0..=MAX_ADVANCE_SECS).contains(&seconds) {
+            return Err(OutOfRange);
+        }
+        Ok(self.advance_clock(Duration::from_secs_f64(seconds)))
+    }
+
+    /// Adds a subscription (the bootstrap admin gets `Owner` on it, effective at once);
+    /// `false` when one with that id exists.
+    pub(crate) fn create_subscription(&self, subscription: Subscription) -> bool {
+        let now = self.clock.now();
+        let mut store = self.arm_mut();
+        if store.subscription(&subscription.id).is_some() {
             return false;
-        };
-        self.arm
-            .read()
-            .authz
-            .is_allowed(principal, &scope, action, data_action, plane, now)
+        }
+        let id = subscription.id;
+        store.put_subscription(subscription);
+        grant_admin_owner(&mut store, id, Uuid::new_v4(), now);
+        true
     }
 
     /// Adds synthetic objects in bulk, for load and scale tests: `request.applications`
@@ -318,7 +256,7 @@ impl AppState {
         let now = self.clock.now();
         let mut principals = Vec::with_capacity(apps);
         {
-            let mut dir = self.directory.write();
+            let mut dir = self.directory_mut();
             for i in 0..apps {
                 let name = format!("seed-app-{i}");
                 let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), &*name, now);
@@ -349,7 +287,7 @@ impl AppState {
             .collect();
         let reader = crate::rbac::find_by_id(crate::rbac::roles::ids::READER)
             .expect("Reader is a built-in role");
-        let mut arm = self.arm.write();
+        let mut arm = self.arm_mut();
         for g in 0..groups {
             if arm.group(&subscription, &format!("seed-rg-{g}")).is_none() {
                 arm.put_group(ResourceGroup {
@@ -384,6 +322,7 @@ impl AppState {
         if let Some(p) = &self.persist {
             p.request_snapshot();
         }
+        self.note(Mark::ALL);
         Ok(SeedCounts {
             applications: apps,
             service_principals: apps,
@@ -423,4 +362,42 @@ impl AppState {
         });
         dir.insert_sp(sp);
     }
+}
+
+/// A fresh tenant's ARM state: the default subscription and the bootstrap admin's `Owner`
+/// assignment on it, effective on every plane at once.
+fn default_arm(config: &Config, now: OffsetDateTime) -> ArmStore {
+    let mut store = ArmStore::default();
+    store.put_subscription(Subscription {
+        id: config.subscription_id,
+        display_name: DEFAULT_SUBSCRIPTION_NAME.to_owned(),
+    });
+    grant_admin_owner(
+        &mut store,
+        config.subscription_id,
+        DEFAULT_ADMIN_OWNER_ASSIGNMENT,
+        now,
+    );
+    store
+}
+
+/// Gives the bootstrap admin `Owner` on a subscription, effective at once.
+fn grant_admin_owner(store: &mut ArmStore, subscription: Uuid, name: Uuid, now: OffsetDateTime) {
+    let Ok(scope) = Scope::subscription(&subscription.to_string()) else {
+        return;
+    };
+    let Some(owner) = roles::find_by_id(roles::ids::OWNER) else {
+        return;
+    };
+    let assignment = Assignment::of_service_principal(
+        name,
+        scope,
+        RoleRef::BuiltIn(owner),
+        DEFAULT_ADMIN_OBJECT_ID,
+        now,
+    );
+    // A fresh store cannot already hold it; an existing one keeps the earlier grant.
+    let _ = store
+        .authz
+        .upsert(assignment, now, [std::time::Duration::ZERO; 4]);
 }

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Decision, FaultKind, Service};
-use crate::state::AppState;
+use crate::faults::{Decision, FaultKind, Service};
+use crate::services::AppState;
 
 /// `Retry-After` of a throttle rule that names none.
 fn default_retry_after(service: Service) -> Duration {

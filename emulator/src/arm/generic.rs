@@ -9,10 +9,10 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::store::{ArmStore, COMPONENT_TYPE, DCE_TYPE, DCR_TYPE, Resource, WORKSPACE_TYPE};
 use super::{ArmError, Call, Route, empty, json, known_subscription, regions};
 use crate::monitor::ingestion;
 use crate::rbac::{Plane, Scope};
+use crate::resources::{ArmStore, COMPONENT_TYPE, DCE_TYPE, DCR_TYPE, Resource, WORKSPACE_TYPE};
 
 /// A resource (or a collection of one type) inside a resource group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +177,7 @@ fn require_group(store: &ArmStore, a: &Address) -> Result<(), ArmError> {
 
 /// `GET …/providers/{ns}/{type}/{name}`.
 pub(crate) fn get(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     known_subscription(&store, &a.subscription)?;
     let id = a.id();
     call.require(&store, &format!("{}/read", a.full_type()), &scope_of(&id)?)?;
@@ -339,7 +339,7 @@ fn fill_properties(
 /// `PUT …/providers/{ns}/{type}/{name}`: 201 when created, 200 when replaced.
 pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let body = call.json_body()?;
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     known_subscription(&store, &a.subscription)?;
     let id = a.id();
     call.require(&store, &format!("{}/write", a.full_type()), &scope_of(&id)?)?;
@@ -396,7 +396,7 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
 /// the given properties.
 pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let body = call.json_body()?;
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     known_subscription(&store, &a.subscription)?;
     let id = a.id();
     call.require(&store, &format!("{}/write", a.full_type()), &scope_of(&id)?)?;
@@ -432,7 +432,7 @@ pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> 
 
 /// `DELETE …/providers/{ns}/{type}/{name}`: 200 when deleted, 204 when absent.
 pub(crate) fn delete(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
-    let mut store = call.state.arm.write();
+    let mut store = call.state.arm_mut();
     known_subscription(&store, &a.subscription)?;
     let id = a.id();
     call.require(
@@ -452,7 +452,7 @@ pub(crate) fn delete(call: &Call<'_>, a: &Address) -> Result<Response, ArmError>
 
 /// `GET …/providers/{ns}/{type}` (or a child collection of a resource).
 pub(crate) fn list_of_type(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     known_subscription(&store, &a.subscription)?;
     let parent = a.parent_id().unwrap_or_else(|| a.group_id());
     call.require(
@@ -475,7 +475,7 @@ pub(crate) fn list_of_type(call: &Call<'_>, a: &Address) -> Result<Response, Arm
 
 /// `GET /subscriptions/{s}/resourceGroups/{rg}/resources`.
 pub(crate) fn list_in_group(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     let id = known_subscription(&store, sub)?;
     let group_id = format!("/subscriptions/{sub}/resourceGroups/{rg}");
     call.require(
@@ -499,7 +499,7 @@ pub(crate) fn list_in_group(call: &Call<'_>, sub: &str, rg: &str) -> Result<Resp
 pub(crate) fn list_in_subscription(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
     const ACTION: &str = "Microsoft.Resources/subscriptions/resources/read";
     const GROUP_ACTION: &str = "Microsoft.Resources/subscriptions/resourceGroups/resources/read";
-    let store = call.state.arm.read();
+    let store = call.state.arm();
     known_subscription(&store, sub)?;
     let sub_scope = scope_of(&format!("/subscriptions/{sub}"))?;
     let all = call.allowed(&store, ACTION, &sub_scope);

@@ -6,12 +6,13 @@
 //! cheap clone; a write while a query still holds one copies only the columns it appends to.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub(crate) mod timespan;
+
+use crate::changes::{Counter, Log, Mark};
 use crate::kql::{Column, ColumnType, IngestError, Table};
 
 /// Every table of one workspace or component, by name (case-sensitive, as in KQL).
@@ -80,7 +81,7 @@ pub struct MonitorStore {
     metrics: HashMap<String, BTreeMap<String, Namespace>>,
     /// Writes since persistence last looked (`None`: not persisted). Rows are appended,
     /// never rewritten, so the writes themselves are journaled rather than whole tables.
-    log: Option<OpLog>,
+    log: Option<Log<MonitorOp>>,
 }
 
 /// A write to a [`MonitorStore`], as persistence journals and replays it.
@@ -121,12 +122,6 @@ pub(crate) enum MonitorOp {
         /// The series.
         points: Vec<Point>,
     },
-}
-
-#[derive(Debug, Clone)]
-struct OpLog {
-    ops: Vec<MonitorOp>,
-    counter: Arc<AtomicU64>,
 }
 
 impl MonitorStore {
@@ -260,25 +255,18 @@ impl MonitorStore {
 
     fn record(&mut self, op: impl FnOnce() -> MonitorOp) {
         if let Some(log) = &mut self.log {
-            log.ops.push(op());
-            crate::persist::note(log.counter.fetch_add(1, Ordering::SeqCst) + 1);
+            log.push(op());
         }
     }
 
     /// Starts journaling writes, for persistence (see [`crate::persist`]).
-    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
-        self.log = Some(OpLog {
-            ops: Vec::new(),
-            counter,
-        });
+    pub(crate) fn track(&mut self, counter: Counter) {
+        self.log = Some(Log::new(counter));
     }
 
     /// The writes since the last call, in order.
     pub(crate) fn take_ops(&mut self) -> Vec<MonitorOp> {
-        self.log
-            .as_mut()
-            .map(|l| std::mem::take(&mut l.ops))
-            .unwrap_or_default()
+        self.log.as_mut().map(Log::take).unwrap_or_default()
     }
 
     /// Replays a journaled write (its outcome was already reported when it first ran).
@@ -379,6 +367,13 @@ fn append(
         }
     }
     Ok(table.row_count())
+}
+
+impl crate::changes::Tracked for MonitorStore {
+    /// The mark of the last write journaled (see [`crate::changes`]).
+    fn last_mark(&self) -> Mark {
+        self.log.as_ref().map_or(Mark::NONE, Log::last)
+    }
 }
 
 #[cfg(test)]

@@ -9,17 +9,17 @@
 //! The body is a JSON array of row objects, or `{"columns":[{"name","type"}],"rows":[…]}`.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::app_insights;
-use super::{BodyError, read_body};
 use crate::control::error;
 use crate::kql::{Column, ColumnType, Table};
-use crate::state::AppState;
+use crate::monitor::app_insights;
+use crate::monitor::{BodyError, read_body};
+use crate::services::AppState;
 
 /// Largest seeding body (larger than any Azure API takes, to seed big tables quickly).
 pub(crate) const MAX_BODY: usize = 64 << 20;
@@ -120,7 +120,7 @@ fn added(table: &str, rows: usize, total: usize) -> Response {
 
 /// `POST /_emulator/monitor/workspaces/{customerId}/tables/{table}`.
 pub(crate) async fn seed_workspace(
-    State(state): State<AppState>,
+    state: AppState,
     Path((workspace, table)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
@@ -135,12 +135,7 @@ pub(crate) async fn seed_workspace(
     let Ok(customer) = Uuid::parse_str(&workspace) else {
         return not_found();
     };
-    if state
-        .arm
-        .read()
-        .workspace_by_customer_id(&customer)
-        .is_none()
-    {
+    if state.arm().workspace_by_customer_id(&customer).is_none() {
         return not_found();
     }
     if !valid_table_name(&table) {
@@ -155,7 +150,7 @@ pub(crate) async fn seed_workspace(
         Err(e) => return e.into_response(),
     };
     let now = state.clock.now();
-    let mut store = state.monitor.write();
+    let mut store = state.telemetry_mut();
     let existing = store
         .workspace_tables(&customer)
         .and_then(|t| t.get(&table))
@@ -180,15 +175,14 @@ pub(crate) async fn seed_workspace(
 
 /// `POST /_emulator/monitor/apps/{appId}/tables/{table}`.
 pub(crate) async fn seed_app(
-    State(state): State<AppState>,
+    state: AppState,
     Path((app, table)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let component = Uuid::parse_str(&app).ok().and_then(|id| {
         state
-            .arm
-            .read()
+            .arm()
             .component_by_app_id(&id)
             .cloned()
             .map(|c| (id, c))
@@ -228,8 +222,7 @@ pub(crate) async fn seed_app(
         return error(StatusCode::BAD_REQUEST, "InvalidRows", e.to_string());
     }
     match state
-        .monitor
-        .write()
+        .telemetry_mut()
         .append_app(app_id, &table, &schema, &rows)
     {
         Ok(total) => added(&table, rows.row_count(), total),

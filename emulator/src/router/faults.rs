@@ -10,18 +10,18 @@ use axum::extract::Request;
 use axum::response::Response;
 use tower::{Layer, Service};
 
-use super::FaultKind;
-use crate::state::AppState;
+use crate::faults::FaultKind;
+use crate::services::AppState;
 
 /// Applies the state's fault rules (see [`crate::faults`]) to requests before `S` sees them.
 #[derive(Debug, Clone)]
-pub struct FaultLayer {
+pub(super) struct FaultLayer {
     state: AppState,
 }
 
 impl FaultLayer {
     /// A layer applying `state.faults`.
-    pub fn new(state: AppState) -> Self {
+    pub(super) fn new(state: AppState) -> Self {
         Self { state }
     }
 }
@@ -39,7 +39,7 @@ impl<S> Layer<S> for FaultLayer {
 
 /// The service of [`FaultLayer`].
 #[derive(Debug, Clone)]
-pub struct FaultService<S> {
+pub(super) struct FaultService<S> {
     inner: S,
     state: AppState,
 }
@@ -119,7 +119,7 @@ where
                 };
             }
             FaultKind::Drop => Response::new(Body::new(Severed)),
-            _ => super::respond::respond(
+            _ => super::fault_answer::respond(
                 &decision,
                 &self.state,
                 request.method(),

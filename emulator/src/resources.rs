@@ -6,15 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::persist::Tracker;
+use crate::changes::{Counter, Mark, Tracker};
 use crate::rbac::{AssignmentStore, Scope, ScopeKind};
 
 /// ARM type of the Log Analytics workspace, whose `customerId` the query API uses.
@@ -282,7 +280,7 @@ impl ArmStore {
     }
 
     /// Starts recording changes, for persistence (see [`crate::persist`]).
-    pub(crate) fn track(&mut self, counter: Arc<AtomicU64>) {
+    pub(crate) fn track(&mut self, counter: Counter) {
         self.track = Some(Tracker::new(counter.clone()));
         self.authz.track(counter);
     }
@@ -379,6 +377,15 @@ impl ArmStore {
             scope.resource_name().unwrap_or_default().to_owned(),
             rg.to_owned(),
         ))
+    }
+}
+
+impl crate::changes::Tracked for ArmStore {
+    /// The mark of the last change recorded here or in the assignment store (see
+    /// [`crate::changes`]).
+    fn last_mark(&self) -> Mark {
+        let own = self.track.as_ref().map_or(Mark::NONE, Tracker::last);
+        own.max(self.authz.last_mark())
     }
 }
 

@@ -24,7 +24,7 @@ use crate::entra::EntraError;
 use crate::graph::GraphError;
 use crate::monitor::QueryError;
 use crate::monitor::ingestion::IngestionError;
-use crate::state::AppState;
+use crate::services::AppState;
 
 /// The service a path belongs to, for its error envelope and its body limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub(crate) fn body_limit(owner: Owner) -> usize {
         Owner::Ingestion => crate::monitor::ingestion::MAX_BODY,
         Owner::Portal => MB,
         // Table seeding takes large bodies.
-        Owner::Control => crate::monitor::control::MAX_BODY,
+        Owner::Control => crate::control::tables::MAX_BODY,
     }
 }
 

@@ -13,12 +13,12 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::store::{Aggregate, Metric, Namespace};
-use super::timespan::{self, Interval};
 use crate::arm::authorization::require_exists;
-use crate::arm::store::Resource;
 use crate::arm::{ArmError, Call, json as arm_json};
 use crate::rbac::{Scope, ScopeKind};
+use crate::resources::Resource;
+use crate::telemetry::timespan::{self, Interval};
+use crate::telemetry::{Aggregate, Metric, Namespace};
 
 /// Time grains the API serves (the ones recorded definitions list).
 const GRAINS: [(&str, i64); 8] = [
@@ -83,7 +83,7 @@ impl Aggregation {
 /// Checks the caller's `action` at a resource scope and returns the resource.
 fn resource<'a>(
     call: &Call<'_>,
-    store: &'a crate::arm::store::ArmStore,
+    store: &'a crate::resources::ArmStore,
     scope: &str,
     action: &str,
 ) -> Result<&'a Resource, ArmError> {
@@ -108,7 +108,7 @@ fn localized(name: &str) -> Value {
 
 /// `{resourceId}/providers/Microsoft.Insights/metrics?...`.
 pub(crate) fn list(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
-    let arm = call.state.arm.read();
+    let arm = call.state.arm();
     let res = resource(call, &arm, scope, "Microsoft.Insights/metrics/read")?.clone();
     drop(arm);
     let q = &call.query;
@@ -169,7 +169,7 @@ pub(crate) fn list(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
     let order = q.get("orderby").map(parse_order).transpose()?;
     let platform = res.resource_type.clone();
     let namespace_name = q.get("metricnamespace").unwrap_or(&platform).to_owned();
-    let store = call.state.monitor.read();
+    let store = call.state.telemetry();
     let namespace: Option<&Namespace> = store
         .namespaces(&res.id)
         .and_then(|n| n.get(&namespace_name.to_ascii_lowercase()));
@@ -475,7 +475,7 @@ fn availabilities() -> Value {
 
 /// `{resourceId}/providers/Microsoft.Insights/metricDefinitions[?metricnamespace=]`.
 pub(crate) fn definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
-    let arm = call.state.arm.read();
+    let arm = call.state.arm();
     let res = resource(
         call,
         &arm,
@@ -489,7 +489,7 @@ pub(crate) fn definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmE
         .get("metricnamespace")
         .unwrap_or(&res.resource_type)
         .to_ascii_lowercase();
-    let store = call.state.monitor.read();
+    let store = call.state.telemetry();
     let items: Vec<Value> = store
         .namespaces(&res.id)
         .and_then(|n| n.get(&namespace))
@@ -520,7 +520,7 @@ pub(crate) fn definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmE
 /// `{resourceId}/providers/microsoft.insights/metricNamespaces`: the platform namespace and
 /// each custom one.
 pub(crate) fn namespaces(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
-    let arm = call.state.arm.read();
+    let arm = call.state.arm();
     let res = resource(
         call,
         &arm,
@@ -543,7 +543,7 @@ pub(crate) fn namespaces(call: &Call<'_>, scope: &str) -> Result<Response, ArmEr
         "Platform",
         &res.resource_type,
     )];
-    let store = call.state.monitor.read();
+    let store = call.state.telemetry();
     if let Some(custom) = store.namespaces(&res.id) {
         items.extend(custom.values().map(|n| entry(&n.name, "Custom", &n.name)));
     }

@@ -1,15 +1,15 @@
 //! `/_emulator/faults`: add, list and remove fault rules.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use super::{FaultSpec, Rule};
 use crate::control::error;
-use crate::state::AppState;
+use crate::faults::{FaultSpec, Rule};
+use crate::services::AppState;
 
 fn view(rule: &Rule, now: time::OffsetDateTime) -> Value {
     let mut v = serde_json::to_value(&rule.spec).unwrap_or_else(|_| json!({}));
@@ -37,7 +37,7 @@ fn view(rule: &Rule, now: time::OffsetDateTime) -> Value {
 }
 
 /// `POST /_emulator/faults` with one rule: 201 with the installed rule and its `id`.
-pub(crate) async fn add(State(state): State<AppState>, body: Bytes) -> Response {
+pub(crate) async fn add(state: AppState, body: Bytes) -> Response {
     let spec: FaultSpec = match serde_json::from_slice(&body) {
         Ok(spec) => spec,
         Err(e) => {
@@ -60,7 +60,7 @@ pub(crate) async fn add(State(state): State<AppState>, body: Bytes) -> Response 
 }
 
 /// `GET /_emulator/faults`: every rule with its counters.
-pub(crate) async fn list(State(state): State<AppState>) -> Response {
+pub(crate) async fn list(state: AppState) -> Response {
     let now = state.clock.now();
     let rules: Vec<Value> = state
         .faults
@@ -72,7 +72,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Response {
 }
 
 /// `DELETE /_emulator/faults/{id}`.
-pub(crate) async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub(crate) async fn remove(state: AppState, Path(id): Path<String>) -> Response {
     match id.parse::<u64>() {
         Ok(id) if state.faults.remove(id) => StatusCode::NO_CONTENT.into_response(),
         _ => error(
@@ -84,7 +84,7 @@ pub(crate) async fn remove(State(state): State<AppState>, Path(id): Path<String>
 }
 
 /// `DELETE /_emulator/faults`: removes every rule.
-pub(crate) async fn clear(State(state): State<AppState>) -> Response {
+pub(crate) async fn clear(state: AppState) -> Response {
     state.faults.clear();
     StatusCode::NO_CONTENT.into_response()
 }

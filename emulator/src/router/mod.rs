@@ -1,5 +1,9 @@
 //! Every route the emulator serves, in one place.
 
+mod fault_answer;
+mod faults;
+pub(crate) mod input;
+
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -12,8 +16,8 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{any, delete, get, post};
 
-use crate::state::AppState;
-use crate::{arm, control, entra, faults, graph, monitor, portal};
+use crate::services::AppState;
+use crate::{arm, control, entra, graph, monitor, portal};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
@@ -23,7 +27,7 @@ pub fn router(state: AppState) -> Router {
     use tower::Layer as _;
     Router::new()
         .fallback_service(tower::util::MapRequestLayer::new(collapse_slashes).layer(routes))
-        .layer(crate::faults::FaultLayer::new(state))
+        .layer(faults::FaultLayer::new(state))
 }
 
 /// Collapses repeated slashes in the path, as Azure's front ends do: clients that join a
@@ -68,7 +72,7 @@ fn routes(state: AppState) -> Router {
             control::require_admin_token,
         ))
         // Bad input (wrong method, undecodable path, oversized body) in the owner's envelope.
-        .layer(middleware::from_fn_with_state(state, crate::input::guard))
+        .layer(middleware::from_fn_with_state(state, input::guard))
         .layer(middleware::from_fn(log_request))
 }
 
@@ -187,14 +191,20 @@ fn table() -> Router<AppState> {
         .route("/_emulator/seed", post(control::seed))
         .route(
             "/_emulator/subscriptions",
-            get(arm::control::list_subscriptions).post(arm::control::create_subscription),
+            get(control::subscriptions::list_subscriptions)
+                .post(control::subscriptions::create_subscription),
         )
-        .route("/_emulator/rbac/pending", get(arm::control::pending))
+        .route(
+            "/_emulator/rbac/pending",
+            get(control::subscriptions::pending),
+        )
         .route(
             "/_emulator/faults",
-            get(faults::list).post(faults::add).delete(faults::clear),
+            get(control::faults::list)
+                .post(control::faults::add)
+                .delete(control::faults::clear),
         )
-        .route("/_emulator/faults/{id}", delete(faults::remove))
+        .route("/_emulator/faults/{id}", delete(control::faults::remove))
         // Portal (HTML for people; forms POST and redirect)
         .route("/_emulator/portal", get(portal::overview))
         .route("/_emulator/portal/assets/portal.css", get(portal::css))
@@ -238,11 +248,11 @@ fn table() -> Router<AppState> {
         .route("/_emulator/portal/{*rest}", any(portal::not_found))
         .route(
             "/_emulator/monitor/workspaces/{workspace}/tables/{table}",
-            post(monitor::control::seed_workspace),
+            post(control::tables::seed_workspace),
         )
         .route(
             "/_emulator/monitor/apps/{app}/tables/{table}",
-            post(monitor::control::seed_app),
+            post(control::tables::seed_app),
         )
         .route(
             "/_emulator/{*rest}",

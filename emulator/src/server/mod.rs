@@ -1,6 +1,8 @@
 //! Serving: a bound listener plus a shutdown future in, HTTP or HTTPS out; and the
 //! in-process [`Emulator`] handle built on it.
 
+mod durable;
+
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -18,7 +20,7 @@ use uuid::Uuid;
 
 use crate::config::{Config, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode};
 use crate::keys::{KeyError, KeyRing, SigningKey};
-use crate::state::AppState;
+use crate::services::AppState;
 use crate::tls::{self, TlsError};
 
 /// Why the emulator could not start.
@@ -134,7 +136,7 @@ impl Server {
         };
         if let Some(p) = state.persistence() {
             // A new data directory gets its first snapshot before anything is served.
-            p.commit(&state, 0)?;
+            p.commit(state.stores(), crate::changes::Mark::NONE)?;
         }
         Ok(Self {
             listener,
@@ -185,7 +187,7 @@ impl Server {
             // Outermost, so that every response to a write waits for its commit.
             app = app.layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                crate::persist::durable,
+                durable::durable,
             ));
         }
         self.serve(app, shutdown).await?;

@@ -1,8 +1,10 @@
 //! The emulator's own control API under `/_emulator` (not part of Azure).
 
-use std::time::Duration;
+pub(crate) mod faults;
+pub(crate) mod subscriptions;
+pub(crate) mod tables;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,10 +17,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::keys::SigningKey;
 use crate::secret;
-use crate::state::{AppState, SeedRequest};
-
-/// Largest single clock advance accepted (a century), so that dates stay representable.
-const MAX_ADVANCE_SECS: f64 = 100.0 * 365.25 * 86400.0;
+use crate::services::tenant::ADVANCE_RANGE;
+use crate::services::{AppState, SeedRequest};
 
 /// The control API's error body.
 pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -40,7 +40,7 @@ pub(crate) async fn health() -> Response {
 }
 
 /// `GET /_emulator/clock`.
-pub(crate) async fn clock(State(state): State<AppState>) -> Response {
+pub(crate) async fn clock(state: AppState) -> Response {
     now_body(&state)
 }
 
@@ -51,7 +51,7 @@ struct Advance {
 }
 
 /// `POST /_emulator/clock/advance` with `{"seconds": N}`.
-pub(crate) async fn advance(State(state): State<AppState>, body: Bytes) -> Response {
+pub(crate) async fn advance(state: AppState, body: Bytes) -> Response {
     let advance: Advance = match serde_json::from_slice(&body) {
         Ok(a) => a,
         Err(e) => {
@@ -62,37 +62,23 @@ pub(crate) async fn advance(State(state): State<AppState>, body: Bytes) -> Respo
             );
         }
     };
-    if advance_clock(&state, advance.seconds).is_err() {
+    if state.advance_clock_seconds(advance.seconds).is_err() {
         return error(StatusCode::BAD_REQUEST, "InvalidSeconds", ADVANCE_RANGE);
     }
     now_body(&state)
 }
 
-/// What [`advance_clock`] accepts.
-pub(crate) const ADVANCE_RANGE: &str =
-    "seconds must be a number from 0 to 3155760000 (the clock only moves forward)";
-
-/// Moves the emulator's clock forward by `seconds` (0 to a century; see [`ADVANCE_RANGE`]).
-/// The control API and the portal both advance the clock through this.
-pub(crate) fn advance_clock(state: &AppState, seconds: f64) -> Result<(), ()> {
-    if !seconds.is_finite() || !(0.0..=MAX_ADVANCE_SECS).contains(&seconds) {
-        return Err(());
-    }
-    state.clock.advance(Duration::from_secs_f64(seconds));
-    Ok(())
-}
-
 /// `POST /_emulator/reset`: an empty tenant again (Monitor data included); the bootstrap
 /// admin, the clock and the signing keys are kept (tokens already issued stay verifiable
 /// until they expire).
-pub(crate) async fn reset(State(state): State<AppState>) -> Response {
+pub(crate) async fn reset(state: AppState) -> Response {
     state.reset();
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// `POST /_emulator/seed` with `{"applications": N, "roleAssignments": M, "secret"?: "…"}`:
 /// bulk synthetic objects for load tests (see [`AppState::seed`]); answers the counts.
-pub(crate) async fn seed(State(state): State<AppState>, body: Bytes) -> Response {
+pub(crate) async fn seed(state: AppState, body: Bytes) -> Response {
     let request: SeedRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -107,8 +93,6 @@ pub(crate) async fn seed(State(state): State<AppState>, body: Bytes) -> Response
     };
     // Seconds of lock-holding work at the largest sizes: off the async worker threads.
     let seeded = tokio::task::spawn_blocking(move || state.seed(&request)).await;
-    // The seed ran on another thread: this request still waits for its snapshot.
-    crate::persist::note_unmarked();
     match seeded {
         Ok(Ok(counts)) => (StatusCode::CREATED, axum::Json(counts)).into_response(),
         Ok(Err(e)) => error(StatusCode::BAD_REQUEST, "InvalidSeed", e.to_string()),
@@ -125,7 +109,7 @@ pub(crate) async fn seed(State(state): State<AppState>, body: Bytes) -> Response
 
 /// `POST /_emulator/keys/rotate`: sign with a new key from now on; the old one stays in the
 /// JWKS so that tokens it signed remain valid until they expire.
-pub(crate) async fn rotate_keys(State(state): State<AppState>) -> Response {
+pub(crate) async fn rotate_keys(state: AppState) -> Response {
     let key = match tokio::task::spawn_blocking(SigningKey::generate).await {
         Ok(Ok(key)) => key,
         Ok(Err(e)) => {
@@ -156,11 +140,7 @@ pub(crate) async fn rotate_keys(State(state): State<AppState>) -> Response {
 /// as password (any user name). Basic is refused elsewhere, because a browser attaches
 /// remembered Basic credentials to other sites' form posts, and only the portal checks
 /// where a post comes from. Compared in constant time; never logged.
-pub(crate) async fn require_admin_token(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn require_admin_token(state: AppState, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let control = path == "/_emulator" || path.starts_with("/_emulator/");
     let portal = path == "/_emulator/portal" || path.starts_with("/_emulator/portal/");

@@ -1,7 +1,6 @@
 //! The emulator's control API for ARM (not part of Azure): extra subscriptions and the list
 //! of role assignment changes still propagating.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -10,10 +9,10 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::store::Subscription;
-use super::subscriptions::render;
+use crate::arm::render_subscription as render;
 use crate::rbac::Plane;
-use crate::state::AppState;
+use crate::resources::Subscription;
+use crate::services::AppState;
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (
@@ -33,7 +32,7 @@ struct NewSubscription {
 
 /// `POST /_emulator/subscriptions` with `{"displayName": "…", "subscriptionId"?: "…"}`: adds
 /// a subscription to the tenant, with the bootstrap admin as its `Owner` (effective at once).
-pub(crate) async fn create_subscription(State(state): State<AppState>, body: Bytes) -> Response {
+pub(crate) async fn create_subscription(state: AppState, body: Bytes) -> Response {
     let new: NewSubscription = match serde_json::from_slice(&body) {
         Ok(n) => n,
         Err(e) => {
@@ -59,16 +58,13 @@ pub(crate) async fn create_subscription(State(state): State<AppState>, body: Byt
         id,
         display_name: name.to_owned(),
     };
-    let mut store = state.arm.write();
-    if store.subscription(&id).is_some() {
+    if !state.create_subscription(subscription.clone()) {
         return error(
             StatusCode::CONFLICT,
             "SubscriptionExists",
             format!("subscription {id} already exists"),
         );
     }
-    store.put_subscription(subscription.clone());
-    super::grant_admin_owner(&mut store, id, Uuid::new_v4(), state.clock.now());
     (
         StatusCode::CREATED,
         axum::Json(render(&subscription, &state.config.tenant_id)),
@@ -77,8 +73,8 @@ pub(crate) async fn create_subscription(State(state): State<AppState>, body: Byt
 }
 
 /// `GET /_emulator/subscriptions`: every subscription of the tenant.
-pub(crate) async fn list_subscriptions(State(state): State<AppState>) -> Response {
-    let store = state.arm.read();
+pub(crate) async fn list_subscriptions(state: AppState) -> Response {
+    let store = state.arm();
     let value: Vec<_> = store
         .subscriptions()
         .map(|s| render(s, &state.config.tenant_id))
@@ -88,7 +84,7 @@ pub(crate) async fn list_subscriptions(State(state): State<AppState>) -> Respons
 
 /// `GET /_emulator/rbac/pending`: the configured delays, and every role assignment change
 /// some plane does not see yet with the time it will.
-pub(crate) async fn pending(State(state): State<AppState>) -> Response {
+pub(crate) async fn pending(state: AppState) -> Response {
     let now = state.clock.now();
     let p = state.config.propagation;
     let delays: serde_json::Map<String, serde_json::Value> = Plane::ALL
@@ -98,7 +94,7 @@ pub(crate) async fn pending(State(state): State<AppState>) -> Response {
     let jitter = p
         .jitter
         .map(|j| json!({"maxSeconds": j.max.as_secs_f64(), "seed": j.seed}));
-    let pending = state.arm.read().authz.pending(now);
+    let pending = state.arm().authz.pending(now);
     axum::Json(json!({
         "now": now.format(&Rfc3339).unwrap_or_default(),
         "delaysSeconds": delays,

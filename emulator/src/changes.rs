@@ -1,0 +1,153 @@
+//! Change tracking: which objects a store's writes changed, numbered, so that persistence
+//! can write them and a request can wait until its own changes are on disk.
+//!
+//! Every tracked store numbers its changes from one counter shared by all stores: a
+//! [`Mark`] is such a number. A store remembers the mark of its last change
+//! ([`Tracker::last`]); the services layer, which takes every write lock, compares it before
+//! and after a write and notes the difference in the request's [`Pending`]. The durable-write
+//! layer then waits until everything up to that mark is committed. No task-local state is
+//! involved, so a write made on a blocking thread is noted like any other.
+
+use std::collections::HashSet;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The number of a change (0: no change). [`Mark::ALL`] stands for "whatever is pending,
+/// and any snapshot asked for": a change without a number of its own (the clock moved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mark(pub(crate) u64);
+
+impl Mark {
+    /// No change.
+    pub(crate) const NONE: Mark = Mark(0);
+    /// Everything pending at commit time.
+    pub(crate) const ALL: Mark = Mark(u64::MAX);
+}
+
+/// The counter every store of one emulator numbers its changes with.
+pub(crate) type Counter = Arc<AtomicU64>;
+
+fn next(counter: &Counter) -> Mark {
+    Mark(counter.fetch_add(1, Ordering::SeqCst) + 1)
+}
+
+/// The keys of a store's changed objects since persistence last looked.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracker<K> {
+    keys: HashSet<K>,
+    counter: Counter,
+    last: Mark,
+}
+
+impl<K: Eq + Hash> Tracker<K> {
+    /// An empty tracker numbering its changes with `counter`.
+    pub(crate) fn new(counter: Counter) -> Self {
+        Self {
+            keys: HashSet::new(),
+            counter,
+            last: Mark::NONE,
+        }
+    }
+
+    /// Records that `key` changed. Called under the store's write lock, and the key is in
+    /// the set before the change is numbered, which is what persistence's commit relies on
+    /// (it reads the counter, then drains the sets).
+    pub(crate) fn mark(&mut self, key: K) {
+        self.keys.insert(key);
+        self.last = next(&self.counter);
+    }
+
+    /// The changed keys, emptying the set.
+    pub(crate) fn take(&mut self) -> Vec<K> {
+        self.keys.drain().collect()
+    }
+
+    /// The mark of the last change recorded.
+    pub(crate) fn last(&self) -> Mark {
+        self.last
+    }
+}
+
+/// The writes themselves, for a store whose writes are appends (journaled as they are).
+#[derive(Debug, Clone)]
+pub(crate) struct Log<T> {
+    ops: Vec<T>,
+    counter: Counter,
+    last: Mark,
+}
+
+impl<T> Log<T> {
+    /// An empty log numbering its writes with `counter`.
+    pub(crate) fn new(counter: Counter) -> Self {
+        Self {
+            ops: Vec::new(),
+            counter,
+            last: Mark::NONE,
+        }
+    }
+
+    /// Records a write (under the store's write lock).
+    pub(crate) fn push(&mut self, op: T) {
+        self.ops.push(op);
+        self.last = next(&self.counter);
+    }
+
+    /// The writes since the last call, in order.
+    pub(crate) fn take(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.ops)
+    }
+
+    /// The mark of the last write recorded.
+    pub(crate) fn last(&self) -> Mark {
+        self.last
+    }
+}
+
+/// A store whose changes are numbered: it can tell the mark of its last one.
+pub trait Tracked {
+    /// The mark of the last change recorded ([`Mark::NONE`] when not tracked).
+    fn last_mark(&self) -> Mark;
+}
+
+/// The highest mark one request's writes made: what its response waits for.
+#[derive(Debug, Default)]
+pub(crate) struct Pending(AtomicU64);
+
+impl Pending {
+    /// Notes a change the request made.
+    pub(crate) fn note(&self, mark: Mark) {
+        self.0.fetch_max(mark.0, Ordering::SeqCst);
+    }
+
+    /// The highest mark noted ([`Mark::NONE`]: the request changed nothing).
+    pub(crate) fn get(&self) -> Mark {
+        Mark(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_number_changes_across_trackers_and_pending_keeps_the_highest() {
+        let counter = Counter::default();
+        let mut a: Tracker<u32> = Tracker::new(counter.clone());
+        let mut b: Log<&str> = Log::new(counter);
+        assert_eq!(a.last(), Mark::NONE);
+        a.mark(7);
+        b.push("row");
+        a.mark(7);
+        assert_eq!((a.last(), b.last()), (Mark(3), Mark(2)));
+        assert_eq!(a.take(), vec![7]);
+        assert_eq!(b.take(), vec!["row"]);
+        let pending = Pending::default();
+        assert_eq!(pending.get(), Mark::NONE);
+        pending.note(Mark(3));
+        pending.note(Mark(2));
+        assert_eq!(pending.get(), Mark(3));
+        pending.note(Mark::ALL);
+        assert_eq!(pending.get(), Mark::ALL);
+    }
+}
