@@ -40,6 +40,7 @@ pub mod faults;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
+mod hosts;
 mod http;
 mod input;
 pub mod keys;

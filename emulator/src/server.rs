@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
-use crate::config::{Config, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode};
+use crate::config::{Config, ConfigError, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode};
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::state::AppState;
 use crate::tls::{self, TlsError};
@@ -36,6 +36,9 @@ pub enum StartError {
     /// A non-loopback bind without an admin token.
     #[error(transparent)]
     ExposedControlApi(#[from] ExposedControlApi),
+    /// A weak admin token or a malformed allowed host name.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The data directory could not be opened, read or written.
     #[error(transparent)]
     Persist(#[from] crate::persist::PersistError),
@@ -101,6 +104,7 @@ impl Server {
         signing_key: Option<Arc<SigningKey>>,
     ) -> Result<Self, StartError> {
         let addr = listener.local_addr()?;
+        config.validate()?;
         crate::faults::validate_all(&config.faults)?;
         let tls = match &config.tls {
             TlsMode::Plain => None,
@@ -376,9 +380,19 @@ impl EmulatorBuilder {
     }
 
     /// Requires `token` on the control API (`/_emulator/*` but health), as `--admin-token`
-    /// does; needed to bind anything but a loopback address.
+    /// does; needed to bind anything but a loopback address. A token shorter than
+    /// [`MIN_ADMIN_TOKEN_LEN`](crate::config::MIN_ADMIN_TOKEN_LEN) characters, or with
+    /// spaces or non-ASCII characters, makes [`start`](Self::start) fail.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.config.admin_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Also answers requests naming the host `name` (or, as `*.domain`, any one label under
+    /// `domain`), as `--allowed-host` does. Loopback names and IP addresses are always
+    /// answered; other names are refused with 421 (a defence against DNS rebinding).
+    pub fn allowed_host(mut self, name: impl Into<String>) -> Self {
+        self.config.allowed_hosts.push(name.into());
         self
     }
 
@@ -403,6 +417,7 @@ impl EmulatorBuilder {
 
     /// Binds (127.0.0.1:0 unless configured otherwise) and starts serving in the background.
     pub async fn start(self) -> Result<Emulator, StartError> {
+        self.config.validate()?;
         self.config.check_control_api(self.config.bind)?;
         let listener = TcpListener::bind(self.config.bind).await?;
         let server = Server::new(listener, self.config, self.signing_key)?;

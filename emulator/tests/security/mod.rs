@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod admin_token;
+mod hosts;
+
 const ARM: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 const LA: &str = "https://api.loganalytics.io/.default";
