@@ -37,6 +37,7 @@ mod control;
 pub mod directory;
 pub mod entra;
 pub mod faults;
+mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;

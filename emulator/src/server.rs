@@ -106,6 +106,11 @@ impl Server {
         let addr = listener.local_addr()?;
         config.validate()?;
         crate::faults::validate_all(&config.faults)?;
+        // First, so that the CA file it may hold goes into a checked private directory.
+        let opened = match &config.data_dir {
+            Some(dir) => Some(crate::persist::open(dir)?),
+            None => None,
+        };
         let tls = match &config.tls {
             TlsMode::Plain => None,
             TlsMode::SelfSigned { extra_sans } => Some(tls::self_signed(extra_sans)?),
@@ -114,11 +119,18 @@ impl Server {
         let ca_cert_path = match (&config.tls, &tls) {
             (TlsMode::Files { cert, .. }, _) => Some(cert.clone()),
             (TlsMode::SelfSigned { .. }, Some(setup)) => {
-                let path = config.ca_cert_path.clone().unwrap_or_else(|| {
-                    std::env::temp_dir()
-                        .join(format!("entra-emulator-{}", addr.port()))
-                        .join("ca.pem")
-                });
+                let path = match config.ca_cert_path.clone() {
+                    Some(path) => path,
+                    None => {
+                        let name = format!("entra-emulator-{}", addr.port());
+                        crate::files::private_temp_dir(&name)
+                            .map_err(|source| StartError::Write {
+                                path: std::env::temp_dir().join(&name),
+                                source,
+                            })?
+                            .join("ca.pem")
+                    }
+                };
                 write_atomically(&path, setup.trust_pem.as_bytes())?;
                 Some(path)
             }
@@ -126,10 +138,6 @@ impl Server {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{}", display_addr(addr));
-        let opened = match &config.data_dir {
-            Some(dir) => Some(crate::persist::open(dir)?),
-            None => None,
-        };
         let signing_key = signing_key.or_else(|| opened.as_ref().map(|o| o.signing_key()));
         let keys = KeyRing::new(signing_key)?;
         let state = match opened {
@@ -276,19 +284,23 @@ fn display_addr(addr: SocketAddr) -> String {
 }
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so readers never see a
-/// partial file.
+/// partial file. The file is readable by this user only (the connection file holds the
+/// admin's secret), and the temporary file is created afresh, so a link planted at its
+/// predictable name is never written through. Missing directories are created private.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StartError> {
     let err = |source| StartError::Write {
         path: path.to_owned(),
         source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        crate::files::create_dirs(dir).map_err(err)?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(err)?;
+    let mut file = crate::files::create_private(&tmp).map_err(err)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(err)?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(err)
 }
 

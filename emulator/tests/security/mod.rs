@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::support::*;
 
 mod admin_token;
+mod files;
 mod hosts;
 
 const ARM: &str = "https://management.azure.com/.default";
