@@ -198,11 +198,7 @@ async fn links_planted_where_state_is_written_are_not_followed() {
         .expect("start");
     for name in names {
         let victim = victims.join(name);
-        assert_eq!(
-            std::fs::read_to_string(&victim).expect("read"),
-            "precious",
-            "{name}"
-        );
+        assert_eq!(std::fs::read(&victim).expect("read"), b"precious", "{name}");
     }
     for name in ["snapshot.bin", "journal.bin", "signing-key.pem", "ca.pem"] {
         let meta = std::fs::symlink_metadata(dir.join(name)).expect("stat");
@@ -302,11 +298,7 @@ async fn a_temp_directory_someone_else_made_first_is_not_used_for_the_ca() {
         assert_eq!(mode(used), 0o700, "{what}");
         let pem = std::fs::read_to_string(&ca).expect("ca");
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{what}");
-        assert_eq!(
-            std::fs::read_to_string(&victim).expect("read"),
-            "precious",
-            "{what}"
-        );
+        assert_eq!(std::fs::read(&victim).expect("read"), b"precious", "{what}");
         let _ = std::fs::remove_dir_all(used);
         let _ = std::fs::remove_dir_all(&planted);
         let _ = std::fs::remove_file(&planted);
