@@ -239,7 +239,12 @@ mod tests {
     #[test]
     fn configured_names_and_wildcards_cover_what_they_say() {
         let some = allowed(&["emulator", "Entra.Test.", "*.apps.test"]);
-        for host in ["emulator:8443", "entra.test", "ENTRA.TEST.:1", "a.apps.test"] {
+        for host in [
+            "emulator:8443",
+            "entra.test",
+            "ENTRA.TEST.:1",
+            "a.apps.test",
+        ] {
             assert!(some.allows(host), "{host}");
         }
         for host in ["apps.test", "a.b.apps.test", "xapps.test", "emulator.test"] {
@@ -256,10 +261,25 @@ mod tests {
 
     #[test]
     fn allowed_host_values_are_checked() {
-        for ok in ["emulator", "my_service", "*.apps.test", "10.0.0.1", "::1", "a.b."] {
+        for ok in [
+            "emulator",
+            "my_service",
+            "*.apps.test",
+            "10.0.0.1",
+            "::1",
+            "a.b.",
+        ] {
             assert!(is_host_pattern(ok), "{ok}");
         }
-        for bad in ["", "emulator:8443", "http://emulator", "*", "a..b", "a b", "*.*.x"] {
+        for bad in [
+            "",
+            "emulator:8443",
+            "http://emulator",
+            "*",
+            "a..b",
+            "a b",
+            "*.*.x",
+        ] {
             assert!(!is_host_pattern(bad), "{bad}");
         }
     }

@@ -16,7 +16,9 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
-use crate::config::{Config, ConfigError, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode};
+use crate::config::{
+    Config, ConfigError, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode,
+};
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::state::AppState;
 use crate::tls::{self, TlsError};

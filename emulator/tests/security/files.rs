@@ -14,6 +14,11 @@ use entra_emulator::keys::SigningKey;
 use entra_emulator::{Config, Emulator, Server, TlsMode};
 use uuid::Uuid;
 
+/// Puts something where the emulator will look.
+type Plant<'a> = Box<dyn Fn() + 'a>;
+/// Sets up a directory path before the emulator uses it.
+type Prepare<'a> = Box<dyn FnOnce(&Path) + 'a>;
+
 /// The uid and gid of `nobody`.
 const NOBODY: u32 = 65534;
 
@@ -116,7 +121,7 @@ async fn a_planted_signing_key_is_refused_unless_it_is_the_users_own() {
     std::fs::write(elsewhere.join("key.pem"), &pem).expect("write");
     let dir = private_dir();
     let key = dir.join("signing-key.pem");
-    let mut cases: Vec<(&str, Box<dyn Fn()>, &str)> = vec![
+    let mut cases: Vec<(&str, Plant<'_>, &str)> = vec![
         (
             "writable by others",
             Box::new(|| chmod(&key, 0o666)),
@@ -134,9 +139,7 @@ async fn a_planted_signing_key_is_refused_unless_it_is_the_users_own() {
     if is_root() {
         cases.push((
             "owned by another user",
-            Box::new(|| {
-                std::os::unix::fs::chown(&key, Some(NOBODY), Some(NOBODY)).expect("chown")
-            }),
+            Box::new(|| std::os::unix::fs::chown(&key, Some(NOBODY), Some(NOBODY)).expect("chown")),
             "belongs to another user",
         ));
     } else {
@@ -162,7 +165,10 @@ async fn a_planted_signing_key_is_refused_unless_it_is_the_users_own() {
         .start()
         .await
         .expect("start");
-    let kid = SigningKey::from_pkcs8_pem(&pem).expect("key").kid().to_owned();
+    let kid = SigningKey::from_pkcs8_pem(&pem)
+        .expect("key")
+        .kid()
+        .to_owned();
     assert_eq!(emu.state().keys.current().kid(), kid);
     drop(emu);
     let _ = std::fs::remove_dir_all(&dir);
@@ -266,7 +272,7 @@ async fn a_temp_directory_someone_else_made_first_is_not_used_for_the_ca() {
     let victims = private_dir();
     let victim = victims.join("ca.pem");
     std::fs::write(&victim, "precious").expect("write");
-    let mut cases: Vec<(&str, Box<dyn FnOnce(&Path)>)> = vec![
+    let mut cases: Vec<(&str, Prepare<'_>)> = vec![
         (
             "world-writable, with a link where the CA goes",
             Box::new(|dir: &Path| {

@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 fn port_of(url: &str) -> u16 {
-    url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port")
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port")
 }
 
 /// `request` as a page served on `host` makes it: that `Host`, and that page's `Origin`.
@@ -109,7 +112,10 @@ async fn a_rebound_host_name_can_neither_mint_a_secret_nor_move_the_clock_nor_re
             .expect("RFC 3339")
     };
     let moved = parse(&clock(&app).await) - parse(&before);
-    assert!(moved < time::Duration::hours(1), "the clock moved by {moved}");
+    assert!(
+        moved < time::Duration::hours(1),
+        "the clock moved by {moved}"
+    );
     let (_, _, app_now) = app
         .call(
             Method::GET,
@@ -162,7 +168,10 @@ async fn loopback_names_addresses_and_allowed_names_are_answered_with_their_own_
         assert_eq!(r.status(), StatusCode::OK, "{host}");
         let doc: Value = r.json().await.expect("json");
         let endpoint = doc["token_endpoint"].as_str().expect("token_endpoint");
-        assert!(endpoint.starts_with(&format!("http://{host}/")), "{host}: {endpoint}");
+        assert!(
+            endpoint.starts_with(&format!("http://{host}/")),
+            "{host}: {endpoint}"
+        );
     }
     for host in [
         format!("two.levels.apps.test:{port}"),
@@ -192,8 +201,8 @@ async fn the_generated_certificates_extra_names_are_answered() {
         .await
         .expect("start");
     let port = port_of(emu.url());
-    let ca = reqwest::Certificate::from_pem(emu.ca_cert_pem().expect("ca").as_bytes())
-        .expect("pem");
+    let ca =
+        reqwest::Certificate::from_pem(emu.ca_cert_pem().expect("ca").as_bytes()).expect("pem");
     let http = reqwest::Client::builder()
         .add_root_certificate(ca)
         .resolve("san.emulator.test", ([127, 0, 0, 1], port).into())
@@ -261,7 +270,13 @@ async fn the_binary_takes_allowed_hosts_from_its_flag_and_variable_and_refuses_b
         let out = tokio::time::timeout(
             Duration::from_secs(30),
             tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
-                .args(["--bind", "127.0.0.1:0", "--plain-http", "--allowed-host", bad])
+                .args([
+                    "--bind",
+                    "127.0.0.1:0",
+                    "--plain-http",
+                    "--allowed-host",
+                    bad,
+                ])
                 .kill_on_drop(true)
                 .output(),
         )
