@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::support::*;
 
 mod escalation;
+mod names;
 
 const ARM: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
