@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::support::*;
 
 mod escalation;
+mod identifier_uris;
 mod names;
 
 const ARM: &str = "https://management.azure.com/.default";
