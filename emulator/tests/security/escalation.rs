@@ -65,40 +65,12 @@ impl Tenant {
     /// Registers an application with a secret and a service principal through Graph.
     async fn principal(&self, name: &str) -> Principal {
         let graph = self.app.admin_graph_token().await;
-        let (_, _, created) = self
-            .app
-            .call(
-                Method::POST,
-                "/v1.0/applications",
-                Some(&graph),
-                Some(json!({"displayName": name})),
-            )
-            .await;
-        let id = created["id"].as_str().expect("app id");
-        let (_, _, secret) = self
-            .app
-            .call(
-                Method::POST,
-                &format!("/v1.0/applications/{id}/addPassword"),
-                Some(&graph),
-                Some(json!({})),
-            )
-            .await;
-        let (status, _, sp) = self
-            .app
-            .call(
-                Method::POST,
-                "/v1.0/servicePrincipals",
-                Some(&graph),
-                Some(json!({"appId": created["appId"]})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{sp}");
+        let (created, secret, sp) = app_with_sp(&self.app, &graph, name).await;
         let (status, token) = self
             .app
             .token_v2(
                 created["appId"].as_str().expect("appId"),
-                secret["secretText"].as_str().expect("secret"),
+                &secret,
                 "https://management.azure.com/.default",
             )
             .await;
@@ -107,6 +79,19 @@ impl Tenant {
             object_id: sp["id"].as_str().expect("sp id").to_owned(),
             arm: token["access_token"].as_str().expect("token").to_owned(),
         }
+    }
+
+    /// The admin creates custom role `id`, granting `actions`, assignable at the subscription.
+    async fn create_role(&self, id: &str, name: &str, actions: &[&str]) {
+        let created = self
+            .arm(
+                Method::PUT,
+                &definition(&self.sub, id),
+                &self.admin,
+                Some(role_body(name, actions, &[&self.sub])),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     }
 
     /// The admin gives `role` to `who` at `scope`.
@@ -173,15 +158,7 @@ async fn attacker_setup() -> (Tenant, Principal, String, String) {
     t.assign(&team, ids::USER_ACCESS_ADMINISTRATOR, &attacker)
         .await;
     let held = "00000000-0000-4000-8000-00000000e5c1";
-    let created = t
-        .arm(
-            Method::PUT,
-            &definition(&t.sub, held),
-            &t.admin,
-            Some(role_body("Group Lister", &[RG_READ], &[&t.sub])),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    t.create_role(held, "Group Lister", &[RG_READ]).await;
     t.assign(&t.sub, held, &attacker).await;
     (t, attacker, team, held.to_owned())
 }
@@ -280,15 +257,7 @@ async fn a_group_admin_creates_roles_only_assignable_where_it_administers() {
 async fn a_group_admin_cannot_delete_a_subscription_role() {
     let (t, attacker, team, _) = attacker_setup().await;
     let unused = "00000000-0000-4000-8000-00000000e5c3";
-    let created = t
-        .arm(
-            Method::PUT,
-            &definition(&t.sub, unused),
-            &t.admin,
-            Some(role_body("Unused", &[RG_READ], &[&t.sub])),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    t.create_role(unused, "Unused", &[RG_READ]).await;
     let deleted = t
         .arm(
             Method::DELETE,
@@ -366,7 +335,7 @@ async fn an_edited_role_takes_effect_after_the_propagation_delay() {
             .await
         }
     };
-    assert_eq!(put_role(&[RG_READ]).await.status, StatusCode::CREATED);
+    t.create_role(id, "Group Writer", &[RG_READ]).await;
     t.assign(&t.sub, id, &worker).await;
     t.app.emu.advance_clock(delay);
     let create = |name: &'static str| {
