@@ -17,8 +17,11 @@ use uuid::Uuid;
 use crate::support::*;
 
 mod admin_token;
+mod escalation;
 mod files;
 mod hosts;
+mod identifier_uris;
+mod names;
 
 const ARM: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
