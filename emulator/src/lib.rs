@@ -38,10 +38,12 @@ mod control;
 pub mod directory;
 pub mod entra;
 pub mod faults;
+mod files;
 pub mod first_party;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
+mod hosts;
 mod http;
 pub mod keys;
 pub mod kql;

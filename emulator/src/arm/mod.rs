@@ -14,6 +14,7 @@ mod generic;
 mod groups;
 mod metadata;
 pub(crate) mod metrics;
+mod names;
 pub mod regions;
 mod subscriptions;
 mod versions;
