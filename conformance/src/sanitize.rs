@@ -13,11 +13,13 @@
 use std::collections::BTreeMap;
 
 use entra_client::Exchange;
+use entra_emulator::catalog::Api;
 use entra_emulator::config::{
     DEFAULT_ADMIN_CLIENT_ID, DEFAULT_ADMIN_OBJECT_ID, DEFAULT_SUBSCRIPTION_ID,
     DEFAULT_TENANT_DOMAIN, DEFAULT_TENANT_ID,
 };
 use entra_emulator::replay::{Entry, Recording, SANITIZED, body_value, path_and_query_of};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::normalize::SECRET_KEYS;
@@ -171,7 +173,7 @@ impl Sanitizer {
             None => Value::Null,
         };
         Entry {
-            request_uri: self.text(&self.uri(&ex.url)),
+            request_uri: self.text(&self.uri(&ex.method, &ex.url)),
             request_method: ex.method.clone(),
             request_headers: headers(&ex.request_headers),
             request_body,
@@ -182,11 +184,11 @@ impl Sanitizer {
     }
 
     /// The URL on the Azure host that serves its path, when it points at the emulator.
-    fn uri(&self, url: &str) -> String {
+    fn uri(&self, method: &str, url: &str) -> String {
         match &self.emulator_base {
             Some(base) if url.starts_with(base.as_str()) => {
                 let path = path_and_query_of(url);
-                format!("{}{path}", azure_host_for(path))
+                format!("{}{path}", azure_host_for(method, path))
             }
             _ => url.to_owned(),
         }
@@ -376,38 +378,14 @@ fn replace_tenant_domains(s: &str) -> String {
 /// since the path does not.
 pub const SCENARIO_REGION: &str = "eastus";
 
-/// The Azure host that serves `path` (the emulator serves every service on one URL).
-pub fn azure_host_for(path: &str) -> &'static str {
-    let under = |p: &str| path.starts_with(p);
+/// The Azure host that serves `method path` (the emulator serves every service on one URL;
+/// which service a path belongs to is the emulator's catalog's answer).
+pub fn azure_host_for(method: &str, path: &str) -> String {
     let route = path.split_once('?').map_or(path, |(route, _)| route);
-    // A resource's `/metrics` is custom-metrics ingestion; ARM's read API is under
-    // `providers/Microsoft.Insights/metrics`.
-    let custom_metrics = route.ends_with("/metrics")
-        && !route
-            .to_ascii_lowercase()
-            .ends_with("/providers/microsoft.insights/metrics");
-    if under("/v1.0/") || under("/beta/") {
-        "https://graph.microsoft.com"
-    } else if under("/_emulator/") {
-        CONTROL_HOST
-    } else if under("/subscriptions") && custom_metrics {
-        "https://eastus.monitoring.azure.com"
-    } else if under("/dataCollectionRules/") {
-        // Really the rule's (or its endpoint's) own host, which the path does not name.
-        "https://logs.ingest.monitor.azure.com"
-    } else if under("/subscriptions")
-        || under("/providers")
-        || under("/tenants")
-        || under("/metadata/")
-    {
-        "https://management.azure.com"
-    } else if under("/v1/workspaces") {
-        "https://api.loganalytics.io"
-    } else if under("/v1/apps") {
-        "https://api.applicationinsights.io"
-    } else {
-        "https://login.microsoftonline.com"
-    }
+    let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+    Api::of(&method, route)
+        .azure_host(SCENARIO_REGION)
+        .map_or_else(|| CONTROL_HOST.to_owned(), |h| h.into_owned())
 }
 
 /// The entry standing for a wait: the emulator's clock advance (on Azure the wait was real;
@@ -573,18 +551,23 @@ mod tests {
         );
         assert_eq!(
             azure_host_for(
+                "POST",
                 "/subscriptions/x/resourceGroups/g/providers/Microsoft.Web/sites/a/metrics"
             ),
             format!("https://{SCENARIO_REGION}.monitoring.azure.com")
         );
         assert_eq!(
             azure_host_for(
+                "GET",
                 "/subscriptions/x/resourceGroups/g/providers/Microsoft.Web/sites/a/providers/Microsoft.Insights/metrics?api-version=2023-10-01"
             ),
             "https://management.azure.com"
         );
         assert_eq!(
-            azure_host_for("/dataCollectionRules/dcr-1/streams/Custom-T?api-version=2023-01-01"),
+            azure_host_for(
+                "POST",
+                "/dataCollectionRules/dcr-1/streams/Custom-T?api-version=2023-01-01"
+            ),
             "https://logs.ingest.monitor.azure.com"
         );
         let body = Sanitizer::new(&ids)
@@ -594,11 +577,14 @@ mod tests {
             "InstrumentationKey=k;IngestionEndpoint=https://entra-emulator.invalid/"
         );
         assert_eq!(
-            azure_host_for("/e17a/oauth2/token"),
+            azure_host_for("POST", "/e17a/oauth2/token"),
             "https://login.microsoftonline.com"
         );
         assert_eq!(
-            azure_host_for("/subscriptions/x/providers/Microsoft.Authorization/roleAssignments"),
+            azure_host_for(
+                "GET",
+                "/subscriptions/x/providers/Microsoft.Authorization/roleAssignments"
+            ),
             "https://management.azure.com"
         );
     }

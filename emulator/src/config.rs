@@ -155,6 +155,16 @@ impl Config {
         }
     }
 
+    /// The host names requests may name besides addresses and `localhost`: the
+    /// `--allowed-host` names and, with a generated certificate, its extra names.
+    pub(crate) fn allowed_hosts(&self) -> crate::hosts::AllowedHosts {
+        let sans = match &self.tls {
+            TlsMode::SelfSigned { extra_sans } => extra_sans.as_slice(),
+            TlsMode::Plain | TlsMode::Files { .. } => &[],
+        };
+        crate::hosts::AllowedHosts::new(self.allowed_hosts.iter().chain(sans).map(String::as_str))
+    }
+
     /// Refuses to serve the control API, which can reset the tenant and mint secrets, to
     /// other machines without an admin token: listening on `addr` needs one unless it is a
     /// loopback address.
@@ -212,5 +222,22 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_certificates_names_are_allowed_hosts() {
+        let config = Config {
+            tls: TlsMode::SelfSigned {
+                extra_sans: vec!["svc.test".into()],
+            },
+            ..Config::default()
+        };
+        assert!(config.allowed_hosts().allows("svc.test:8443"));
+        assert!(!Config::default().allowed_hosts().allows("svc.test"));
     }
 }

@@ -22,15 +22,6 @@
 //! error, or an HTML page on the portal.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::sync::Arc;
-
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::Response;
-
-use crate::config::{Config, TlsMode};
-use crate::router::input::{Owner, owner};
 
 /// The names a configuration lets requests name, besides addresses and `localhost`.
 #[derive(Debug, Clone, Default)]
@@ -40,19 +31,12 @@ pub(crate) struct AllowedHosts {
 }
 
 impl AllowedHosts {
-    /// The `--allowed-host` names and, with a generated certificate, its extra names.
-    pub(crate) fn new(config: &Config) -> Arc<Self> {
-        let sans = match &config.tls {
-            TlsMode::SelfSigned { extra_sans } => extra_sans.as_slice(),
-            TlsMode::Plain | TlsMode::Files { .. } => &[],
-        };
-        let patterns = config
-            .allowed_hosts
-            .iter()
-            .chain(sans)
-            .map(|p| normalize(p))
-            .collect();
-        Arc::new(Self { patterns })
+    /// The names `patterns` allow (exact names, or `*.` and a domain), checked with
+    /// [`is_host_pattern`]; see [`crate::config::Config::allowed_hosts`].
+    pub(crate) fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            patterns: patterns.into_iter().map(normalize).collect(),
+        }
     }
 
     /// Whether a request whose `Host` (or URI authority) is `host` may be answered.
@@ -71,7 +55,7 @@ impl AllowedHosts {
 
 /// A host as a request names it.
 #[derive(Debug, PartialEq, Eq)]
-enum Name {
+pub(crate) enum Name {
     /// An IPv4 or IPv6 address.
     Address,
     /// A DNS name, lower case, without a trailing dot.
@@ -80,7 +64,7 @@ enum Name {
 
 /// The host in a `Host` value (`name`, `name:port`, `[v6]:port`); `None` when the value is
 /// not one (a browser never sends such a value).
-fn parse(host: &str) -> Option<Name> {
+pub(crate) fn parse(host: &str) -> Option<Name> {
     let (name, port) = match host.strip_prefix('[') {
         Some(rest) => {
             let (v6, port) = rest.split_once(']')?;
@@ -140,60 +124,12 @@ pub(crate) fn is_host_pattern(pattern: &str) -> bool {
     name.parse::<std::net::IpAddr>().is_ok() || is_dns_name(&name)
 }
 
-/// The middleware: answers 421 to a request naming a host that is not allowed, in the URI's
-/// authority (HTTP/2, absolute-form requests) or in `Host`.
-pub(crate) async fn check(
-    State(allowed): State<Arc<AllowedHosts>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let authority = request.uri().authority().map(|a| a.as_str());
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    let refused = authority
-        .into_iter()
-        .chain(host)
-        .find(|h| !h.is_empty() && !allowed.allows(h));
-    match refused {
-        None => next.run(request).await,
-        Some(host) => misdirected(request.uri().path(), host),
-    }
-}
-
-fn misdirected(path: &str, host: &str) -> Response {
-    let shown = match parse(host) {
-        Some(Name::Dns(name)) => format!("'{name}'"),
-        _ => "this host".to_owned(),
-    };
-    tracing::warn!("refused a request for {shown}, which is not an allowed host name");
-    let message = format!(
-        "This emulator does not answer to the host name {shown}, which could be a web page's \
-         own name pointed at it (DNS rebinding). It answers to localhost, IP addresses, its \
-         --tls-san names and the names given with --allowed-host \
-         (ENTRA_EMULATOR_ALLOWED_HOST); add the name there to use it."
-    );
-    if owner(path) == Owner::Portal {
-        crate::portal::error_page(StatusCode::MISDIRECTED_REQUEST, &message)
-    } else {
-        crate::control::error(
-            StatusCode::MISDIRECTED_REQUEST,
-            "MisdirectedRequest",
-            message,
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn allowed(patterns: &[&str]) -> Arc<AllowedHosts> {
-        AllowedHosts::new(&Config {
-            allowed_hosts: patterns.iter().map(|p| (*p).to_owned()).collect(),
-            ..Config::default()
-        })
+    fn allowed(patterns: &[&str]) -> AllowedHosts {
+        AllowedHosts::new(patterns.iter().copied())
     }
 
     #[test]
@@ -250,13 +186,6 @@ mod tests {
         for host in ["apps.test", "a.b.apps.test", "xapps.test", "emulator.test"] {
             assert!(!some.allows(host), "{host}");
         }
-        let sans = AllowedHosts::new(&Config {
-            tls: TlsMode::SelfSigned {
-                extra_sans: vec!["svc.test".into()],
-            },
-            ..Config::default()
-        });
-        assert!(sans.allows("svc.test:8443"));
     }
 
     #[test]

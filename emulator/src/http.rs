@@ -54,6 +54,12 @@ pub(crate) fn request_id() -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
+/// Decodes the `%XX` escapes of a URL path; an invalid escape is kept as written and bytes
+/// that are not UTF-8 become U+FFFD.
+pub(crate) fn percent_decode(path: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(path).decode_utf8_lossy()
+}
+
 /// The host (and port) part of a base URL.
 pub(crate) fn host_of(base: &str) -> &str {
     base.split_once("://")
@@ -78,6 +84,15 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.get_version_num(), 4);
         assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
+    }
+
+    #[test]
+    fn paths_are_percent_decoded() {
+        assert_eq!(percent_decode("/a%20b/%2Fc%zz"), "/a b//c%zz");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+        assert_eq!(percent_decode("%FF"), "\u{fffd}");
     }
 
     #[test]

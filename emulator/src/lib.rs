@@ -31,6 +31,7 @@
 //! ```
 
 pub mod arm;
+pub mod catalog;
 pub mod changes;
 pub mod clock;
 pub mod config;

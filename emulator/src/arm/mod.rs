@@ -34,7 +34,7 @@ pub use error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
 pub(crate) use metadata::metadata_endpoints;
 pub(crate) use subscriptions::render as render_subscription;
 
-use crate::http::request_base;
+use crate::http::{percent_decode, request_base};
 
 use crate::rbac::{Plane, Scope};
 use crate::resources::ArmStore;
@@ -173,28 +173,6 @@ fn metrics_route(segs: &[&str]) -> Option<Route> {
         "metricnamespaces" => Some(Route::MetricNamespaces(scope)),
         _ => None,
     }
-}
-
-/// Decodes `%XX` escapes of a URL path (invalid escapes are kept as written).
-fn percent_decode(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(value).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The query parameters ARM operations read.
@@ -465,7 +443,8 @@ fn token_error(e: TokenError, tenant: Uuid, now: OffsetDateTime) -> ArmError {
     }
 }
 
-/// Every ARM request: `/subscriptions…`, `/providers…`, `/tenants`.
+/// Every ARM request: `/subscriptions…`, `/providers…`, `/tenants` (custom metrics, which
+/// share the paths, are told apart by the router; see [`crate::catalog`]).
 pub(crate) async fn dispatch(
     state: AppState,
     method: Method,
@@ -477,23 +456,19 @@ pub(crate) async fn dispatch(
     let path = percent_decode(uri.path());
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let base = request_base(&state, &headers);
-    let mut response = if method == Method::POST && is_custom_metrics(&segs) {
-        crate::monitor::custom_metrics::ingest(&state, &segs, &headers, body)
-    } else {
-        let query = Query::parse(uri.query());
-        match serve(
-            &state,
-            method.clone(),
-            &segs,
-            query,
-            &headers,
-            base.clone(),
-            body,
-            now,
-        ) {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
-        }
+    let query = Query::parse(uri.query());
+    let mut response = match serve(
+        &state,
+        method.clone(),
+        &segs,
+        query,
+        &headers,
+        base.clone(),
+        body,
+        now,
+    ) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
     };
     decorate(&mut response, &state, &method, &segs, &headers, &base, now);
     response
@@ -524,23 +499,24 @@ pub(crate) fn refuse(
     headers: &HeaderMap,
     error: ArmError,
 ) -> Response {
+    with_arm_headers(error.into_response(), state, method, path, headers)
+}
+
+/// `response` with the headers every ARM answer carries (custom metrics, which the emulator
+/// serves on ARM's paths, answer with them too).
+pub(crate) fn with_arm_headers(
+    mut response: Response,
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Response {
     let now = state.clock.now();
     let path = percent_decode(path);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let base = request_base(state, headers);
-    let mut response = error.into_response();
     decorate(&mut response, state, method, &segs, headers, &base, now);
     response
-}
-
-/// Whether the path is Azure Monitor's custom metrics ingestion, `POST {resourceId}/metrics`
-/// (sent without `api-version` to the regional monitoring host, which the emulator serves on
-/// its one base URL; see [`crate::monitor::custom_metrics`]).
-fn is_custom_metrics(segs: &[&str]) -> bool {
-    segs.len() > 8
-        && segs
-            .last()
-            .is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
 }
 
 #[allow(clippy::too_many_arguments)] // one request's parts, passed straight through
@@ -844,13 +820,6 @@ mod tests {
         push_digits(&mut out, 7, 2);
         push_digits(&mut out, 0, 2);
         assert_eq!(out, b"20250700");
-    }
-
-    #[test]
-    fn paths_are_percent_decoded() {
-        assert_eq!(percent_decode("/a%20b/%2Fc%zz"), "/a b//c%zz");
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("%C3%A9"), "é");
     }
 
     #[test]

@@ -21,8 +21,8 @@ use crate::monitor::app_insights;
 use crate::monitor::{BodyError, read_body};
 use crate::services::AppState;
 
-/// Largest seeding body (larger than any Azure API takes, to seed big tables quickly).
-pub(crate) const MAX_BODY: usize = 64 << 20;
+/// Largest request body read (see the catalog).
+const MAX_BODY: usize = crate::catalog::Api::Control.body_limit();
 /// Most rows one seeding call adds.
 pub(crate) const MAX_ROWS: usize = 200_000;
 

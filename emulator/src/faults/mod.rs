@@ -62,43 +62,6 @@ pub enum Service {
     Appinsights,
 }
 
-impl Service {
-    /// The service that serves `method path`; `None` for the control API (never faulted).
-    /// `Some(Service::All)` stands for a path no emulated service owns.
-    pub fn of(method: &Method, path: &str) -> Option<Self> {
-        let trimmed = path.trim_start_matches('/');
-        let mut segs = trimmed.split('/');
-        let first = segs.next().unwrap_or_default();
-        let second = segs.next().unwrap_or_default();
-        Some(match first {
-            "_emulator" => return None,
-            "v1.0" | "beta" => Service::Graph,
-            "subscriptions" | "providers" | "tenants" | "metadata" => {
-                // Custom metrics are posted to `{resourceId}/metrics`; the ARM metrics read
-                // API (`…/providers/Microsoft.Insights/metrics`, GET) stays with ARM.
-                if *method == Method::POST
-                    && first == "subscriptions"
-                    && path.ends_with("/metrics")
-                    && !path
-                        .to_ascii_lowercase()
-                        .ends_with("/providers/microsoft.insights/metrics")
-                {
-                    Service::Metrics
-                } else {
-                    Service::Arm
-                }
-            }
-            "v1" if second == "apps" => Service::Appinsights,
-            "v1" | "dataCollectionRules" => Service::Logs,
-            "common" => Service::Entra,
-            _ if matches!(second, "oauth2" | "v2.0" | ".well-known" | "discovery") => {
-                Service::Entra
-            }
-            _ => Service::All,
-        })
-    }
-}
-
 /// One fault rule as it is written (control API body, `--faults` file), in camelCase JSON.
 ///
 /// ```
@@ -487,7 +450,6 @@ fn draw(seed: u64, n: u64, rate: f64) -> bool {
 pub(crate) struct Decision {
     pub(crate) rule: u64,
     pub(crate) spec: FaultSpec,
-    pub(crate) service: Service,
 }
 
 /// The installed rules. Reads (every request while a rule exists) take a shared lock for a
@@ -565,14 +527,15 @@ impl Faults {
         self.rules.read().clone()
     }
 
-    /// The rule that fires on `method path` at `now`, if any.
+    /// The rule that fires on `method path` of `service` at `now`, if any (which service
+    /// serves a path is the catalog's answer, [`crate::catalog::Api::fault_service`]).
     pub(crate) fn decide(
         &self,
+        service: Service,
         method: &Method,
         path: &str,
         now: OffsetDateTime,
     ) -> Option<Decision> {
-        let service = Service::of(method, path)?;
         let rules = self.rules.read();
         rules
             .iter()
@@ -581,7 +544,6 @@ impl Faults {
             .map(|r| Decision {
                 rule: r.id,
                 spec: r.spec.clone(),
-                service,
             })
     }
 }
@@ -682,57 +644,6 @@ mod tests {
     }
 
     #[test]
-    fn paths_map_to_their_services() {
-        let get = Method::GET;
-        let post = Method::POST;
-        assert_eq!(
-            Service::of(&post, "/t/oauth2/v2.0/token"),
-            Some(Service::Entra)
-        );
-        assert_eq!(
-            Service::of(&get, "/common/discovery/instance"),
-            Some(Service::Entra)
-        );
-        assert_eq!(
-            Service::of(&get, "/v1.0/applications"),
-            Some(Service::Graph)
-        );
-        assert_eq!(
-            Service::of(&get, "/subscriptions/s/resourceGroups"),
-            Some(Service::Arm)
-        );
-        assert_eq!(Service::of(&get, "/metadata/endpoints"), Some(Service::Arm));
-        assert_eq!(
-            Service::of(
-                &post,
-                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/x/metrics"
-            ),
-            Some(Service::Metrics)
-        );
-        assert_eq!(
-            Service::of(
-                &get,
-                "/subscriptions/s/providers/Microsoft.Insights/metrics"
-            ),
-            Some(Service::Arm)
-        );
-        assert_eq!(
-            Service::of(&post, "/v1/workspaces/w/query"),
-            Some(Service::Logs)
-        );
-        assert_eq!(
-            Service::of(&post, "/dataCollectionRules/d/streams/s"),
-            Some(Service::Logs)
-        );
-        assert_eq!(
-            Service::of(&get, "/v1/apps/a/query"),
-            Some(Service::Appinsights)
-        );
-        assert_eq!(Service::of(&get, "/_emulator/health"), None);
-        assert_eq!(Service::of(&get, "/nothing"), Some(Service::All));
-    }
-
-    #[test]
     fn draws_follow_the_rate_and_depend_only_on_seed_and_index() {
         let fired = (0..10_000).filter(|&n| draw(1, n, 0.3)).count();
         assert!((2_700..3_300).contains(&fired), "{fired}");
@@ -777,7 +688,11 @@ mod tests {
             .expect("valid");
         let get = Method::GET;
         let fired = (0..5)
-            .filter(|_| faults.decide(&get, "/v1.0/applications", now).is_some())
+            .filter(|_| {
+                faults
+                    .decide(Service::Graph, &get, "/v1.0/applications", now)
+                    .is_some()
+            })
             .count();
         assert_eq!(fired, 2);
         faults.clear();
@@ -789,12 +704,22 @@ mod tests {
             .expect("valid");
         assert!(
             faults
-                .decide(&get, "/v1.0/x", now + Duration::from_secs(59))
+                .decide(
+                    Service::Graph,
+                    &get,
+                    "/v1.0/x",
+                    now + Duration::from_secs(59)
+                )
                 .is_some()
         );
         assert!(
             faults
-                .decide(&get, "/v1.0/x", now + Duration::from_secs(60))
+                .decide(
+                    Service::Graph,
+                    &get,
+                    "/v1.0/x",
+                    now + Duration::from_secs(60)
+                )
                 .is_none()
         );
     }

@@ -22,8 +22,8 @@ use crate::telemetry::{Aggregate, Point};
 /// The data action checked on the resource (Monitoring Metrics Publisher).
 pub(crate) const WRITE_ACTION: &str = "Microsoft.Insights/Metrics/Write";
 
-/// Largest body accepted. The service's limit was not found; 1 MiB is a guess.
-pub(crate) const MAX_BODY: usize = 1024 * 1024;
+/// Largest request body read (see the catalog).
+const MAX_BODY: usize = crate::catalog::Api::CustomMetrics.body_limit();
 /// Most series one request may carry (a guess, bounding the work of one call).
 pub(crate) const MAX_SERIES: usize = 10_000;
 /// Documented: at most 10 dimensions per metric.
@@ -306,14 +306,11 @@ fn objects(bytes: &[u8], ndjson: bool) -> Result<Vec<Value>, MetricsError> {
         .collect()
 }
 
-/// Handles `POST {resourceId}/metrics`; `segs` are the decoded path segments.
-pub(crate) fn ingest(
-    state: &AppState,
-    segs: &[&str],
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Response {
-    match serve(state, segs, headers, body) {
+/// Handles `POST {resourceId}/metrics` (`path` as sent).
+pub(crate) fn ingest(state: &AppState, path: &str, headers: &HeaderMap, body: Bytes) -> Response {
+    let path = crate::http::percent_decode(path);
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match serve(state, &segs, headers, body) {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }

@@ -28,8 +28,8 @@ use crate::services::AppState;
 /// Monitoring Metrics Publisher; which of its two data actions the service checks is a guess.
 pub(crate) const INGEST_ACTION: &str = "Microsoft.Insights/Telemetry/Write";
 
-/// Largest upload, compressed or not (the documented limit of one call).
-pub(crate) const MAX_BODY: usize = 1024 * 1024;
+/// Largest request body read (see the catalog).
+const MAX_BODY: usize = crate::catalog::Api::LogsIngestion.body_limit();
 
 /// Longest string value kept; longer ones are cut, as the service documents.
 const MAX_FIELD_BYTES: usize = 64 * 1024;

@@ -26,9 +26,8 @@ use crate::telemetry::timespan::{self, Interval};
 /// Analytics Reader, Monitoring Reader, Log Analytics Data Reader…).
 pub(crate) const QUERY_ACTION: &str = "Microsoft.OperationalInsights/workspaces/query/read";
 
-/// Largest request body read (the query text itself is bounded by [`kql::MAX_QUERY_LEN`]).
-/// The service's own limit was not found; 2 MiB leaves room for the longest query.
-pub(crate) const MAX_BODY: usize = 2 << 20;
+/// Largest request body read (see the catalog).
+const MAX_BODY: usize = crate::catalog::Api::LogsQuery.body_limit();
 
 /// Most workspaces one query may span (the `workspaces` property); the service documents
 /// 100 for cross-resource queries.

@@ -8,8 +8,6 @@
 //! else — the AADSTS numbers, the Graph 5xx codes' texts, ARM's tenant-level code and 5xx
 //! texts, all Azure Monitor codes — is a guess in the service's known envelope, as marked.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,21 +15,14 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::faults::{Decision, FaultKind, Service};
+use crate::catalog::Api;
+use crate::faults::{Decision, FaultKind};
 use crate::services::AppState;
 
 /// `Retry-After` of a throttle rule that names none.
-fn default_retry_after(service: Service) -> Duration {
-    match service {
-        // Documented by MSAL for client-credentials throttling.
-        Service::Entra => Duration::from_secs(60),
-        // Real Graph and ARM answers carried a few seconds; a guess for the others.
-        _ => Duration::from_secs(5),
-    }
-}
-
 /// The response of `decision` (a throttle, 500 or 503) to `method path`.
 pub(super) fn respond(
+    api: Api,
     decision: &Decision,
     state: &AppState,
     method: &Method,
@@ -50,19 +41,20 @@ pub(super) fn respond(
             decision
                 .spec
                 .retry_after
-                .unwrap_or_else(|| default_retry_after(decision.service)),
+                .unwrap_or_else(|| api.default_retry_after()),
         ),
         _ => decision.spec.retry_after,
     };
     let wait_secs = retry_after.map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
     let request_id = crate::http::request_id();
-    let mut response = match decision.service {
-        Service::Entra => entra(kind, status, now, request_id),
-        Service::Graph => graph(kind, status, headers, now, request_id),
-        Service::Arm => arm(kind, status, state, method, path, headers, wait_secs),
-        Service::Logs if !path.starts_with("/dataCollectionRules") => one_api(kind, status),
-        Service::Appinsights => one_api(kind, status),
-        Service::Logs | Service::Metrics | Service::All => plain(kind, status),
+    let mut response = match api {
+        Api::Entra => entra(kind, status, now, request_id),
+        Api::Graph => graph(kind, status, headers, now, request_id),
+        Api::Arm => arm(kind, status, state, method, path, headers, wait_secs),
+        Api::LogsQuery | Api::AppInsights => one_api(kind, status),
+        Api::LogsIngestion | Api::CustomMetrics | Api::Unmatched | Api::Portal | Api::Control => {
+            plain(kind, status)
+        }
     };
     let h = response.headers_mut();
     if let Some(after) = retry_after {

@@ -10,6 +10,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use tower::{Layer, Service};
 
+use crate::catalog::Api;
 use crate::faults::FaultKind;
 use crate::services::AppState;
 
@@ -93,7 +94,13 @@ where
         }
         let now = self.state.clock.now();
         let path = collapse(request.uri().path());
-        let Some(decision) = self.state.faults.decide(request.method(), &path, now) else {
+        let api = Api::of(request.method(), &path);
+        let decision = api.fault_service().and_then(|service| {
+            self.state
+                .faults
+                .decide(service, request.method(), &path, now)
+        });
+        let Some(decision) = decision else {
             return FaultFuture::Pass {
                 inner: self.inner.call(request),
             };
@@ -120,6 +127,7 @@ where
             }
             FaultKind::Drop => Response::new(Body::new(Severed)),
             _ => super::fault_answer::respond(
+                api,
                 &decision,
                 &self.state,
                 request.method(),

@@ -2,7 +2,7 @@
 //!
 //! One middleware ([`guard`]) sits in front of every route. It
 //!
-//! - enforces each service's request body limit ([`body_limit`]): a declared
+//! - enforces each service's request body limit ([`Api::body_limit`]): a declared
 //!   `Content-Length` over it is refused before the body is read, a streamed body is cut off
 //!   by axum's body limit, set here per service instead of axum's global 2 MB;
 //! - refuses a Graph write whose declared content type is not JSON (415);
@@ -11,7 +11,7 @@
 //!   service's error envelope. axum's rejections are plain text and the emulator's handlers
 //!   never answer plain text, so a `text/plain` 4xx (or a bodiless 405) is always one.
 //!
-//! Which service owns a path is decided by [`owner`], the same prefixes the router uses.
+//! Which service owns a path is the catalog's answer ([`Api::of`]).
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -20,75 +20,13 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer as _, ServiceExt as _};
 
 use crate::arm::ArmError;
+use crate::catalog::Api;
 use crate::entra::EntraError;
 use crate::graph::GraphError;
 use crate::monitor::QueryError;
+use crate::monitor::custom_metrics::MetricsError;
 use crate::monitor::ingestion::IngestionError;
 use crate::services::AppState;
-
-/// The service a path belongs to, for its error envelope and its body limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Owner {
-    /// Entra ID: token, discovery and keys endpoints.
-    Entra,
-    /// Microsoft Graph (`/v1.0`, `/beta`).
-    Graph,
-    /// Azure Resource Manager, custom metrics included (same envelope).
-    Arm,
-    /// Log Analytics and Application Insights query APIs (`/v1/…`).
-    MonitorQuery,
-    /// Logs Ingestion (`/dataCollectionRules/…`).
-    Ingestion,
-    /// The HTML portal.
-    Portal,
-    /// The emulator's control API, and paths no service serves.
-    Control,
-}
-
-/// MiB.
-const MB: usize = 1 << 20;
-
-/// The largest body each service takes.
-pub(crate) fn body_limit(owner: Owner) -> usize {
-    match owner {
-        // No documented limit; a token request is a few hundred bytes.
-        Owner::Entra => MB,
-        // Graph's documented limit for a request body.
-        Owner::Graph => 4 * MB,
-        // "The request content size exceeds the maximum size of 4 MB."
-        Owner::Arm => 4 * MB,
-        Owner::MonitorQuery => crate::monitor::logs::MAX_BODY,
-        // Logs Ingestion's documented limit per call.
-        Owner::Ingestion => crate::monitor::ingestion::MAX_BODY,
-        Owner::Portal => MB,
-        // Table seeding takes large bodies.
-        Owner::Control => crate::control::tables::MAX_BODY,
-    }
-}
-
-/// The service that owns `path`.
-pub(crate) fn owner(path: &str) -> Owner {
-    let mut segs = path.trim_start_matches('/').split('/');
-    let first = segs.next().unwrap_or("");
-    let second = segs.next();
-    match first {
-        "v1.0" | "beta" => Owner::Graph,
-        "subscriptions" | "providers" | "tenants" | "metadata" => Owner::Arm,
-        "v1" => Owner::MonitorQuery,
-        "dataCollectionRules" => Owner::Ingestion,
-        "_emulator" if second == Some("portal") => Owner::Portal,
-        "_emulator" => Owner::Control,
-        "common" if second == Some("discovery") => Owner::Entra,
-        _ if matches!(
-            second,
-            Some("oauth2" | "v2.0" | ".well-known" | "discovery")
-        ) =>
-        {
-            Owner::Entra
-        }
-        _ => Owner::Control,
-    }
-}
 
 /// What went wrong before a handler could answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,15 +44,15 @@ enum Refusal {
 
 /// The middleware: see the module documentation.
 pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let owner = owner(request.uri().path());
-    let limit = body_limit(owner);
     let method = request.method().clone();
+    let owner = Api::of(&method, request.uri().path());
+    let limit = owner.body_limit();
     let path = request.uri().path().to_owned();
     let headers = request.headers().clone();
     if declared_length(&headers).is_some_and(|n| n > limit) {
         return refuse(&state, owner, &method, &path, &headers, Refusal::TooLarge);
     }
-    if owner == Owner::Graph
+    if owner == Api::Graph
         && matches!(method, Method::POST | Method::PATCH | Method::PUT)
         && let Some(ct) = headers.get(header::CONTENT_TYPE)
         && !is_json_type(ct)
@@ -193,14 +131,14 @@ async fn rejection_of(response: Response) -> Result<Response, Refusal> {
 /// `refusal` in `owner`'s envelope.
 fn refuse(
     state: &AppState,
-    owner: Owner,
+    owner: Api,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
     refusal: Refusal,
 ) -> Response {
     match owner {
-        Owner::Entra => {
+        Api::Entra => {
             let error = match refusal {
                 Refusal::TooLarge => EntraError::RequestTooLarge,
                 // The token endpoints take POST (Entra's text also names OPTIONS, for
@@ -220,7 +158,7 @@ fn refuse(
             };
             error.into_response_at(state.clock.now(), crate::entra::correlation_id(headers))
         }
-        Owner::Graph => {
+        Api::Graph => {
             let error = match refusal {
                 Refusal::TooLarge => GraphError::PayloadTooLarge,
                 Refusal::MethodNotAllowed => GraphError::MethodNotAllowed,
@@ -233,7 +171,7 @@ fn refuse(
             };
             crate::graph::refuse(state, headers, error)
         }
-        Owner::Arm => {
+        Api::Arm => {
             let error = match refusal {
                 Refusal::TooLarge => ArmError::RequestContentTooLarge,
                 Refusal::MethodNotAllowed => ArmError::MethodNotSupported {
@@ -245,15 +183,25 @@ fn refuse(
             };
             crate::arm::refuse(state, method, path, headers, error)
         }
-        Owner::MonitorQuery => match refusal {
-            Refusal::TooLarge => QueryError::BodyTooLarge(body_limit(owner)),
+        Api::CustomMetrics => match refusal {
+            Refusal::TooLarge => MetricsError::TooLarge,
+            Refusal::UnsupportedMediaType(ct) => MetricsError::UnsupportedContentType(ct),
+            // Only POST is custom metrics (the catalog gives other methods to ARM), so a
+            // refused method does not reach here; the wording is a guess.
+            Refusal::BadRequest(_) | Refusal::MethodNotAllowed => {
+                MetricsError::BadRequest("The request path or query could not be read.".into())
+            }
+        }
+        .into_response(),
+        Api::LogsQuery | Api::AppInsights => match refusal {
+            Refusal::TooLarge => QueryError::BodyTooLarge(owner.body_limit()),
             Refusal::MethodNotAllowed => QueryError::PathNotFound,
             Refusal::UnsupportedMediaType(_) | Refusal::BadRequest(_) => {
                 QueryError::Validation("The request path or query could not be read".into())
             }
         }
         .into_response(),
-        Owner::Ingestion => match refusal {
+        Api::LogsIngestion => match refusal {
             Refusal::TooLarge => IngestionError::PayloadTooLarge,
             Refusal::MethodNotAllowed => IngestionError::MethodNotAllowed,
             Refusal::UnsupportedMediaType(_) | Refusal::BadRequest(_) => {
@@ -261,7 +209,7 @@ fn refuse(
             }
         }
         .into_response(),
-        Owner::Portal => {
+        Api::Portal => {
             let (status, message) = match &refusal {
                 Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
                 Refusal::MethodNotAllowed => (
@@ -272,12 +220,12 @@ fn refuse(
             };
             crate::portal::error_page(status, message)
         }
-        Owner::Control => {
+        Api::Control | Api::Unmatched => {
             let (status, code, message) = match refusal {
                 Refusal::TooLarge => (
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "RequestBodyTooLarge",
-                    format!("the body is larger than {} bytes", body_limit(owner)),
+                    format!("the body is larger than {} bytes", owner.body_limit()),
                 ),
                 Refusal::MethodNotAllowed => (
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -299,33 +247,6 @@ fn refuse(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_map_to_their_services() {
-        let cases = [
-            ("/tid/oauth2/v2.0/token", Owner::Entra),
-            (
-                "/contoso.com/v2.0/.well-known/openid-configuration",
-                Owner::Entra,
-            ),
-            ("/common/discovery/instance", Owner::Entra),
-            ("/tid/discovery/keys", Owner::Entra),
-            ("/v1.0/applications", Owner::Graph),
-            ("/beta/x", Owner::Graph),
-            ("/subscriptions/x/resourceGroups", Owner::Arm),
-            ("/metadata/endpoints", Owner::Arm),
-            ("/v1/workspaces/w/query", Owner::MonitorQuery),
-            ("/v1/apps/a/query", Owner::MonitorQuery),
-            ("/dataCollectionRules/r/streams/s", Owner::Ingestion),
-            ("/_emulator/portal/apps", Owner::Portal),
-            ("/_emulator/clock", Owner::Control),
-            ("/nothing", Owner::Control),
-            ("/", Owner::Control),
-        ];
-        for (path, expected) in cases {
-            assert_eq!(owner(path), expected, "{path}");
-        }
-    }
 
     #[test]
     fn json_types_are_recognized() {

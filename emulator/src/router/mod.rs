@@ -2,20 +2,23 @@
 
 mod fault_answer;
 mod faults;
+mod hosts;
 pub(crate) mod input;
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::Router;
+use axum::extract::OriginalUri;
 use axum::extract::Request;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{any, delete, get, post};
+use bytes::Bytes;
 
+use crate::catalog::Api;
 use crate::services::AppState;
 use crate::{arm, control, entra, graph, monitor, portal};
 
@@ -76,8 +79,8 @@ fn routes(state: AppState) -> Router {
         // Before anything reads the request: a host name the emulator is not known by
         // (DNS rebinding) is refused.
         .layer(middleware::from_fn_with_state(
-            crate::hosts::AllowedHosts::new(&state.config),
-            crate::hosts::check,
+            std::sync::Arc::new(state.config.allowed_hosts()),
+            hosts::check,
         ))
         .layer(middleware::from_fn(log_request))
 }
@@ -159,9 +162,9 @@ fn table() -> Router<AppState> {
         // Azure Resource Manager: paths of any depth, mapped onto operations by the table in
         // `arm::route` (custom metrics, `POST {resourceId}/metrics`, arrive here too).
         .route("/subscriptions", any(arm::dispatch))
-        .route("/subscriptions/{*rest}", any(arm::dispatch))
+        .route("/subscriptions/{*rest}", any(arm_paths))
         .route("/providers", any(arm::dispatch))
-        .route("/providers/{*rest}", any(arm::dispatch))
+        .route("/providers/{*rest}", any(arm_paths))
         .route("/tenants", any(arm::dispatch))
         .route("/metadata/endpoints", get(arm::metadata_endpoints))
         // Azure Monitor: Log Analytics and Application Insights query APIs, Logs Ingestion
@@ -267,10 +270,27 @@ fn table() -> Router<AppState> {
         .fallback(fallback)
 }
 
+/// `/subscriptions/…` and `/providers/…`: ARM's, but for custom metrics ingestion
+/// (`POST {resourceId}/metrics`), which the catalog tells apart and which answers with ARM's
+/// headers too.
+async fn arm_paths(
+    state: AppState,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if Api::of(&method, uri.path()) != Api::CustomMetrics {
+        return arm::dispatch(state, method, OriginalUri(uri), headers, body).await;
+    }
+    let response = monitor::custom_metrics::ingest(&state, uri.path(), &headers, body);
+    arm::with_arm_headers(response, &state, &method, uri.path(), &headers)
+}
+
 /// Unknown paths, answered in the envelope of the service the path belongs to.
-async fn fallback(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn fallback(state: AppState, method: Method, headers: HeaderMap, uri: Uri) -> Response {
     let path = uri.path();
-    if path.starts_with("/v1.0/") || path.starts_with("/beta/") {
+    if Api::of(&method, path) == Api::Graph {
         return graph::unknown_segment(&state, &headers, path);
     }
     (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({
