@@ -263,7 +263,7 @@ fn shift_datetimes(s: &str, shift: time::Duration) -> String {
 
 /// Binds the values the recording has where the live answer has different ones: ids,
 /// sanitized secrets and tokens that later requests will carry.
-fn learn(recorded: &Value, live: &Value, bindings: &mut Vec<(String, String)>) {
+pub fn learn(recorded: &Value, live: &Value, bindings: &mut Vec<(String, String)>) {
     match (recorded, live) {
         (Value::Object(r), Value::Object(l)) => {
             for (k, rv) in r {

@@ -8,7 +8,7 @@ use crate::support::RunningBinary;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/create_for_rbac_without_role.json"
+    "/../fixtures/emulator/create_for_rbac_without_role.json"
 );
 
 #[tokio::test]
