@@ -126,7 +126,9 @@ impl Sanitizer {
                 .collect()
         };
         let request_body = match &entry.request_body {
-            Value::String(form) if form.contains('=') && !form.trim_start().starts_with(['[', '{']) => {
+            Value::String(form)
+                if form.contains('=') && !form.trim_start().starts_with(['[', '{']) =>
+            {
                 Value::String(self.form(form.as_bytes()))
             }
             other => self.json(None, other),

@@ -70,7 +70,11 @@ pub fn parse(text: &str) -> Result<Vec<Allowance>, String> {
             in_table = true;
             continue;
         }
-        if !in_table || cells.iter().all(|c| c.chars().all(|ch| ch == '-' || ch == ':')) {
+        if !in_table
+            || cells
+                .iter()
+                .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
+        {
             continue;
         }
         let [recording, exchange, divergence, reason] = <[String; 4]>::try_from(cells)

@@ -89,11 +89,9 @@ fn headers(value: &Value) -> BTreeMap<String, String> {
             m.iter()
                 .map(|(k, v)| {
                     let joined = match v {
-                        Value::Array(items) => items
-                            .iter()
-                            .map(scalar)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        Value::Array(items) => {
+                            items.iter().map(scalar).collect::<Vec<_>>().join(", ")
+                        }
                         other => scalar(other),
                     };
                     (k.clone(), joined)

@@ -173,7 +173,11 @@ pub fn score(
                 r.request,
                 missing_keys.len(),
                 shown.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             ));
         }
     }
@@ -348,7 +352,9 @@ pub fn check_sources(dir: &Path) -> Result<usize, String> {
             (None, _) => problems.push(format!("{name}.json has no row in SOURCES.md")),
             (_, None) => problems.push(format!("{name}.json has no SourcePath variable")),
             (Some(row), Some(path)) if !row.contains(&path) => {
-                problems.push(format!("SOURCES.md row of {name}.json does not name {path}"));
+                problems.push(format!(
+                    "SOURCES.md row of {name}.json does not name {path}"
+                ));
             }
             _ => {}
         }
@@ -376,4 +382,58 @@ pub fn add_scenario_source(dir: &Path, file: &str, scenario: &str) -> Result<(),
         "| `{file}` | this repository | `conformance/tests/scenarios` (scenario `{scenario}`) | — | `RecordedOn` in the file | whole |"
     );
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn replayed() -> Vec<Replayed> {
+        vec![Replayed {
+            index: 0,
+            request: "GET /x".into(),
+            scored: score::Scored::of(
+                200,
+                &json!({"a": 1, "b": {"c": 2}}),
+                &[],
+                204,
+                &json!(null),
+                &[],
+            ),
+        }]
+    }
+
+    #[test]
+    fn divergences_fail_unless_allowed_and_stale_allowances_fail_too() {
+        let none: Vec<Allowance> = Vec::new();
+        let report = Report {
+            recordings: vec![score("r", &replayed(), &none, &mut [])],
+            stale: Vec::new(),
+        };
+        let verdict = report.verdict().unwrap_err();
+        assert!(verdict.contains("1 statuses differ"), "{verdict}");
+        assert!(verdict.contains("key paths 0.0 %"), "{verdict}");
+        assert!(report.table().contains("| r | 1 | 0/1 | 0/3 | 0.0 |"));
+
+        let allowed = allow::parse(
+            "| recording | exchange | divergence | reason |\n|---|---|---|---|\n\
+             | r | 0 | status | pending: issue 18 item 3 |\n\
+             | r | * | key $.* | pending: issue 18 item 3 |\n\
+             | other | 0 | status | accepted: gone |\n",
+        )
+        .expect("parsed");
+        let mut used = vec![false; allowed.len()];
+        let scored = score("r", &replayed(), &allowed, &mut used);
+        assert_eq!(used, [true, true, false]);
+        assert_eq!((scored.status.allowed, scored.keys.allowed), (1, 3));
+        assert!(scored.failures.is_empty());
+        let report = Report {
+            recordings: vec![scored],
+            stale: vec![allowed[2].clone()],
+        };
+        let verdict = report.verdict().unwrap_err();
+        assert!(verdict.contains("line 5"), "{verdict}");
+        assert!(verdict.contains("no longer diverges"), "{verdict}");
+    }
 }

@@ -23,7 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use entra_emulator::Emulator;
-use entra_emulator::replay::{Entry, Recording, body_bytes, body_value, is_guid, path_and_query_of};
+use entra_emulator::replay::{
+    Entry, Recording, body_bytes, body_value, is_guid, path_and_query_of,
+};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -209,13 +211,22 @@ impl Live {
     }
 
     async fn group(&mut self, name: &str) -> Result<(), String> {
-        let id = format!("/subscriptions/{}/resourceGroups/{name}", self.subscription());
+        let id = format!(
+            "/subscriptions/{}/resourceGroups/{name}",
+            self.subscription()
+        );
         self.arm_put(&id, "2021-04-01", json!({"location": REGION}))
             .await
             .map(drop)
     }
 
-    async fn assign(&mut self, scope: &str, role: &str, principal: &str, name: Option<&str>) -> Result<(), String> {
+    async fn assign(
+        &mut self,
+        scope: &str,
+        role: &str,
+        principal: &str,
+        name: Option<&str>,
+    ) -> Result<(), String> {
         let name = name.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         let id = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}");
         let body = json!({"properties": {
@@ -248,7 +259,10 @@ impl Live {
                 Some(json!({"appId": app["appId"]})),
             )
             .await?;
-        let id = sp["id"].as_str().ok_or("no service principal id")?.to_owned();
+        let id = sp["id"]
+            .as_str()
+            .ok_or("no service principal id")?
+            .to_owned();
         self.principal = Some(id.clone());
         Ok(id)
     }
@@ -267,13 +281,18 @@ impl Live {
             self.subscription()
         );
         let ws = self
-            .arm_put(&id, "2022-10-01", json!({"location": REGION, "properties": {}}))
+            .arm_put(
+                &id,
+                "2022-10-01",
+                json!({"location": REGION, "properties": {}}),
+            )
             .await?;
         let customer = ws["properties"]["customerId"]
             .as_str()
             .ok_or("workspace without customerId")?
             .to_owned();
-        self.workspaces.insert(recorded.to_owned(), customer.clone());
+        self.workspaces
+            .insert(recorded.to_owned(), customer.clone());
         self.workspace_ids.push(id);
         Ok(customer)
     }
@@ -363,7 +382,10 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
             made_assignments.push(path.to_ascii_lowercase());
         }
     }
-    if entries.iter().any(|e| needs_setup_group(&host_of(&e.request_uri))) {
+    if entries
+        .iter()
+        .any(|e| needs_setup_group(&host_of(&e.request_uri)))
+    {
         live.group(SETUP_GROUP).await?;
     }
     for g in &groups {
@@ -414,7 +436,9 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
         }
         if host.ends_with(".monitoring.azure.com")
             && e.request_method == "POST"
-            && segs.last().is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
+            && segs
+                .last()
+                .is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
         {
             let resource = live_arm_id(live, &format!("/{}", segs[..segs.len() - 1].join("/")));
             let rsegs = segments(&resource);
@@ -422,8 +446,12 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
                 let rg = rsegs[at].to_owned();
                 live.group(&rg).await?;
             }
-            live.arm_put(&resource, "2023-01-01", json!({"location": REGION, "properties": {}}))
-                .await?;
+            live.arm_put(
+                &resource,
+                "2023-01-01",
+                json!({"location": REGION, "properties": {}}),
+            )
+            .await?;
             let admin = live.admin_object_id();
             live.assign(&resource, MONITORING_METRICS_PUBLISHER, &admin, None)
                 .await?;
@@ -432,20 +460,22 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
             let is_list = segs
                 .last()
                 .is_some_and(|s| s.eq_ignore_ascii_case("roleAssignments"));
-            let is_one = segs.len() >= 2
-                && segs[segs.len() - 2].eq_ignore_ascii_case("roleAssignments");
+            let is_one =
+                segs.len() >= 2 && segs[segs.len() - 2].eq_ignore_ascii_case("roleAssignments");
             let items: Vec<Value> = if is_list {
-                e.response_body["value"].as_array().cloned().unwrap_or_default()
+                e.response_body["value"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
             } else if is_one && !made_assignments.contains(&path.to_ascii_lowercase()) {
                 vec![e.response_body.clone()]
             } else {
                 Vec::new()
             };
             for item in items {
-                let (Some(scope), Some(name)) = (
-                    item["properties"]["scope"].as_str(),
-                    item["name"].as_str(),
-                ) else {
+                let (Some(scope), Some(name)) =
+                    (item["properties"]["scope"].as_str(), item["name"].as_str())
+                else {
                     continue;
                 };
                 let scope = live_arm_id(live, scope);
@@ -489,7 +519,11 @@ async fn make_rule(live: &mut Live, stream: &str, body: &Value) -> Result<String
         other => other.clone(),
     };
     let mut columns = Vec::new();
-    if let Some(first) = records.as_array().and_then(|r| r.first()).and_then(Value::as_object) {
+    if let Some(first) = records
+        .as_array()
+        .and_then(|r| r.first())
+        .and_then(Value::as_object)
+    {
         for (name, value) in first {
             let kind = match value {
                 Value::String(s) if entra_emulator::replay::is_datetime(s) => "datetime",
@@ -547,7 +581,8 @@ fn live_arm_id(live: &Live, id: &str) -> String {
     let segs: Vec<&str> = id.split('/').collect();
     let mut out: Vec<String> = segs.iter().map(|s| (*s).to_owned()).collect();
     for (i, s) in segs.iter().enumerate() {
-        if s.eq_ignore_ascii_case("subscriptions") && i + 1 < segs.len() && !segs[i + 1].is_empty() {
+        if s.eq_ignore_ascii_case("subscriptions") && i + 1 < segs.len() && !segs[i + 1].is_empty()
+        {
             out[i + 1] = live.subscription();
         }
     }
@@ -573,7 +608,9 @@ fn live_path(live: &Live, entry: &Entry) -> String {
             let value = segs[i + 1].clone();
             let replaced = match key.as_str() {
                 "subscriptions" if !value.is_empty() => Some(live.subscription()),
-                "workspaces" if host == "api.loganalytics.io" => live.workspaces.get(&value).cloned(),
+                "workspaces" if host == "api.loganalytics.io" => {
+                    live.workspaces.get(&value).cloned()
+                }
                 "apps" if host == "api.applicationinsights.io" => live.apps.get(&value).cloned(),
                 "datacollectionrules" => live.rules.get(&value).cloned(),
                 "streams" if live.rules.values().len() > 0 => Some(stream_name(&value)),
@@ -749,7 +786,11 @@ async fn send(live: &mut Live, entry: &Entry) -> Result<(u16, Vec<String>, Value
         .await
         .map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let headers = resp.headers().keys().map(|k| k.as_str().to_owned()).collect();
+    let headers = resp
+        .headers()
+        .keys()
+        .map(|k| k.as_str().to_owned())
+        .collect();
     let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
     Ok((status, headers, body_value(&bytes)))
 }

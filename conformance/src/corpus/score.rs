@@ -111,7 +111,11 @@ pub fn read_by_clients(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(
         n.as_str(),
-        "location" | "retry-after" | "www-authenticate" | "azure-asyncoperation" | "x-ms-error-code"
+        "location"
+            | "retry-after"
+            | "www-authenticate"
+            | "azure-asyncoperation"
+            | "x-ms-error-code"
     ) || (n.starts_with("x-ms-") && n.ends_with("-id"))
 }
 
@@ -220,7 +224,8 @@ mod tests {
 
     #[test]
     fn codes_are_found_at_every_depth_and_in_oauth_bodies() {
-        let la = json!({"error": {"code": "BadArgumentError", "innererror": {"code": "SemanticError"}}});
+        let la =
+            json!({"error": {"code": "BadArgumentError", "innererror": {"code": "SemanticError"}}});
         assert_eq!(
             codes(&la),
             [
@@ -271,6 +276,8 @@ mod tests {
             ]
         );
         assert!(read_by_clients("Retry-After"));
-        assert!(!read_by_clients("x-ms-ratelimit-remaining-subscription-reads"));
+        assert!(!read_by_clients(
+            "x-ms-ratelimit-remaining-subscription-reads"
+        ));
     }
 }
