@@ -233,7 +233,7 @@ fn datetimes_in(body: &Value) -> Vec<OffsetDateTime> {
 }
 
 /// Moves a whole-string RFC 3339 date-time by `shift`, keeping its precision.
-fn shift_datetimes(s: &str, shift: time::Duration) -> String {
+pub(crate) fn shift_datetimes(s: &str, shift: time::Duration) -> String {
     if shift.is_zero() || datetime_len(s.as_bytes()) != Some(s.len()) {
         return s.to_owned();
     }

@@ -437,3 +437,30 @@ mod tests {
         assert!(verdict.contains("no longer diverges"), "{verdict}");
     }
 }
+
+#[cfg(test)]
+mod own_recordings {
+    use super::*;
+
+    /// This project's scenarios recorded on an emulator stand for the ones recorded on Azure
+    /// (`fixtures/azure/conformance_*.json`): the corpus replay must reproduce them exactly.
+    #[tokio::test]
+    async fn the_scenario_recordings_replay_without_divergence() {
+        let dir = crate::harness::recording_dir(false);
+        let mut report = Report::default();
+        for (name, recording) in recordings(&dir).expect("fixtures/emulator") {
+            let replayed = replay::replay(&recording).await.expect("replayed");
+            report
+                .recordings
+                .push(score(&name, &replayed, &[], &mut []));
+        }
+        assert_eq!(report.recordings.len(), 12);
+        let t = report.totals();
+        assert_eq!(
+            (t.status.failed(), t.keys.failed(), t.codes.failed()),
+            (0, 0, 0),
+            "{}",
+            report.table()
+        );
+    }
+}

@@ -111,6 +111,9 @@ fn stream_name(recorded: &str) -> String {
 /// The live emulator and what the replay learned about it.
 struct Live {
     emulator: Emulator,
+    /// How far the emulator's clock is from the recording's (this project's scenarios say
+    /// when they started): request date-times move by it.
+    shift: time::Duration,
     http: reqwest::Client,
     tokens: HashMap<&'static str, String>,
     /// Recorded workspace ids, app ids and rule ids, and their live counterparts.
@@ -300,16 +303,33 @@ impl Live {
 
 /// Replays `recording` (named `name`) and scores each exchange.
 pub async fn replay(recording: &Recording) -> Result<Vec<Replayed>, String> {
-    let emulator = Emulator::builder()
-        .rbac_propagation(Duration::ZERO)
+    // This project's scenarios recorded on Azure wait out propagation themselves (their waits
+    // are clock advances here): they get the emulator's default delays. Public recordings
+    // assume their setup's roles are in force.
+    let scenario = recording.variables.contains_key("Scenario");
+    let builder = if scenario {
+        Emulator::builder()
+    } else {
+        Emulator::builder().rbac_propagation(Duration::ZERO)
+    };
+    let emulator = builder
         .start()
         .await
         .map_err(|e| format!("emulator: {e}"))?;
+    let shift = match recording.variables.get("StartTime") {
+        Some(start) => {
+            let start = time::OffsetDateTime::parse(start, &Rfc3339)
+                .map_err(|e| format!("StartTime {start}: {e}"))?;
+            emulator.now() - start
+        }
+        None => time::Duration::ZERO,
+    };
     let http = reqwest::Client::builder()
         .build()
         .map_err(|e| e.to_string())?;
     let mut live = Live {
         emulator,
+        shift,
         http,
         tokens: HashMap::new(),
         workspaces: BTreeMap::new(),
@@ -378,8 +398,11 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
         let is_assignments = segs
             .iter()
             .any(|s| s.eq_ignore_ascii_case("roleAssignments"));
-        if is_assignments && e.request_method == "PUT" {
-            made_assignments.push(path.to_ascii_lowercase());
+        if is_assignments
+            && e.request_method == "PUT"
+            && let Some(name) = segs.last()
+        {
+            made_assignments.push(name.to_ascii_lowercase());
         }
     }
     if entries
@@ -396,18 +419,21 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
         let path = path_of(&e.request_uri);
         let segs = segments(path);
         if host == "api.loganalytics.io" {
-            if let Some((_, ws)) = after(&segs, "workspaces") {
-                if is_guid(ws) {
-                    live.workspace(ws).await?;
-                }
+            if let Some((_, ws)) = after(&segs, "workspaces")
+                && is_guid(ws)
+                && !answered(entries, ws)
+            {
+                live.workspace(ws).await?;
             }
             for ws in body_workspaces(&e.request_body) {
-                live.workspace(&ws).await?;
+                if !answered(entries, &ws) {
+                    live.workspace(&ws).await?;
+                }
             }
         }
         if host == "api.applicationinsights.io" {
             if let Some((_, app)) = after(&segs, "apps") {
-                if !live.apps.contains_key(app) {
+                if !live.apps.contains_key(app) && !answered(entries, app) {
                     let n = live.apps.len();
                     let id = format!(
                         "/subscriptions/{}/resourceGroups/{SETUP_GROUP}/providers/Microsoft.Insights/components/corpus-ai-{n}",
@@ -428,7 +454,7 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
             if let (Some((_, rule)), Some((_, stream))) =
                 (after(&segs, "dataCollectionRules"), after(&segs, "streams"))
             {
-                if !live.rules.contains_key(rule) {
+                if !live.rules.contains_key(rule) && !answered(entries, rule) {
                     let immutable = make_rule(live, stream, &e.request_body).await?;
                     live.rules.insert(rule.to_owned(), immutable);
                 }
@@ -441,6 +467,15 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
                 .is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
         {
             let resource = live_arm_id(live, &format!("/{}", segs[..segs.len() - 1].join("/")));
+            let recorded_resource =
+                format!("/{}", segs[..segs.len() - 1].join("/")).to_ascii_lowercase();
+            let made_by_recording = entries.iter().any(|x| {
+                x.request_method == "PUT"
+                    && path_of(&x.request_uri).to_ascii_lowercase() == recorded_resource
+            });
+            if made_by_recording {
+                continue;
+            }
             let rsegs = segments(&resource);
             if let Some((at, _)) = after(&rsegs, "resourceGroups") {
                 let rg = rsegs[at].to_owned();
@@ -467,7 +502,7 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
                     .as_array()
                     .cloned()
                     .unwrap_or_default()
-            } else if is_one && !made_assignments.contains(&path.to_ascii_lowercase()) {
+            } else if is_one {
                 vec![e.response_body.clone()]
             } else {
                 Vec::new()
@@ -478,13 +513,32 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
                 else {
                     continue;
                 };
+                // Made by the recording itself, or already by setup.
+                if made_assignments.contains(&name.to_ascii_lowercase()) {
+                    continue;
+                }
+                made_assignments.push(name.to_ascii_lowercase());
                 let scope = live_arm_id(live, scope);
                 let principal = live.principal().await?;
-                live.assign(&scope, READER, &principal, Some(name)).await?;
+                // One the emulator has already (its bootstrap admin's) stays as it is.
+                if let Err(e) = live.assign(&scope, READER, &principal, Some(name)).await
+                    && !e.contains("RoleAssignmentUpdateNotPermitted")
+                    && !e.contains("RoleAssignmentExists")
+                {
+                    return Err(e);
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Whether the recording learns `id` from one of its own answers (it made the workspace, app
+/// or rule itself), so that setup must not make one.
+fn answered(entries: &[Entry], id: &str) -> bool {
+    entries
+        .iter()
+        .any(|e| e.response_body.to_string().contains(id))
 }
 
 fn needs_setup_group(host: &str) -> bool {
@@ -681,7 +735,7 @@ fn rewrite(live: &Live, key: Option<&str>, value: &Value) -> Value {
         Value::String(s) if s.to_ascii_lowercase().starts_with("/subscriptions/") => {
             json!(bind(live, &live_arm_id(live, s)))
         }
-        Value::String(s) => json!(bind(live, s)),
+        Value::String(s) => json!(crate::verify::shift_datetimes(&bind(live, s), live.shift)),
         Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(live, key, v)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
@@ -692,7 +746,9 @@ fn rewrite(live: &Live, key: Option<&str>, value: &Value) -> Value {
     }
 }
 
-/// The token request of the recording, made by the emulator's admin (module docs).
+/// The token request of the recording, made by the emulator's admin (module docs). A recorded
+/// form keeps its fields (a deliberately incomplete one stays so); only the client id and
+/// secret change. A form the recorder hid is rebuilt for the admin and ARM.
 fn token_form(live: &Live, entry: &Entry) -> String {
     let recorded: Vec<(String, String)> = match &entry.request_body {
         Value::String(form) if form.contains('=') => form_urlencoded::parse(form.as_bytes())
@@ -703,7 +759,7 @@ fn token_form(live: &Live, entry: &Entry) -> String {
     let codes = recorded_aadsts(entry);
     let admin = live.emulator.admin();
     // An app the replay created (its id and secret learned from earlier answers) signs in as
-    // itself; anything else is the admin.
+    // itself; anything else is the admin, unless the recording shows an unknown client.
     let learned = |key: &str| {
         recorded
             .iter()
@@ -724,25 +780,22 @@ fn token_form(live: &Live, entry: &Entry) -> String {
         admin.client_secret.expose().to_owned()
     };
     let mut out = form_urlencoded::Serializer::new(String::new());
-    let has = |k: &str| recorded.iter().any(|(rk, _)| rk == k);
-    if !has("grant_type") {
+    if recorded.is_empty() {
         out.append_pair("grant_type", "client_credentials");
-    }
-    if !has("scope") && !has("resource") {
+        out.append_pair("client_id", &client_id);
+        out.append_pair("client_secret", &secret);
         out.append_pair("scope", "https://management.azure.com/.default");
+        return out.finish();
     }
     for (k, v) in &recorded {
         match k.as_str() {
-            "client_id" => out.append_pair(k, &client_id),
-            "client_secret" => out.append_pair(k, &secret),
-            _ => out.append_pair(k, v),
+            "client_id" if !v.is_empty() => out.append_pair(k, &client_id),
+            "client_secret" if !v.is_empty() => out.append_pair(k, &secret),
+            _ => out.append_pair(
+                k,
+                &crate::verify::shift_datetimes(&bind(live, v), live.shift),
+            ),
         };
-    }
-    if !has("client_id") {
-        out.append_pair("client_id", &client_id);
-    }
-    if !has("client_secret") {
-        out.append_pair("client_secret", &secret);
     }
     out.finish()
 }
@@ -767,8 +820,22 @@ async fn send(live: &mut Live, entry: &Entry) -> Result<(u16, Vec<String>, Value
     let url = format!("{}{}", live.base(), live_path(live, entry));
     let method = Method::from_bytes(entry.request_method.as_bytes()).map_err(|e| e.to_string())?;
     let body = live_body(live, entry, &host, &path);
-    let token = match scope_for(&host) {
-        Some(scope) if !is_login(&host) => Some(live.token(scope).await?),
+    // The recorded caller's token when the replay has its live counterpart (the token
+    // answer was replayed too); otherwise the admin's, for the audience of the host.
+    let recorded_token = entry
+        .request_headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.split_once(' ').map(|(_, t)| t.to_owned()));
+    let bound = recorded_token.and_then(|t| {
+        live.bindings
+            .iter()
+            .find(|(r, _)| *r == t)
+            .map(|(_, l)| l.clone())
+    });
+    let token = match (bound, scope_for(&host)) {
+        (Some(t), _) => Some(t),
+        (None, Some(scope)) if !is_login(&host) => Some(live.token(scope).await?),
         _ => None,
     };
     let mut req = live.http.request(method, url);
