@@ -22,7 +22,7 @@
 //!
 //! ```sh
 //! cargo test -p entra-conformance                      # every scenario, in-process emulators
-//! CONFORMANCE_RECORD=1 cargo test -p entra-conformance # rewrite fixtures/
+//! CONFORMANCE_RECORD=1 cargo test -p entra-conformance # rewrite fixtures/emulator/
 //! ```
 
 pub mod corpus;
