@@ -431,34 +431,34 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
                 }
             }
         }
-        if host == "api.applicationinsights.io" {
-            if let Some((_, app)) = after(&segs, "apps") {
-                if !live.apps.contains_key(app) && !answered(entries, app) {
-                    let n = live.apps.len();
-                    let id = format!(
-                        "/subscriptions/{}/resourceGroups/{SETUP_GROUP}/providers/Microsoft.Insights/components/corpus-ai-{n}",
-                        live.subscription()
-                    );
-                    let c = live
+        if host == "api.applicationinsights.io"
+            && let Some((_, app)) = after(&segs, "apps")
+            && !live.apps.contains_key(app)
+            && !answered(entries, app)
+        {
+            let n = live.apps.len();
+            let id = format!(
+                "/subscriptions/{}/resourceGroups/{SETUP_GROUP}/providers/Microsoft.Insights/components/corpus-ai-{n}",
+                live.subscription()
+            );
+            let c = live
                         .arm_put(&id, "2020-02-02", json!({"location": REGION, "kind": "web", "properties": {"Application_Type": "web"}}))
                         .await?;
-                    let app_id = c["properties"]["AppId"]
-                        .as_str()
-                        .ok_or("component without AppId")?
-                        .to_owned();
-                    live.apps.insert(app.to_owned(), app_id);
-                }
-            }
+            let app_id = c["properties"]["AppId"]
+                .as_str()
+                .ok_or("component without AppId")?
+                .to_owned();
+            live.apps.insert(app.to_owned(), app_id);
         }
-        if host.ends_with(".ingest.monitor.azure.com") && e.status_code < 400 {
-            if let (Some((_, rule)), Some((_, stream))) =
+        if host.ends_with(".ingest.monitor.azure.com")
+            && e.status_code < 400
+            && let (Some((_, rule)), Some((_, stream))) =
                 (after(&segs, "dataCollectionRules"), after(&segs, "streams"))
-            {
-                if !live.rules.contains_key(rule) && !answered(entries, rule) {
-                    let immutable = make_rule(live, stream, &e.request_body).await?;
-                    live.rules.insert(rule.to_owned(), immutable);
-                }
-            }
+            && !live.rules.contains_key(rule)
+            && !answered(entries, rule)
+        {
+            let immutable = make_rule(live, stream, &e.request_body).await?;
+            live.rules.insert(rule.to_owned(), immutable);
         }
         if host.ends_with(".monitoring.azure.com")
             && e.request_method == "POST"
@@ -651,10 +651,11 @@ fn live_path(live: &Live, entry: &Entry) -> String {
     let unknown_tenant = recorded_aadsts(entry).contains(&90002);
     let mut segs: Vec<String> = path.split('/').map(str::to_owned).collect();
     if is_login(&host) {
-        if let Some(first) = segs.get_mut(1) {
-            if is_guid(first) && !unknown_tenant {
-                *first = live.tenant();
-            }
+        if let Some(first) = segs.get_mut(1)
+            && is_guid(first)
+            && !unknown_tenant
+        {
+            *first = live.tenant();
         }
     } else {
         for i in 0..segs.len().saturating_sub(1) {

@@ -151,10 +151,10 @@ pub fn codes(value: &Value) -> Vec<(String, String)> {
             Value::Object(map) => {
                 for (k, child) in map {
                     let p = format!("{path}.{k}");
-                    if k == "code" {
-                        if let Some(text) = code_text(child) {
-                            out.push((p.clone(), text));
-                        }
+                    if k == "code"
+                        && let Some(text) = code_text(child)
+                    {
+                        out.push((p.clone(), text));
                     }
                     walk(child, &p, out);
                 }
