@@ -95,9 +95,18 @@ struct Args {
     admin_client_secret: String,
     /// Token the control API (/_emulator/*, portal included, health excepted) requires, as
     /// "Authorization: Bearer <token>" (the portal also takes it as an HTTP Basic password);
-    /// required to bind a non-loopback address.
+    /// required to bind a non-loopback address. At least 16 printable ASCII characters.
     #[arg(long, env = "ENTRA_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Host name the emulator also answers to, besides localhost, IP addresses and the
+    /// --tls-san names (repeatable; "*.domain" covers one label under domain). Requests
+    /// naming other hosts are refused (421), against DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "ENTRA_EMULATOR_ALLOWED_HOST",
+        value_delimiter = ','
+    )]
+    allowed_host: Vec<String>,
     /// Directory for persisted state (journal, snapshot, signing key) and the generated CA
     /// certificate; created when missing.
     #[arg(long, env = "ENTRA_EMULATOR_DATA_DIR")]
@@ -159,6 +168,12 @@ impl Args {
             data_dir: self.data_dir,
             admin_token: self.admin_token.map(Secret::new),
             faults,
+            // An empty entry (`a,,b`, or the variable set empty) names nothing.
+            allowed_hosts: self
+                .allowed_host
+                .into_iter()
+                .filter(|h| !h.is_empty())
+                .collect(),
             ..Config::default()
         }
     }
@@ -218,6 +233,7 @@ async fn run(
         }
         Some(p)
     };
+    config.validate()?;
     if playback.is_none() {
         config.check_control_api(config.bind)?;
     }
