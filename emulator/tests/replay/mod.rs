@@ -74,22 +74,7 @@ async fn a_recorded_create_for_rbac_exchange_is_answered_as_recorded() {
 #[tokio::test]
 async fn a_tool_with_its_own_app_name_replays_with_a_matcher() {
     let bin = RunningBinary::spawn(&["--plain-http", "--replay", FIXTURE], &[]).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/shell/replay-own-name.sh"
-    );
-    let out = tokio::process::Command::new("bash")
-        .arg(script)
-        .arg(bin.conn_path())
-        .output()
-        .await
-        .expect("run the script (needs bash, curl, jq)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = bin.run_client_script("replay-own-name.sh").await;
     assert!(
         stdout.contains("2. own name, default matcher: 404 RecordingNotFound"),
         "{stdout}"
