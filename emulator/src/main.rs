@@ -115,6 +115,12 @@ struct Args {
     /// them; repeatable).
     #[arg(long, env = "ENTRA_EMULATOR_REPLAY", value_delimiter = ',')]
     replay: Vec<PathBuf>,
+    /// How --replay matches a request to a recorded one: DefaultMatcher, BodilessMatcher,
+    /// HeaderlessMatcher, CustomDefaultMatcher or JsonBodyMatcher, options after a colon as
+    /// JSON (`JsonBodyMatcher:{"ignoredBodyFields":"displayName"}`); changeable at
+    /// POST /_emulator/replay/matcher.
+    #[arg(long, env = "ENTRA_EMULATOR_REPLAY_MATCHER", requires = "replay", value_parser = entra_emulator::replay::Matcher::parse)]
+    replay_matcher: Option<entra_emulator::replay::Matcher>,
     /// Fault injection rules to install at start and on every reset (a JSON file: an array
     /// of rules, as POST /_emulator/faults takes them).
     #[arg(long, env = "ENTRA_EMULATOR_FAULTS")]
@@ -190,6 +196,7 @@ async fn main() -> ExitCode {
     }
     let connection_file = args.connection_file.clone();
     let replay = args.replay.clone();
+    let matcher = args.replay_matcher.clone();
     let faults = match args
         .faults
         .as_deref()
@@ -202,7 +209,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(args.into_config(faults), connection_file, replay).await {
+    match run(args.into_config(faults), connection_file, replay, matcher).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entra-emulator: {e}");
@@ -215,11 +222,16 @@ async fn run(
     config: Config,
     connection_file: Option<PathBuf>,
     replay: Vec<PathBuf>,
+    matcher: Option<entra_emulator::replay::Matcher>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let playback = if replay.is_empty() {
         None
     } else {
-        Some(entra_emulator::replay::Playback::load(&replay)?)
+        let p = entra_emulator::replay::Playback::load(&replay)?;
+        if let Some(m) = matcher {
+            p.set_matcher(m);
+        }
+        Some(p)
     };
     config.validate()?;
     if playback.is_none() {
