@@ -68,6 +68,16 @@ pub fn same_identifier(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
 
+/// Whether `aud` names `resource` (one of its identifier URIs, trailing slash or not, or its
+/// app id), or — when `own_bases` is given — one of the emulator's own base URLs, which the
+/// cloud metadata document hands out as the resource id of Log Analytics and Application
+/// Insights.
+pub fn audience_matches(aud: &str, resource: &KnownResource, own_bases: &[&str]) -> bool {
+    resource.identifiers.iter().any(|i| same_identifier(i, aud))
+        || aud.eq_ignore_ascii_case(&resource.app_id.to_string())
+        || own_bases.iter().any(|b| same_identifier(b, aud))
+}
+
 /// What a token for a resource looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -129,6 +139,41 @@ pub fn resolve(requested: &str, dir: &Directory, own_bases: &[&str]) -> Option<R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audiences_accept_identifiers_app_id_and_own_base() {
+        let base = "http://127.0.0.1:9";
+        assert!(audience_matches(
+            "https://api.loganalytics.io",
+            &LOG_ANALYTICS,
+            &[]
+        ));
+        assert!(audience_matches(
+            "https://api.loganalytics.io/",
+            &LOG_ANALYTICS,
+            &[]
+        ));
+        assert!(audience_matches(
+            "ca7f3f0b-7d91-482c-8e09-c5d840d0eac5",
+            &LOG_ANALYTICS,
+            &[]
+        ));
+        assert!(audience_matches(
+            "http://127.0.0.1:9/",
+            &LOG_ANALYTICS,
+            &[base]
+        ));
+        assert!(!audience_matches(
+            "http://127.0.0.1:9/",
+            &LOG_ANALYTICS,
+            &[]
+        ));
+        assert!(!audience_matches(
+            "https://management.azure.com/",
+            &LOG_ANALYTICS,
+            &[base]
+        ));
+    }
 
     #[test]
     fn first_party_resources_keep_the_requested_form_as_audience() {

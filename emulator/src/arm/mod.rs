@@ -19,8 +19,6 @@ pub mod regions;
 mod subscriptions;
 mod versions;
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -34,12 +32,13 @@ pub use error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
 pub(crate) use metadata::metadata_endpoints;
 pub(crate) use subscriptions::render as render_subscription;
 
+use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::{percent_decode, request_base};
 
 use crate::rbac::{Plane, Scope};
 use crate::resources::ArmStore;
 use crate::services::AppState;
-use crate::token::{Claims, TokenError};
+use crate::token::TokenError;
 
 /// Every operation the emulated ARM serves, as [`route`] recognizes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,49 +396,29 @@ pub(crate) fn arm_datetime(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The caller's identity from a bearer token, or ARM's 401 error for it.
-fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    now: OffsetDateTime,
-) -> Result<Uuid, ArmError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ArmError::MissingAuthorization)?;
-    let value = value
-        .to_str()
-        .map_err(|_| ArmError::MalformedAuthorization)?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(ArmError::MalformedAuthorization),
-    };
-    let claims: Arc<Claims> = state
-        .validate_token(token, now)
-        .map_err(|e| token_error(e, state.config.tenant_id, now))?;
-    if !ALLOWED_AUDIENCES.contains(&claims.aud.as_str()) {
-        return Err(ArmError::WrongAudience(claims.aud.clone()));
-    }
-    Uuid::parse_str(&claims.oid).map_err(|_| ArmError::InvalidToken)
-}
-
-fn token_error(e: TokenError, tenant: Uuid, now: OffsetDateTime) -> ArmError {
-    match e {
-        TokenError::Expired { exp } => ArmError::ExpiredToken {
-            exp: OffsetDateTime::from_unix_timestamp(exp).unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            now,
-        },
-        TokenError::WrongIssuer(issuer) => ArmError::WrongTenant { issuer, tenant },
-        TokenError::WrongTenant(tid) => ArmError::WrongTenant {
-            issuer: format!("https://sts.windows.net/{tid}/"),
-            tenant,
-        },
-        // A token used before its nbf: ARM's wording for it was not found; the generic
-        // invalid-token answer is a guess.
-        TokenError::NotYetValid { .. }
-        | TokenError::Malformed
-        | TokenError::UnsupportedAlgorithm
-        | TokenError::UnknownKey
-        | TokenError::BadSignature => ArmError::InvalidToken,
+impl From<AuthFailure> for ArmError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Missing => ArmError::MissingAuthorization,
+            AuthFailure::Malformed => ArmError::MalformedAuthorization,
+            AuthFailure::WrongAudience(aud) => ArmError::WrongAudience(aud),
+            AuthFailure::Empty => ArmError::InvalidToken,
+            AuthFailure::Invalid { error, now, tenant } => match error {
+                TokenError::Expired { exp } => ArmError::ExpiredToken {
+                    exp: OffsetDateTime::from_unix_timestamp(exp)
+                        .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                    now,
+                },
+                TokenError::WrongIssuer(issuer) => ArmError::WrongTenant { issuer, tenant },
+                TokenError::WrongTenant(tid) => ArmError::WrongTenant {
+                    issuer: format!("https://sts.windows.net/{tid}/"),
+                    tenant,
+                },
+                // A token used before its nbf: ARM's wording for it was not found; the generic
+                // invalid-token answer is a guess.
+                _ => ArmError::InvalidToken,
+            },
+        }
     }
 }
 
@@ -450,6 +429,7 @@ pub(crate) async fn dispatch(
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
+    bearer: Bearer,
     body: Bytes,
 ) -> Response {
     let now = state.clock.now();
@@ -463,6 +443,7 @@ pub(crate) async fn dispatch(
         &segs,
         query,
         &headers,
+        &bearer,
         base.clone(),
         body,
         now,
@@ -526,6 +507,7 @@ fn serve(
     segs: &[&str],
     query: Query,
     headers: &HeaderMap,
+    bearer: &Bearer,
     base: String,
     body: Bytes,
     now: OffsetDateTime,
@@ -536,7 +518,7 @@ fn serve(
         .ok_or(ArmError::MissingApiVersion)?;
     let route = route(segs, &version)?;
     versions::check(&route, &version)?;
-    let caller = authenticate(state, headers, now)?;
+    let caller = bearer.caller(|aud| ALLOWED_AUDIENCES.contains(&aud))?;
     if !body.is_empty() && matches!(method, Method::PUT | Method::PATCH | Method::POST) {
         check_json_content_type(headers)?;
     }

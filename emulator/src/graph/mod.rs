@@ -7,6 +7,7 @@ pub mod odata;
 pub mod render;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Path, RawQuery};
 use axum::http::request::Parts;
@@ -22,11 +23,12 @@ pub use error::GraphError;
 
 use self::odata::{Filter, FilterError};
 use crate::directory::{Application, DirError, Directory, ServicePrincipal};
-use crate::first_party::{GRAPH, same_identifier};
+use crate::first_party::{GRAPH, audience_matches};
+use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::request_base;
 use crate::secret;
 use crate::services::AppState;
-use crate::token::{self, Claims, TokenError};
+use crate::token::{Claims, TokenError};
 
 const METADATA: &str = "https://graph.microsoft.com/v1.0/$metadata";
 const ODATA_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -129,7 +131,7 @@ impl Ctx {
 #[derive(Debug)]
 pub struct Caller {
     ctx: Ctx,
-    claims: Claims,
+    claims: Arc<Claims>,
 }
 
 impl Caller {
@@ -142,38 +144,26 @@ impl Caller {
     }
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<Claims, GraphError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or(GraphError::EmptyToken)?;
-    let claims = token::validate(
-        bearer,
-        &state.keys,
-        &state.instance_tag,
-        &state.config.tenant_id,
-        ctx.now,
-    )
-    .map_err(|e| match e {
-        TokenError::Malformed => GraphError::UnparsableToken,
-        TokenError::Expired { .. } | TokenError::NotYetValid { .. } => GraphError::ExpiredToken,
-        _ => GraphError::InvalidToken,
-    })?;
-    let graph_audience = GRAPH
-        .identifiers
-        .iter()
-        .any(|i| same_identifier(i, &claims.aud))
-        || claims.aud.eq_ignore_ascii_case(&GRAPH.app_id.to_string())
-        || same_identifier(&claims.aud, &ctx.base)
-        || same_identifier(&claims.aud, &state.base_url);
-    if !graph_audience {
-        return Err(GraphError::InvalidAudience);
+impl From<AuthFailure> for GraphError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            // Two `Authorization` headers are refused like none: Graph's answer to them was
+            // not found (a guess).
+            AuthFailure::Missing | AuthFailure::Malformed | AuthFailure::Empty => {
+                GraphError::EmptyToken
+            }
+            AuthFailure::Invalid {
+                error: TokenError::Malformed,
+                ..
+            } => GraphError::UnparsableToken,
+            AuthFailure::Invalid {
+                error: TokenError::Expired { .. } | TokenError::NotYetValid { .. },
+                ..
+            } => GraphError::ExpiredToken,
+            AuthFailure::Invalid { .. } => GraphError::InvalidToken,
+            AuthFailure::WrongAudience(_) => GraphError::InvalidAudience,
+        }
     }
-    Ok(claims)
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -181,9 +171,14 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let ctx = Ctx::new(state, &parts.headers);
-        match authenticate(state, &parts.headers, &ctx) {
-            Ok(claims) => Ok(Self { ctx, claims }),
-            Err(e) => Err(e.into_response_with(&ctx)),
+        let bearer = Bearer::of(state, &parts.headers);
+        let bases = [ctx.base.as_str(), state.base_url.as_str()];
+        match bearer.claims(|aud| audience_matches(aud, &GRAPH, &bases)) {
+            Ok(claims) => Ok(Self {
+                ctx,
+                claims: claims.clone(),
+            }),
+            Err(e) => Err(GraphError::from(e).into_response_with(&ctx)),
         }
     }
 }

@@ -305,7 +305,7 @@ fn open(
     app: &str,
     now: OffsetDateTime,
 ) -> Result<(Uuid, Tables), QueryError> {
-    let caller = logs::authenticate(state, headers, now, &APP_INSIGHTS)?;
+    let caller = logs::authenticate(state, headers, &APP_INSIGHTS)?;
     let app_id = Uuid::parse_str(app).map_err(|_| QueryError::ApplicationNotFound)?;
     let scope = state
         .arm()

@@ -12,8 +12,9 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::{AuthFailure, BodyError, bearer_claims, caller_of};
+use super::BodyError;
 use crate::first_party::MONITORING;
+use crate::http::bearer::{AuthFailure, Bearer};
 use crate::kql;
 use crate::rbac::{Plane, Scope, ScopeKind};
 use crate::services::AppState;
@@ -116,6 +117,18 @@ impl MetricsError {
                     .into(),
             ),
             BadRequest(message) => (bad, "BadRequest", message.clone()),
+        }
+    }
+}
+
+impl From<AuthFailure> for MetricsError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Missing => MetricsError::MissingAuthorization,
+            AuthFailure::WrongAudience(aud) => MetricsError::WrongAudience(aud),
+            AuthFailure::Malformed | AuthFailure::Empty | AuthFailure::Invalid { .. } => {
+                MetricsError::InvalidToken
+            }
         }
     }
 }
@@ -307,10 +320,16 @@ fn objects(bytes: &[u8], ndjson: bool) -> Result<Vec<Value>, MetricsError> {
 }
 
 /// Handles `POST {resourceId}/metrics` (`path` as sent).
-pub(crate) fn ingest(state: &AppState, path: &str, headers: &HeaderMap, body: Bytes) -> Response {
+pub(crate) fn ingest(
+    state: &AppState,
+    path: &str,
+    bearer: &Bearer,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = crate::http::percent_decode(path);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match serve(state, &segs, headers, body) {
+    match serve(state, &segs, bearer, headers, body) {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.into_response(),
     }
@@ -319,22 +338,17 @@ pub(crate) fn ingest(state: &AppState, path: &str, headers: &HeaderMap, body: By
 fn serve(
     state: &AppState,
     segs: &[&str],
+    bearer: &Bearer,
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<(), MetricsError> {
     let now = state.clock.now();
     let resource_id = format!("/{}", segs[..segs.len().saturating_sub(1)].join("/"));
-    let claims = bearer_claims(state, headers, now, |aud| {
+    let caller = bearer.caller(|aud| {
         // The documented audience needs its trailing slash; the app id also names it.
         aud.eq_ignore_ascii_case(MONITORING.identifiers[0])
             || aud.eq_ignore_ascii_case(&MONITORING.app_id.to_string())
-    })
-    .map_err(|e| match e {
-        AuthFailure::Missing => MetricsError::MissingAuthorization,
-        AuthFailure::Malformed | AuthFailure::Invalid(_) => MetricsError::InvalidToken,
-        AuthFailure::WrongAudience(aud) => MetricsError::WrongAudience(aud),
     })?;
-    let caller = caller_of(&claims).ok_or(MetricsError::InvalidToken)?;
     let scope = Scope::parse(&resource_id)
         .ok()
         .filter(|s| s.kind() == ScopeKind::Resource)

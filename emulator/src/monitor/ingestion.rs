@@ -16,9 +16,11 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AuthFailure, BodyError, audience_matches, bearer_claims, caller_of};
+use super::BodyError;
 use crate::arm::ArmError;
 use crate::first_party::MONITOR_INGESTION;
+use crate::first_party::audience_matches;
+use crate::http::bearer::{AuthFailure, Bearer};
 use crate::kql::{self, Column, ColumnType, QueryContext, Table};
 use crate::rbac::Plane;
 use crate::resources::{ArmStore, Resource, WORKSPACE_TYPE};
@@ -121,6 +123,18 @@ impl IngestionError {
                 "MethodNotAllowed",
                 "The requested method is not supported; use POST.".into(),
             ),
+        }
+    }
+}
+
+impl From<AuthFailure> for IngestionError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Missing => IngestionError::MissingAuthorization,
+            AuthFailure::WrongAudience(aud) => IngestionError::WrongAudience(aud),
+            AuthFailure::Malformed | AuthFailure::Empty | AuthFailure::Invalid { .. } => {
+                IngestionError::InvalidToken
+            }
         }
     }
 }
@@ -508,15 +522,8 @@ async fn serve(
         return Err(IngestionError::UnsupportedApiVersion(version));
     }
     let now = state.clock.now();
-    let claims = bearer_claims(state, headers, now, |aud| {
-        audience_matches(aud, &MONITOR_INGESTION, &[])
-    })
-    .map_err(|e| match e {
-        AuthFailure::Missing => IngestionError::MissingAuthorization,
-        AuthFailure::Malformed | AuthFailure::Invalid(_) => IngestionError::InvalidToken,
-        AuthFailure::WrongAudience(aud) => IngestionError::WrongAudience(aud),
-    })?;
-    let caller = caller_of(&claims).ok_or(IngestionError::InvalidToken)?;
+    let caller =
+        Bearer::of(state, headers).caller(|aud| audience_matches(aud, &MONITOR_INGESTION, &[]))?;
     let (dcr_id, schema, routes) = {
         let arm = state.arm();
         let dcr = arm

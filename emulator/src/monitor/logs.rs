@@ -13,8 +13,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::decorate;
-use super::{AuthFailure, BodyError, QueryError, audience_matches, bearer_claims, caller_of};
+use super::{BodyError, QueryError};
+use crate::first_party::audience_matches;
 use crate::first_party::{KnownResource, LOG_ANALYTICS};
+use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::request_base;
 use crate::kql::{self, QueryContext, Table};
 use crate::rbac::Plane;
@@ -81,13 +83,14 @@ impl Prefer {
     }
 }
 
-/// Maps a bearer-token failure onto the query APIs' answers.
-pub(crate) fn auth_error(failure: AuthFailure) -> QueryError {
-    match failure {
-        AuthFailure::Missing => QueryError::MissingAuthorization,
-        AuthFailure::Malformed => QueryError::MalformedAuthorization,
-        AuthFailure::Invalid(_) => QueryError::InvalidToken,
-        AuthFailure::WrongAudience(_) => QueryError::WrongAudience,
+impl From<AuthFailure> for QueryError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Missing => QueryError::MissingAuthorization,
+            AuthFailure::Malformed | AuthFailure::Empty => QueryError::MalformedAuthorization,
+            AuthFailure::Invalid { .. } => QueryError::InvalidToken,
+            AuthFailure::WrongAudience(_) => QueryError::WrongAudience,
+        }
     }
 }
 
@@ -95,16 +98,11 @@ pub(crate) fn auth_error(failure: AuthFailure) -> QueryError {
 pub(crate) fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    now: OffsetDateTime,
     resource: &KnownResource,
 ) -> Result<Uuid, QueryError> {
     let base = request_base(state, headers);
     let bases = [base.as_str(), state.base_url.as_str()];
-    let claims = bearer_claims(state, headers, now, |aud| {
-        audience_matches(aud, resource, &bases)
-    })
-    .map_err(auth_error)?;
-    caller_of(&claims).ok_or(QueryError::InvalidToken)
+    Ok(Bearer::of(state, headers).caller(|aud| audience_matches(aud, resource, &bases))?)
 }
 
 fn parse_range(text: &str, now: OffsetDateTime) -> Result<Interval, QueryError> {
@@ -414,7 +412,7 @@ async fn serve(
     // A workspace name instead of its GUID is not a path the API serves.
     let primary = Uuid::parse_str(workspace).map_err(|_| QueryError::PathNotFound)?;
     let now = state.clock.now();
-    let caller = authenticate(state, headers, now, &LOG_ANALYTICS)?;
+    let caller = authenticate(state, headers, &LOG_ANALYTICS)?;
     let Some(request) = read_request(&method, uri, headers, body, now).await? else {
         return Ok(empty(StatusCode::OK));
     };

@@ -21,7 +21,6 @@ pub(crate) mod ingestion;
 pub(crate) mod logs;
 
 use std::io::Read as _;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -31,66 +30,8 @@ use time::OffsetDateTime;
 
 pub(crate) use error::{QueryError, decorate};
 
-use crate::first_party::{KnownResource, same_identifier};
 use crate::rbac::Plane;
 use crate::services::AppState;
-use crate::token::{Claims, TokenError};
-
-/// Why a bearer token was refused, before the service maps it onto its own error body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AuthFailure {
-    /// No `Authorization` header.
-    Missing,
-    /// A header that is not `Bearer <token>`.
-    Malformed,
-    /// A token that does not verify or has expired.
-    Invalid(TokenError),
-    /// A valid token for another resource.
-    WrongAudience(String),
-}
-
-/// The bearer token of a request, verified, with its audience checked by `audience_ok`.
-pub(crate) fn bearer_claims(
-    state: &AppState,
-    headers: &HeaderMap,
-    now: OffsetDateTime,
-    audience_ok: impl Fn(&str) -> bool,
-) -> Result<Arc<Claims>, AuthFailure> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(AuthFailure::Missing)?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or(AuthFailure::Malformed)?;
-    let claims = state
-        .validate_token(token, now)
-        .map_err(AuthFailure::Invalid)?;
-    if audience_ok(&claims.aud) {
-        Ok(claims)
-    } else {
-        Err(AuthFailure::WrongAudience(claims.aud.clone()))
-    }
-}
-
-/// Whether `aud` names `resource` (one of its identifier URIs, trailing slash or not, or its
-/// app id), or — when `own_bases` is given — one of the emulator's own base URLs, which the
-/// cloud metadata document hands out as the resource id of Log Analytics and Application
-/// Insights.
-pub(crate) fn audience_matches(aud: &str, resource: &KnownResource, own_bases: &[&str]) -> bool {
-    resource.identifiers.iter().any(|i| same_identifier(i, aud))
-        || aud.eq_ignore_ascii_case(&resource.app_id.to_string())
-        || own_bases.iter().any(|b| same_identifier(b, aud))
-}
-
-/// The caller's object id from its token (every token the emulator issues has a GUID `oid`).
-pub(crate) fn caller_of(claims: &Claims) -> Option<uuid::Uuid> {
-    uuid::Uuid::parse_str(&claims.oid).ok()
-}
 
 /// Whether `caller` may do `action` at `scope`, as `plane` sees role assignments at `now`.
 pub(crate) fn allowed(
@@ -189,42 +130,6 @@ pub(crate) fn json_response(status: axum::http::StatusCode, body: &serde_json::V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::first_party::LOG_ANALYTICS;
-
-    #[test]
-    fn audiences_accept_identifiers_app_id_and_own_base() {
-        let base = "http://127.0.0.1:9";
-        assert!(audience_matches(
-            "https://api.loganalytics.io",
-            &LOG_ANALYTICS,
-            &[]
-        ));
-        assert!(audience_matches(
-            "https://api.loganalytics.io/",
-            &LOG_ANALYTICS,
-            &[]
-        ));
-        assert!(audience_matches(
-            "ca7f3f0b-7d91-482c-8e09-c5d840d0eac5",
-            &LOG_ANALYTICS,
-            &[]
-        ));
-        assert!(audience_matches(
-            "http://127.0.0.1:9/",
-            &LOG_ANALYTICS,
-            &[base]
-        ));
-        assert!(!audience_matches(
-            "http://127.0.0.1:9/",
-            &LOG_ANALYTICS,
-            &[]
-        ));
-        assert!(!audience_matches(
-            "https://management.azure.com/",
-            &LOG_ANALYTICS,
-            &[base]
-        ));
-    }
 
     #[tokio::test]
     async fn bodies_are_bounded_before_and_after_gzip() {

@@ -19,6 +19,7 @@ use axum::routing::{any, delete, get, post};
 use bytes::Bytes;
 
 use crate::catalog::Api;
+use crate::http::bearer::Bearer;
 use crate::services::AppState;
 use crate::{arm, control, entra, graph, monitor, portal};
 
@@ -278,12 +279,13 @@ async fn arm_paths(
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
+    bearer: Bearer,
     body: Bytes,
 ) -> Response {
     if Api::of(&method, uri.path()) != Api::CustomMetrics {
-        return arm::dispatch(state, method, OriginalUri(uri), headers, body).await;
+        return arm::dispatch(state, method, OriginalUri(uri), headers, bearer, body).await;
     }
-    let response = monitor::custom_metrics::ingest(&state, uri.path(), &headers, body);
+    let response = monitor::custom_metrics::ingest(&state, uri.path(), &bearer, &headers, body);
     arm::with_arm_headers(response, &state, &method, uri.path(), &headers)
 }
 

@@ -1,5 +1,7 @@
 //! Small HTTP helpers shared by every service module.
 
+pub(crate) mod bearer;
+
 use std::cell::Cell;
 
 use axum::http::{HeaderMap, header};
