@@ -16,6 +16,14 @@ use crate::secret::{self, SecretHash};
 /// App id of Microsoft Graph (the resource that defines `Application.ReadWrite.All`).
 pub const GRAPH_APP_ID: Uuid = uuid!("00000003-0000-0000-c000-000000000000");
 
+/// Values of `signInAudience` (the supported account types).
+pub const SIGN_IN_AUDIENCES: &[&str] = &[
+    "AzureADMyOrg",
+    "AzureADMultipleOrgs",
+    "AzureADandPersonalMicrosoftAccount",
+    "PersonalMicrosoftAccount",
+];
+
 /// A client secret as stored: metadata plus the salted hash, never the value.
 #[derive(Debug, Clone)]
 pub struct PasswordCredential {

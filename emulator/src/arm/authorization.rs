@@ -8,50 +8,16 @@ use uuid::Uuid;
 
 use super::{ArmError, Call, arm_datetime, empty, json};
 use crate::rbac::{
-    Assignment, Conflict, CustomRole, OwnedPermission, PrincipalType, RoleDefinition, RoleRef,
-    Scope, ScopeKind, Upsert,
+    Assignment, CustomRole, OwnedPermission, PrincipalType, RoleDefinition, RoleRef, Scope,
+    ScopeKind, Upsert,
 };
-use crate::resources::{ArmStore, Missing};
-
-const ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments";
-const DEFINITIONS: &str = "Microsoft.Authorization/roleDefinitions";
+use crate::resources::ArmStore;
+use crate::services::access::{
+    ASSIGNMENTS, DEFINITIONS, NewAssignment, child_id, require_exists, scope_in_tenant,
+};
 
 /// Most role assignments in one page of a list (a guess: ARM's page size is not documented).
 pub(crate) const PAGE_SIZE: usize = 1000;
-
-/// Parses a scope taken from a path; its subscription, if any, must be this tenant's.
-fn scope_in_tenant(store: &ArmStore, text: &str) -> Result<Scope, ArmError> {
-    let scope = Scope::parse(text).map_err(|_| ArmError::MissingSubscription)?;
-    if let Some(sub) = scope.subscription_id() {
-        super::known_subscription(store, sub)?;
-    }
-    Ok(scope)
-}
-
-/// Checks that the scope exists; called after authorization, as ARM does, so that a caller
-/// without access learns nothing about what exists.
-pub(crate) fn require_exists(store: &ArmStore, scope: &Scope) -> Result<(), ArmError> {
-    store.check_scope(scope).map_err(|m| match m {
-        Missing::Subscription(s) => ArmError::SubscriptionNotFound(s),
-        Missing::ResourceGroup(g) => ArmError::ResourceGroupNotFound(g),
-        Missing::Resource(resource_type, name, group) => ArmError::ResourceNotFound {
-            resource_type,
-            name,
-            group,
-        },
-        Missing::Unsupported => ArmError::MissingSubscription,
-    })
-}
-
-/// `{scope}/providers/{type}/{name}`, without a doubled slash at the root.
-fn child_id(scope: &Scope, resource_type: &str, name: &str) -> String {
-    let prefix = if scope.kind() == ScopeKind::Root {
-        ""
-    } else {
-        scope.as_str()
-    };
-    format!("{prefix}/providers/{resource_type}/{name}")
-}
 
 /// The scope a role definition id is shown under: the subscription's for scopes inside one,
 /// the tenant root otherwise.
@@ -566,48 +532,6 @@ fn assignment_body(body: &Map<String, Value>, version: &str) -> Result<Assignmen
     })
 }
 
-/// The role GUID of `/providers/Microsoft.Authorization/roleDefinitions/{guid}`, optionally
-/// preceded by a subscription or management group.
-fn role_definition_guid(id: &str) -> Result<Uuid, ArmError> {
-    let invalid = || ArmError::InvalidRoleDefinitionId(id.to_owned());
-    let segs: Vec<&str> = id.split('/').collect();
-    let tail = match segs.as_slice() {
-        ["", rest @ ..] => rest,
-        _ => return Err(invalid()),
-    };
-    let definition = match tail {
-        [p, ns, t, g] => (p, ns, t, g),
-        [s, _, p, ns, t, g] if s.eq_ignore_ascii_case("subscriptions") => (p, ns, t, g),
-        [p0, m, mg, _, p, ns, t, g]
-            if p0.eq_ignore_ascii_case("providers")
-                && m.eq_ignore_ascii_case("Microsoft.Management")
-                && mg.eq_ignore_ascii_case("managementGroups") =>
-        {
-            (p, ns, t, g)
-        }
-        _ => return Err(invalid()),
-    };
-    let (p, ns, t, g) = definition;
-    if !(p.eq_ignore_ascii_case("providers")
-        && ns.eq_ignore_ascii_case("Microsoft.Authorization")
-        && t.eq_ignore_ascii_case("roleDefinitions"))
-    {
-        return Err(invalid());
-    }
-    Uuid::try_parse(g).map_err(|_| invalid())
-}
-
-/// What ARM sees of a principal: its type when the directory shows it, given the
-/// replication window of new service principals.
-fn visible_principal(call: &Call<'_>, principal: &Uuid) -> Option<PrincipalType> {
-    let dir = call.state.directory();
-    let sp = dir.sp(principal)?;
-    let window = time::Duration::try_from(call.state.config.principal_replication)
-        .unwrap_or(time::Duration::MAX);
-    let visible_from = sp.created.checked_add(window)?;
-    (call.now >= visible_from).then_some(PrincipalType::ServicePrincipal)
-}
-
 /// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 201 with the
 /// assignment, which reaches each plane after its propagation delay.
 pub(crate) fn put_assignment(
@@ -618,82 +542,23 @@ pub(crate) fn put_assignment(
     let body = call.json_body()?;
     let guid = assignment_name(name)?;
     let fields = assignment_body(&body, &call.version)?;
-    // The directory is read before the ARM lock is taken, never while holding it.
-    let seen = visible_principal(call, &fields.principal_id);
-    let principal_type = match (fields.principal_type, seen) {
-        (Some(given), Some(actual)) if given != actual => Err(ArmError::UnmatchedPrincipalType {
-            principal: fields.principal_id,
-            actual: actual.as_str(),
-            given: fields.given_type.clone().unwrap_or_default(),
-        }),
-        (Some(given), _) => Ok(given),
-        (None, Some(actual)) => Ok(actual),
-        (None, None) => Err(ArmError::PrincipalNotFound {
-            principal: fields.principal_id,
-            tenant: call.state.config.tenant_id,
-        }),
-    };
-
-    let mut store = call.state.arm_mut();
-    let scope = scope_in_tenant(&store, scope)?;
-    let target =
-        Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
-    call.require(&store, &format!("{ASSIGNMENTS}/write"), &target)?;
-    require_exists(&store, &scope)?;
-    let role_guid = role_definition_guid(&fields.role_definition_id)?;
-    let role = store.authz.resolve_role(&role_guid).ok_or_else(|| {
-        ArmError::RoleDefinitionDoesNotExist {
-            id: role_guid.simple().to_string(),
-            status: StatusCode::BAD_REQUEST,
-        }
-    })?;
-    match role {
-        RoleRef::BuiltIn(r) => {
-            let has_data = r
-                .permissions
-                .iter()
-                .any(|p| !p.data_actions.is_empty() || !p.not_data_actions.is_empty());
-            if has_data && call.version.as_str() < "2018-01-01" {
-                return Err(ArmError::DataActionsNeedNewerVersion(call.version.clone()));
-            }
-        }
-        RoleRef::Custom(id) => {
-            if let Some(custom) = store.authz.custom_role(&id)
-                && !custom.assignable_at(&scope)
-            {
-                return Err(ArmError::RoleNotAssignableAtScope(custom.role_name.clone()));
-            }
-        }
-    }
-    let principal_type = principal_type?;
-    let assignment = Assignment {
+    let new = NewAssignment {
         name: guid,
-        scope,
-        role,
+        name_text: name.to_owned(),
+        role_definition_id: fields.role_definition_id,
         principal_id: fields.principal_id,
-        principal_type,
+        principal_type: fields.principal_type,
+        given_type: fields.given_type,
         description: fields.description,
         condition: fields.condition,
         condition_version: fields.condition_version,
-        delegated_managed_identity_resource_id: fields.delegated,
-        created_on: call.now,
-        updated_on: call.now,
-        created_by: Some(call.caller),
-        updated_by: Some(call.caller),
+        delegated: fields.delegated,
+        version: call.version.clone(),
     };
-    let delays = call.state.config.propagation.delays(guid.as_u128());
-    match store.authz.upsert(assignment, call.now, delays) {
-        Ok(_) => {
-            let stored = store
-                .authz
-                .get(&guid)
-                .map(|a| render_assignment(a, true))
-                .unwrap_or(Value::Null);
-            Ok(json(StatusCode::CREATED, &stored))
-        }
-        Err(Conflict::Exists { existing }) => Err(ArmError::RoleAssignmentExists(existing)),
-        Err(_) => Err(ArmError::RoleAssignmentUpdateNotPermitted),
-    }
+    let stored = call
+        .state
+        .put_assignment(call.caller, scope, new, call.now)?;
+    Ok(json(StatusCode::CREATED, &render_assignment(&stored, true)))
 }
 
 /// `DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 200 with the
@@ -704,17 +569,10 @@ pub(crate) fn delete_assignment(
     name: &str,
 ) -> Result<Response, ArmError> {
     let guid = assignment_name(name)?;
-    let mut store = call.state.arm_mut();
-    let scope = scope_in_tenant(&store, scope)?;
-    let target =
-        Scope::parse(&child_id(&scope, ASSIGNMENTS, name)).unwrap_or_else(|_| scope.clone());
-    call.require(&store, &format!("{ASSIGNMENTS}/delete"), &target)?;
-    require_exists(&store, &scope)?;
-    if store.authz.get(&guid).is_none_or(|a| a.scope != scope) {
-        return Ok(empty(StatusCode::NO_CONTENT));
-    }
-    let delays = call.state.config.propagation.delays(guid.as_u128());
-    match store.authz.remove(&guid, call.now, delays) {
+    match call
+        .state
+        .delete_assignment(call.caller, scope, guid, name, call.now)?
+    {
         Some(a) => Ok(json(StatusCode::OK, &render_assignment(&a, false))),
         None => Ok(empty(StatusCode::NO_CONTENT)),
     }
@@ -826,41 +684,6 @@ pub(crate) fn list_assignments(call: &Call<'_>, scope_text: &str) -> Result<Resp
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn role_definition_ids_take_arm_forms() {
-        let g = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-        for ok in [
-            format!("/providers/Microsoft.Authorization/roleDefinitions/{g}"),
-            format!("/subscriptions/s/providers/microsoft.authorization/roledefinitions/{g}"),
-            format!(
-                "/providers/Microsoft.Management/managementGroups/m/providers/Microsoft.Authorization/roleDefinitions/{g}"
-            ),
-        ] {
-            assert_eq!(
-                role_definition_guid(&ok).map(|u| u.to_string()),
-                Ok(g.to_owned()),
-                "{ok}"
-            );
-        }
-        for bad in [
-            String::new(),
-            g.to_owned(),
-            format!("/providers/Microsoft.Authorization/roleDefinitions/{g}|"),
-            format!(
-                "/subscriptions/s/resourceGroups/r/providers/Microsoft.Authorization/roleDefinitions/{g}"
-            ),
-            format!("/providers/Microsoft.Web/roleDefinitions/{g}"),
-        ] {
-            assert!(
-                matches!(
-                    role_definition_guid(&bad),
-                    Err(ArmError::InvalidRoleDefinitionId(_))
-                ),
-                "{bad}"
-            );
-        }
-    }
 
     #[test]
     fn assignment_filters_follow_arm_syntax() {

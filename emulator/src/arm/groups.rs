@@ -11,9 +11,10 @@ use super::generic::tags_field;
 use super::{ArmError, Call, empty, json, known_subscription, regions};
 use crate::rbac::{Plane, Scope};
 use crate::resources::{ArmStore, ResourceGroup};
+use crate::services::groups::{GroupFields, group_scope};
 
 const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
-const WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
+use crate::services::groups::WRITE;
 const DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
 const JOB_PREFIX: &str = "RESOURCEGROUPDELETIONJOB-";
 
@@ -50,35 +51,6 @@ fn render(g: &ResourceGroup) -> Rendered<'_> {
             provisioning_state: "Succeeded",
         },
     }
-}
-
-fn group_scope(sub: &str, rg: &str) -> Result<Scope, ArmError> {
-    Scope::parse(&format!("/subscriptions/{sub}/resourceGroups/{rg}"))
-        .map_err(|_| ArmError::ResourceGroupNotFound(rg.to_owned()))
-}
-
-/// ARM's naming rule: letters, digits, `-`, `_`, `.`, `(`, `)`; no trailing `.`; at most
-/// 90 characters.
-fn check_name(name: &str) -> Result<(), ArmError> {
-    let mut invalid = String::new();
-    for c in name.chars() {
-        if !(c.is_alphanumeric() || "-_.()".contains(c) || invalid.contains(c)) {
-            invalid.push(c);
-        }
-    }
-    if invalid.is_empty() && name.ends_with('.') {
-        invalid.push('.');
-    }
-    if !invalid.is_empty() {
-        return Err(ArmError::InvalidResourceGroup {
-            name: name.to_owned(),
-            invalid,
-        });
-    }
-    if name.chars().count() > 90 {
-        return Err(ArmError::ResourceGroupNameTooLong(name.to_owned()));
-    }
-    Ok(())
 }
 
 /// `GET /subscriptions/{s}/resourcegroups`: every group the caller may read.
@@ -129,10 +101,21 @@ pub(crate) fn get(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
 /// `PUT /subscriptions/{s}/resourcegroups/{rg}`: 201 when created, 200 when it existed.
 pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmError> {
     let body = call.json_body()?;
-    check_name(rg)?;
-    let mut store = call.state.arm_mut();
-    let id = known_subscription(&store, sub)?;
-    call.require(&store, WRITE, &group_scope(sub, rg)?)?;
+    let (group, created) = call
+        .state
+        .put_group(call.caller, sub, rg, call.now, || group_fields(&body))?;
+    Ok(json(
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        &render(&group),
+    ))
+}
+
+/// The fields of a resource group PUT body, read once the caller is known to be allowed.
+fn group_fields(body: &Map<String, Value>) -> Result<GroupFields, ArmError> {
     let location = match body.get("location") {
         Some(Value::String(l)) => l.clone(),
         None | Some(Value::Null) => return Err(ArmError::LocationRequired),
@@ -143,10 +126,9 @@ pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
             )));
         }
     };
-    let normalized = regions::normalize(&location, false)
-        .ok_or_else(|| ArmError::LocationNotAvailableForResourceGroup(location.clone()))?;
-    let tags = tags_field(&body)?;
-    let managed_by = match body.get("managedBy") {
+    let mut fields = GroupFields::at(&location)?;
+    fields.tags = tags_field(body)?;
+    fields.managed_by = match body.get("managedBy") {
         Some(Value::String(m)) => Some(m.clone()),
         None | Some(Value::Null) => None,
         Some(_) => {
@@ -155,32 +137,7 @@ pub(crate) fn put(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, ArmE
             ));
         }
     };
-    let previous = store.group(&id, rg).cloned();
-    if let Some(p) = &previous
-        && p.location != normalized
-    {
-        return Err(ArmError::InvalidResourceGroupLocation {
-            given: location,
-            existing: p.location.clone(),
-        });
-    }
-    let group = ResourceGroup {
-        subscription: id,
-        name: previous.map_or_else(|| rg.to_owned(), |p| p.name),
-        location: normalized,
-        tags,
-        managed_by,
-    };
-    let body = serde_json::to_value(render(&group)).unwrap_or_default();
-    let created = store.put_group(group);
-    Ok(json(
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        &body,
-    ))
+    Ok(fields)
 }
 
 /// `PATCH /subscriptions/{s}/resourcegroups/{rg}`: replaces the given tags and `managedBy`.
@@ -284,27 +241,6 @@ pub(crate) fn operation_result(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_follow_arm_rules() {
-        assert!(check_name("my-rg_1.(x)").is_ok());
-        assert!(check_name("grüße").is_ok());
-        assert_eq!(
-            check_name("a b/c b"),
-            Err(ArmError::InvalidResourceGroup {
-                name: "a b/c b".into(),
-                invalid: " /".into()
-            })
-        );
-        assert!(matches!(
-            check_name("ends."),
-            Err(ArmError::InvalidResourceGroup { invalid, .. }) if invalid == "."
-        ));
-        assert!(matches!(
-            check_name(&"a".repeat(91)),
-            Err(ArmError::ResourceGroupNameTooLong(_))
-        ));
-    }
 
     #[test]
     fn job_tokens_encode_the_deletion_job_as_arm_does() {

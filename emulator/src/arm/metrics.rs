@@ -13,10 +13,10 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::arm::authorization::require_exists;
 use crate::arm::{ArmError, Call, json as arm_json};
 use crate::rbac::{Scope, ScopeKind};
 use crate::resources::Resource;
+use crate::services::access::require_exists;
 use crate::telemetry::timespan::{self, Interval};
 use crate::telemetry::{Aggregate, Metric, Namespace};
 

@@ -15,7 +15,6 @@ mod groups;
 mod metadata;
 pub(crate) mod metrics;
 mod names;
-pub mod regions;
 mod subscriptions;
 mod versions;
 
@@ -28,6 +27,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub(crate) use crate::resources::regions;
+use crate::services::access;
+pub(crate) use crate::services::access::known_subscription;
 pub use error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
 pub(crate) use metadata::metadata_endpoints;
 pub(crate) use subscriptions::render as render_subscription;
@@ -35,7 +37,7 @@ pub(crate) use subscriptions::render as render_subscription;
 use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::{percent_decode, request_base};
 
-use crate::rbac::{Plane, Scope};
+use crate::rbac::Scope;
 use crate::resources::ArmStore;
 use crate::services::AppState;
 use crate::token::TokenError;
@@ -230,9 +232,7 @@ pub(crate) struct Call<'a> {
 impl Call<'_> {
     /// Whether the caller may do `action` at `scope` as ARM sees assignments now.
     pub(crate) fn allowed(&self, store: &ArmStore, action: &str, scope: &Scope) -> bool {
-        store
-            .authz
-            .is_allowed(&self.caller, scope, action, false, Plane::Arm, self.now)
+        access::allowed(store, &self.caller, action, scope, self.now)
     }
 
     /// [`Call::allowed`] or ARM's 403.
@@ -242,15 +242,7 @@ impl Call<'_> {
         action: &str,
         scope: &Scope,
     ) -> Result<(), ArmError> {
-        if self.allowed(store, action, scope) {
-            Ok(())
-        } else {
-            Err(ArmError::AuthorizationFailed {
-                principal: self.caller,
-                action: action.to_owned(),
-                scope: scope.as_str().to_owned(),
-            })
-        }
+        access::require(store, &self.caller, action, scope, self.now)
     }
 
     /// The request body as a JSON object, or ARM's `InvalidRequestContent`.
@@ -269,91 +261,6 @@ impl Call<'_> {
             Err(e) => Err(ArmError::InvalidRequestContent(e.to_string())),
         }
     }
-}
-
-/// ARM operations the portal performs: each runs the API's own handler, as the bootstrap
-/// admin, so that the portal gets ARM's validation, authorization checks and errors, and
-/// what it changes is exactly what the API would have changed.
-pub(crate) mod on_behalf_of_admin {
-    use axum::http::Method;
-    use serde_json::json;
-    use uuid::Uuid;
-
-    use super::{ArmError, Call, Query, authorization, groups};
-    use crate::config::DEFAULT_ADMIN_OBJECT_ID;
-    use crate::services::AppState;
-
-    fn call<'a>(
-        state: &'a AppState,
-        method: Method,
-        version: &str,
-        body: Option<serde_json::Value>,
-    ) -> Call<'a> {
-        Call {
-            state,
-            method,
-            base: state.base_url.clone(),
-            now: state.clock.now(),
-            query: Query::default(),
-            version: version.to_owned(),
-            caller: DEFAULT_ADMIN_OBJECT_ID,
-            body: body.map(|b| b.to_string().into()).unwrap_or_default(),
-        }
-    }
-
-    /// `PUT /subscriptions/{subscription}/resourcegroups/{name}` with `{"location": …}`.
-    pub(crate) fn put_resource_group(
-        state: &AppState,
-        subscription: &str,
-        name: &str,
-        location: &str,
-    ) -> Result<(), ArmError> {
-        let call = call(
-            state,
-            Method::PUT,
-            "2022-09-01",
-            Some(json!({ "location": location })),
-        );
-        groups::put(&call, subscription, name).map(drop)
-    }
-
-    /// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}` giving `role`
-    /// to the service principal `principal`, with `principalType` set as the Azure portal
-    /// sends it (so a just-created service principal can be assigned at once).
-    pub(crate) fn put_role_assignment(
-        state: &AppState,
-        scope: &str,
-        name: Uuid,
-        role: Uuid,
-        principal: Uuid,
-    ) -> Result<(), ArmError> {
-        let body = json!({"properties": {
-            "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{role}"),
-            "principalId": principal,
-            "principalType": "ServicePrincipal",
-        }});
-        let call = call(state, Method::PUT, "2022-04-01", Some(body));
-        authorization::put_assignment(&call, scope, &name.to_string()).map(drop)
-    }
-
-    /// `DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
-    pub(crate) fn delete_role_assignment(
-        state: &AppState,
-        scope: &str,
-        name: Uuid,
-    ) -> Result<(), ArmError> {
-        let call = call(state, Method::DELETE, "2022-04-01", None);
-        authorization::delete_assignment(&call, scope, &name.to_string()).map(drop)
-    }
-}
-
-/// The subscription a path names: a GUID of this tenant, or ARM's error.
-pub(crate) fn known_subscription(store: &ArmStore, text: &str) -> Result<Uuid, ArmError> {
-    let id = Uuid::try_parse(text).map_err(|_| ArmError::InvalidSubscriptionId(text.to_owned()))?;
-    store
-        .subscription(&id)
-        .map(|s| s.id)
-        .ok_or_else(|| ArmError::SubscriptionNotFound(text.to_owned()))
 }
 
 /// The JSON type name of a value, for error messages.

@@ -253,12 +253,9 @@ pub(crate) async fn create_sp(state: AppState, _: SameOrigin, Path(id): Path<Str
     };
     let back = app_path(&app.id);
     let now = state.clock.now();
-    let mut dir = state.directory_mut();
-    let created = crate::graph::new_service_principal(&state, &dir, app.app_id, now)
-        .and_then(|sp| dir.create_sp(sp));
-    drop(dir);
+    let created = state.create_service_principal(app.app_id, now, |_| Ok::<_, DirError>(()));
     match created {
-        Ok(()) => see_other(&back),
+        Ok(_) => see_other(&back),
         Err(DirError::DuplicateServicePrincipal(_)) => html::error_page(
             StatusCode::CONFLICT,
             "This application already has a service principal.",
@@ -487,9 +484,12 @@ mod tests {
     #[test]
     fn account_types_are_graph_sign_in_audiences() {
         for (audience, _) in ACCOUNT_TYPES {
-            assert!(crate::graph::SIGN_IN_AUDIENCES.contains(&audience));
+            assert!(crate::directory::SIGN_IN_AUDIENCES.contains(&audience));
         }
-        assert_eq!(ACCOUNT_TYPES.len(), crate::graph::SIGN_IN_AUDIENCES.len());
+        assert_eq!(
+            ACCOUNT_TYPES.len(),
+            crate::directory::SIGN_IN_AUDIENCES.len()
+        );
     }
 
     #[test]

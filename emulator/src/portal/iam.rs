@@ -12,12 +12,17 @@ use uuid::Uuid;
 
 use super::html::{self, BASE, Section, attr_url, button_form, esc, page, see_other, when};
 use super::{Fields, SameOrigin, bad_request, clock_panel};
-use crate::arm::ArmError;
-use crate::arm::on_behalf_of_admin as arm;
-use crate::arm::regions::REGIONS;
+use crate::config::DEFAULT_ADMIN_OBJECT_ID;
 use crate::rbac::assignments::Change;
-use crate::rbac::{Plane, RoleRef, Scope, ScopeKind};
+use crate::rbac::{Plane, PrincipalType, RoleRef, Scope, ScopeKind};
+use crate::resources::regions::REGIONS;
 use crate::services::AppState;
+use crate::services::access::{DEFINITIONS, NewAssignment};
+use crate::services::arm_error::ArmError;
+use crate::services::groups::GroupFields;
+
+/// The api-version the portal's role assignments are made with (the Azure portal's).
+const PORTAL_API_VERSION: &str = "2022-04-01";
 
 fn iam_path() -> String {
     format!("{BASE}/iam")
@@ -156,8 +161,12 @@ pub(crate) async fn create_group(state: AppState, _: SameOrigin, body: Bytes) ->
             &back,
         );
     };
-    match arm::put_resource_group(&state, subscription, name, location) {
-        Ok(()) => see_other(&html::with_query(
+    let now = state.clock.now();
+    let put = state.put_group(DEFAULT_ADMIN_OBJECT_ID, subscription, name, now, || {
+        GroupFields::at(location)
+    });
+    match put {
+        Ok(_) => see_other(&html::with_query(
             &iam_path(),
             "scope",
             &format!("/subscriptions/{subscription}/resourceGroups/{name}"),
@@ -489,8 +498,24 @@ pub(crate) async fn add_assignment(state: AppState, _: SameOrigin, body: Bytes) 
     let (Some(role), Some(principal)) = (guid("role"), guid("principal")) else {
         return bad_request("Choose a role and a member.", &back);
     };
-    match arm::put_role_assignment(&state, scope, Uuid::new_v4(), role, principal) {
-        Ok(()) => see_other(&back),
+    let name = Uuid::new_v4();
+    // As the Azure portal sends it: with principalType, so that a just-created service
+    // principal can be assigned at once.
+    let new = NewAssignment {
+        name,
+        name_text: name.to_string(),
+        role_definition_id: format!("/providers/{DEFINITIONS}/{role}"),
+        principal_id: principal,
+        principal_type: Some(PrincipalType::ServicePrincipal),
+        given_type: Some(PrincipalType::ServicePrincipal.as_str().to_owned()),
+        description: None,
+        condition: None,
+        condition_version: None,
+        delegated: None,
+        version: PORTAL_API_VERSION.to_owned(),
+    };
+    match state.put_assignment(DEFAULT_ADMIN_OBJECT_ID, scope, new, state.clock.now()) {
+        Ok(_) => see_other(&back),
         Err(e) => arm_error(&e, &back),
     }
 }
@@ -504,8 +529,9 @@ pub(crate) async fn remove_assignment(state: AppState, _: SameOrigin, body: Byte
     let Some(name) = form.get("name").and_then(|v| Uuid::parse_str(v).ok()) else {
         return bad_request("Name the role assignment to remove.", &back);
     };
-    match arm::delete_role_assignment(&state, scope, name) {
-        Ok(()) => see_other(&back),
+    let now = state.clock.now();
+    match state.delete_assignment(DEFAULT_ADMIN_OBJECT_ID, scope, name, &name.to_string(), now) {
+        Ok(_) => see_other(&back),
         Err(e) => arm_error(&e, &back),
     }
 }

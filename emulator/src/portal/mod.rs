@@ -4,7 +4,7 @@
 //!
 //! Server-rendered HTML, forms that POST and redirect (POST/redirect/GET), one tiny script
 //! for copy buttons. Every change goes through the same domain code as Microsoft Graph and
-//! ARM (`Directory`, `graph::new_service_principal`, `arm::on_behalf_of_admin`), so it is
+//! ARM (the services layer, acting as the bootstrap admin on ARM), so it is
 //! visible through those APIs and the other way round. A new secret's value appears only in
 //! the answer to the POST that created it, never on a page that can be fetched again.
 //!

@@ -109,9 +109,9 @@ fn table() -> Router<AppState> {
         )
         .route(
             "/v1.0/applications/{id}",
-            get(graph::get_app)
-                .patch(graph::update_app)
-                .delete(graph::delete_app),
+            get(graph::get_object)
+                .patch(graph::update_object)
+                .delete(graph::delete_object),
         )
         .route(
             "/v1.0/applications/{id}/addPassword",
@@ -127,22 +127,19 @@ fn table() -> Router<AppState> {
         )
         .route(
             "/v1.0/servicePrincipals/{id}",
-            get(graph::get_sp)
-                .patch(graph::update_sp)
-                .delete(graph::delete_sp),
+            get(graph::get_object)
+                .patch(graph::update_object)
+                .delete(graph::delete_object),
         )
         // `applications(appId='…')` and `servicePrincipals(appId='…')`
         .route(
             "/v1.0/{key}",
-            get(graph::get_by_key)
-                .patch(graph::update_by_key)
-                .delete(graph::delete_by_key),
+            get(graph::get_object)
+                .patch(graph::update_object)
+                .delete(graph::delete_object),
         )
-        .route("/v1.0/{key}/addPassword", post(graph::add_password_by_key))
-        .route(
-            "/v1.0/{key}/removePassword",
-            post(graph::remove_password_by_key),
-        )
+        .route("/v1.0/{key}/addPassword", post(graph::add_password))
+        .route("/v1.0/{key}/removePassword", post(graph::remove_password))
         .route(
             "/v1.0/directory/deletedItems/microsoft.graph.application",
             get(graph::list_deleted_apps),

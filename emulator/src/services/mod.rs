@@ -12,6 +12,10 @@
 //! Handlers get the handle with the request's pending mark by extracting [`AppState`] itself
 //! (never `State<AppState>`, which has none).
 
+pub(crate) mod access;
+pub(crate) mod apps;
+pub mod arm_error;
+pub(crate) mod groups;
 pub(crate) mod tenant;
 
 use std::sync::Arc;

@@ -4,6 +4,8 @@
 //! of it: deleting a resource group removes its resources and the role assignments
 //! scoped inside it.
 
+pub mod regions;
+
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::time::Duration;

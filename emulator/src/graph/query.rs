@@ -1,0 +1,263 @@
+//! OData query options of Graph collections: `$filter`, `$select`, `$top`, `$count`,
+//! `$skiptoken`, and the page they select.
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::odata::{self, Filter, FilterError};
+use super::*;
+
+/// Default and largest page sizes of directory collections.
+pub(super) const DEFAULT_PAGE: usize = 100;
+
+pub(super) const MAX_PAGE: usize = 999;
+
+/// Query options of a collection request.
+#[derive(Debug, Default)]
+pub(super) struct ListQuery {
+    pub(super) filter: Option<Filter>,
+    pub(super) select: Option<Vec<String>>,
+    pub(super) top: usize,
+    pub(super) after: u64,
+    pub(super) count: bool,
+}
+
+pub(super) fn parse_list_query(
+    raw: Option<&str>,
+    headers: &HeaderMap,
+    template: &Value,
+    ty: &str,
+    filterable: &[(&str, bool)],
+) -> Result<ListQuery, GraphError> {
+    let advanced = headers
+        .get("consistencylevel")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+    let mut q = ListQuery {
+        top: DEFAULT_PAGE,
+        ..ListQuery::default()
+    };
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "$filter" => {
+                let f = Filter::parse(&v).map_err(|e| match e {
+                    FilterError::Syntax(_) | FilterError::NeedsAdvanced => {
+                        GraphError::ODataBadRequest("Invalid filter clause".into())
+                    }
+                    FilterError::Unsupported(_) => {
+                        GraphError::UnsupportedQuery("Unsupported Query.".into())
+                    }
+                })?;
+                if f.is_advanced() && !advanced {
+                    return Err(GraphError::UnsupportedQuery("Unsupported Query.".into()));
+                }
+                for (prop, any) in f.properties() {
+                    if !filterable
+                        .iter()
+                        .any(|(p, a)| p.eq_ignore_ascii_case(prop) && *a == any)
+                    {
+                        return Err(GraphError::UnsupportedQuery(format!(
+                            "Unsupported or invalid query filter clause specified for property '{prop}' of resource '{ty}'."
+                        )));
+                    }
+                }
+                q.filter = Some(f);
+            }
+            "$select" => {
+                let fields: Vec<String> = v
+                    .split(',')
+                    .map(|f| f.trim().to_owned())
+                    .filter(|f| !f.is_empty())
+                    .collect();
+                if let Some(bad) = fields.iter().find(|f| {
+                    template
+                        .as_object()
+                        .is_none_or(|t| !t.keys().any(|k| k.eq_ignore_ascii_case(f)))
+                }) {
+                    return Err(GraphError::ODataBadRequest(format!(
+                        "Parsing OData Select and Expand failed: Could not find a property named '{bad}' on type 'microsoft.graph.{}'.",
+                        lower_first(ty)
+                    )));
+                }
+                q.select = Some(fields);
+            }
+            "$top" => {
+                q.top = v.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+                    GraphError::ODataBadRequest(format!(
+                        "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
+                    ))
+                })?;
+            }
+            "$skiptoken" => {
+                q.after = odata::parse_skiptoken(&v)
+                    .ok_or_else(|| GraphError::ODataBadRequest("Invalid skip token.".into()))?;
+            }
+            "$count" => {
+                if !advanced {
+                    return Err(GraphError::BadRequest(
+                        "$count is not currently supported.".into(),
+                    ));
+                }
+                q.count = v == "true";
+            }
+            "$orderby" | "$search" | "$expand" | "$skip" => {
+                return Err(GraphError::UnsupportedQuery("Unsupported Query.".into()));
+            }
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+pub(super) fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+pub(super) fn context_url(collection: &str, select: Option<&[String]>, entity: bool) -> String {
+    let sel = select
+        .map(|s| format!("({})", s.join(",")))
+        .unwrap_or_default();
+    let ent = if entity { "/$entity" } else { "" };
+    format!("{METADATA}#{collection}{sel}{ent}")
+}
+
+pub(super) fn app_values<'a>(
+    app: &'a Application,
+) -> impl Fn(&str) -> Option<odata::Value<'a>> + 'a {
+    move |p: &str| {
+        Some(match p.to_ascii_lowercase().as_str() {
+            "id" => odata::Value::Str(Cow::Owned(app.id.to_string())),
+            "appid" => odata::Value::Str(Cow::Owned(app.app_id.to_string())),
+            "displayname" => odata::Value::Str(Cow::Borrowed(&app.display_name)),
+            "signinaudience" => odata::Value::Str(Cow::Borrowed(&app.sign_in_audience)),
+            "identifieruris" => odata::Value::List(
+                app.identifier_uris
+                    .iter()
+                    .map(|u| Cow::Borrowed(u.as_str()))
+                    .collect(),
+            ),
+            "tags" => odata::Value::List(prop_strings(&app.props, "tags")),
+            _ => return None,
+        })
+    }
+}
+
+pub(super) fn prop_strings<'a>(props: &'a Map<String, Value>, key: &str) -> Vec<Cow<'a, str>> {
+    props
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(Cow::Borrowed)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) fn sp_values<'a>(
+    sp: &'a ServicePrincipal,
+    dir: &'a Directory,
+) -> impl Fn(&str) -> Option<odata::Value<'a>> + 'a {
+    move |p: &str| {
+        Some(match p.to_ascii_lowercase().as_str() {
+            "id" => odata::Value::Str(Cow::Owned(sp.id.to_string())),
+            "appid" => odata::Value::Str(Cow::Owned(sp.app_id.to_string())),
+            "displayname" => odata::Value::Str(Cow::Borrowed(&sp.display_name)),
+            "accountenabled" => odata::Value::Bool(sp.account_enabled),
+            "serviceprincipaltype" => odata::Value::Str(Cow::Borrowed("Application")),
+            "serviceprincipalnames" => {
+                let mut names = vec![Cow::Owned(sp.app_id.to_string())];
+                if let Some(app) = dir.app_by_app_id(&sp.app_id) {
+                    names.extend(
+                        app.identifier_uris
+                            .iter()
+                            .map(|u| Cow::Borrowed(u.as_str())),
+                    );
+                }
+                odata::Value::List(names)
+            }
+            "tags" => odata::Value::List(prop_strings(&sp.props, "tags")),
+            _ => return None,
+        })
+    }
+}
+
+pub(super) const APP_FILTERABLE: &[(&str, bool)] = &[
+    ("id", false),
+    ("appId", false),
+    ("displayName", false),
+    ("signInAudience", false),
+    ("identifierUris", true),
+    ("tags", true),
+];
+
+pub(super) const SP_FILTERABLE: &[(&str, bool)] = &[
+    ("id", false),
+    ("appId", false),
+    ("displayName", false),
+    ("accountEnabled", false),
+    ("servicePrincipalType", false),
+    ("servicePrincipalNames", true),
+    ("tags", true),
+];
+
+/// Renders one page of a collection: `@odata.context`, `@odata.nextLink`, `value`.
+pub(super) fn page(
+    ctx: &Ctx,
+    path: &str,
+    q: &ListQuery,
+    raw_query: Option<&str>,
+    items: Vec<(u64, Map<String, Value>)>,
+    count: Option<usize>,
+) -> Response {
+    let collection = path.trim_start_matches("/v1.0/");
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(context_url(collection, q.select.as_deref(), false)),
+    );
+    if let Some(count) = count {
+        body.insert("@odata.count".into(), json!(count));
+    }
+    let more = items.len() > q.top;
+    let items: Vec<_> = items.into_iter().take(q.top).collect();
+    if more && let Some((last, _)) = items.last() {
+        // Keep the client's query as sent (Graph echoes `$filter`, `$top`, … unencoded)
+        // and replace the skip token.
+        let mut query: Vec<&str> = raw_query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|part| {
+                !part.is_empty()
+                    && form_urlencoded::parse(part.as_bytes())
+                        .next()
+                        .is_none_or(|(k, _)| k != "$skiptoken")
+            })
+            .collect();
+        let token = format!("$skiptoken={}", odata::skiptoken(*last));
+        query.push(&token);
+        let kept = query.join("&");
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{}{path}?{kept}", ctx.base)),
+        );
+    }
+    let value: Vec<Value> = items.into_iter().map(|(_, o)| Value::Object(o)).collect();
+    body.insert("value".into(), Value::Array(value));
+    ctx.json(StatusCode::OK, Value::Object(body))
+}
+
+pub(super) fn select_only(
+    raw: Option<&str>,
+    template: &Value,
+    ty: &str,
+) -> Result<Option<Vec<String>>, GraphError> {
+    Ok(parse_list_query(raw, &HeaderMap::new(), template, ty, &[])?.select)
+}

@@ -1,0 +1,233 @@
+//! `/servicePrincipals`.
+
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::odata::{self, Filter};
+use super::query::*;
+use super::*;
+
+pub(super) const SP_WRITABLE: &[&str] = &[
+    "alternativeNames",
+    "appDescription",
+    "appRoleAssignmentRequired",
+    "description",
+    "homepage",
+    "loginUrl",
+    "logoutUrl",
+    "notes",
+    "notificationEmailAddresses",
+    "preferredSingleSignOnMode",
+    "replyUrls",
+    "tags",
+    "info",
+];
+
+pub(super) fn apply_sp_body(
+    sp: &mut ServicePrincipal,
+    body: Map<String, Value>,
+    creating: bool,
+) -> Result<(), GraphError> {
+    const TY: &str = "ServicePrincipal";
+    let template = render::service_principal_template();
+    let mut next = sp.clone();
+    for (key, value) in body {
+        if key.starts_with("@odata.") {
+            continue;
+        }
+        match key.as_str() {
+            "appId" if creating => {}
+            "accountEnabled" => match value {
+                Value::Bool(b) => next.account_enabled = b,
+                _ => return Err(invalid_value("accountEnabled", TY)),
+            },
+            "displayName" => match value {
+                Value::String(s) if !s.trim().is_empty() => next.display_name = s,
+                _ => return Err(invalid_value("displayName", TY)),
+            },
+            k if SP_WRITABLE.contains(&k) => match template.get(k) {
+                Some(default) if shape_matches(default, &value) => {
+                    merge_prop(&mut next.props, k, value)
+                }
+                _ => return Err(invalid_value(k, TY)),
+            },
+            k if template.get(k).is_some() => return Err(read_only(k)),
+            k => return Err(unknown_property(k, TY)),
+        }
+    }
+    *sp = next;
+    Ok(())
+}
+
+pub(super) fn sp_response(
+    ctx: &Ctx,
+    state: &AppState,
+    dir: &Directory,
+    sp: &ServicePrincipal,
+    status: StatusCode,
+    select: Option<&[String]>,
+) -> Response {
+    let app = dir.app_by_app_id(&sp.app_id);
+    let object = render::service_principal(sp, app, &state.config.tenant_id);
+    entity_response(
+        ctx,
+        state,
+        &SERVICE_PRINCIPALS,
+        &sp.id,
+        object,
+        status,
+        select,
+    )
+}
+
+/// `GET /v1.0/servicePrincipals`.
+pub(crate) async fn list_sps(
+    state: AppState,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let ctx = &caller.ctx;
+    ctx.respond((|| {
+        caller.require(READ_ROLES)?;
+        let template = render::service_principal_template();
+        let q = parse_list_query(
+            raw.as_deref(),
+            &headers,
+            &template,
+            "ServicePrincipal",
+            SP_FILTERABLE,
+        )?;
+        let dir = state.directory();
+        let tenant = state.config.tenant_id;
+        let render = |s: &ServicePrincipal| {
+            render::select(
+                render::service_principal(s, dir.app_by_app_id(&s.app_id), &tenant),
+                q.select.as_deref(),
+            )
+        };
+        let matches = |s: &ServicePrincipal| {
+            q.filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&sp_values(s, &dir)))
+        };
+        // Index lookup when the filter names one app id.
+        let indexed = q.filter.as_ref().and_then(|f| match f {
+            Filter::Any {
+                prop,
+                value: odata::Literal::String(v),
+            } if prop.eq_ignore_ascii_case("servicePrincipalNames") => Uuid::parse_str(v).ok(),
+            _ => f.exact("appId").and_then(|v| Uuid::parse_str(v).ok()),
+        });
+        let items: Vec<(u64, Map<String, Value>)> = match indexed {
+            Some(app_id) => dir
+                .sp_by_app_id(&app_id)
+                .filter(|s| q.after == 0 && matches(s))
+                .map(|s| (1, render(s)))
+                .into_iter()
+                .collect(),
+            None => dir
+                .sps_after(q.after)
+                .filter(|(_, s)| matches(s))
+                .take(q.top + 1)
+                .map(|(seq, s)| (seq, render(s)))
+                .collect(),
+        };
+        let count = q
+            .count
+            .then(|| dir.sps_after(0).filter(|(_, s)| matches(s)).count());
+        Ok(page(
+            ctx,
+            "/v1.0/servicePrincipals",
+            &q,
+            raw.as_deref(),
+            items,
+            count,
+        ))
+    })())
+}
+
+/// `POST /v1.0/servicePrincipals`.
+pub(crate) async fn create_sp(state: AppState, caller: Caller, body: Bytes) -> Response {
+    let ctx = &caller.ctx;
+    ctx.respond((|| {
+        caller.require(WRITE_ROLES)?;
+        let body = json_object(&body)?;
+        let app_id = match body.get("appId") {
+            Some(Value::String(s)) => {
+                Uuid::parse_str(s).map_err(|_| invalid_value("appId", "ServicePrincipal"))?
+            }
+            Some(_) => return Err(invalid_value("appId", "ServicePrincipal")),
+            None => return Err(required("appId", "ServicePrincipal")),
+        };
+        let sp =
+            state.create_service_principal(app_id, ctx.now, |sp| apply_sp_body(sp, body, true))?;
+        let dir = state.directory();
+        Ok(sp_response(
+            ctx,
+            &state,
+            &dir,
+            &sp,
+            StatusCode::CREATED,
+            None,
+        ))
+    })())
+}
+
+pub(super) fn get_sp_impl(
+    state: &AppState,
+    caller: &Caller,
+    key: Key,
+    raw: Option<&str>,
+) -> Result<Response, GraphError> {
+    caller.require(READ_ROLES)?;
+    let select = select_only(
+        raw,
+        &render::service_principal_template(),
+        "ServicePrincipal",
+    )?;
+    let dir = state.directory();
+    let sp = find_sp(&dir, key)?;
+    Ok(sp_response(
+        &caller.ctx,
+        state,
+        &dir,
+        sp,
+        StatusCode::OK,
+        select.as_deref(),
+    ))
+}
+
+pub(super) fn update_sp_impl(
+    state: &AppState,
+    caller: &Caller,
+    key: Key,
+    body: &[u8],
+) -> Result<Response, GraphError> {
+    caller.require(WRITE_ROLES)?;
+    let body = json_object(body)?;
+    let mut dir = state.directory_mut();
+    let mut sp = find_sp(&dir, key)?.clone();
+    apply_sp_body(&mut sp, body, false)?;
+    if let Some(slot) = dir.sp_mut(&sp.id) {
+        *slot = sp;
+    }
+    Ok(caller.ctx.no_content())
+}
+
+pub(super) fn delete_sp_impl(
+    state: &AppState,
+    caller: &Caller,
+    key: Key,
+) -> Result<Response, GraphError> {
+    caller.require(WRITE_ROLES)?;
+    let mut dir = state.directory_mut();
+    let id = find_sp(&dir, key)?.id;
+    dir.delete_sp(&id, caller.ctx.now)
+        .map_err(|_| GraphError::NotFound(id.to_string()))?;
+    Ok(caller.ctx.no_content())
+}
