@@ -62,6 +62,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod token;
 pub mod token_cache;
+mod wire;
 
 pub use config::{Config, Secret, TlsMode};
 pub use server::{AdminCredentials, ConnectionInfo, Emulator, EmulatorBuilder, Server, StartError};

@@ -2,7 +2,7 @@
 //! Monitor data planes need get their real server-side properties: a Log Analytics
 //! workspace its `customerId`, an Application Insights component its `AppId`,
 //! `InstrumentationKey` and `ConnectionString`, a data collection rule its `immutableId` (and
-//! is validated, see [`crate::monitor::ingestion`]).
+//! is validated, see [`crate::telemetry::dcr`]).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,9 +10,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{ArmError, Call, Route, empty, json, known_subscription, regions};
-use crate::monitor::ingestion;
 use crate::rbac::{Plane, Scope};
 use crate::resources::{ArmStore, COMPONENT_TYPE, DCE_TYPE, DCR_TYPE, Resource, WORKSPACE_TYPE};
+use crate::telemetry::dcr;
 
 /// A resource (or a collection of one type) inside a resource group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,9 +326,10 @@ fn fill_properties(
             }
         }
     } else if full_type.eq_ignore_ascii_case(DCR_TYPE) {
-        p = ingestion::dcr_properties(store, existing, given, kind, &call.base, call.now)?;
+        p = dcr::dcr_properties(store, existing, given, kind, &call.base, call.now)
+            .map_err(ArmError::InvalidDataCollectionRule)?;
     } else if full_type.eq_ignore_ascii_case(DCE_TYPE) {
-        p = ingestion::dce_properties(existing, given, &call.base);
+        p = dcr::dce_properties(existing, given, &call.base);
     } else {
         p = given;
         p.insert("provisioningState".into(), json!("Succeeded"));

@@ -32,7 +32,6 @@ use crate::services::access;
 pub(crate) use crate::services::access::known_subscription;
 pub use error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
 pub(crate) use metadata::metadata_endpoints;
-pub(crate) use subscriptions::render as render_subscription;
 
 use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::{percent_decode, request_base};

@@ -2,30 +2,12 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
-use uuid::Uuid;
+use serde_json::json;
 
 use super::{ArmError, Call, json};
 use crate::rbac::{Plane, Scope};
 use crate::resources::{ArmStore, Subscription};
-
-/// A subscription as ARM shows it (2020-01-01 and later).
-pub(crate) fn render(s: &Subscription, tenant: &Uuid) -> Value {
-    json!({
-        "id": format!("/subscriptions/{}", s.id),
-        "authorizationSource": "RoleBased",
-        "managedByTenants": [],
-        "subscriptionId": s.id,
-        "tenantId": tenant,
-        "displayName": s.display_name,
-        "state": "Enabled",
-        "subscriptionPolicies": {
-            "locationPlacementId": "Public_2014-09-01",
-            "quotaId": "PayAsYouGo_2014-09-01",
-            "spendingLimit": "Off"
-        }
-    })
-}
+use crate::wire::arm as wire;
 
 /// Whether the caller holds any role, effective on ARM now, in the subscription.
 fn visible(call: &Call<'_>, store: &ArmStore, s: &Subscription) -> bool {
@@ -40,10 +22,10 @@ fn visible(call: &Call<'_>, store: &ArmStore, s: &Subscription) -> bool {
 pub(crate) fn list(call: &Call<'_>) -> Result<Response, ArmError> {
     let store = call.state.arm();
     let tenant = call.state.config.tenant_id;
-    let value: Vec<Value> = store
+    let value: Vec<wire::Subscription<'_>> = store
         .subscriptions()
         .filter(|s| visible(call, &store, s))
-        .map(|s| render(s, &tenant))
+        .map(|s| wire::Subscription::new(s, tenant))
         .collect();
     let count = value.len();
     Ok(json(
@@ -64,7 +46,7 @@ pub(crate) fn get(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
         .ok_or_else(|| ArmError::SubscriptionNotFound(sub.to_owned()))?;
     Ok(json(
         StatusCode::OK,
-        &render(subscription, &call.state.config.tenant_id),
+        &wire::Subscription::new(subscription, call.state.config.tenant_id),
     ))
 }
 

@@ -150,7 +150,7 @@ pub(crate) async fn require_admin_token(state: AppState, request: Request, next:
     if control
         && !portal
         && !matches!(*request.method(), Method::GET | Method::HEAD)
-        && !crate::portal::is_same_origin(&state, request.headers())
+        && !crate::http::is_same_origin(&state, request.headers())
     {
         return error(
             StatusCode::FORBIDDEN,

@@ -9,10 +9,10 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::arm::render_subscription as render;
 use crate::rbac::Plane;
 use crate::resources::Subscription;
 use crate::services::AppState;
+use crate::wire::arm::Subscription as Rendered;
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (
@@ -67,7 +67,7 @@ pub(crate) async fn create_subscription(state: AppState, body: Bytes) -> Respons
     }
     (
         StatusCode::CREATED,
-        axum::Json(render(&subscription, &state.config.tenant_id)),
+        axum::Json(Rendered::new(&subscription, state.config.tenant_id)),
     )
         .into_response()
 }
@@ -77,7 +77,7 @@ pub(crate) async fn list_subscriptions(state: AppState) -> Response {
     let store = state.arm();
     let value: Vec<_> = store
         .subscriptions()
-        .map(|s| render(s, &state.config.tenant_id))
+        .map(|s| Rendered::new(s, state.config.tenant_id))
         .collect();
     axum::Json(json!({ "value": value })).into_response()
 }

@@ -16,10 +16,10 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::control::error;
+use crate::http::body::{BodyError, read_body};
 use crate::kql::{Column, ColumnType, Table};
-use crate::monitor::app_insights;
-use crate::monitor::{BodyError, read_body};
 use crate::services::AppState;
+use crate::telemetry::app_tables;
 
 /// Largest request body read (see the catalog).
 const MAX_BODY: usize = crate::catalog::Api::Control.body_limit();
@@ -194,13 +194,13 @@ pub(crate) async fn seed_app(
             format!("no Application Insights component has AppId '{app}'"),
         );
     };
-    let Some(schema) = app_insights::schema(&table) else {
+    let Some(schema) = app_tables::schema(&table) else {
         return error(
             StatusCode::BAD_REQUEST,
             "InvalidTableName",
             format!(
                 "'{table}' is not an Application Insights table; use one of {}",
-                app_insights::table_names().collect::<Vec<_>>().join(", ")
+                app_tables::table_names().collect::<Vec<_>>().join(", ")
             ),
         );
     };
@@ -216,7 +216,7 @@ pub(crate) async fn seed_app(
         );
     }
     let now = state.clock.now();
-    app_insights::complete_rows(&table, &component, &mut seed.rows, now);
+    app_tables::complete_rows(&table, &component, &mut seed.rows, now);
     let mut rows = Table::new(&table, schema.clone());
     if let Err(e) = rows.append_json_rows(&seed.rows) {
         return error(StatusCode::BAD_REQUEST, "InvalidRows", e.to_string());

@@ -1,6 +1,7 @@
 //! Small HTTP helpers shared by every service module.
 
 pub(crate) mod bearer;
+pub(crate) mod body;
 
 use std::cell::Cell;
 
@@ -60,6 +61,23 @@ pub(crate) fn request_id() -> Uuid {
 /// that are not UTF-8 become U+FFFD.
 pub(crate) fn percent_decode(path: &str) -> std::borrow::Cow<'_, str> {
     percent_encoding::percent_decode_str(path).decode_utf8_lossy()
+}
+
+/// Whether a request comes from a page of the emulator's own origin, or from a client that
+/// is not a browser: `Sec-Fetch-Site`, when sent, must be `same-origin`, and `Origin`, when
+/// sent, the emulator's base URL as the client reached it. Browsers send both on form posts
+/// and cross-site fetches; curl and SDKs send neither.
+pub(crate) fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    let header = |name| headers.get(name).map(|v| v.to_str().unwrap_or("invalid"));
+    if let Some(site) = header("sec-fetch-site")
+        && !site.eq_ignore_ascii_case("same-origin")
+    {
+        return false;
+    }
+    match header(header::ORIGIN.as_str()) {
+        Some(origin) => origin.eq_ignore_ascii_case(&request_base(state, headers)),
+        None => true,
+    }
 }
 
 /// The host (and port) part of a base URL.

@@ -18,8 +18,8 @@ mod html;
 mod iam;
 
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -29,7 +29,6 @@ pub(crate) use apps::{
 pub(crate) use iam::{add_assignment, create_group, iam, remove_assignment, resources};
 
 use self::html::{BASE, Section, copyable, esc, page, when};
-use crate::http::request_base;
 use crate::services::AppState;
 
 /// Refuses cross-site form posts. The portal has no login, so its only protection against
@@ -44,7 +43,7 @@ impl FromRequestParts<AppState> for SameOrigin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        if is_same_origin(state, &parts.headers) {
+        if crate::http::is_same_origin(state, &parts.headers) {
             Ok(Self)
         } else {
             Err(html::error_page(
@@ -53,19 +52,6 @@ impl FromRequestParts<AppState> for SameOrigin {
                 Some((BASE, "Back to the portal")),
             ))
         }
-    }
-}
-
-pub(crate) fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    let header = |name| headers.get(name).map(|v| v.to_str().unwrap_or("invalid"));
-    if let Some(site) = header("sec-fetch-site")
-        && !site.eq_ignore_ascii_case("same-origin")
-    {
-        return false;
-    }
-    match header(header::ORIGIN.as_str()) {
-        Some(origin) => origin.eq_ignore_ascii_case(&request_base(state, headers)),
-        None => true,
     }
 }
 

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub(crate) mod app_tables;
+pub(crate) mod dcr;
 pub(crate) mod timespan;
 
 use crate::changes::{Counter, Log, Mark};
