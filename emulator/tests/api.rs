@@ -1,5 +1,6 @@
 //! Integration tests of the emulator over real sockets: one test binary, a module per service.
 
+mod architecture;
 mod arm;
 mod concurrency;
 mod entra;

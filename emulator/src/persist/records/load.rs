@@ -1,0 +1,348 @@
+//! Records back into memory: the state rebuilt from a snapshot and its journal.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use super::*;
+
+/// The state being rebuilt from disk.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    /// Directory.
+    pub(crate) dir: Directory,
+    /// ARM.
+    pub(crate) arm: ArmStore,
+    /// Monitor data.
+    pub(crate) monitor: MonitorStore,
+    /// Clock offset.
+    pub(crate) clock_offset: Duration,
+    /// The instance tag of the snapshot.
+    pub(crate) instance_tag: Option<String>,
+}
+
+fn hash(c: CredRec) -> Result<PasswordCredential, String> {
+    let salt = STANDARD.decode(&c.salt).map_err(|e| e.to_string())?;
+    let digest = STANDARD.decode(&c.digest).map_err(|e| e.to_string())?;
+    let hash = SecretHash::from_parts(&salt, &digest)
+        .ok_or_else(|| "a secret hash has the wrong length".to_owned())?;
+    Ok(PasswordCredential {
+        key_id: c.key_id,
+        display_name: c.display_name,
+        hint: c.hint,
+        start: c.start,
+        end: c.end,
+        hash,
+    })
+}
+
+fn resolve(r: &RoleRefRec) -> Result<RoleRef, String> {
+    if r.custom {
+        return Ok(RoleRef::Custom(r.id));
+    }
+    crate::rbac::find_by_id(&r.id.hyphenated().to_string())
+        .map(RoleRef::BuiltIn)
+        .ok_or_else(|| format!("unknown built-in role {}", r.id))
+}
+
+fn scope(s: &str) -> Result<Scope, String> {
+    Scope::parse(s).map_err(|_| format!("invalid scope {s:?}"))
+}
+
+fn column_type(name: &str) -> Result<ColumnType, String> {
+    ColumnType::parse(name).ok_or_else(|| format!("unknown column type {name:?}"))
+}
+
+fn schema(cols: Vec<(String, String)>) -> Result<Vec<Column>, String> {
+    cols.into_iter()
+        .map(|(n, t)| Ok(Column::new(n, column_type(&t)?)))
+        .collect()
+}
+
+fn decode_value(ty: ColumnType, v: Json) -> Result<Value, String> {
+    let bad = || format!("a {ty} value does not decode");
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    Ok(match ty {
+        ColumnType::Bool => Value::Bool(v.as_bool().ok_or_else(bad)?),
+        ColumnType::Int => Value::Int(
+            v.as_i64()
+                .and_then(|i| i32::try_from(i).ok())
+                .ok_or_else(bad)?,
+        ),
+        ColumnType::Long => Value::Long(v.as_i64().ok_or_else(bad)?),
+        ColumnType::DateTime => Value::DateTime(v.as_i64().ok_or_else(bad)?),
+        ColumnType::TimeSpan => Value::TimeSpan(v.as_i64().ok_or_else(bad)?),
+        ColumnType::Real => Value::Real(match &v {
+            Json::String(s) => s.parse().map_err(|_| bad())?,
+            _ => v.as_f64().ok_or_else(bad)?,
+        }),
+        ColumnType::String => Value::string(v.as_str().ok_or_else(bad)?),
+        ColumnType::Dynamic => Value::dynamic(v),
+        ColumnType::Guid => Value::Guid(
+            v.as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(bad)?,
+        ),
+    })
+}
+
+fn decode_table(t: TableRec) -> Result<Table, String> {
+    let columns = schema(t.columns)?;
+    let types: Vec<ColumnType> = columns.iter().map(|c| c.ty).collect();
+    let mut out = Table::new(t.name, columns);
+    for row in t.rows {
+        if row.len() != types.len() {
+            return Err("a row has the wrong number of values".to_owned());
+        }
+        let row = row
+            .into_iter()
+            .zip(&types)
+            .map(|(v, ty)| decode_value(*ty, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push_row(row).map_err(|e| e.message.clone())?;
+    }
+    Ok(out)
+}
+
+fn aggregate(v: [F; 4]) -> Aggregate {
+    Aggregate {
+        min: v[0].0,
+        max: v[1].0,
+        sum: v[2].0,
+        count: v[3].0,
+    }
+}
+
+impl Loaded {
+    /// Applies one record; `Err` says why it does not make sense.
+    pub(crate) fn apply(&mut self, record: Record) -> Result<(), String> {
+        match record {
+            Record::Meta { instance_tag } => self.instance_tag = Some(instance_tag),
+            Record::Clock { offset_nanos } => {
+                self.clock_offset = Duration::from_nanos(offset_nanos);
+            }
+            Record::App(a) => {
+                let mut app = Application::new(a.id, a.app_id, a.display_name, a.created);
+                app.sign_in_audience = a.sign_in_audience;
+                app.identifier_uris = a.identifier_uris;
+                app.requested_access_token_version = a.requested_access_token_version;
+                app.password_credentials = a
+                    .password_credentials
+                    .into_iter()
+                    .map(hash)
+                    .collect::<Result<_, _>>()?;
+                app.props = a.props;
+                app.deleted = a.deleted;
+                app.seq = a.seq;
+                self.dir.load_app(app);
+            }
+            Record::Sp(s) => {
+                let mut sp = ServicePrincipal::new(s.id, s.app_id, s.display_name, s.created);
+                sp.account_enabled = s.account_enabled;
+                sp.app_roles = s
+                    .app_roles
+                    .into_iter()
+                    .map(|(resource_app_id, value)| AppRoleGrant {
+                        resource_app_id,
+                        value,
+                    })
+                    .collect();
+                sp.props = s.props;
+                sp.deleted = s.deleted;
+                sp.seq = s.seq;
+                self.dir.load_sp(sp);
+            }
+            Record::DirGone(id) => self.dir.forget(&id),
+            Record::Subscription(id, display_name) => {
+                self.arm.put_subscription(Subscription { id, display_name });
+            }
+            Record::SubscriptionGone(id) => self.arm.forget(&ArmKey::Subscription(id)),
+            Record::Group(g) => {
+                self.arm.put_group(ResourceGroup {
+                    subscription: g.subscription,
+                    name: g.name,
+                    location: g.location,
+                    tags: g.tags,
+                    managed_by: g.managed_by,
+                });
+            }
+            Record::GroupGone(sub, name) => self.arm.forget(&ArmKey::Group(sub, name)),
+            Record::Resource(r) => {
+                self.arm.put_resource(Resource {
+                    id: r.id,
+                    name: r.name,
+                    resource_type: r.resource_type,
+                    location: r.location,
+                    tags: r.tags,
+                    sku: r.sku,
+                    kind: r.kind,
+                    properties: r.properties,
+                    created: r.created,
+                });
+            }
+            Record::ResourceGone(id) => self.arm.forget(&ArmKey::Resource(id)),
+            Record::Slot(s) => {
+                let live = match s.live {
+                    None => None,
+                    Some(a) => Some(Assignment {
+                        name: s.name,
+                        scope: scope(&a.scope)?,
+                        role: resolve(&a.role)?,
+                        principal_id: s.principal,
+                        principal_type: PrincipalType::parse(&a.principal_type)
+                            .ok_or_else(|| format!("bad principal type {:?}", a.principal_type))?,
+                        description: a.description,
+                        condition: a.condition,
+                        condition_version: a.condition_version,
+                        delegated_managed_identity_resource_id: a
+                            .delegated_managed_identity_resource_id,
+                        created_on: a.created_on,
+                        updated_on: a.updated_on,
+                        created_by: a.created_by,
+                        updated_by: a.updated_by,
+                    }),
+                };
+                let grants = s
+                    .grants
+                    .into_iter()
+                    .map(|g| {
+                        Ok(Grant {
+                            name: s.name,
+                            role: resolve(&g.role)?,
+                            scope: g.scope.into(),
+                            effective: g.effective,
+                            revoked: g.revoked,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                self.arm
+                    .authz
+                    .load_slot(s.name, s.principal, &s.key, live, grants);
+            }
+            Record::Role(r) => {
+                let role = CustomRole {
+                    id: r.id,
+                    role_name: r.role_name,
+                    description: r.description,
+                    permissions: permissions_of(r.permissions),
+                    assignable_scopes: r
+                        .assignable_scopes
+                        .iter()
+                        .map(|s| scope(s))
+                        .collect::<Result<_, _>>()?,
+                    created_on: r.created_on,
+                    updated_on: r.updated_on,
+                    created_by: r.created_by,
+                    updated_by: r.updated_by,
+                };
+                self.arm
+                    .authz
+                    .load_role(r.id, Some(role), stale_of(r.stale));
+            }
+            Record::RoleGone(id) => self.arm.authz.load_role(id, None, Vec::new()),
+            Record::RoleRetired { id, stale } => {
+                self.arm.authz.load_role(id, None, stale_of(stale));
+            }
+            Record::WorkspaceRows {
+                customer_id,
+                now,
+                rows,
+            } => {
+                let name = rows.name.clone();
+                let rows = decode_table(rows)?;
+                self.monitor.apply(&MonitorOp::Workspace {
+                    customer_id,
+                    table: name,
+                    rows,
+                    now,
+                });
+            }
+            Record::AppRows {
+                app_id,
+                schema: cols,
+                rows,
+            } => {
+                let name = rows.name.clone();
+                let rows = decode_table(rows)?;
+                self.monitor.apply(&MonitorOp::App {
+                    app_id,
+                    table: name,
+                    schema: schema(cols)?,
+                    rows,
+                });
+            }
+            Record::Points(p) => self.monitor.apply(&MonitorOp::Points {
+                resource: p.resource,
+                namespace: p.namespace,
+                metric: p.metric,
+                minute: p.minute,
+                points: p
+                    .points
+                    .into_iter()
+                    .map(|p| Point {
+                        dimensions: p.dimensions,
+                        value: aggregate(p.value),
+                    })
+                    .collect(),
+            }),
+            Record::Table {
+                component,
+                id,
+                table,
+            } => {
+                let table = decode_table(table)?;
+                self.monitor.load_table(component, id, table);
+            }
+            Record::Metrics {
+                resource,
+                namespaces,
+            } => {
+                let namespaces: BTreeMap<String, Namespace> = namespaces
+                    .into_iter()
+                    .map(|ns| {
+                        let metrics = ns
+                            .metrics
+                            .into_iter()
+                            .map(|m| {
+                                let metric = Metric {
+                                    name: m.name,
+                                    dimensions: m.dimensions,
+                                    series: m
+                                        .series
+                                        .into_iter()
+                                        .map(|(dims, points)| {
+                                            (
+                                                dims,
+                                                points
+                                                    .into_iter()
+                                                    .map(|(t, a)| (t, aggregate(a)))
+                                                    .collect(),
+                                            )
+                                        })
+                                        .collect(),
+                                };
+                                (m.key, metric)
+                            })
+                            .collect();
+                        (
+                            ns.key,
+                            Namespace {
+                                name: ns.name,
+                                metrics,
+                            },
+                        )
+                    })
+                    .collect();
+                self.monitor.load_metrics(resource, namespaces);
+            }
+            Record::End { .. } => return Err("an end marker in the middle".to_owned()),
+        }
+        Ok(())
+    }
+}
