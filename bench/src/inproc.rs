@@ -5,9 +5,7 @@
 use std::time::{Duration, Instant};
 
 use entra_emulator::Emulator;
-use entra_emulator::kql::{Column, ColumnType, QueryContext, TICKS_PER_SECOND, Table, Value};
-use entra_emulator::secret::SecretHash;
-use entra_emulator::token::{self, Grant, TokenVersion};
+use entra_emulator::test_support::{self, KqlBench, TestApplication, TokenSteps};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -71,26 +69,9 @@ fn per_call(budget: Duration, mut f: impl FnMut()) -> Duration {
 }
 
 /// The steps of one token issuance timed alone, best of five rounds each: secret check,
-/// claim building, claim serialization, and serialization plus signature (`token::mint`).
+/// claim building, claim serialization, and serialization plus signature.
 pub(crate) fn breakdown() {
-    let secret = "benchQ~0123456789abcdefghijklmnopqrstuv";
-    let hash = SecretHash::new(secret);
-    let ring = entra_emulator::keys::KeyRing::new(None).expect("signing key");
-    let key = ring.current();
-    let (tenant, client, oid) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let grant = || Grant {
-        version: TokenVersion::V1,
-        aud: "https://management.azure.com/",
-        tenant: &tenant,
-        client_id: &client,
-        client_name: "bench-app",
-        object_id: &oid,
-        roles: Vec::new(),
-        instance_tag: "E2bench",
-    };
-    let now = time::OffsetDateTime::now_utc();
-    let lifetime = Duration::from_secs(3600);
-    let claims = token::claims(grant(), now, lifetime);
+    let steps = TokenSteps::new().expect("signing key");
     let budget = Duration::from_millis(300);
     let best = |f: &mut dyn FnMut()| {
         (0..5)
@@ -99,16 +80,16 @@ pub(crate) fn breakdown() {
             .unwrap_or_default()
     };
     let verify = best(&mut || {
-        std::hint::black_box(hash.matches(std::hint::black_box(secret)));
+        std::hint::black_box(steps.verify_secret());
     });
     let build = best(&mut || {
-        std::hint::black_box(token::claims(grant(), now, lifetime));
+        std::hint::black_box(steps.build_claims());
     });
     let serialize = best(&mut || {
-        std::hint::black_box(serde_json::to_vec(std::hint::black_box(&claims)).ok());
+        std::hint::black_box(steps.serialize());
     });
     let mint = best(&mut || {
-        std::hint::black_box(token::mint(&key, std::hint::black_box(&claims)));
+        std::hint::black_box(steps.mint());
     });
     println!(
         "BENCH {}",
@@ -120,42 +101,13 @@ pub(crate) fn breakdown() {
 /// A `rows`-row table of log records over 30 days; then
 /// `where Level == "Error" | summarize count() by bin(TimeGenerated, 1h)`, five times.
 pub(crate) fn kql(rows: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let mut table = Table::new(
-        "AppTraces",
-        vec![
-            Column::new("TimeGenerated", ColumnType::DateTime),
-            Column::new("Level", ColumnType::String),
-            Column::new("DurationMs", ColumnType::Long),
-        ],
-    );
-    let levels = [
-        Value::string("Information"),
-        Value::string("Warning"),
-        Value::string("Error"),
-        Value::string("Verbose"),
-    ];
-    let start = 1_735_689_600 * TICKS_PER_SECOND; // 2025-01-01T00:00:00Z
-    let span = 30 * 86_400 * TICKS_PER_SECOND;
-    let step = span / i64::try_from(rows.max(1))?;
-    for i in 0..rows {
-        let i64_i = i64::try_from(i)?;
-        table.push_row(vec![
-            Value::DateTime(start + i64_i * step),
-            levels[i % levels.len()].clone(),
-            Value::Long(i64_i % 1000),
-        ])?;
-    }
-    let tables = vec![table];
-    let query =
-        r#"AppTraces | where Level == "Error" | summarize count() by bin(TimeGenerated, 1h)"#;
-    let ctx = QueryContext::log_analytics(time::OffsetDateTime::now_utc());
+    let bench = KqlBench::new(rows)?;
     let mut times = Vec::new();
     let mut groups = 0;
     for _ in 0..5 {
         let started = Instant::now();
-        let result = entra_emulator::kql::run(query, &tables, &ctx)?;
+        groups = bench.run()?;
         times.push(started.elapsed());
-        groups = result.row_count();
     }
     let median = median(&times);
     println!(
@@ -180,65 +132,46 @@ fn us(d: Duration) -> f64 {
 pub(crate) async fn routes(scale: usize) -> Result<(), Box<dyn std::error::Error>> {
     use axum::body::Body;
     use axum::http::Request;
-    use entra_emulator::directory::{Application, PasswordCredential, ServicePrincipal};
-    use entra_emulator::rbac::{Assignment, RoleRef, Scope};
-    use entra_emulator::services::SeedRequest;
+    use entra_emulator::SeedRequest;
     use tower::ServiceExt as _;
 
     let emulator = Emulator::builder()
         .rbac_propagation(Duration::ZERO)
         .start()
         .await?;
-    let state = emulator.state().clone();
-    state.seed(&SeedRequest {
+    emulator.seed(&SeedRequest {
         applications: scale,
         role_assignments: scale,
         secret: None,
     })?;
-    let now = state.clock.now();
+    let now = emulator.now();
     let secret = "benchQ~0123456789abcdefghijklmnopqrstuv";
     let (app_id, sp_id) = (Uuid::new_v4(), Uuid::new_v4());
-    {
-        let mut dir = state.directory_mut();
-        let mut app = Application::new(Uuid::new_v4(), app_id, "bench-reader", now);
-        app.password_credentials = vec![PasswordCredential {
-            key_id: Uuid::new_v4(),
-            display_name: None,
-            hint: "ben".to_owned(),
-            start: now - time::Duration::hours(1),
-            end: now + time::Duration::days(1),
-            hash: SecretHash::new(secret),
-        }];
-        dir.insert_app(app);
-        dir.insert_sp(ServicePrincipal::new(sp_id, app_id, "bench-reader", now));
-    }
+    test_support::insert_application(
+        &emulator,
+        TestApplication {
+            object_id: Uuid::new_v4(),
+            client_id: app_id,
+            name: "bench-reader".to_owned(),
+            created: now,
+            secret_key_id: Uuid::new_v4(),
+            secret: secret.to_owned(),
+            secret_start: now - time::Duration::hours(1),
+            secret_end: now + time::Duration::days(1),
+            service_principal: Some(sp_id),
+        },
+    );
     let sub = emulator.subscription_id();
-    {
-        let mut arm = state.arm_mut();
-        arm.put_group(entra_emulator::resources::ResourceGroup {
-            subscription: sub,
-            name: "bench-rg".to_owned(),
-            location: "eastus".to_owned(),
-            tags: None,
-            managed_by: None,
-        });
-        let reader = entra_emulator::rbac::find_by_id(entra_emulator::rbac::roles::ids::READER)
-            .ok_or("no Reader")?;
-        arm.authz
-            .upsert(
-                Assignment::of_service_principal(
-                    Uuid::new_v4(),
-                    Scope::subscription(&sub.to_string())?,
-                    RoleRef::BuiltIn(reader),
-                    sp_id,
-                    now,
-                ),
-                now,
-                [Duration::ZERO; 4],
-            )
-            .map_err(|e| format!("{e:?}"))?;
-    }
-    let router = entra_emulator::router::router(state.clone());
+    test_support::insert_resource_group(&emulator, "bench-rg", "eastus");
+    test_support::insert_role_assignment(
+        &emulator,
+        Uuid::new_v4(),
+        &format!("/subscriptions/{sub}"),
+        crate::READER,
+        sp_id,
+        "ServicePrincipal",
+    )?;
+    let router = emulator.router();
     let form = format!(
         "grant_type=client_credentials&client_id={app_id}&client_secret={secret}\
          &scope=https%3A%2F%2Fmanagement.azure.com%2F.default"

@@ -23,6 +23,9 @@ use serde_json::{Value, json};
 
 use load::{Error, Load, Proc, Wrk, WrkRun};
 use report::{Report, Row, Verdict};
+
+/// The built-in Reader role.
+const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 use stats::{Summary, median_f64};
 
 /// Options of `all` and the subcommands.
@@ -487,7 +490,7 @@ async fn authorized_calls(
     .await?;
     let reader = format!(
         "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{}",
-        entra_emulator::rbac::roles::ids::READER
+        READER
     );
     json_call(
         http,

@@ -103,8 +103,7 @@ impl Target {
         // The process's signing key is made on first use; make it now, off the recorded
         // timeline, so that a recording and its replay see the same pace whichever runs
         // first in the process (dates in request bodies are shifted by start time).
-        let state = emu.state().clone();
-        tokio::task::spawn_blocking(move || drop(state.keys.current()))
+        tokio::task::spawn_blocking(entra_emulator::test_support::make_process_key)
             .await
             .map_err(|e| format!("signing key: {e}"))?;
         Ok(Self::for_emulator(emu))
@@ -119,7 +118,7 @@ impl Target {
             subscription_id: emu.subscription_id().to_string(),
             admin_client_id: admin.client_id.to_string(),
             admin_secret: ClientSecret::new(admin.client_secret.expose()),
-            tenant_name: Some(emu.state().config.tenant_display_name.clone()),
+            tenant_name: Some(emu.config().tenant_display_name.clone()),
             control: Control::InProcess(emu),
         }
     }

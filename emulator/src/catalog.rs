@@ -182,11 +182,10 @@ impl Api {
 /// ARM's metrics read API (`…/providers/Microsoft.Insights/metrics`) takes GET; a POST there
 /// is a custom metrics post against a resource id that is not one, which the service refuses.
 fn is_custom_metrics(path: &str) -> bool {
-    let segs = path.split('/').filter(|s| !s.is_empty());
-    segs.clone().count() > 8
-        && segs
-            .last()
-            .is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    segs.next_back()
+        .is_some_and(|s| s.eq_ignore_ascii_case("metrics"))
+        && segs.count() >= 8
 }
 
 #[cfg(test)]

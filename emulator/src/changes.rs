@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The number of a change (0: no change). [`Mark::ALL`] stands for "whatever is pending,
 /// and any snapshot asked for": a change without a number of its own (the clock moved).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Mark(pub(crate) u64);
+pub(crate) struct Mark(pub(crate) u64);
 
 impl Mark {
     /// No change.
@@ -105,7 +105,7 @@ impl<T> Log<T> {
 }
 
 /// A store whose changes are numbered: it can tell the mark of its last one.
-pub trait Tracked {
+pub(crate) trait Tracked {
     /// The mark of the last change recorded ([`Mark::NONE`] when not tracked).
     fn last_mark(&self) -> Mark;
 }

@@ -11,19 +11,19 @@ use time::OffsetDateTime;
 
 /// A monotonic-forward clock: real UTC time shifted by an offset that only grows.
 #[derive(Debug, Default)]
-pub struct Clock {
+pub(crate) struct Clock {
     offset_nanos: AtomicI64,
 }
 
 impl Clock {
     /// The emulated current time (UTC).
-    pub fn now(&self) -> OffsetDateTime {
+    pub(crate) fn now(&self) -> OffsetDateTime {
         let offset = self.offset_nanos.load(Ordering::Relaxed);
         OffsetDateTime::now_utc() + time::Duration::nanoseconds(offset)
     }
 
     /// Moves the clock forward by `by` and returns the new time.
-    pub fn advance(&self, by: Duration) -> OffsetDateTime {
+    pub(crate) fn advance(&self, by: Duration) -> OffsetDateTime {
         let nanos = i64::try_from(by.as_nanos()).unwrap_or(i64::MAX);
         // Saturate instead of wrapping: an absurd advance pins the clock far in the future.
         let _ = self
@@ -35,18 +35,13 @@ impl Clock {
     }
 
     /// How far the clock has been moved ahead of wall time.
-    pub fn offset(&self) -> Duration {
+    pub(crate) fn offset(&self) -> Duration {
         Duration::from_nanos(
             self.offset_nanos
                 .load(Ordering::Relaxed)
                 .max(0)
                 .unsigned_abs(),
         )
-    }
-
-    /// Puts the clock back on wall time.
-    pub fn reset(&self) {
-        self.offset_nanos.store(0, Ordering::Relaxed);
     }
 }
 

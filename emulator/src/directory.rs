@@ -14,10 +14,10 @@ use crate::config::Secret;
 use crate::secret::{self, SecretHash};
 
 /// App id of Microsoft Graph (the resource that defines `Application.ReadWrite.All`).
-pub const GRAPH_APP_ID: Uuid = uuid!("00000003-0000-0000-c000-000000000000");
+pub(crate) const GRAPH_APP_ID: Uuid = uuid!("00000003-0000-0000-c000-000000000000");
 
 /// Values of `signInAudience` (the supported account types).
-pub const SIGN_IN_AUDIENCES: &[&str] = &[
+pub(crate) const SIGN_IN_AUDIENCES: &[&str] = &[
     "AzureADMyOrg",
     "AzureADMultipleOrgs",
     "AzureADandPersonalMicrosoftAccount",
@@ -26,82 +26,82 @@ pub const SIGN_IN_AUDIENCES: &[&str] = &[
 
 /// A client secret as stored: metadata plus the salted hash, never the value.
 #[derive(Debug, Clone)]
-pub struct PasswordCredential {
+pub(crate) struct PasswordCredential {
     /// Credential id.
-    pub key_id: Uuid,
+    pub(crate) key_id: Uuid,
     /// Optional description.
-    pub display_name: Option<String>,
+    pub(crate) display_name: Option<String>,
     /// First three characters of the secret.
-    pub hint: String,
+    pub(crate) hint: String,
     /// Valid from.
-    pub start: OffsetDateTime,
+    pub(crate) start: OffsetDateTime,
     /// Valid until.
-    pub end: OffsetDateTime,
+    pub(crate) end: OffsetDateTime,
     /// Salted hash of the value.
-    pub hash: SecretHash,
+    pub(crate) hash: SecretHash,
 }
 
 /// An application registration.
 #[derive(Debug, Clone)]
-pub struct Application {
+pub(crate) struct Application {
     /// Object id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Application (client) id.
-    pub app_id: Uuid,
+    pub(crate) app_id: Uuid,
     /// Display name.
-    pub display_name: String,
+    pub(crate) display_name: String,
     /// Creation time.
-    pub created: OffsetDateTime,
+    pub(crate) created: OffsetDateTime,
     /// Who may sign in.
-    pub sign_in_audience: String,
+    pub(crate) sign_in_audience: String,
     /// Application ID URIs (resource identifiers other apps request tokens for).
-    pub identifier_uris: Vec<String>,
+    pub(crate) identifier_uris: Vec<String>,
     /// `api.requestedAccessTokenVersion`: the token format issued for this app as a resource.
-    pub requested_access_token_version: Option<i64>,
+    pub(crate) requested_access_token_version: Option<i64>,
     /// Client secrets.
-    pub password_credentials: Vec<PasswordCredential>,
+    pub(crate) password_credentials: Vec<PasswordCredential>,
     /// Other Graph properties set by clients (`description`, `web`, `api`, `tags`, …),
     /// rendered over Graph's defaults.
-    pub props: Map<String, Value>,
+    pub(crate) props: Map<String, Value>,
     /// When it was deleted (it is then in deleted items).
-    pub deleted: Option<OffsetDateTime>,
+    pub(crate) deleted: Option<OffsetDateTime>,
     pub(crate) seq: u64,
 }
 
 /// An app role held by a service principal on some resource (an appRoleAssignment).
 #[derive(Debug, Clone)]
-pub struct AppRoleGrant {
+pub(crate) struct AppRoleGrant {
     /// App id of the resource defining the role.
-    pub resource_app_id: Uuid,
+    pub(crate) resource_app_id: Uuid,
     /// The role's value, as it appears in the `roles` claim.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// A service principal: an application's identity in the tenant.
 #[derive(Debug, Clone)]
-pub struct ServicePrincipal {
+pub(crate) struct ServicePrincipal {
     /// Object id (the `oid` of its tokens, the `principalId` of its role assignments).
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The application's client id.
-    pub app_id: Uuid,
+    pub(crate) app_id: Uuid,
     /// Display name (the application's).
-    pub display_name: String,
+    pub(crate) display_name: String,
     /// Creation time.
-    pub created: OffsetDateTime,
+    pub(crate) created: OffsetDateTime,
     /// Whether sign-in is enabled.
-    pub account_enabled: bool,
+    pub(crate) account_enabled: bool,
     /// App roles granted to it.
-    pub app_roles: Vec<AppRoleGrant>,
+    pub(crate) app_roles: Vec<AppRoleGrant>,
     /// Other Graph properties set by clients (`tags`, `notes`, …).
-    pub props: Map<String, Value>,
+    pub(crate) props: Map<String, Value>,
     /// When it was deleted (it is then in deleted items).
-    pub deleted: Option<OffsetDateTime>,
+    pub(crate) deleted: Option<OffsetDateTime>,
     pub(crate) seq: u64,
 }
 
 impl Application {
     /// A new registration with Graph's defaults and no credentials.
-    pub fn new(
+    pub(crate) fn new(
         id: Uuid,
         app_id: Uuid,
         display_name: impl Into<String>,
@@ -125,7 +125,7 @@ impl Application {
 
 impl ServicePrincipal {
     /// A new, enabled service principal for `app_id` holding no app roles.
-    pub fn new(
+    pub(crate) fn new(
         id: Uuid,
         app_id: Uuid,
         display_name: impl Into<String>,
@@ -146,11 +146,11 @@ impl ServicePrincipal {
 }
 
 /// How long deleted objects stay restorable.
-pub const DELETED_RETENTION: time::Duration = time::Duration::days(30);
+pub(crate) const DELETED_RETENTION: time::Duration = time::Duration::days(30);
 
 /// Why a directory change was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DirError {
+pub(crate) enum DirError {
     /// No live object with that id.
     NotFound(Uuid),
     /// The app already has a service principal.
@@ -166,7 +166,7 @@ pub enum DirError {
 /// Applications and service principals, indexed by object id and by app id, listed in
 /// creation order; deleted objects kept apart until purged.
 #[derive(Debug, Default, Clone)]
-pub struct Directory {
+pub(crate) struct Directory {
     apps: HashMap<Uuid, Application>,
     app_ids: HashMap<Uuid, Uuid>,
     app_order: BTreeMap<u64, Uuid>,
@@ -193,7 +193,7 @@ impl Directory {
     }
 
     /// Adds an application (the caller guarantees fresh ids).
-    pub fn insert_app(&mut self, mut app: Application) {
+    pub(crate) fn insert_app(&mut self, mut app: Application) {
         app.seq = self.seq();
         self.touch(app.id);
         self.app_ids.insert(app.app_id, app.id);
@@ -202,7 +202,7 @@ impl Directory {
     }
 
     /// Adds a service principal (the caller guarantees fresh ids, one per app).
-    pub fn insert_sp(&mut self, mut sp: ServicePrincipal) {
+    pub(crate) fn insert_sp(&mut self, mut sp: ServicePrincipal) {
         sp.seq = self.seq();
         self.touch(sp.id);
         self.sp_ids.insert(sp.app_id, sp.id);
@@ -211,59 +211,59 @@ impl Directory {
     }
 
     /// Number of live applications and service principals.
-    pub fn counts(&self) -> (usize, usize) {
+    pub(crate) fn counts(&self) -> (usize, usize) {
         (self.apps.len(), self.sps.len())
     }
 
     /// The application with this object id.
-    pub fn app(&self, id: &Uuid) -> Option<&Application> {
+    pub(crate) fn app(&self, id: &Uuid) -> Option<&Application> {
         self.apps.get(id)
     }
 
     /// The application with this object id, for changing it. Keep `identifier_uris` unique
     /// with [`Directory::identifier_uri_taken`] before changing them.
-    pub fn app_mut(&mut self, id: &Uuid) -> Option<&mut Application> {
+    pub(crate) fn app_mut(&mut self, id: &Uuid) -> Option<&mut Application> {
         self.touch(*id);
         self.apps.get_mut(id)
     }
 
     /// The application with this client id.
-    pub fn app_by_app_id(&self, app_id: &Uuid) -> Option<&Application> {
+    pub(crate) fn app_by_app_id(&self, app_id: &Uuid) -> Option<&Application> {
         self.app_ids.get(app_id).and_then(|id| self.apps.get(id))
     }
 
     /// The service principal with this object id.
-    pub fn sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
+    pub(crate) fn sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
         self.sps.get(id)
     }
 
     /// The service principal with this object id, for changing it.
-    pub fn sp_mut(&mut self, id: &Uuid) -> Option<&mut ServicePrincipal> {
+    pub(crate) fn sp_mut(&mut self, id: &Uuid) -> Option<&mut ServicePrincipal> {
         self.touch(*id);
         self.sps.get_mut(id)
     }
 
     /// The service principal of this client id.
-    pub fn sp_by_app_id(&self, app_id: &Uuid) -> Option<&ServicePrincipal> {
+    pub(crate) fn sp_by_app_id(&self, app_id: &Uuid) -> Option<&ServicePrincipal> {
         self.sp_ids.get(app_id).and_then(|id| self.sps.get(id))
     }
 
     /// Live applications in creation order, starting after sequence number `after`.
-    pub fn apps_after(&self, after: u64) -> impl Iterator<Item = (u64, &Application)> {
+    pub(crate) fn apps_after(&self, after: u64) -> impl Iterator<Item = (u64, &Application)> {
         self.app_order
             .range(after.saturating_add(1)..)
             .filter_map(|(seq, id)| self.apps.get(id).map(|a| (*seq, a)))
     }
 
     /// Live service principals in creation order, starting after sequence number `after`.
-    pub fn sps_after(&self, after: u64) -> impl Iterator<Item = (u64, &ServicePrincipal)> {
+    pub(crate) fn sps_after(&self, after: u64) -> impl Iterator<Item = (u64, &ServicePrincipal)> {
         self.sp_order
             .range(after.saturating_add(1)..)
             .filter_map(|(seq, id)| self.sps.get(id).map(|s| (*seq, s)))
     }
 
     /// Applications exposing `uri` (case-insensitive) as an identifier URI.
-    pub fn app_by_identifier_uri(&self, uri: &str) -> Option<&Application> {
+    pub(crate) fn app_by_identifier_uri(&self, uri: &str) -> Option<&Application> {
         let uri = uri.trim_end_matches('/');
         self.apps.values().find(|a| {
             a.identifier_uris
@@ -273,7 +273,11 @@ impl Directory {
     }
 
     /// Whether an application other than `except` uses one of `uris`.
-    pub fn identifier_uri_taken(&self, uris: &[String], except: Option<&Uuid>) -> Option<String> {
+    pub(crate) fn identifier_uri_taken(
+        &self,
+        uris: &[String],
+        except: Option<&Uuid>,
+    ) -> Option<String> {
         uris.iter()
             .find(|u| {
                 self.app_by_identifier_uri(u)
@@ -283,7 +287,7 @@ impl Directory {
     }
 
     /// Creates a service principal for an existing application.
-    pub fn create_sp(&mut self, sp: ServicePrincipal) -> Result<(), DirError> {
+    pub(crate) fn create_sp(&mut self, sp: ServicePrincipal) -> Result<(), DirError> {
         if self.app_by_app_id(&sp.app_id).is_none() {
             return Err(DirError::NoBackingApplication(sp.app_id));
         }
@@ -295,7 +299,7 @@ impl Directory {
     }
 
     /// Moves an application and its service principal to deleted items, as Graph does.
-    pub fn delete_app(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
+    pub(crate) fn delete_app(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
         let mut app = self.apps.remove(id).ok_or(DirError::NotFound(*id))?;
         self.app_ids.remove(&app.app_id);
         self.app_order.remove(&app.seq);
@@ -309,7 +313,7 @@ impl Directory {
     }
 
     /// Moves a service principal to deleted items.
-    pub fn delete_sp(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
+    pub(crate) fn delete_sp(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
         let mut sp = self.sps.remove(id).ok_or(DirError::NotFound(*id))?;
         self.sp_ids.remove(&sp.app_id);
         self.sp_order.remove(&sp.seq);
@@ -320,7 +324,7 @@ impl Directory {
     }
 
     /// Drops deleted objects older than the retention period.
-    pub fn purge_expired(&mut self, now: OffsetDateTime) {
+    pub(crate) fn purge_expired(&mut self, now: OffsetDateTime) {
         let live = |d: Option<OffsetDateTime>| d.is_some_and(|d| d + DELETED_RETENTION > now);
         let expired: Vec<Uuid> = (self.deleted_apps.values().map(|a| (a.id, a.deleted)))
             .chain(self.deleted_sps.values().map(|s| (s.id, s.deleted)))
@@ -335,32 +339,32 @@ impl Directory {
     }
 
     /// Deleted applications, oldest deletion first.
-    pub fn deleted_apps(&self) -> Vec<&Application> {
+    pub(crate) fn deleted_apps(&self) -> Vec<&Application> {
         let mut v: Vec<_> = self.deleted_apps.values().collect();
         v.sort_by_key(|a| (a.deleted, a.seq));
         v
     }
 
     /// Deleted service principals, oldest deletion first.
-    pub fn deleted_sps(&self) -> Vec<&ServicePrincipal> {
+    pub(crate) fn deleted_sps(&self) -> Vec<&ServicePrincipal> {
         let mut v: Vec<_> = self.deleted_sps.values().collect();
         v.sort_by_key(|s| (s.deleted, s.seq));
         v
     }
 
     /// A deleted application.
-    pub fn deleted_app(&self, id: &Uuid) -> Option<&Application> {
+    pub(crate) fn deleted_app(&self, id: &Uuid) -> Option<&Application> {
         self.deleted_apps.get(id)
     }
 
     /// A deleted service principal.
-    pub fn deleted_sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
+    pub(crate) fn deleted_sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
         self.deleted_sps.get(id)
     }
 
     /// Restores a deleted application (its service principal stays deleted, as in Graph) or a
     /// deleted service principal (whose application must be live and without another one).
-    pub fn restore(&mut self, id: &Uuid) -> Result<DirectoryObject, DirError> {
+    pub(crate) fn restore(&mut self, id: &Uuid) -> Result<DirectoryObject, DirError> {
         if let Some(app) = self.deleted_apps.get(id) {
             if self.app_ids.contains_key(&app.app_id) {
                 return Err(DirError::NotFound(*id));
@@ -392,7 +396,7 @@ impl Directory {
     }
 
     /// Removes a deleted object for good.
-    pub fn purge(&mut self, id: &Uuid) -> Result<(), DirError> {
+    pub(crate) fn purge(&mut self, id: &Uuid) -> Result<(), DirError> {
         if self.deleted_apps.remove(id).is_some() || self.deleted_sps.remove(id).is_some() {
             self.touch(*id);
             Ok(())
@@ -404,7 +408,7 @@ impl Directory {
     /// Adds a new client secret to application `id`, valid from `start` to `end`. The value
     /// is generated here and returned once, for the caller to show; only its hint and
     /// salted hash are kept. Graph's `addPassword` and the portal both add secrets this way.
-    pub fn add_password(
+    pub(crate) fn add_password(
         &mut self,
         id: &Uuid,
         display_name: Option<String>,
@@ -427,7 +431,7 @@ impl Directory {
     }
 
     /// Removes the password credential `key_id` from application `id`.
-    pub fn remove_password(&mut self, id: &Uuid, key_id: &Uuid) -> Result<(), DirError> {
+    pub(crate) fn remove_password(&mut self, id: &Uuid, key_id: &Uuid) -> Result<(), DirError> {
         let app = self.apps.get_mut(id).ok_or(DirError::NotFound(*id))?;
         let before = app.password_credentials.len();
         app.password_credentials.retain(|c| &c.key_id != key_id);
@@ -524,7 +528,7 @@ pub(crate) enum StoredObject<'a> {
 
 /// What a restored object was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DirectoryObject {
+pub(crate) enum DirectoryObject {
     /// An application (object id).
     Application(Uuid),
     /// A service principal (object id).

@@ -8,15 +8,15 @@ use crate::token::TokenVersion;
 
 /// A first-party resource the emulator knows by its identifier URIs.
 #[derive(Debug)]
-pub struct KnownResource {
+pub(crate) struct KnownResource {
     /// The resource application's client id.
-    pub app_id: Uuid,
+    pub(crate) app_id: Uuid,
     /// Its identifier URIs, compared case-insensitively and ignoring one trailing slash.
-    pub identifiers: &'static [&'static str],
+    pub(crate) identifiers: &'static [&'static str],
 }
 
 /// Azure Resource Manager.
-pub const ARM: KnownResource = KnownResource {
+pub(crate) const ARM: KnownResource = KnownResource {
     app_id: uuid!("797f4846-ba00-4fd7-ba43-dac1f8f63013"),
     identifiers: &[
         "https://management.azure.com/",
@@ -24,12 +24,12 @@ pub const ARM: KnownResource = KnownResource {
     ],
 };
 /// Microsoft Graph.
-pub const GRAPH: KnownResource = KnownResource {
+pub(crate) const GRAPH: KnownResource = KnownResource {
     app_id: GRAPH_APP_ID,
     identifiers: &["https://graph.microsoft.com"],
 };
 /// Log Analytics query API.
-pub const LOG_ANALYTICS: KnownResource = KnownResource {
+pub(crate) const LOG_ANALYTICS: KnownResource = KnownResource {
     app_id: uuid!("ca7f3f0b-7d91-482c-8e09-c5d840d0eac5"),
     identifiers: &[
         "https://api.loganalytics.io",
@@ -37,18 +37,18 @@ pub const LOG_ANALYTICS: KnownResource = KnownResource {
     ],
 };
 /// Application Insights query API.
-pub const APP_INSIGHTS: KnownResource = KnownResource {
+pub(crate) const APP_INSIGHTS: KnownResource = KnownResource {
     app_id: uuid!("f5c26e74-f226-4ae8-85f0-b4af0080ac9e"),
     identifiers: &["https://api.applicationinsights.io"],
 };
 /// Azure Monitor custom metrics ingestion. The app id is the emulator's own placeholder
 /// (a guess: the real one was not found); tokens for it are v1, whose `aud` is the URI.
-pub const MONITORING: KnownResource = KnownResource {
+pub(crate) const MONITORING: KnownResource = KnownResource {
     app_id: uuid!("e17a0000-0000-4000-8000-00000000a001"),
     identifiers: &["https://monitoring.azure.com/"],
 };
 /// Azure Monitor Logs Ingestion API. App id: emulator placeholder, as for [`MONITORING`].
-pub const MONITOR_INGESTION: KnownResource = KnownResource {
+pub(crate) const MONITOR_INGESTION: KnownResource = KnownResource {
     app_id: uuid!("e17a0000-0000-4000-8000-00000000a002"),
     identifiers: &["https://monitor.azure.com"],
 };
@@ -63,7 +63,7 @@ const KNOWN: &[&KnownResource] = &[
 ];
 
 /// Identifier equality as Entra applies it to resource URIs.
-pub fn same_identifier(a: &str, b: &str) -> bool {
+pub(crate) fn same_identifier(a: &str, b: &str) -> bool {
     a.trim_end_matches('/')
         .eq_ignore_ascii_case(b.trim_end_matches('/'))
 }
@@ -72,7 +72,7 @@ pub fn same_identifier(a: &str, b: &str) -> bool {
 /// app id), or — when `own_bases` is given — one of the emulator's own base URLs, which the
 /// cloud metadata document hands out as the resource id of Log Analytics and Application
 /// Insights.
-pub fn audience_matches(aud: &str, resource: &KnownResource, own_bases: &[&str]) -> bool {
+pub(crate) fn audience_matches(aud: &str, resource: &KnownResource, own_bases: &[&str]) -> bool {
     resource.identifiers.iter().any(|i| same_identifier(i, aud))
         || aud.eq_ignore_ascii_case(&resource.app_id.to_string())
         || own_bases.iter().any(|b| same_identifier(b, aud))
@@ -80,20 +80,20 @@ pub fn audience_matches(aud: &str, resource: &KnownResource, own_bases: &[&str])
 
 /// What a token for a resource looks like.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The resource's app id (roles are looked up by it).
-    pub app_id: Uuid,
+    pub(crate) app_id: Uuid,
     /// Token format.
-    pub version: TokenVersion,
+    pub(crate) version: TokenVersion,
     /// The `aud` claim.
-    pub aud: String,
+    pub(crate) aud: String,
 }
 
 /// Resolves a requested resource identifier (a URI or an app id).
 ///
 /// `own_bases` are the emulator's base URLs: the Azure CLI uses the Graph *endpoint* as
 /// Graph's resource id, so they are accepted as Graph.
-pub fn resolve(requested: &str, dir: &Directory, own_bases: &[&str]) -> Option<Resolved> {
+pub(crate) fn resolve(requested: &str, dir: &Directory, own_bases: &[&str]) -> Option<Resolved> {
     let v1 = |app_id| {
         Some(Resolved {
             app_id,

@@ -39,6 +39,13 @@ pub fn token_form(
     fields
 }
 
+/// Graph's `$filter` parser and evaluator on `filter`, against an object whose every
+/// property is the string `value`: whether it matches, or why it does not parse.
+pub fn odata_filter_on(filter: &str, value: &str) -> Result<bool, String> {
+    let filter = Filter::parse(filter).map_err(|e| format!("{e:?}"))?;
+    Ok(filter.matches(&|_: &str| Some(FilterValue::Str(value.into()))))
+}
+
 /// Graph's `$filter` parser; when `input` parses, the filter is also inspected and
 /// evaluated against an object with a few properties.
 pub fn odata_filter(input: &str) -> bool {
@@ -76,7 +83,7 @@ pub fn kql(input: &str) -> Option<usize> {
 }
 
 /// The sample table [`kql`] queries: `x` = 0..10, `s` = "row{x}", `t` = epoch + x hours.
-pub fn sample_table() -> Table {
+pub(crate) fn sample_table() -> Table {
     let mut t = Table::new(
         "T",
         vec![
@@ -99,7 +106,7 @@ pub fn sample_table() -> Table {
 }
 
 /// A key ring made once per process (an RSA key takes a moment to generate).
-pub fn key_ring() -> &'static KeyRing {
+pub(crate) fn key_ring() -> &'static KeyRing {
     static RING: OnceLock<KeyRing> = OnceLock::new();
     RING.get_or_init(|| KeyRing::new(None).expect("a signing key"))
 }
@@ -109,13 +116,13 @@ pub const TENANT: Uuid = Uuid::from_u128(0xe17a_0000_0000_4000_8000_0000_0000_00
 /// See [`TENANT`].
 pub const INSTANCE: &str = "fuzz";
 
-/// The JWT validator: `token` against [`key_ring`] at `now`. Whatever the input, only a
+/// The JWT validator: `token` against the fuzzing key ring at `now`. Whatever the input, only a
 /// token signed by that ring's key can pass.
 pub fn jwt(token: &str, now: OffsetDateTime) -> bool {
     crate::token::validate(token, key_ring(), INSTANCE, &TENANT, now).is_ok()
 }
 
-/// A valid token from [`key_ring`], issued at `now` for an hour, as [`jwt`] accepts it.
+/// A valid token from the fuzzing key ring, issued at `now` for an hour, as [`jwt`] accepts it.
 pub fn mint_token(now: OffsetDateTime) -> String {
     use crate::token::{Grant, TokenVersion, claims, mint};
     let client = Uuid::from_u128(3);

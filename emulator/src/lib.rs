@@ -2,19 +2,12 @@
 //! discovery and keys, Microsoft Graph app registrations, ARM role assignments and the
 //! Azure Monitor data planes, with the real services' wire behaviour.
 //!
-//! # Layout
+//! # Public API
 //!
-//! - [`server`]: the in-process [`Emulator`] (binds `127.0.0.1:0`, stops on drop) and the
-//!   [`Server`] the binary runs on a bound listener;
-//! - [`router::router`]: every route, usable without a socket;
-//! - one module per service ([`entra`], [`graph`], [`arm`], …), each owning its routes, wire types and
-//!   error body; `portal` serves HTML pages for people at `/_emulator/portal`;
-//! - pure domain logic apart from HTTP: [`clock`], [`token`], [`keys`], [`secret`], [`directory`],
-//!   [`rbac`] (built-in roles, scopes, the role assignment store and authorization decisions),
-//!   [`kql`] (the query engine behind the [`monitor`] APIs);
-//! - [`persist`]: the snapshot and journal under `--data-dir`;
-//! - [`faults`]: fault injection (throttling, 5xx, latency, dropped connections);
-//! - [`replay`]: playback of recorded exchanges (`entra-emulator --replay FIXTURE`).
+//! [`Emulator`] (in-process, stops on drop) and its [`EmulatorBuilder`]; [`Server`] for the
+//! binary's bound listener; [`Config`]; fault rules ([`faults`]); the seed request
+//! ([`SeedRequest`]); recorded fixtures and playback ([`replay`]); the service catalog
+//! ([`catalog`]). Everything else is internal: see `docs/ARCHITECTURE.md` for the layers.
 //!
 //! # Quick start
 //!
@@ -30,39 +23,51 @@
 //! # Ok(()) }
 //! ```
 
-pub mod arm;
+mod arm;
 pub mod catalog;
-pub mod changes;
-pub mod clock;
+mod changes;
+mod clock;
 pub mod config;
 mod control;
-pub mod directory;
-pub mod entra;
+mod directory;
+mod entra;
 pub mod faults;
 mod files;
-pub mod first_party;
+mod first_party;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod graph;
+mod graph;
 mod hosts;
 mod http;
-pub mod keys;
-pub mod kql;
-pub mod monitor;
-pub mod persist;
+mod keys;
+mod kql;
+mod monitor;
+mod persist;
 mod portal;
-pub mod rbac;
+mod rbac;
 pub mod replay;
-pub mod resources;
-pub mod router;
-pub mod secret;
-pub mod server;
-pub mod services;
-pub mod telemetry;
-pub mod tls;
-pub mod token;
-pub mod token_cache;
+mod resources;
+mod router;
+mod secret;
+mod server;
+mod services;
+mod telemetry;
+#[doc(hidden)]
+pub mod test_support;
+mod tls;
+mod token;
+mod token_cache;
 mod wire;
 
-pub use config::{Config, Secret, TlsMode};
-pub use server::{AdminCredentials, ConnectionInfo, Emulator, EmulatorBuilder, Server, StartError};
+pub use config::{Config, ConfigError, ExposedControlApi, Secret, TlsMode};
+#[doc(hidden)]
+pub use keys::generate_in_background;
+pub use keys::{KeyError, SigningKey};
+pub use persist::PersistError;
+#[doc(hidden)]
+pub use server::write_atomically;
+pub use server::{
+    AdminCredentials, ConnectionInfo, Emulator, EmulatorBuilder, Server, StartError, router,
+};
+pub use services::{SeedCounts, SeedError, SeedRequest};
+pub use tls::TlsError;

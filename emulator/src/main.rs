@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use entra_emulator::config::{Config, Jitter, Plane, Propagation};
 use entra_emulator::faults::FaultSpec;
-use entra_emulator::server::write_atomically;
+use entra_emulator::write_atomically;
 use entra_emulator::{Secret, Server, TlsMode};
 use uuid::Uuid;
 
@@ -192,7 +192,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     if args.replay.is_empty() {
         // Tens to hundreds of milliseconds: overlap it with binding and announcing.
-        entra_emulator::keys::generate_in_background();
+        entra_emulator::generate_in_background();
     }
     let connection_file = args.connection_file.clone();
     let replay = args.replay.clone();
@@ -248,7 +248,7 @@ async fn run(
             p.len(),
             info.base_url
         ),
-        None => print_banner(&info, server.state().config.admin_token().is_some()),
+        None => print_banner(&info, server.config().admin_token().is_some()),
     }
     if let Some(path) = connection_file {
         let json = serde_json::to_vec_pretty(&info)?;

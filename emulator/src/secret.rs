@@ -13,7 +13,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// A stored secret: salt and SHA-256(salt ‖ secret). Never holds the plaintext.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SecretHash {
+pub(crate) struct SecretHash {
     salt: [u8; 16],
     digest: [u8; 32],
 }
@@ -26,7 +26,7 @@ impl std::fmt::Debug for SecretHash {
 
 impl SecretHash {
     /// Hashes `secret` with a fresh random salt.
-    pub fn new(secret: &str) -> Self {
+    pub(crate) fn new(secret: &str) -> Self {
         let mut salt = [0u8; 16];
         fill(&mut salt);
         Self {
@@ -49,7 +49,7 @@ impl SecretHash {
     }
 
     /// Whether `candidate` is the secret, compared in constant time.
-    pub fn matches(&self, candidate: &str) -> bool {
+    pub(crate) fn matches(&self, candidate: &str) -> bool {
         let got = hash(&self.salt, candidate);
         aws_lc_rs::constant_time::verify_slices_are_equal(&got, &self.digest).is_ok()
     }
@@ -57,7 +57,7 @@ impl SecretHash {
 
 /// Whether `candidate` equals `expected`, in a time that depends on neither where they
 /// differ nor their lengths (both are hashed, then the digests compared in constant time).
-pub fn same(candidate: &str, expected: &str) -> bool {
+pub(crate) fn same(candidate: &str, expected: &str) -> bool {
     let (a, b) = (
         digest(&SHA256, candidate.as_bytes()),
         digest(&SHA256, expected.as_bytes()),
@@ -86,7 +86,7 @@ fn fill(buf: &mut [u8]) {
 }
 
 /// A new 40-character secret shaped like Entra's (`xxxxQ~` followed by 34 characters).
-pub fn generate() -> String {
+pub(crate) fn generate() -> String {
     let mut bytes = [0u8; 38];
     fill(&mut bytes);
     let mut out = String::with_capacity(40);
@@ -100,14 +100,14 @@ pub fn generate() -> String {
 }
 
 /// The first three characters, which Graph shows as the credential's `hint`.
-pub fn hint(secret: &str) -> String {
+pub(crate) fn hint(secret: &str) -> String {
     secret.chars().take(3).collect()
 }
 
 /// `start` plus `years` calendar years: the end of a secret valid for 12 or 24 months (Graph's
 /// default is two years). 29 February falls back to 365 days a year; past year 9999 the
 /// date stops at the last representable instant instead of overflowing.
-pub fn years_after(start: OffsetDateTime, years: u8) -> OffsetDateTime {
+pub(crate) fn years_after(start: OffsetDateTime, years: u8) -> OffsetDateTime {
     start
         .replace_year(start.year() + i32::from(years))
         .ok()

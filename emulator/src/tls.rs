@@ -40,11 +40,11 @@ pub enum TlsError {
 }
 
 /// A server TLS configuration plus the PEM of the certificate clients should trust.
-pub struct TlsSetup {
+pub(crate) struct TlsSetup {
     /// The rustls configuration for the listener.
-    pub config: Arc<ServerConfig>,
+    pub(crate) config: Arc<ServerConfig>,
     /// PEM of the CA (generated mode) or of the given certificate chain.
-    pub trust_pem: String,
+    pub(crate) trust_pem: String,
 }
 
 impl std::fmt::Debug for TlsSetup {
@@ -54,7 +54,7 @@ impl std::fmt::Debug for TlsSetup {
 }
 
 /// Generates a CA and a server certificate for localhost, 127.0.0.1, ::1 and `extra_sans`.
-pub fn self_signed(extra_sans: &[String]) -> Result<TlsSetup, TlsError> {
+pub(crate) fn self_signed(extra_sans: &[String]) -> Result<TlsSetup, TlsError> {
     let ca_key = KeyPair::generate()?;
     let mut ca_params = CertificateParams::default();
     ca_params
@@ -120,7 +120,7 @@ fn is_dns_name(name: &str) -> bool {
 }
 
 /// Reads a certificate chain and key from PEM files.
-pub fn from_files(cert: &Path, key: &Path) -> Result<TlsSetup, TlsError> {
+pub(crate) fn from_files(cert: &Path, key: &Path) -> Result<TlsSetup, TlsError> {
     let pem_err = |path: &Path, reason: String| TlsError::Pem {
         path: path.display().to_string(),
         reason,

@@ -15,10 +15,10 @@ use crate::keys::{KeyRing, SigningKey};
 const TENANT_CREATED: i64 = 1_704_067_200;
 
 /// Longest token accepted for validation; anything longer is refused unread.
-pub const MAX_TOKEN_LEN: usize = 16 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// Issuer of v1 tokens (the real value; v1 discovery documents say the same).
-pub fn v1_issuer(tenant: &Uuid) -> String {
+pub(crate) fn v1_issuer(tenant: &Uuid) -> String {
     format!("https://sts.windows.net/{tenant}/")
 }
 
@@ -28,7 +28,7 @@ pub fn v1_issuer(tenant: &Uuid) -> String {
 /// snapshots and validators that pin it hold on both), it does not depend on the host name
 /// a client used to reach the emulator, and MSAL accepts issuers on Microsoft's well-known
 /// hosts whatever the authority. The emulator's v2 discovery document reports the same value.
-pub fn v2_issuer(tenant: &Uuid) -> String {
+pub(crate) fn v2_issuer(tenant: &Uuid) -> String {
     format!("https://login.microsoftonline.com/{tenant}/v2.0")
 }
 
@@ -175,7 +175,7 @@ pub fn claims(grant: Grant<'_>, now: OffsetDateTime, lifetime: std::time::Durati
 }
 
 /// Serializes and signs `claims` with `key`.
-pub fn mint(key: &SigningKey, claims: &Claims) -> String {
+pub(crate) fn mint(key: &SigningKey, claims: &Claims) -> String {
     let header = key.header(claims.ver == "1.0");
     // Serializing a struct of strings and integers cannot fail.
     let payload = serde_json::to_vec(claims).unwrap_or_default();
@@ -191,7 +191,7 @@ pub fn mint(key: &SigningKey, claims: &Claims) -> String {
 
 /// Why a bearer token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// Not three base64url parts of JSON, too long, or missing required claims.
     #[error("the token is malformed")]
     Malformed,
@@ -233,7 +233,7 @@ struct Header<'a> {
 
 /// Checks structure, algorithm, signature, issuing instance, issuer, tenant and lifetime.
 /// The audience is left to the caller, since each service allows its own set.
-pub fn validate(
+pub(crate) fn validate(
     token: &str,
     keys: &KeyRing,
     instance_tag: &str,

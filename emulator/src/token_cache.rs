@@ -22,7 +22,7 @@ const CAPACITY: usize = 4096;
 
 /// Validated tokens by their exact text.
 #[derive(Debug, Default)]
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     entries: Mutex<HashMap<Box<str>, Arc<Claims>, BuildHasherDefault<TailHasher>>>,
 }
 
@@ -57,7 +57,7 @@ impl Hasher for TailHasher {
 
 impl TokenCache {
     /// [`token::validate`] with memory: a token seen valid before is only checked for expiry.
-    pub fn validate(
+    pub(crate) fn validate(
         &self,
         token: &str,
         keys: &KeyRing,
@@ -80,12 +80,13 @@ impl TokenCache {
     }
 
     /// Number of cached tokens.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.lock().len()
     }
 
     /// Whether the cache is empty.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

@@ -4,7 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-pub use crate::services::arm_error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
+pub(crate) use crate::services::arm_error::{ALLOWED_AUDIENCES, ArmError};
 
 impl IntoResponse for ArmError {
     fn into_response(self) -> Response {

@@ -30,7 +30,7 @@ use uuid::Uuid;
 pub(crate) use crate::resources::regions;
 use crate::services::access;
 pub(crate) use crate::services::access::known_subscription;
-pub use error::{ALLOWED_AUDIENCES, ArmError, us_timestamp};
+pub(crate) use error::{ALLOWED_AUDIENCES, ArmError};
 pub(crate) use metadata::metadata_endpoints;
 
 use crate::http::bearer::{AuthFailure, Bearer};

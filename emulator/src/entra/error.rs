@@ -11,7 +11,7 @@ use super::no_store_headers;
 
 /// Every token-endpoint failure the emulator reproduces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntraError {
+pub(crate) enum EntraError {
     /// AADSTS900144: a required form parameter is absent.
     MissingParameter(&'static str),
     /// AADSTS70003: `grant_type` other than `client_credentials`.
@@ -219,12 +219,12 @@ impl EntraError {
     }
 
     /// The AADSTS number.
-    pub fn code(&self) -> u32 {
+    pub(crate) fn code(&self) -> u32 {
         self.parts().2
     }
 
     /// Renders the full body for a request seen at `now`.
-    pub fn into_response_at(self, now: OffsetDateTime, correlation_id: Uuid) -> Response {
+    pub(crate) fn into_response_at(self, now: OffsetDateTime, correlation_id: Uuid) -> Response {
         let (status, error, code, text) = self.parts();
         let trace_id = Uuid::new_v4();
         let stamp = entra_timestamp(now);
@@ -254,7 +254,7 @@ impl EntraError {
 }
 
 /// Entra's timestamp form: `YYYY-MM-DD HH:MM:SSZ`.
-pub fn entra_timestamp(t: OffsetDateTime) -> String {
+pub(crate) fn entra_timestamp(t: OffsetDateTime) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
     t.format(&format).unwrap_or_default()

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use error::{EntraError, entra_timestamp};
+pub(crate) use error::EntraError;
 
 use crate::directory::Application;
 use crate::http::{host_of, request_base};
 use crate::services::AppState;
-use crate::token::{self, Grant, v1_issuer, v2_issuer};
+use crate::token::{self, Grant};
 
 /// Which token endpoint was called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,14 +556,6 @@ pub(crate) async fn instance_discovery(
             "aliases": [host],
         }],
     }))
-}
-
-/// Issuer of v1 and v2 tokens of this emulator's tenant.
-pub fn issuers(state: &AppState) -> [String; 2] {
-    [
-        v1_issuer(&state.config.tenant_id),
-        v2_issuer(&state.config.tenant_id),
-    ]
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! control API (`/_emulator/faults`). `POST /_emulator/reset` drops the rules added through
 //! the API and re-installs the start-up ones with fresh counters.
 //!
-//! [`FaultLayer`] applies them; with no rule installed it costs one atomic load per request.
+//! The router's fault layer applies them; with no rule installed it costs one atomic load per request.
 
 use std::path::Path;
 use std::sync::Arc;

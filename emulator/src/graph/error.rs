@@ -10,7 +10,7 @@ use super::Ctx;
 
 /// Every Graph failure the emulator reproduces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GraphError {
+pub(crate) enum GraphError {
     /// 401: no bearer token.
     EmptyToken,
     /// 401: not a JWT at all.
@@ -132,13 +132,8 @@ impl GraphError {
         }
     }
 
-    /// HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.parts().0
-    }
-
     /// The full response for request context `ctx`.
-    pub fn into_response_with(self, ctx: &Ctx) -> Response {
+    pub(crate) fn into_response_with(self, ctx: &Ctx) -> Response {
         let (status, code, message) = self.parts();
         let mut error = json!({
             "code": code,

@@ -10,9 +10,9 @@ mod applications;
 mod deleted;
 mod error;
 mod identifier_uri;
-pub mod odata;
+pub(crate) mod odata;
 mod query;
-pub mod render;
+pub(crate) mod render;
 mod service_principals;
 
 use std::sync::Arc;
@@ -42,7 +42,7 @@ use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::request_base;
 use crate::services::AppState;
 use crate::token::{Claims, TokenError};
-pub use error::GraphError;
+pub(crate) use error::GraphError;
 
 const METADATA: &str = "https://graph.microsoft.com/v1.0/$metadata";
 
@@ -61,7 +61,7 @@ const WRITE_ROLES: &[&str] = &["Application.ReadWrite.All"];
 
 /// Per-request context: ids and date for the error envelope and headers.
 #[derive(Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     request_id: Uuid,
     client_request_id: String,
     date: String,
@@ -143,7 +143,7 @@ impl Ctx {
 
 /// An authenticated Graph request: its context and the caller's token claims.
 #[derive(Debug)]
-pub struct Caller {
+pub(crate) struct Caller {
     ctx: Ctx,
     claims: Arc<Claims>,
 }

@@ -8,13 +8,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Longest `$filter` accepted.
-pub const MAX_FILTER_LEN: usize = 4096;
+pub(crate) const MAX_FILTER_LEN: usize = 4096;
 /// Deepest nesting of parentheses/`not` accepted.
 const MAX_DEPTH: usize = 32;
 
 /// A parsed `$filter`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
+pub(crate) enum Filter {
     /// `a and b`.
     And(Box<Filter>, Box<Filter>),
     /// `a or b`.
@@ -50,7 +50,7 @@ pub enum Filter {
 
 /// A literal in a filter.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Literal {
+pub(crate) enum Literal {
     /// `'text'`.
     String(String),
     /// `true`/`false`.
@@ -61,13 +61,11 @@ pub enum Literal {
 
 /// Why a filter was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FilterError {
+pub(crate) enum FilterError {
     /// Not a filter expression at all (Graph: 400 `BadRequest`, "Invalid filter clause").
     Syntax(String),
     /// Valid OData that Graph does not support here (400 `Request_UnsupportedQuery`).
     Unsupported(String),
-    /// An advanced query (`ne`, `not`, `endswith`) sent without `ConsistencyLevel: eventual`.
-    NeedsAdvanced,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +302,7 @@ impl Parser {
 
 impl Filter {
     /// Parses a `$filter` value.
-    pub fn parse(input: &str) -> Result<Self, FilterError> {
+    pub(crate) fn parse(input: &str) -> Result<Self, FilterError> {
         if input.len() > MAX_FILTER_LEN {
             return Err(FilterError::Syntax("filter too long".into()));
         }
@@ -326,7 +324,7 @@ impl Filter {
 
     /// Whether the filter uses Graph's advanced-query features (`ne`, `not`, `endswith`),
     /// which need `ConsistencyLevel: eventual`.
-    pub fn is_advanced(&self) -> bool {
+    pub(crate) fn is_advanced(&self) -> bool {
         match self {
             Filter::And(a, b) | Filter::Or(a, b) => a.is_advanced() || b.is_advanced(),
             Filter::Not(_) => true,
@@ -337,7 +335,7 @@ impl Filter {
     }
 
     /// Every property the filter names, with whether it is used through `any`.
-    pub fn properties(&self) -> Vec<(&str, bool)> {
+    pub(crate) fn properties(&self) -> Vec<(&str, bool)> {
         match self {
             Filter::And(a, b) | Filter::Or(a, b) => {
                 let mut v = a.properties();
@@ -353,7 +351,7 @@ impl Filter {
     }
 
     /// Evaluates against an object whose property values `get` returns.
-    pub fn matches<'a>(&self, get: &dyn Fn(&str) -> Option<Value<'a>>) -> bool {
+    pub(crate) fn matches<'a>(&self, get: &dyn Fn(&str) -> Option<Value<'a>>) -> bool {
         match self {
             Filter::And(a, b) => a.matches(get) && b.matches(get),
             Filter::Or(a, b) => a.matches(get) || b.matches(get),
@@ -362,7 +360,7 @@ impl Filter {
                 let hit = match (get(prop), value) {
                     (Some(Value::Str(s)), Literal::String(v)) => s.eq_ignore_ascii_case(v),
                     (Some(Value::Bool(b)), Literal::Bool(v)) => b == *v,
-                    (Some(Value::Null) | None, Literal::Null) => true,
+                    (None, Literal::Null) => true,
                     _ => false,
                 };
                 hit == *eq
@@ -392,7 +390,7 @@ impl Filter {
     }
 
     /// The value of `prop eq '…'` when the whole filter is exactly that (an index lookup).
-    pub fn exact(&self, prop: &str) -> Option<&str> {
+    pub(crate) fn exact(&self, prop: &str) -> Option<&str> {
         match self {
             Filter::Compare {
                 prop: p,
@@ -406,24 +404,22 @@ impl Filter {
 
 /// A property value as the filter sees it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
+pub(crate) enum Value<'a> {
     /// A string.
     Str(Cow<'a, str>),
     /// A boolean.
     Bool(bool),
     /// A collection of strings.
     List(Vec<Cow<'a, str>>),
-    /// null.
-    Null,
 }
 
 /// Encodes a paging position as an opaque `$skiptoken`.
-pub fn skiptoken(seq: u64) -> String {
+pub(crate) fn skiptoken(seq: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("EmuSeq:{seq}"))
 }
 
 /// Decodes a `$skiptoken`.
-pub fn parse_skiptoken(token: &str) -> Option<u64> {
+pub(crate) fn parse_skiptoken(token: &str) -> Option<u64> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
     std::str::from_utf8(&bytes)
         .ok()?

@@ -44,7 +44,7 @@ pub(super) fn parse_list_query(
         match k.as_ref() {
             "$filter" => {
                 let f = Filter::parse(&v).map_err(|e| match e {
-                    FilterError::Syntax(_) | FilterError::NeedsAdvanced => {
+                    FilterError::Syntax(_) => {
                         GraphError::ODataBadRequest("Invalid filter clause".into())
                     }
                     FilterError::Unsupported(_) => {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::directory::{Application, PasswordCredential, ServicePrincipal};
 
 /// Graph's date-time form: seconds, a 7-digit fraction only when there is one, and `Z`.
-pub fn datetime(t: OffsetDateTime) -> String {
+pub(crate) fn datetime(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
@@ -27,7 +27,7 @@ pub fn datetime(t: OffsetDateTime) -> String {
 
 /// Graph's defaults for an application, in Graph's order. Keys are the properties a client
 /// may read, `$select` and (unless read-only) write.
-pub fn application_template() -> Value {
+pub(crate) fn application_template() -> Value {
     json!({
         "id": null, "deletedDateTime": null, "appId": null, "applicationTemplateId": null,
         "disabledByMicrosoftStatus": null, "createdDateTime": null, "displayName": null,
@@ -57,7 +57,7 @@ pub fn application_template() -> Value {
 }
 
 /// Graph's defaults for a service principal, in Graph's order.
-pub fn service_principal_template() -> Value {
+pub(crate) fn service_principal_template() -> Value {
     json!({
         "id": null, "deletedDateTime": null, "accountEnabled": true, "alternativeNames": [],
         "appDisplayName": null, "appDescription": null, "appId": null,
@@ -78,7 +78,7 @@ pub fn service_principal_template() -> Value {
 }
 
 /// A password credential as Graph shows it; `secret_text` only in the `addPassword` answer.
-pub fn password_credential(c: &PasswordCredential, secret_text: Option<&str>) -> Value {
+pub(crate) fn password_credential(c: &PasswordCredential, secret_text: Option<&str>) -> Value {
     json!({
         "customKeyIdentifier": null,
         "displayName": c.display_name,
@@ -111,7 +111,7 @@ fn object(v: Value) -> Map<String, Value> {
 }
 
 /// The application object.
-pub fn application(app: &Application, publisher_domain: &str) -> Map<String, Value> {
+pub(crate) fn application(app: &Application, publisher_domain: &str) -> Map<String, Value> {
     let mut o = object(application_template());
     overlay(&mut o, &app.props);
     o.insert("id".into(), json!(app.id));
@@ -138,7 +138,7 @@ pub fn application(app: &Application, publisher_domain: &str) -> Map<String, Val
 }
 
 /// The service principal object; `app` is its live application, when there is one.
-pub fn service_principal(
+pub(crate) fn service_principal(
     sp: &ServicePrincipal,
     app: Option<&Application>,
     tenant: &Uuid,
@@ -172,7 +172,7 @@ pub fn service_principal(
 }
 
 /// Keeps only the `$select`ed properties, in Graph's order.
-pub fn select(object: Map<String, Value>, fields: Option<&[String]>) -> Map<String, Value> {
+pub(crate) fn select(object: Map<String, Value>, fields: Option<&[String]>) -> Map<String, Value> {
     match fields {
         None => object,
         Some(fields) => object

@@ -5,8 +5,8 @@ use super::value::{ColumnType, Value};
 /// A whole query: a source followed by piped operators.
 #[derive(Clone, Debug)]
 pub(super) struct Query {
-    pub source: Source,
-    pub ops: Vec<PipeOp>,
+    pub(crate) source: Source,
+    pub(crate) ops: Vec<PipeOp>,
 }
 
 /// Where rows come from.
@@ -27,8 +27,8 @@ pub(super) enum Source {
 /// (e.g. `order` or `sort`), used in error messages.
 #[derive(Clone, Debug)]
 pub(super) struct PipeOp {
-    pub keyword: String,
-    pub kind: OpKind,
+    pub(crate) keyword: String,
+    pub(crate) kind: OpKind,
 }
 
 /// Tabular operators.
@@ -57,16 +57,16 @@ pub(super) enum OpKind {
 /// `name = expr` or a bare `expr`.
 #[derive(Clone, Debug)]
 pub(super) struct NamedExpr {
-    pub name: Option<String>,
-    pub expr: Expr,
+    pub(crate) name: Option<String>,
+    pub(crate) expr: Expr,
 }
 
 /// One `by` key of `sort`/`top`.
 #[derive(Clone, Debug)]
 pub(super) struct SortKey {
-    pub expr: Expr,
-    pub desc: bool,
-    pub nulls_first: Option<bool>,
+    pub(crate) expr: Expr,
+    pub(crate) desc: bool,
+    pub(crate) nulls_first: Option<bool>,
 }
 
 /// Binary operators.
@@ -181,8 +181,8 @@ pub(super) enum UnOp {
 /// that depth limits can be enforced without recursion).
 #[derive(Clone, Debug)]
 pub(super) struct Expr {
-    pub kind: ExprKind,
-    pub depth: usize,
+    pub(crate) kind: ExprKind,
+    pub(crate) depth: usize,
 }
 
 /// Expression kinds.

@@ -8,7 +8,7 @@ use serde_json::json;
 /// Broad class of a query error; decides the `innererror.code` the host
 /// reports (`SyntaxError` or `SemanticError`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KqlErrorKind {
+pub(crate) enum KqlErrorKind {
     /// The query text could not be parsed.
     Syntax,
     /// The query parsed but refers to unknown names or mixes types.
@@ -22,33 +22,33 @@ pub enum KqlErrorKind {
 
 /// Where a syntax error was detected.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ErrorLocation {
+pub(crate) struct ErrorLocation {
     /// 1-based line number.
-    pub line: usize,
+    pub(crate) line: usize,
     /// 0-based character position within the line.
-    pub pos: usize,
+    pub(crate) pos: usize,
     /// The offending token text (`<EOF>` at end of input).
-    pub token: String,
+    pub(crate) token: String,
 }
 
 /// A query error carrying what a host needs to build Log Analytics'
 /// `BadArgumentError` body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KqlError {
+pub(crate) struct KqlError {
     /// Error class.
-    pub kind: KqlErrorKind,
+    pub(crate) kind: KqlErrorKind,
     /// Innermost error code, e.g. `SYN0002` or `SEM0100`.
-    pub code: String,
+    pub(crate) code: String,
     /// Innermost error message, e.g.
     /// `Query could not be parsed at 'x' on line [1,6]`.
-    pub message: String,
+    pub(crate) message: String,
     /// Position details, present for syntax errors.
-    pub location: Option<ErrorLocation>,
+    pub(crate) location: Option<ErrorLocation>,
 }
 
 impl KqlError {
     /// A syntax error (`SYN0002`) at the given location.
-    pub fn syntax(line: usize, pos: usize, token: impl Into<String>) -> Self {
+    pub(crate) fn syntax(line: usize, pos: usize, token: impl Into<String>) -> Self {
         let token = token.into();
         KqlError {
             kind: KqlErrorKind::Syntax,
@@ -59,7 +59,7 @@ impl KqlError {
     }
 
     /// A syntax error with a custom message (still `SYN0002`, with location).
-    pub fn syntax_with_message(
+    pub(crate) fn syntax_with_message(
         line: usize,
         pos: usize,
         token: impl Into<String>,
@@ -78,7 +78,7 @@ impl KqlError {
     }
 
     /// A semantic error with the given innermost code and message.
-    pub fn semantic(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn semantic(code: &str, message: impl Into<String>) -> Self {
         KqlError {
             kind: KqlErrorKind::Semantic,
             code: code.to_string(),
@@ -88,7 +88,7 @@ impl KqlError {
     }
 
     /// An error naming an operator or function this engine does not support.
-    pub fn unsupported(message: impl Into<String>) -> Self {
+    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
         KqlError {
             kind: KqlErrorKind::Unsupported,
             code: "NotSupported".to_string(),
@@ -99,7 +99,7 @@ impl KqlError {
 
     /// The code that goes in `error.innererror.code`: `SyntaxError` or
     /// `SemanticError`.
-    pub fn category_code(&self) -> &'static str {
+    pub(crate) fn category_code(&self) -> &'static str {
         match self.kind {
             KqlErrorKind::Syntax => "SyntaxError",
             KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "SemanticError",
@@ -107,7 +107,7 @@ impl KqlError {
     }
 
     /// The message that goes in `error.innererror.message`.
-    pub fn category_message(&self) -> &'static str {
+    pub(crate) fn category_message(&self) -> &'static str {
         match self.kind {
             KqlErrorKind::Syntax => "A recognition error occurred in the query.",
             KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "A semantic error occurred.",
@@ -118,7 +118,7 @@ impl KqlError {
     /// `BadArgumentError` response, e.g.
     /// `{"code":"SyntaxError","message":"A recognition error occurred in the query.",
     ///   "innererror":{"code":"SYN0002","message":"...","line":1,"pos":6,"token":"x"}}`.
-    pub fn innererror_json(&self) -> serde_json::Value {
+    pub(crate) fn innererror_json(&self) -> serde_json::Value {
         let mut inner = serde_json::Map::new();
         inner.insert("code".into(), json!(self.code));
         inner.insert("message".into(), json!(self.message));
@@ -134,11 +134,12 @@ impl KqlError {
         })
     }
 
+    #[cfg(test)]
     /// A complete Log Analytics error response body:
     /// `{"error":{"message":"The request had some invalid properties","code":"BadArgumentError","innererror":{...}}}`.
     /// The real service also sends a `correlationId` inside `error`; the host
     /// may add one.
-    pub fn bad_argument_json(&self) -> serde_json::Value {
+    pub(crate) fn bad_argument_json(&self) -> serde_json::Value {
         json!({
             "error": {
                 "message": "The request had some invalid properties",
@@ -165,13 +166,13 @@ impl std::error::Error for KqlError {}
 
 /// An error while converting JSON rows into a table.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IngestError {
+pub(crate) struct IngestError {
     /// 0-based index of the offending row in the input slice.
-    pub row: usize,
+    pub(crate) row: usize,
     /// Name of the offending column.
-    pub column: String,
+    pub(crate) column: String,
     /// What went wrong.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for IngestError {

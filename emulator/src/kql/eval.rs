@@ -77,11 +77,11 @@ pub(super) const KNOWN_AGGREGATES: &[&str] = &[
 /// Names visible to an expression and context for error messages.
 pub(super) struct Scope<'a> {
     /// Input columns.
-    pub columns: &'a [Column],
+    pub(crate) columns: &'a [Column],
     /// Operator keyword for messages (`'where' operator: ...`).
-    pub op: &'a str,
+    pub(crate) op: &'a str,
     /// `now()` in ticks since the Unix epoch.
-    pub now: i64,
+    pub(crate) now: i64,
 }
 
 impl Scope<'_> {
@@ -289,13 +289,13 @@ pub(super) enum CExpr {
 /// A compiled expression with its result type.
 #[derive(Clone, Debug)]
 pub(super) struct Typed {
-    pub expr: CExpr,
-    pub ty: ColumnType,
+    pub(crate) expr: CExpr,
+    pub(crate) ty: ColumnType,
 }
 
 /// Columns an expression reads from.
 pub(super) struct Frame<'a> {
-    pub cols: &'a [Arc<ColumnData>],
+    pub(crate) cols: &'a [Arc<ColumnData>],
 }
 
 // ---------------------------------------------------------------------------

@@ -54,9 +54,9 @@ pub(super) enum Tok {
 /// A token with its byte span in the source.
 #[derive(Clone, Debug)]
 pub(super) struct Token {
-    pub tok: Tok,
-    pub start: usize,
-    pub end: usize,
+    pub(crate) tok: Tok,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// Operator words that may follow `!`.

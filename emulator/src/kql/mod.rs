@@ -2,16 +2,7 @@
 //! Analytics semantics, meant for an offline emulator of the Azure Log
 //! Analytics / Application Insights query APIs.
 //!
-//! ```
-//! use entra_emulator::kql::{run, Column, ColumnType, QueryContext, Table, Value};
-//!
-//! let mut t = Table::new("T", vec![Column::new("x", ColumnType::Long)]);
-//! t.push_row(vec![Value::Long(1)]).unwrap();
-//! t.push_row(vec![Value::Long(2)]).unwrap();
-//! let ctx = QueryContext::log_analytics(time::OffsetDateTime::UNIX_EPOCH);
-//! let result = run("T | where x > 1 | count", &vec![t], &ctx).unwrap();
-//! assert_eq!(result.value(0, 0), Some(Value::Long(1)));
-//! ```
+//! [`run`] parses a query and runs it over a catalog of [`Table`]s in a [`QueryContext`].
 //!
 //! Supported: sources `print`, `datatable`, table names; operators `where`,
 //! `project`, `project-away`, `project-rename`, `extend`, `take`/`limit`,
@@ -29,33 +20,37 @@ mod parser;
 mod table;
 mod value;
 
-pub use error::{ErrorLocation, IngestError, KqlError, KqlErrorKind};
-pub use parser::{MAX_EXPR_DEPTH, MAX_NESTING, MAX_QUERY_LEN};
-pub use table::{Catalog, Column, Table};
-pub use value::{
-    ColumnType, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MILLISECOND, TICKS_PER_MINUTE,
-    TICKS_PER_SECOND, Value, format_datetime, format_timespan, parse_datetime, parse_timespan,
+#[cfg(test)]
+pub(crate) use error::KqlErrorKind;
+pub(crate) use error::{IngestError, KqlError};
+#[cfg(test)]
+pub(crate) use parser::{MAX_EXPR_DEPTH, MAX_QUERY_LEN};
+pub(crate) use table::{Catalog, Column, Table};
+#[cfg(test)]
+pub(crate) use value::TICKS_PER_MINUTE;
+pub(crate) use value::{
+    ColumnType, TICKS_PER_HOUR, TICKS_PER_SECOND, Value, format_datetime, parse_datetime,
 };
 
 use time::OffsetDateTime;
 
 /// Per-query settings supplied by the host.
 #[derive(Clone, Debug)]
-pub struct QueryContext<'a> {
+pub(crate) struct QueryContext<'a> {
     /// The value of `now()` (and the base of `ago()`) for the whole query.
-    pub now: OffsetDateTime,
+    pub(crate) now: OffsetDateTime,
     /// When set, source tables are filtered to rows whose `time_column` is in
     /// `[start, end)` before the query runs. Tables without that column (or
     /// where it is not a datetime) are left as they are.
-    pub time_range: Option<(OffsetDateTime, OffsetDateTime)>,
+    pub(crate) time_range: Option<(OffsetDateTime, OffsetDateTime)>,
     /// The time column the range applies to: `TimeGenerated` for Log
     /// Analytics, `timestamp` for Application Insights.
-    pub time_column: &'a str,
+    pub(crate) time_column: &'a str,
 }
 
 impl QueryContext<'static> {
     /// Log Analytics defaults: no time range, time column `TimeGenerated`.
-    pub fn log_analytics(now: OffsetDateTime) -> Self {
+    pub(crate) fn log_analytics(now: OffsetDateTime) -> Self {
         QueryContext {
             now,
             time_range: None,
@@ -63,8 +58,9 @@ impl QueryContext<'static> {
         }
     }
 
+    #[cfg(test)]
     /// Application Insights defaults: no time range, time column `timestamp`.
-    pub fn app_insights(now: OffsetDateTime) -> Self {
+    pub(crate) fn app_insights(now: OffsetDateTime) -> Self {
         QueryContext {
             now,
             time_range: None,
@@ -75,7 +71,7 @@ impl QueryContext<'static> {
 
 impl<'a> QueryContext<'a> {
     /// Returns the context with a `[start, end)` time range set.
-    pub fn with_time_range(mut self, start: OffsetDateTime, end: OffsetDateTime) -> Self {
+    pub(crate) fn with_time_range(mut self, start: OffsetDateTime, end: OffsetDateTime) -> Self {
         self.time_range = Some((start, end));
         self
     }
@@ -85,13 +81,17 @@ impl<'a> QueryContext<'a> {
 /// `PrimaryResult`. Errors are syntax errors (with line/position), semantic
 /// errors (unknown names, type mismatches) or errors naming an unsupported
 /// operator/function; the engine never panics on any query text.
-pub fn run(query: &str, catalog: &dyn Catalog, ctx: &QueryContext<'_>) -> Result<Table, KqlError> {
+pub(crate) fn run(
+    query: &str,
+    catalog: &dyn Catalog,
+    ctx: &QueryContext<'_>,
+) -> Result<Table, KqlError> {
     let q = parser::parse(query)?;
     exec::execute(&q, catalog, ctx)
 }
 
 /// Parses `query` without running it (syntax check only).
-pub fn check_syntax(query: &str) -> Result<(), KqlError> {
+pub(crate) fn check_syntax(query: &str) -> Result<(), KqlError> {
     parser::parse(query).map(|_| ())
 }
 

@@ -10,12 +10,12 @@ use super::lexer::{self, Tok, Token};
 use super::value::{self, ColumnType, TICKS_PER_DAY, Value};
 
 /// Maximum parser nesting (parentheses, calls, unary operators).
-pub const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 /// Maximum expression tree depth (e.g. long `a + b + c ...` chains;
 /// `and`/`or` chains are balanced and rarely get deep).
-pub const MAX_EXPR_DEPTH: usize = 128;
+pub(crate) const MAX_EXPR_DEPTH: usize = 128;
 /// Maximum query length in bytes.
-pub const MAX_QUERY_LEN: usize = 1 << 20;
+pub(crate) const MAX_QUERY_LEN: usize = 1 << 20;
 
 /// Operators of real KQL that this engine does not implement.
 const UNSUPPORTED_OPERATORS: &[&str] = &[

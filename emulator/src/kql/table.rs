@@ -11,16 +11,16 @@ use super::value::{self, ColumnType, Value};
 
 /// A column's name and type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Column {
+pub(crate) struct Column {
     /// Column name (case-sensitive, as in KQL).
-    pub name: String,
+    pub(crate) name: String,
     /// Column type.
-    pub ty: ColumnType,
+    pub(crate) ty: ColumnType,
 }
 
 impl Column {
     /// Creates a column description.
-    pub fn new(name: impl Into<String>, ty: ColumnType) -> Column {
+    pub(crate) fn new(name: impl Into<String>, ty: ColumnType) -> Column {
         Column {
             name: name.into(),
             ty,
@@ -209,7 +209,7 @@ pub(super) fn coerce_for_column(v: Value, ty: ColumnType) -> Option<Value> {
 /// Column data is reference counted, so cloning a table (or projecting
 /// columns out of it during a query) does not copy rows.
 #[derive(Clone, Debug)]
-pub struct Table {
+pub(crate) struct Table {
     name: String,
     columns: Vec<Column>,
     data: Vec<Arc<ColumnData>>,
@@ -218,7 +218,7 @@ pub struct Table {
 
 impl Table {
     /// Creates an empty table with the given schema.
-    pub fn new(name: impl Into<String>, columns: Vec<Column>) -> Table {
+    pub(crate) fn new(name: impl Into<String>, columns: Vec<Column>) -> Table {
         let data = columns
             .iter()
             .map(|c| Arc::new(ColumnData::with_capacity(c.ty, 0)))
@@ -250,40 +250,41 @@ impl Table {
     }
 
     /// The table's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// Renames the table.
-    pub fn set_name(&mut self, name: impl Into<String>) {
+    pub(crate) fn set_name(&mut self, name: impl Into<String>) {
         self.name = name.into();
     }
 
     /// The schema.
-    pub fn columns(&self) -> &[Column] {
+    pub(crate) fn columns(&self) -> &[Column] {
         &self.columns
     }
 
     /// Number of rows.
-    pub fn row_count(&self) -> usize {
+    pub(crate) fn row_count(&self) -> usize {
         self.len
     }
 
     /// Index of the first column called `name` (case-sensitive).
-    pub fn column_index(&self, name: &str) -> Option<usize> {
+    pub(crate) fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
 
     /// The cell at (`row`, `col`), or `None` if out of range.
-    pub fn value(&self, row: usize, col: usize) -> Option<Value> {
+    pub(crate) fn value(&self, row: usize, col: usize) -> Option<Value> {
         if row >= self.len {
             return None;
         }
         self.data.get(col).map(|d| d.get(row))
     }
 
+    #[cfg(test)]
     /// All cells of one row, or `None` if out of range.
-    pub fn row(&self, row: usize) -> Option<Vec<Value>> {
+    pub(crate) fn row(&self, row: usize) -> Option<Vec<Value>> {
         if row >= self.len {
             return None;
         }
@@ -291,13 +292,13 @@ impl Table {
     }
 
     /// Iterates over rows as vectors of values.
-    pub fn rows(&self) -> impl Iterator<Item = Vec<Value>> + '_ {
+    pub(crate) fn rows(&self) -> impl Iterator<Item = Vec<Value>> + '_ {
         (0..self.len).map(move |r| self.data.iter().map(|d| d.get(r)).collect())
     }
 
     /// Appends one row of values, converting numerics losslessly
     /// (`int`→`long`→`real`). A null string cell is stored as "".
-    pub fn push_row(&mut self, row: Vec<Value>) -> Result<(), IngestError> {
+    pub(crate) fn push_row(&mut self, row: Vec<Value>) -> Result<(), IngestError> {
         if row.len() != self.columns.len() {
             return Err(IngestError {
                 row: 0,
@@ -337,7 +338,10 @@ impl Table {
     /// ("" for strings); keys not in the schema are ignored. On a type
     /// mismatch nothing is appended and the error names the row and column.
     /// Returns the number of rows appended.
-    pub fn append_json_rows(&mut self, rows: &[Map<String, Json>]) -> Result<usize, IngestError> {
+    pub(crate) fn append_json_rows(
+        &mut self,
+        rows: &[Map<String, Json>],
+    ) -> Result<usize, IngestError> {
         let mut staged: Vec<ColumnData> = self
             .columns
             .iter()
@@ -372,7 +376,7 @@ impl Table {
     /// (within one object, in `serde_json::Map` iteration order, which is
     /// alphabetical unless serde_json's `preserve_order` feature is on); a
     /// column that is null everywhere is `string`.
-    pub fn from_json_rows(
+    pub(crate) fn from_json_rows(
         name: impl Into<String>,
         rows: &[Map<String, Json>],
     ) -> Result<Table, IngestError> {
@@ -442,7 +446,7 @@ impl Table {
 
     /// Renders the table exactly as the Log Analytics query API renders one
     /// entry of `tables`: `{"name":..,"columns":[{"name":..,"type":..}],"rows":[[..]]}`.
-    pub fn to_api_json(&self) -> Json {
+    pub(crate) fn to_api_json(&self) -> Json {
         let columns: Vec<Json> = self
             .columns
             .iter()
@@ -458,7 +462,7 @@ impl Table {
     /// filled with nulls, a column only `other` has is dropped, and values are converted as
     /// [`Table::push_row`] converts them. On a value that does not fit nothing is appended
     /// and the error names the row and column. Returns the number of rows appended.
-    pub fn append_table(&mut self, other: &Table) -> Result<usize, IngestError> {
+    pub(crate) fn append_table(&mut self, other: &Table) -> Result<usize, IngestError> {
         let sources: Vec<Option<usize>> = self
             .columns
             .iter()
@@ -493,7 +497,7 @@ impl Table {
     }
 
     /// Keeps only the first `n` rows.
-    pub fn truncate(&mut self, n: usize) {
+    pub(crate) fn truncate(&mut self, n: usize) {
         if n >= self.len {
             return;
         }
@@ -591,7 +595,7 @@ fn json_integer(j: &Json) -> Option<i64> {
 
 /// Where a query finds its source tables. Implement this over the host's
 /// store; implementations are provided for maps and slices of tables.
-pub trait Catalog {
+pub(crate) trait Catalog {
     /// The table called `name` (case-sensitive), if any.
     fn table(&self, name: &str) -> Option<&Table>;
 }

@@ -9,15 +9,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// 100-nanosecond ticks in one second (KQL's datetime/timespan precision).
-pub const TICKS_PER_SECOND: i64 = 10_000_000;
+pub(crate) const TICKS_PER_SECOND: i64 = 10_000_000;
 /// Ticks in one millisecond.
-pub const TICKS_PER_MILLISECOND: i64 = 10_000;
+pub(crate) const TICKS_PER_MILLISECOND: i64 = 10_000;
 /// Ticks in one minute.
-pub const TICKS_PER_MINUTE: i64 = 60 * TICKS_PER_SECOND;
+pub(crate) const TICKS_PER_MINUTE: i64 = 60 * TICKS_PER_SECOND;
 /// Ticks in one hour.
-pub const TICKS_PER_HOUR: i64 = 60 * TICKS_PER_MINUTE;
+pub(crate) const TICKS_PER_HOUR: i64 = 60 * TICKS_PER_MINUTE;
 /// Ticks in one day.
-pub const TICKS_PER_DAY: i64 = 24 * TICKS_PER_HOUR;
+pub(crate) const TICKS_PER_DAY: i64 = 24 * TICKS_PER_HOUR;
 /// Ticks from 0001-01-01 (the .NET/KQL epoch) to 1970-01-01.
 pub(super) const DOTNET_EPOCH_OFFSET_TICKS: i64 = 621_355_968_000_000_000;
 
@@ -28,7 +28,7 @@ pub(super) const MAX_DATETIME_TICKS: i64 = 2_534_023_007_999_999_999;
 
 /// A KQL scalar column type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ColumnType {
+pub(crate) enum ColumnType {
     /// `bool`
     Bool,
     /// `int` (32-bit)
@@ -51,7 +51,7 @@ pub enum ColumnType {
 
 impl ColumnType {
     /// The type name as the Log Analytics API reports it in `columns[].type`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ColumnType::Bool => "bool",
             ColumnType::Int => "int",
@@ -67,7 +67,7 @@ impl ColumnType {
 
     /// Parses a KQL type name, accepting the usual aliases
     /// (`double`, `boolean`, `date`, `time`, `uuid`, `uniqueid`, `int64`, `int32`).
-    pub fn parse(name: &str) -> Option<ColumnType> {
+    pub(crate) fn parse(name: &str) -> Option<ColumnType> {
         Some(match name {
             "bool" | "boolean" => ColumnType::Bool,
             "int" | "int32" => ColumnType::Int,
@@ -83,13 +83,8 @@ impl ColumnType {
     }
 
     /// True for `int`, `long` and `real`.
-    pub fn is_numeric(self) -> bool {
+    pub(crate) fn is_numeric(self) -> bool {
         matches!(self, ColumnType::Int | ColumnType::Long | ColumnType::Real)
-    }
-
-    /// True for `int` and `long`.
-    pub fn is_integer(self) -> bool {
-        matches!(self, ColumnType::Int | ColumnType::Long)
     }
 }
 
@@ -106,7 +101,7 @@ impl fmt::Display for ColumnType {
 /// [`Value::from_datetime`] / [`Value::as_datetime`] and
 /// [`Value::from_duration`] / [`Value::as_duration`] to convert.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     /// A null of any type.
     Null,
     /// `bool`
@@ -131,12 +126,12 @@ pub enum Value {
 
 impl Value {
     /// A string value.
-    pub fn string(s: impl AsRef<str>) -> Value {
+    pub(crate) fn string(s: impl AsRef<str>) -> Value {
         Value::String(Arc::from(s.as_ref()))
     }
 
     /// A dynamic value; JSON null becomes [`Value::Null`].
-    pub fn dynamic(v: serde_json::Value) -> Value {
+    pub(crate) fn dynamic(v: serde_json::Value) -> Value {
         if v.is_null() {
             Value::Null
         } else {
@@ -146,16 +141,17 @@ impl Value {
 
     /// A datetime value from an `OffsetDateTime` (truncated to 100 ns).
     /// Returns `Value::Null` outside KQL's range (years 1..=9999).
-    pub fn from_datetime(dt: OffsetDateTime) -> Value {
+    pub(crate) fn from_datetime(dt: OffsetDateTime) -> Value {
         match offset_datetime_to_ticks(dt) {
             Some(t) => Value::DateTime(t),
             None => Value::Null,
         }
     }
 
+    #[cfg(test)]
     /// A timespan value from a `time::Duration` (truncated to 100 ns).
     /// Returns `Value::Null` if it does not fit.
-    pub fn from_duration(d: time::Duration) -> Value {
+    pub(crate) fn from_duration(d: time::Duration) -> Value {
         let ticks = d.whole_nanoseconds() / 100;
         match i64::try_from(ticks) {
             Ok(t) => Value::TimeSpan(t),
@@ -164,15 +160,16 @@ impl Value {
     }
 
     /// The datetime as an `OffsetDateTime` (UTC), if this is a datetime.
-    pub fn as_datetime(&self) -> Option<OffsetDateTime> {
+    pub(crate) fn as_datetime(&self) -> Option<OffsetDateTime> {
         match self {
             Value::DateTime(t) => ticks_to_offset_datetime(*t),
             _ => None,
         }
     }
 
+    #[cfg(test)]
     /// The timespan as a `time::Duration`, if this is a timespan.
-    pub fn as_duration(&self) -> Option<time::Duration> {
+    pub(crate) fn as_duration(&self) -> Option<time::Duration> {
         match self {
             Value::TimeSpan(t) => Some(time::Duration::nanoseconds_i128(i128::from(*t) * 100)),
             _ => None,
@@ -180,12 +177,12 @@ impl Value {
     }
 
     /// True for [`Value::Null`].
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
     /// The value's type, or `None` for an untyped null.
-    pub fn column_type(&self) -> Option<ColumnType> {
+    pub(crate) fn column_type(&self) -> Option<ColumnType> {
         Some(match self {
             Value::Null => return None,
             Value::Bool(_) => ColumnType::Bool,
@@ -205,7 +202,7 @@ impl Value {
     /// `d.hh:mm:ss.fffffff` strings, dynamic as a JSON-encoded string, guids
     /// as strings, reals as numbers (integral ones without a fraction) or
     /// `"NaN"`/`"Infinity"`/`"-Infinity"`.
-    pub fn to_api_json(&self) -> serde_json::Value {
+    pub(crate) fn to_api_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
             Value::Null => J::Null,
@@ -222,7 +219,7 @@ impl Value {
     }
 
     /// KQL's `tostring()` of this value (null becomes "").
-    pub fn to_kql_string(&self) -> String {
+    pub(crate) fn to_kql_string(&self) -> String {
         match self {
             Value::Null => String::new(),
             Value::Bool(b) => b.to_string(),
@@ -395,7 +392,7 @@ pub(super) fn datetime_in_range(t: i64) -> bool {
 
 /// Formats datetime ticks as the API does: `YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z`,
 /// with trailing zero digits of the fraction (and an empty fraction) dropped.
-pub fn format_datetime(ticks: i64) -> String {
+pub(crate) fn format_datetime(ticks: i64) -> String {
     let days = ticks.div_euclid(TICKS_PER_DAY);
     let rem = ticks.rem_euclid(TICKS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
@@ -415,7 +412,7 @@ pub fn format_datetime(ticks: i64) -> String {
 
 /// Formats timespan ticks in .NET's constant ("c") format:
 /// `[-][d.]hh:mm:ss[.fffffff]` (seven fraction digits when present).
-pub fn format_timespan(ticks: i64) -> String {
+pub(crate) fn format_timespan(ticks: i64) -> String {
     let neg = ticks < 0;
     let a = ticks.unsigned_abs();
     let tpd = TICKS_PER_DAY as u64;
@@ -498,7 +495,7 @@ impl Cursor<'_> {
 
 /// Parses a datetime: `YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|±HH:MM]`.
 /// Returns ticks since the Unix epoch, in UTC.
-pub fn parse_datetime(s: &str) -> Option<i64> {
+pub(crate) fn parse_datetime(s: &str) -> Option<i64> {
     parse_datetime_impl(s.trim(), false)
 }
 
@@ -581,7 +578,7 @@ fn parse_datetime_impl(s: &str, strict: bool) -> Option<i64> {
 }
 
 /// Parses a timespan in .NET constant format `[-][d.]hh:mm[:ss[.fffffff]]`.
-pub fn parse_timespan(s: &str) -> Option<i64> {
+pub(crate) fn parse_timespan(s: &str) -> Option<i64> {
     let s = s.trim();
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),

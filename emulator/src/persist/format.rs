@@ -75,6 +75,7 @@ pub enum PersistError {
 }
 
 impl PersistError {
+    /// An I/O error on `path`, as `map_err` takes it.
     pub(crate) fn io(path: &Path) -> impl FnOnce(io::Error) -> Self + '_ {
         move |source| Self::Io {
             path: path.to_owned(),

@@ -73,7 +73,7 @@ const SNAPSHOT_CHUNK: usize = 4096;
 
 /// A data directory opened and read, before the state is built.
 #[derive(Debug)]
-pub struct Opened {
+pub(crate) struct Opened {
     dir: PathBuf,
     lock: File,
     loaded: Option<Loaded>,
@@ -86,7 +86,7 @@ pub struct Opened {
 
 impl Opened {
     /// The key tokens are signed with, kept in the data directory.
-    pub fn signing_key(&self) -> Arc<SigningKey> {
+    pub(crate) fn signing_key(&self) -> Arc<SigningKey> {
         self.signing_key.clone()
     }
 
@@ -98,7 +98,7 @@ impl Opened {
 
 /// Opens (creating when needed) the data directory `dir`: takes its lock, loads the
 /// signing key and the state. Refuses a damaged file rather than starting without it.
-pub fn open(dir: &Path) -> Result<Opened, PersistError> {
+pub(crate) fn open(dir: &Path) -> Result<Opened, PersistError> {
     crate::files::private_dir(dir).map_err(PersistError::io(dir))?;
     let lock = lock(dir)?;
     let signing_key = signing_key(dir)?;
@@ -333,7 +333,7 @@ fn sync_dir(dir: &Path) -> Result<(), PersistError> {
 
 /// The persistence of one emulator: the journal writer and what it needs to know.
 #[derive(Debug)]
-pub struct Persistence {
+pub(crate) struct Persistence {
     dir: PathBuf,
     counter: Arc<AtomicU64>,
     snapshots_requested: AtomicU64,
@@ -403,11 +403,6 @@ impl Persistence {
     /// The counter the stores number their changes with.
     pub(crate) fn counter(&self) -> Counter {
         self.counter.clone()
-    }
-
-    /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// Asks for the next commit to write a whole snapshot (after a reset or a bulk seed).

@@ -12,7 +12,7 @@
 //! subtractions, not denies: another role assignment that grants the
 //! operation still grants it (see [`permits_any`]).
 
-use super::{Permission, RoleDefinition};
+use super::Permission;
 
 /// Whether ARM action `pattern` (which may contain `*`) matches `action`.
 ///
@@ -21,7 +21,7 @@ use super::{Permission, RoleDefinition};
 /// Allocation-free and runs in `O(pattern.len() * action.len())` worst case
 /// (usually linear), so hostile patterns such as `*a*a*a*…b` cannot cause
 /// exponential backtracking.
-pub fn action_matches(pattern: &str, action: &str) -> bool {
+pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
     let p = pattern.as_bytes();
     let a = action.as_bytes();
     if p == b"*" {
@@ -73,7 +73,7 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 /// the role definition they appear in. To evaluate several role assignments
 /// take the union, e.g. with [`permits_any`]; a `NotActions` entry of one
 /// role never removes what another role grants.
-pub fn permits(permissions: &[Permission], action: &str, is_data_action: bool) -> bool {
+pub(crate) fn permits(permissions: &[Permission], action: &str, is_data_action: bool) -> bool {
     permissions.iter().any(|block| {
         if is_data_action {
             block_permits(block.data_actions, block.not_data_actions, action)
@@ -86,17 +86,18 @@ pub fn permits(permissions: &[Permission], action: &str, is_data_action: bool) -
 /// One permission block's decision: some pattern of `allow` matches `action` and no
 /// pattern of `subtract` does. Works on borrowed and owned pattern lists alike, so custom
 /// role definitions share the rule with the built-in ones.
-pub fn block_permits<S: AsRef<str>>(allow: &[S], subtract: &[S], action: &str) -> bool {
+pub(crate) fn block_permits<S: AsRef<str>>(allow: &[S], subtract: &[S], action: &str) -> bool {
     allow.iter().any(|p| action_matches(p.as_ref(), action))
         && !subtract.iter().any(|p| action_matches(p.as_ref(), action))
 }
 
+#[cfg(test)]
 /// Whether any of `roles` allows `action` — the effective decision for a
 /// principal holding all of them at (or above) the same scope, ignoring deny
 /// assignments and ABAC conditions.
-pub fn permits_any<'a, I>(roles: I, action: &str, is_data_action: bool) -> bool
+pub(crate) fn permits_any<'a, I>(roles: I, action: &str, is_data_action: bool) -> bool
 where
-    I: IntoIterator<Item = &'a RoleDefinition>,
+    I: IntoIterator<Item = &'a super::RoleDefinition>,
 {
     roles
         .into_iter()
@@ -105,8 +106,8 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::super::find_by_id;
     use super::super::roles::{find_by_name, ids};
+    use super::super::{RoleDefinition, find_by_id};
     use super::*;
 
     fn role(name: &str) -> &'static RoleDefinition {

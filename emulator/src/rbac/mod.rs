@@ -26,30 +26,30 @@
 //!   does not let its holder read blob contents; that needs a `DataActions`
 //!   entry such as the one in `Storage Blob Data Reader`.
 
-pub mod assignments;
-pub mod matching;
-pub mod propagation;
-pub mod roles;
-pub mod scope;
+pub(crate) mod assignments;
+pub(crate) mod matching;
+pub(crate) mod propagation;
+pub(crate) mod roles;
+pub(crate) mod scope;
 
-pub use self::assignments::{
-    Assignment, AssignmentStore, Conflict, CustomRole, OwnedPermission, Pending, PrincipalType,
-    RoleRef, Upsert,
+pub(crate) use self::assignments::{
+    Assignment, AssignmentStore, Conflict, CustomRole, OwnedPermission, PrincipalType, RoleRef,
+    Upsert,
 };
-pub use self::matching::{action_matches, block_permits, permits, permits_any};
+pub(crate) use self::matching::{block_permits, permits};
 pub use self::propagation::{Jitter, Plane, Propagation};
-pub use self::roles::{BUILTIN_ROLES, find_by_id, find_by_name};
-pub use self::scope::{Scope, ScopeError, ScopeKind};
+pub(crate) use self::roles::{BUILTIN_ROLES, find_by_id, find_by_name};
+pub(crate) use self::scope::{Scope, ScopeKind};
 
 /// Value of the `type` property of built-in role definitions in ARM
 /// (`properties.type`, shown as `roleType` by the Azure CLI).
-pub const BUILT_IN_ROLE_TYPE: &str = "BuiltInRole";
+pub(crate) const BUILT_IN_ROLE_TYPE: &str = "BuiltInRole";
 
 /// `assignableScopes` of every built-in role definition in [`BUILTIN_ROLES`].
-pub const BUILT_IN_ASSIGNABLE_SCOPES: &[&str] = &["/"];
+pub(crate) const BUILT_IN_ASSIGNABLE_SCOPES: &[&str] = &["/"];
 
 /// ARM resource type of role definitions.
-pub const ROLE_DEFINITION_RESOURCE_TYPE: &str = "Microsoft.Authorization/roleDefinitions";
+pub(crate) const ROLE_DEFINITION_RESOURCE_TYPE: &str = "Microsoft.Authorization/roleDefinitions";
 
 /// One entry of a role definition's `permissions` array.
 ///
@@ -57,15 +57,15 @@ pub const ROLE_DEFINITION_RESOURCE_TYPE: &str = "Microsoft.Authorization/roleDef
 /// it matches one of `actions` (or `data_actions` for a data-plane
 /// operation) and none of `not_actions` (`not_data_actions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Permission {
+pub(crate) struct Permission {
     /// Control-plane operations granted (`actions`), patterns may use `*`.
-    pub actions: &'static [&'static str],
+    pub(crate) actions: &'static [&'static str],
     /// Control-plane operations removed from `actions` of this block.
-    pub not_actions: &'static [&'static str],
+    pub(crate) not_actions: &'static [&'static str],
     /// Data-plane operations granted (`dataActions`).
-    pub data_actions: &'static [&'static str],
+    pub(crate) data_actions: &'static [&'static str],
     /// Data-plane operations removed from `data_actions` of this block.
-    pub not_data_actions: &'static [&'static str],
+    pub(crate) not_data_actions: &'static [&'static str],
 }
 
 /// An Azure built-in role definition, as returned by
@@ -74,40 +74,42 @@ pub struct Permission {
 /// Built-in roles all have `assignableScopes` [`BUILT_IN_ASSIGNABLE_SCOPES`]
 /// and type [`BUILT_IN_ROLE_TYPE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RoleDefinition {
+pub(crate) struct RoleDefinition {
     /// Role definition GUID (the ARM `name`), lowercase.
-    pub id: &'static str,
+    pub(crate) id: &'static str,
     /// Display name (`properties.roleName`), e.g. `"Reader"`.
-    pub role_name: &'static str,
+    pub(crate) role_name: &'static str,
     /// `properties.description` as ARM returns it.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// `properties.permissions`.
-    pub permissions: &'static [Permission],
+    pub(crate) permissions: &'static [Permission],
     /// `properties.createdOn` (RFC 3339). Real where known, otherwise
     /// [`roles::PLACEHOLDER_TIMESTAMP`].
-    pub created_on: &'static str,
+    pub(crate) created_on: &'static str,
     /// `properties.updatedOn` (RFC 3339). Real where known, otherwise
     /// [`roles::PLACEHOLDER_TIMESTAMP`].
-    pub updated_on: &'static str,
+    pub(crate) updated_on: &'static str,
 }
 
 impl RoleDefinition {
     /// Whether this role definition allows `action` (a data-plane operation
     /// when `is_data_action`). Same rules as [`permits`].
-    pub fn permits(&self, action: &str, is_data_action: bool) -> bool {
+    pub(crate) fn permits(&self, action: &str, is_data_action: bool) -> bool {
         permits(self.permissions, action, is_data_action)
     }
 
     /// Tenant-level resource ID,
     /// `/providers/Microsoft.Authorization/roleDefinitions/{id}`.
-    pub fn resource_id(&self) -> String {
+    #[cfg(test)]
+    pub(crate) fn resource_id(&self) -> String {
         format!("/providers/{ROLE_DEFINITION_RESOURCE_TYPE}/{}", self.id)
     }
 
     /// Resource ID of this definition as seen from a subscription, the form
     /// ARM uses in `roleDefinitionId` of role assignments:
     /// `/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
-    pub fn subscription_resource_id(&self, subscription_id: &str) -> String {
+    #[cfg(test)]
+    pub(crate) fn subscription_resource_id(&self, subscription_id: &str) -> String {
         format!(
             "/subscriptions/{subscription_id}/providers/{ROLE_DEFINITION_RESOURCE_TYPE}/{}",
             self.id
@@ -116,7 +118,8 @@ impl RoleDefinition {
 
     /// `true` when `created_on`/`updated_on` are real values rather than
     /// [`roles::PLACEHOLDER_TIMESTAMP`].
-    pub fn has_known_timestamps(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has_known_timestamps(&self) -> bool {
         self.created_on != roles::PLACEHOLDER_TIMESTAMP
             && self.updated_on != roles::PLACEHOLDER_TIMESTAMP
     }

@@ -10,7 +10,9 @@ use super::{Permission, RoleDefinition};
 
 mod data;
 
-pub use self::data::{BUILTIN_ROLES, PLACEHOLDER_TIMESTAMP, ids};
+#[cfg(test)]
+pub(crate) use self::data::PLACEHOLDER_TIMESTAMP;
+pub(crate) use self::data::{BUILTIN_ROLES, ids};
 
 /// Finds a built-in role by its GUID, case-insensitively.
 ///
@@ -18,7 +20,7 @@ pub use self::data::{BUILTIN_ROLES, PLACEHOLDER_TIMESTAMP, ids};
 /// `/providers/Microsoft.Authorization/roleDefinitions/{guid}` (tenant- or
 /// subscription-relative); only the last segment is compared. Allocation-free
 /// (binary search over [`BUILTIN_ROLES`], which is sorted by id).
-pub fn find_by_id(id: &str) -> Option<&'static RoleDefinition> {
+pub(crate) fn find_by_id(id: &str) -> Option<&'static RoleDefinition> {
     let guid = match id.rfind('/') {
         Some(slash) => {
             let prefix = &id[..slash];
@@ -44,14 +46,15 @@ pub fn find_by_id(id: &str) -> Option<&'static RoleDefinition> {
 
 /// Finds a built-in role by display name, case-insensitively, like ARM's
 /// `$filter=roleName eq '{name}'` on role definitions.
-pub fn find_by_name(role_name: &str) -> Option<&'static RoleDefinition> {
+pub(crate) fn find_by_name(role_name: &str) -> Option<&'static RoleDefinition> {
     BUILTIN_ROLES
         .iter()
         .find(|role| role.role_name.eq_ignore_ascii_case(role_name))
 }
 
+#[cfg(test)]
 /// Iterates over all built-in roles (in id order).
-pub fn all() -> impl Iterator<Item = &'static RoleDefinition> {
+pub(crate) fn all() -> impl Iterator<Item = &'static RoleDefinition> {
     BUILTIN_ROLES.iter()
 }
 

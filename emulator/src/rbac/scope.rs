@@ -21,7 +21,7 @@ use std::fmt;
 
 /// What a [`Scope`] designates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ScopeKind {
+pub(crate) enum ScopeKind {
     /// `/`, the tenant root.
     Root,
     /// `/providers/Microsoft.Management/managementGroups/{id}`.
@@ -36,7 +36,7 @@ pub enum ScopeKind {
 
 /// Why a scope string was rejected by [`Scope::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScopeError {
+pub(crate) enum ScopeError {
     /// The string is empty.
     Empty,
     /// The string does not start with `/`.
@@ -97,7 +97,7 @@ impl std::error::Error for ScopeError {}
 /// lowercase key for indexing ([`Scope::key`]). Equality, ordering and hashing
 /// use the key, so `/subscriptions/ABC` equals `/SUBSCRIPTIONS/abc`.
 #[derive(Debug, Clone)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// Original text, minus a tolerated trailing `/` (kept as `/` for root).
     original: String,
     /// `original` with ASCII letters lowercased; same byte length.
@@ -119,13 +119,13 @@ pub struct Scope {
 }
 
 /// The normalized key of the tenant root scope.
-pub const ROOT_KEY: &str = "/";
+pub(crate) const ROOT_KEY: &str = "/";
 
 impl Scope {
     /// Parses an ARM scope string; see the [module docs](self) for the forms.
     ///
     /// Errors describe what is malformed. Never panics.
-    pub fn parse(s: &str) -> Result<Scope, ScopeError> {
+    pub(crate) fn parse(s: &str) -> Result<Scope, ScopeError> {
         if s.is_empty() {
             return Err(ScopeError::Empty);
         }
@@ -205,7 +205,7 @@ impl Scope {
     /// Builds the scope of a subscription (`/subscriptions/{id}`).
     ///
     /// Fails if `subscription_id` is empty or contains `/`.
-    pub fn subscription(subscription_id: &str) -> Result<Scope, ScopeError> {
+    pub(crate) fn subscription(subscription_id: &str) -> Result<Scope, ScopeError> {
         if subscription_id.contains('/') {
             return Err(ScopeError::Unexpected {
                 segment: subscription_id.to_owned(),
@@ -215,8 +215,9 @@ impl Scope {
         Scope::parse(&format!("/subscriptions/{subscription_id}"))
     }
 
+    #[cfg(test)]
     /// The root scope `/`.
-    pub fn root() -> Scope {
+    pub(crate) fn root() -> Scope {
         Scope {
             original: "/".to_owned(),
             key: "/".to_owned(),
@@ -231,18 +232,18 @@ impl Scope {
     }
 
     /// The scope as written (without a trailing `/`), for display.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.original
     }
 
     /// Normalized key: the scope with ASCII letters lowercased. Use it to
     /// index role assignments.
-    pub fn key(&self) -> &str {
+    pub(crate) fn key(&self) -> &str {
         &self.key
     }
 
     /// What the scope designates.
-    pub fn kind(&self) -> ScopeKind {
+    pub(crate) fn kind(&self) -> ScopeKind {
         self.kind
     }
 
@@ -255,7 +256,7 @@ impl Scope {
     /// does not know its management group from the string alone, so
     /// management groups only appear when the scope itself is one (followed
     /// by `/`). Allocation-free: the keys are slices of [`Scope::key`].
-    pub fn ancestors(&self) -> impl Iterator<Item = &str> + '_ {
+    pub(crate) fn ancestors(&self) -> impl Iterator<Item = &str> + '_ {
         self.boundaries
             .iter()
             .rev()
@@ -263,23 +264,25 @@ impl Scope {
             .chain(std::iter::once(ROOT_KEY))
     }
 
+    #[cfg(test)]
     /// The scope one level up, as a normalized key (`None` for the root).
-    pub fn parent_key(&self) -> Option<&str> {
+    pub(crate) fn parent_key(&self) -> Option<&str> {
         self.ancestors().nth(1)
     }
 
     /// Subscription id as written, if the scope is in a subscription.
-    pub fn subscription_id(&self) -> Option<&str> {
+    pub(crate) fn subscription_id(&self) -> Option<&str> {
         self.slice(self.subscription)
     }
 
     /// Resource group name as written, if the scope is in a resource group.
-    pub fn resource_group(&self) -> Option<&str> {
+    pub(crate) fn resource_group(&self) -> Option<&str> {
         self.slice(self.resource_group)
     }
 
+    #[cfg(test)]
     /// Management group id as written, for management group scopes.
-    pub fn management_group(&self) -> Option<&str> {
+    pub(crate) fn management_group(&self) -> Option<&str> {
         self.slice(self.management_group)
     }
 
@@ -287,24 +290,24 @@ impl Scope {
     /// `Microsoft.OperationalInsights/workspaces`, `Microsoft.Sql/servers/databases`
     /// for a child resource, or the extension type
     /// (`Microsoft.Insights/diagnosticSettings`) for an extension resource.
-    pub fn provider_type(&self) -> Option<&str> {
+    pub(crate) fn provider_type(&self) -> Option<&str> {
         self.resource_type.as_deref()
     }
 
     /// Name of the innermost resource as written.
-    pub fn resource_name(&self) -> Option<&str> {
+    pub(crate) fn resource_name(&self) -> Option<&str> {
         self.slice(self.resource_name)
     }
 
     /// Whether `self` is `other` or lies below it (so an assignment at
     /// `other` is inherited by `self`). Case-insensitive; allocation-free.
-    pub fn is_within(&self, other: &Scope) -> bool {
+    pub(crate) fn is_within(&self, other: &Scope) -> bool {
         self.is_within_key(other.key())
     }
 
     /// [`Scope::is_within`] against a normalized key (as produced by
     /// [`Scope::key`]); compared case-insensitively.
-    pub fn is_within_key(&self, other_key: &str) -> bool {
+    pub(crate) fn is_within_key(&self, other_key: &str) -> bool {
         if other_key == ROOT_KEY {
             return true;
         }

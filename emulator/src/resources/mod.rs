@@ -4,7 +4,7 @@
 //! of it: deleting a resource group removes its resources and the role assignments
 //! scoped inside it.
 
-pub mod regions;
+pub(crate) mod regions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -18,42 +18,42 @@ use crate::changes::{Counter, Mark, Tracker};
 use crate::rbac::{AssignmentStore, Scope, ScopeKind};
 
 /// ARM type of the Log Analytics workspace, whose `customerId` the query API uses.
-pub const WORKSPACE_TYPE: &str = "Microsoft.OperationalInsights/workspaces";
+pub(crate) const WORKSPACE_TYPE: &str = "Microsoft.OperationalInsights/workspaces";
 /// ARM type of the Application Insights component, whose `AppId` the query API uses.
-pub const COMPONENT_TYPE: &str = "Microsoft.Insights/components";
+pub(crate) const COMPONENT_TYPE: &str = "Microsoft.Insights/components";
 
 /// ARM type of data collection rules, whose `immutableId` the Logs Ingestion API uses.
-pub const DCR_TYPE: &str = "Microsoft.Insights/dataCollectionRules";
+pub(crate) const DCR_TYPE: &str = "Microsoft.Insights/dataCollectionRules";
 /// ARM type of data collection endpoints.
-pub const DCE_TYPE: &str = "Microsoft.Insights/dataCollectionEndpoints";
+pub(crate) const DCE_TYPE: &str = "Microsoft.Insights/dataCollectionEndpoints";
 
 /// A subscription of the tenant.
 #[derive(Debug, Clone)]
-pub struct Subscription {
+pub(crate) struct Subscription {
     /// Subscription id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Display name.
-    pub display_name: String,
+    pub(crate) display_name: String,
 }
 
 /// A resource group.
 #[derive(Debug, Clone)]
-pub struct ResourceGroup {
+pub(crate) struct ResourceGroup {
     /// Subscription.
-    pub subscription: Uuid,
+    pub(crate) subscription: Uuid,
     /// Name as first written.
-    pub name: String,
+    pub(crate) name: String,
     /// Normalized region name.
-    pub location: String,
+    pub(crate) location: String,
     /// Tags; `None` when never set (ARM then omits the property).
-    pub tags: Option<Map<String, Value>>,
+    pub(crate) tags: Option<Map<String, Value>>,
     /// `managedBy`, when set.
-    pub managed_by: Option<String>,
+    pub(crate) managed_by: Option<String>,
 }
 
 impl ResourceGroup {
     /// `/subscriptions/{s}/resourceGroups/{name}`.
-    pub fn id(&self) -> String {
+    pub(crate) fn id(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}",
             self.subscription, self.name
@@ -63,25 +63,25 @@ impl ResourceGroup {
 
 /// A resource of any provider type.
 #[derive(Debug, Clone)]
-pub struct Resource {
+pub(crate) struct Resource {
     /// Full ARM id, as first written (canonical `resourceGroups` spelling).
-    pub id: String,
+    pub(crate) id: String,
     /// Innermost name.
-    pub name: String,
+    pub(crate) name: String,
     /// Full type, e.g. `Microsoft.Insights/components` or `Microsoft.Sql/servers/databases`.
-    pub resource_type: String,
+    pub(crate) resource_type: String,
     /// Normalized region, when the resource has one.
-    pub location: Option<String>,
+    pub(crate) location: Option<String>,
     /// Tags, when set.
-    pub tags: Option<Map<String, Value>>,
+    pub(crate) tags: Option<Map<String, Value>>,
     /// `sku`, as written.
-    pub sku: Option<Value>,
+    pub(crate) sku: Option<Value>,
     /// `kind`, as written.
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// `properties`, with the server-owned ones filled in.
-    pub properties: Map<String, Value>,
+    pub(crate) properties: Map<String, Value>,
     /// Creation time.
-    pub created: OffsetDateTime,
+    pub(crate) created: OffsetDateTime,
 }
 
 impl Resource {
@@ -96,7 +96,7 @@ impl Resource {
 
 /// Why a scope does not exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Missing {
+pub(crate) enum Missing {
     /// No such subscription.
     Subscription(String),
     /// No such resource group.
@@ -109,7 +109,7 @@ pub enum Missing {
 
 /// The tenant's ARM state.
 #[derive(Debug, Default, Clone)]
-pub struct ArmStore {
+pub(crate) struct ArmStore {
     subscriptions: BTreeMap<Uuid, Subscription>,
     /// (subscription, lower-case name) → group.
     groups: BTreeMap<(Uuid, String), ResourceGroup>,
@@ -122,7 +122,7 @@ pub struct ArmStore {
     /// Data collection rule `immutableId` (lower-case) → lower-case id.
     rules: HashMap<String, String>,
     /// Role assignments and custom roles.
-    pub authz: AssignmentStore,
+    pub(crate) authz: AssignmentStore,
     /// Keys changed since persistence last looked (`None`: not persisted).
     track: Option<Tracker<ArmKey>>,
 }
@@ -140,28 +140,28 @@ pub(crate) enum ArmKey {
 
 impl ArmStore {
     /// The subscription `id`.
-    pub fn subscription(&self, id: &Uuid) -> Option<&Subscription> {
+    pub(crate) fn subscription(&self, id: &Uuid) -> Option<&Subscription> {
         self.subscriptions.get(id)
     }
 
     /// Every subscription, in id order.
-    pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
+    pub(crate) fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
         self.subscriptions.values()
     }
 
     /// Adds (or renames) a subscription.
-    pub fn put_subscription(&mut self, subscription: Subscription) {
+    pub(crate) fn put_subscription(&mut self, subscription: Subscription) {
         self.touch(ArmKey::Subscription(subscription.id));
         self.subscriptions.insert(subscription.id, subscription);
     }
 
     /// The resource group `name` (any case) of `subscription`.
-    pub fn group(&self, subscription: &Uuid, name: &str) -> Option<&ResourceGroup> {
+    pub(crate) fn group(&self, subscription: &Uuid, name: &str) -> Option<&ResourceGroup> {
         self.groups.get(&(*subscription, name.to_ascii_lowercase()))
     }
 
     /// The groups of `subscription`, by lower-case name.
-    pub fn groups(&self, subscription: &Uuid) -> impl Iterator<Item = &ResourceGroup> {
+    pub(crate) fn groups(&self, subscription: &Uuid) -> impl Iterator<Item = &ResourceGroup> {
         let sub = *subscription;
         self.groups
             .range((sub, String::new())..)
@@ -170,7 +170,7 @@ impl ArmStore {
     }
 
     /// Stores a group; `true` when it is new.
-    pub fn put_group(&mut self, group: ResourceGroup) -> bool {
+    pub(crate) fn put_group(&mut self, group: ResourceGroup) -> bool {
         let key = (group.subscription, group.name.to_ascii_lowercase());
         self.touch(ArmKey::Group(key.0, key.1.clone()));
         self.groups.insert(key, group).is_none()
@@ -178,7 +178,7 @@ impl ArmStore {
 
     /// Deletes a group with its resources and the role assignments scoped inside it
     /// (revocations propagate with `delays(name)`).
-    pub fn delete_group(
+    pub(crate) fn delete_group(
         &mut self,
         subscription: &Uuid,
         name: &str,
@@ -198,13 +198,13 @@ impl ArmStore {
     }
 
     /// The resource with this id (any case).
-    pub fn resource(&self, id: &str) -> Option<&Resource> {
+    pub(crate) fn resource(&self, id: &str) -> Option<&Resource> {
         self.resources.get(&id.to_ascii_lowercase())
     }
 
     /// Resources whose lower-case id starts with `prefix` (itself lower-case), skipping
     /// extension resources (those with a second `/providers/`) unless `extensions`.
-    pub fn resources_under<'a>(
+    pub(crate) fn resources_under<'a>(
         &'a self,
         prefix: &'a str,
         extensions: bool,
@@ -217,7 +217,7 @@ impl ArmStore {
     }
 
     /// Stores a resource; `true` when it is new. Keeps the data-plane indexes current.
-    pub fn put_resource(&mut self, resource: Resource) -> bool {
+    pub(crate) fn put_resource(&mut self, resource: Resource) -> bool {
         let key = resource.id.to_ascii_lowercase();
         if resource.resource_type.eq_ignore_ascii_case(WORKSPACE_TYPE)
             && let Some(id) = resource.guid_property("customerId")
@@ -243,7 +243,7 @@ impl ArmStore {
 
     /// Deletes a resource, its child and extension resources, and the role assignments
     /// scoped at or below it.
-    pub fn delete_resource(
+    pub(crate) fn delete_resource(
         &mut self,
         id: &str,
         now: OffsetDateTime,
@@ -331,25 +331,25 @@ impl ArmStore {
     }
 
     /// The Log Analytics workspace whose `customerId` (the query API's workspace id) is `id`.
-    pub fn workspace_by_customer_id(&self, id: &Uuid) -> Option<&Resource> {
+    pub(crate) fn workspace_by_customer_id(&self, id: &Uuid) -> Option<&Resource> {
         self.workspaces.get(id).and_then(|k| self.resources.get(k))
     }
 
     /// The Application Insights component whose `AppId` (the query API's app id) is `id`.
-    pub fn component_by_app_id(&self, id: &Uuid) -> Option<&Resource> {
+    pub(crate) fn component_by_app_id(&self, id: &Uuid) -> Option<&Resource> {
         self.components.get(id).and_then(|k| self.resources.get(k))
     }
 
     /// The data collection rule whose `immutableId` (the Logs Ingestion API's rule id) is
     /// `id`, compared case-insensitively.
-    pub fn dcr_by_immutable_id(&self, id: &str) -> Option<&Resource> {
+    pub(crate) fn dcr_by_immutable_id(&self, id: &str) -> Option<&Resource> {
         self.rules
             .get(&id.to_ascii_lowercase())
             .and_then(|k| self.resources.get(k))
     }
 
     /// Whether the scope exists: root, a known subscription, group or resource.
-    pub fn check_scope(&self, scope: &Scope) -> Result<(), Missing> {
+    pub(crate) fn check_scope(&self, scope: &Scope) -> Result<(), Missing> {
         let Some(sub_text) = scope.subscription_id() else {
             return match scope.kind() {
                 ScopeKind::Root => Ok(()),

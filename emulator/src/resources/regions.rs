@@ -1,7 +1,7 @@
 //! Azure public-cloud region names, as ARM normalizes them (`East US 2` → `eastus2`).
 
 /// The regions ARM accepts for resource groups and resources, sorted.
-pub const REGIONS: &[&str] = &[
+pub(crate) const REGIONS: &[&str] = &[
     "australiacentral",
     "australiacentral2",
     "australiaeast",
@@ -56,7 +56,7 @@ pub const REGIONS: &[&str] = &[
 
 /// The normalized name of a region written either way (`eastus`, `East US`), if ARM knows it.
 /// `global` is accepted when `allow_global` (resources such as DNS zones live there).
-pub fn normalize(location: &str, allow_global: bool) -> Option<String> {
+pub(crate) fn normalize(location: &str, allow_global: bool) -> Option<String> {
     let name: String = location
         .chars()
         .filter(|c| !c.is_whitespace())

@@ -50,7 +50,7 @@ type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Sen
 pin_project_lite::pin_project! {
     /// The future of [`FaultService`]: the inner one untouched when no rule fires.
     #[project = FaultFutureProj]
-    pub enum FaultFuture<F> {
+    pub(crate) enum FaultFuture<F> {
         /// No rule fired.
         Pass { #[pin] inner: F },
         /// A rule fired.

@@ -24,7 +24,7 @@ use crate::services::AppState;
 use crate::{arm, control, entra, graph, monitor, portal};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     // Paths are normalized before routing, so a wrapping layer rather than `Router::layer`
     // (which runs after a route has been chosen).
     let routes = routes(state.clone());

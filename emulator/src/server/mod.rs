@@ -22,7 +22,7 @@ use crate::config::{
     Config, ConfigError, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode,
 };
 use crate::keys::{KeyError, KeyRing, SigningKey};
-use crate::services::AppState;
+use crate::services::{AppState, SeedCounts, SeedError, SeedRequest};
 use crate::tls::{self, TlsError};
 
 /// Why the emulator could not start.
@@ -160,9 +160,9 @@ impl Server {
         })
     }
 
-    /// The shared state (for in-process inspection).
-    pub fn state(&self) -> &AppState {
-        &self.state
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.state.config
     }
 
     /// The connection document for this server.
@@ -285,6 +285,16 @@ fn display_addr(addr: SocketAddr) -> String {
         IpAddr::V6(ip) if ip.is_unspecified() => format!("[::1]:{}", addr.port()),
         _ => addr.to_string(),
     }
+}
+
+/// The emulator's routes over a fresh tenant built from `config`, kept in memory and
+/// reached as `http://localhost`, to drive without a socket (for example with
+/// `tower::ServiceExt::oneshot`). [`Emulator::router`] gives a running emulator's.
+pub fn router(config: Config) -> Result<axum::Router, StartError> {
+    config.validate()?;
+    let keys = KeyRing::new(None)?;
+    let state = AppState::new(config, "http://localhost".to_owned(), keys);
+    Ok(crate::router::router(state))
 }
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so readers never see a
@@ -439,7 +449,7 @@ impl EmulatorBuilder {
         let server = Server::new(listener, self.config, self.signing_key)?;
         let info = server.connection_info();
         let ca_pem = server.trust_pem().map(str::to_owned);
-        let state = server.state().clone();
+        let state = server.state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let stop = async {
@@ -518,8 +528,24 @@ impl Emulator {
         self.ca_pem.as_deref()
     }
 
-    /// The shared state, for tests that seed or inspect the store directly.
-    pub fn state(&self) -> &AppState {
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The emulator's routes over its state, to drive without a socket (for example with
+    /// `tower::ServiceExt::oneshot`); what it changes, the running emulator serves too.
+    pub fn router(&self) -> axum::Router {
+        crate::router::router(self.state.clone())
+    }
+
+    /// Adds synthetic objects in bulk, as `POST /_emulator/seed` does (see [`SeedRequest`]).
+    pub fn seed(&self, request: &SeedRequest) -> Result<SeedCounts, SeedError> {
+        self.state.seed(request)
+    }
+
+    /// The state, for the crate's test support.
+    pub(crate) fn state(&self) -> &AppState {
         &self.state
     }
 

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// The audiences ARM accepts, as its wrong-audience message lists them.
-pub const ALLOWED_AUDIENCES: [&str; 4] = [
+pub(crate) const ALLOWED_AUDIENCES: [&str; 4] = [
     "https://management.core.windows.net/",
     "https://management.core.windows.net",
     "https://management.azure.com/",
@@ -19,7 +19,7 @@ pub const ALLOWED_AUDIENCES: [&str; 4] = [
 
 /// Every failure of the emulated ARM.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArmError {
+pub(crate) enum ArmError {
     /// No `api-version` query parameter.
     MissingApiVersion,
     /// An `api-version` that ARM itself (Microsoft.Resources) does not serve.
@@ -210,7 +210,7 @@ pub enum ArmError {
 }
 
 /// ARM's US-style timestamp, e.g. `8/17/2017 10:54:41 PM`.
-pub fn us_timestamp(t: OffsetDateTime) -> String {
+pub(crate) fn us_timestamp(t: OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[month padding:none]/[day padding:none]/[year] [hour repr:12 padding:none]:[minute]:[second] [period]"
     );
@@ -219,7 +219,7 @@ pub fn us_timestamp(t: OffsetDateTime) -> String {
 
 impl ArmError {
     /// (status, code, message).
-    pub fn parts(&self) -> (StatusCode, &'static str, String) {
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, String) {
         use ArmError::*;
         let bad = StatusCode::BAD_REQUEST;
         let unauthorized = StatusCode::UNAUTHORIZED;

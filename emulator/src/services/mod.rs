@@ -14,7 +14,7 @@
 
 pub(crate) mod access;
 pub(crate) mod apps;
-pub mod arm_error;
+pub(crate) mod arm_error;
 pub(crate) mod groups;
 pub(crate) mod tenant;
 
@@ -26,7 +26,7 @@ use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use self::tenant::{MAX_SEED, SEED_GROUPS, SeedCounts, SeedError, SeedRequest};
+pub use self::tenant::{SeedCounts, SeedError, SeedRequest};
 use crate::changes::{Mark, Pending, Tracked};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -44,24 +44,24 @@ use crate::token_cache::TokenCache;
 /// Everything a request handler can reach: the shared state, and the marks of the changes
 /// the current request made.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub(crate) struct AppState {
     shared: Arc<Shared>,
     pending: Option<Arc<Pending>>,
 }
 
 /// The contents of [`AppState`].
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// Start-up configuration.
-    pub config: Config,
+    pub(crate) config: Config,
     /// Base URL the emulator was reached at by default (`http(s)://host:port`, no slash).
-    pub base_url: String,
+    pub(crate) base_url: String,
     /// The emulated clock.
-    pub clock: Clock,
+    pub(crate) clock: Clock,
     /// Signing keys.
-    pub keys: KeyRing,
+    pub(crate) keys: KeyRing,
     /// Marks this instance's tokens (see [`crate::token::Claims::aio`]).
-    pub instance_tag: String,
+    pub(crate) instance_tag: String,
     /// The directory. A `parking_lot::RwLock`: token issuance and every authorization check
     /// read it far more often than Graph writes it, no critical section awaits, and one lock
     /// makes a write that touches several maps (app, its secrets, its service principal) atomic.
@@ -78,9 +78,9 @@ pub struct Shared {
     /// while holding ARM's or the directory's, so the locks cannot deadlock.
     telemetry: RwLock<MonitorStore>,
     /// Bearer tokens already validated (see [`TokenCache`]).
-    pub tokens: TokenCache,
+    pub(crate) tokens: TokenCache,
     /// Fault injection rules (see [`crate::faults`]).
-    pub faults: Faults,
+    pub(crate) faults: Faults,
     admin_secret: SecretHash,
     /// The journal and snapshots under `--data-dir` (`None`: state in memory only).
     persist: Option<Arc<Persistence>>,
@@ -124,32 +124,32 @@ impl AppState {
     }
 
     /// The directory, for reading. Release it before taking another store's lock.
-    pub fn directory(&self) -> RwLockReadGuard<'_, Directory> {
+    pub(crate) fn directory(&self) -> RwLockReadGuard<'_, Directory> {
         self.directory.read()
     }
 
     /// The directory, for changing it; the change is noted when the guard drops.
-    pub fn directory_mut(&self) -> WriteGuard<'_, Directory> {
+    pub(crate) fn directory_mut(&self) -> WriteGuard<'_, Directory> {
         WriteGuard::new(self.directory.write(), self.pending.as_deref())
     }
 
     /// ARM's store, for reading. Release it before taking another store's lock.
-    pub fn arm(&self) -> RwLockReadGuard<'_, ArmStore> {
+    pub(crate) fn arm(&self) -> RwLockReadGuard<'_, ArmStore> {
         self.arm.read()
     }
 
     /// ARM's store, for changing it; the change is noted when the guard drops.
-    pub fn arm_mut(&self) -> WriteGuard<'_, ArmStore> {
+    pub(crate) fn arm_mut(&self) -> WriteGuard<'_, ArmStore> {
         WriteGuard::new(self.arm.write(), self.pending.as_deref())
     }
 
     /// Azure Monitor data, for reading. Release it before taking another store's lock.
-    pub fn telemetry(&self) -> RwLockReadGuard<'_, MonitorStore> {
+    pub(crate) fn telemetry(&self) -> RwLockReadGuard<'_, MonitorStore> {
         self.telemetry.read()
     }
 
     /// Azure Monitor data, for changing it; the change is noted when the guard drops.
-    pub fn telemetry_mut(&self) -> WriteGuard<'_, MonitorStore> {
+    pub(crate) fn telemetry_mut(&self) -> WriteGuard<'_, MonitorStore> {
         WriteGuard::new(self.telemetry.write(), self.pending.as_deref())
     }
 
@@ -164,13 +164,13 @@ impl AppState {
     }
 
     /// The persistence under `--data-dir`, if any.
-    pub fn persistence(&self) -> Option<&Arc<Persistence>> {
+    pub(crate) fn persistence(&self) -> Option<&Arc<Persistence>> {
         self.persist.as_ref()
     }
 
     /// Writes whatever is not on disk yet, as a snapshot (at shutdown; blocking). Without
     /// a data directory, does nothing.
-    pub fn flush(&self) -> Result<(), crate::persist::PersistError> {
+    pub(crate) fn flush(&self) -> Result<(), crate::persist::PersistError> {
         match &self.persist {
             Some(p) => p.flush(self.stores()),
             None => Ok(()),
@@ -188,7 +188,7 @@ impl AppState {
 
     /// Validates a bearer token of this emulator (signature, issuer, tenant, lifetime),
     /// remembering tokens already seen. The audience is the caller's to check.
-    pub fn validate_token(
+    pub(crate) fn validate_token(
         &self,
         token: &str,
         now: OffsetDateTime,
@@ -205,24 +205,7 @@ impl AppState {
     /// Whether `principal` may perform `action` (a data action when `data_action`) at
     /// `scope` as `plane` sees role assignments at `now` — the check every data plane makes.
     /// A scope that does not parse allows nothing.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use entra_emulator::rbac::Plane;
-    /// let emulator = entra_emulator::Emulator::start().await?;
-    /// let (state, admin) = (emulator.state(), emulator.admin().object_id);
-    /// let scope = format!("/subscriptions/{}/resourceGroups/any", emulator.subscription_id());
-    /// let now = state.clock.now();
-    /// // The bootstrap admin owns the default subscription from the start…
-    /// let read = "Microsoft.Resources/subscriptions/resourceGroups/read";
-    /// assert!(state.authorize(&admin, &scope, read, false, Plane::Arm, now));
-    /// // …but Owner grants no data actions.
-    /// let publish = "Microsoft.Insights/Metrics/Write";
-    /// assert!(!state.authorize(&admin, &scope, publish, true, Plane::Metrics, now));
-    /// # Ok(()) }
-    /// ```
-    pub fn authorize(
+    pub(crate) fn authorize(
         &self,
         principal: &Uuid,
         scope: &str,
@@ -244,7 +227,7 @@ impl AppState {
 /// A store's write lock that notes, when dropped, the mark of the changes made under it in
 /// the request's [`Pending`]. The store's last mark is compared before and after: under the
 /// write lock, only this guard's holder can have moved it.
-pub struct WriteGuard<'a, T: Tracked> {
+pub(crate) struct WriteGuard<'a, T: Tracked> {
     guard: RwLockWriteGuard<'a, T>,
     pending: Option<&'a Pending>,
     before: Mark,
@@ -290,5 +273,29 @@ impl<T: Tracked + std::fmt::Debug> std::fmt::Debug for WriteGuard<'_, T> {
         f.debug_struct("WriteGuard")
             .field("before", &self.before)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DEFAULT_ADMIN_OBJECT_ID;
+
+    #[test]
+    fn the_bootstrap_admin_owns_the_default_subscription_but_holds_no_data_action() {
+        let config = Config::default();
+        let scope = format!(
+            "/subscriptions/{}/resourceGroups/any",
+            config.subscription_id
+        );
+        let keys = KeyRing::new(None).expect("keys");
+        let state = AppState::new(config, "http://localhost".into(), keys);
+        let now = state.clock.now();
+        let admin = DEFAULT_ADMIN_OBJECT_ID;
+        let read = "Microsoft.Resources/subscriptions/resourceGroups/read";
+        assert!(state.authorize(&admin, &scope, read, false, Plane::Arm, now));
+        let publish = "Microsoft.Insights/Metrics/Write";
+        assert!(!state.authorize(&admin, &scope, publish, true, Plane::Metrics, now));
+        assert!(!state.authorize(&admin, "not a scope", read, false, Plane::Arm, now));
     }
 }

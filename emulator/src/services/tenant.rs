@@ -43,12 +43,12 @@ pub(crate) const ADVANCE_RANGE: &str =
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OutOfRange;
 
-/// Most objects of each kind one [`AppState::seed`] call creates.
-pub const MAX_SEED: usize = 1_000_000;
+/// Most objects of each kind one [`Emulator::seed`](crate::Emulator::seed) call creates.
+pub(crate) const MAX_SEED: usize = 1_000_000;
 /// Most resource groups seeded role assignments are spread over.
-pub const SEED_GROUPS: usize = 1000;
+pub(crate) const SEED_GROUPS: usize = 1000;
 
-/// What [`AppState::seed`] creates (`POST /_emulator/seed` takes it as JSON).
+/// What [`Emulator::seed`](crate::Emulator::seed) creates (`POST /_emulator/seed` takes it as JSON).
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SeedRequest {
@@ -74,7 +74,7 @@ impl std::fmt::Debug for SeedRequest {
     }
 }
 
-/// What [`AppState::seed`] created.
+/// What [`Emulator::seed`](crate::Emulator::seed) created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SeedCounts {
@@ -91,7 +91,7 @@ pub struct SeedCounts {
 /// Why a seed request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SeedError {
-    /// A count is above [`MAX_SEED`].
+    /// A count is above 1,000,000.
     #[error("at most 1000000 objects of each kind per call")]
     TooMany,
     /// More role assignments than distinct (principal, resource group) pairs.
@@ -101,13 +101,13 @@ pub enum SeedError {
 
 impl AppState {
     /// State for an emulator reached at `base_url`, kept in memory only.
-    pub fn new(config: Config, base_url: String, keys: KeyRing) -> Self {
+    pub(crate) fn new(config: Config, base_url: String, keys: KeyRing) -> Self {
         Self::build(config, base_url, keys, None)
     }
 
     /// State for an emulator reached at `base_url`, persisted in the data directory
     /// `opened` (see [`crate::persist`]): the state found there, or a new tenant.
-    pub fn persisted(
+    pub(crate) fn persisted(
         config: Config,
         base_url: String,
         keys: KeyRing,
@@ -185,7 +185,7 @@ impl AppState {
     /// subscription, effective at once); Monitor data goes too, and fault rules are back to
     /// the start-up ones. Under `--data-dir` the request's commit writes the emptied state as
     /// a new snapshot.
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
         let mut arm = default_arm(&self.config, self.clock.now());
@@ -244,7 +244,7 @@ impl AppState {
     /// spread over resource groups `seed-rg-{g}` of the default subscription (created when
     /// missing; at most [`SEED_GROUPS`]). Assignment `i` goes to service principal
     /// `i % apps` in group `(i % apps + i / apps) % groups`, so no two are the same.
-    pub fn seed(&self, request: &SeedRequest) -> Result<SeedCounts, SeedError> {
+    pub(crate) fn seed(&self, request: &SeedRequest) -> Result<SeedCounts, SeedError> {
         let (apps, assignments) = (request.applications, request.role_assignments);
         if apps > MAX_SEED || assignments > MAX_SEED {
             return Err(SeedError::TooMany);

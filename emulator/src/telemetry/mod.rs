@@ -18,24 +18,24 @@ use crate::changes::{Counter, Log, Mark};
 use crate::kql::{Column, ColumnType, IngestError, Table};
 
 /// Every table of one workspace or component, by name (case-sensitive, as in KQL).
-pub type Tables = BTreeMap<String, Table>;
+pub(crate) type Tables = BTreeMap<String, Table>;
 
 /// One minute's aggregate of a metric time series.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Aggregate {
+pub(crate) struct Aggregate {
     /// Smallest value seen.
-    pub min: f64,
+    pub(crate) min: f64,
     /// Largest value seen.
-    pub max: f64,
+    pub(crate) max: f64,
     /// Sum of the values.
-    pub sum: f64,
+    pub(crate) sum: f64,
     /// Number of values.
-    pub count: f64,
+    pub(crate) count: f64,
 }
 
 impl Aggregate {
     /// Folds `other` into this aggregate.
-    pub fn merge(&mut self, other: &Aggregate) {
+    pub(crate) fn merge(&mut self, other: &Aggregate) {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.sum += other.sum;
@@ -46,37 +46,37 @@ impl Aggregate {
 /// One custom metric of a resource: its dimensions and, per combination of dimension values,
 /// its points by minute.
 #[derive(Debug, Clone, Default)]
-pub struct Metric {
+pub(crate) struct Metric {
     /// Name as first written.
-    pub name: String,
+    pub(crate) name: String,
     /// Dimension names, as first written, in order of first appearance.
-    pub dimensions: Vec<String>,
+    pub(crate) dimensions: Vec<String>,
     /// Series by dimension values (one per entry of `dimensions`; "" where a post did not
     /// name one), each with its points keyed by the Unix minute they fall in.
-    pub series: BTreeMap<Vec<String>, BTreeMap<i64, Aggregate>>,
+    pub(crate) series: BTreeMap<Vec<String>, BTreeMap<i64, Aggregate>>,
 }
 
 /// A custom metric namespace of a resource.
 #[derive(Debug, Clone, Default)]
-pub struct Namespace {
+pub(crate) struct Namespace {
     /// Name as first written.
-    pub name: String,
+    pub(crate) name: String,
     /// Metrics by lower-case name.
-    pub metrics: BTreeMap<String, Metric>,
+    pub(crate) metrics: BTreeMap<String, Metric>,
 }
 
 /// One posted series, before it is stored.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Point {
+pub(crate) struct Point {
     /// Dimension names with their values.
-    pub dimensions: Vec<(String, String)>,
+    pub(crate) dimensions: Vec<(String, String)>,
     /// The minute's aggregate.
-    pub value: Aggregate,
+    pub(crate) value: Aggregate,
 }
 
 /// Everything the Monitor APIs store.
 #[derive(Debug, Default, Clone)]
-pub struct MonitorStore {
+pub(crate) struct MonitorStore {
     workspaces: HashMap<Uuid, Tables>,
     apps: HashMap<Uuid, Tables>,
     /// Lower-case resource id → namespaces by lower-case name.
@@ -128,18 +128,18 @@ pub(crate) enum MonitorOp {
 
 impl MonitorStore {
     /// The tables of the workspace with this `customerId` (none until data arrives).
-    pub fn workspace_tables(&self, customer_id: &Uuid) -> Option<&Tables> {
+    pub(crate) fn workspace_tables(&self, customer_id: &Uuid) -> Option<&Tables> {
         self.workspaces.get(customer_id)
     }
 
     /// The tables seeded into the component with this `AppId`.
-    pub fn app_tables(&self, app_id: &Uuid) -> Option<&Tables> {
+    pub(crate) fn app_tables(&self, app_id: &Uuid) -> Option<&Tables> {
         self.apps.get(app_id)
     }
 
     /// Appends `rows` to a workspace table, creating it with their schema (plus a
     /// `TimeGenerated` column) when it does not exist yet. Returns the table's row count.
-    pub fn append_workspace(
+    pub(crate) fn append_workspace(
         &mut self,
         customer_id: Uuid,
         name: &str,
@@ -165,7 +165,7 @@ impl MonitorStore {
     }
 
     /// Appends `rows` to a component table whose schema is `schema`.
-    pub fn append_app(
+    pub(crate) fn append_app(
         &mut self,
         app_id: Uuid,
         name: &str,
@@ -184,7 +184,7 @@ impl MonitorStore {
 
     /// Stores custom metric points for a resource, merging points of the same minute and
     /// series.
-    pub fn add_points(
+    pub(crate) fn add_points(
         &mut self,
         resource_id: &str,
         namespace: &str,
@@ -251,7 +251,7 @@ impl MonitorStore {
     }
 
     /// The custom metric namespaces of a resource, by lower-case name.
-    pub fn namespaces(&self, resource_id: &str) -> Option<&BTreeMap<String, Namespace>> {
+    pub(crate) fn namespaces(&self, resource_id: &str) -> Option<&BTreeMap<String, Namespace>> {
         self.metrics.get(&resource_id.to_ascii_lowercase())
     }
 

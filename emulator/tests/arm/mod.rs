@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use entra_emulator::Emulator;
-use entra_emulator::directory::{Application, PasswordCredential, ServicePrincipal};
-use entra_emulator::rbac::Plane;
-use entra_emulator::secret::SecretHash;
+use entra_emulator::config::Plane;
+use entra_emulator::test_support::{self, TestApplication};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
@@ -75,34 +74,24 @@ async fn admin_arm(app: &TestApp) -> String {
 
 /// Seeds an application with a secret and its service principal, created `age` ago.
 fn seed_sp(app: &TestApp, n: u128, age: time::Duration) -> Sp {
-    let state = app.emu.state();
-    let now = state.clock.now();
-    let created = now - age;
+    let now = app.emu.now();
     let client_id = Uuid::from_u128(0x5eed_0000_0000_0000_0000_0000_0000_0000 | n);
     let object_id = Uuid::from_u128(0x0b1e_0000_0000_0000_0000_0000_0000_0000 | n);
     let secret = format!("sp{n}~0123456789abcdefghijklmnopqrstuvwxyz");
-    let mut application = Application::new(
-        Uuid::from_u128(0xa990_0000_0000_0000_0000_0000_0000_0000 | n),
-        client_id,
-        format!("app-{n}"),
-        created,
+    test_support::insert_application(
+        &app.emu,
+        TestApplication {
+            object_id: Uuid::from_u128(0xa990_0000_0000_0000_0000_0000_0000_0000 | n),
+            client_id,
+            name: format!("app-{n}"),
+            created: now - age,
+            secret_key_id: Uuid::from_u128(n),
+            secret: secret.clone(),
+            secret_start: now - time::Duration::days(1),
+            secret_end: now + time::Duration::days(365),
+            service_principal: Some(object_id),
+        },
     );
-    application.password_credentials.push(PasswordCredential {
-        key_id: Uuid::from_u128(n),
-        display_name: None,
-        hint: secret[..3].to_owned(),
-        start: now - time::Duration::days(1),
-        end: now + time::Duration::days(365),
-        hash: SecretHash::new(&secret),
-    });
-    let mut dir = state.directory_mut();
-    dir.insert_app(application);
-    dir.insert_sp(ServicePrincipal::new(
-        object_id,
-        client_id,
-        format!("app-{n}"),
-        created,
-    ));
     Sp {
         client_id,
         secret,
@@ -285,23 +274,22 @@ async fn bad_tokens_get_arm_401_bodies_and_a_challenge() {
     );
 
     // A token of this emulator's signing key and instance, for another tenant.
-    let state = app.emu.state();
     let other = Uuid::from_u128(0xbad);
-    let claims = entra_emulator::token::claims(
-        entra_emulator::token::Grant {
-            version: entra_emulator::token::TokenVersion::V1,
+    let claims = test_support::claims(
+        test_support::Grant {
+            version: test_support::TokenVersion::V1,
             aud: "https://management.azure.com/",
             tenant: &other,
             client_id: &app.emu.admin().client_id,
             client_name: "x",
             object_id: &app.emu.admin().object_id,
             roles: vec![],
-            instance_tag: &state.instance_tag,
+            instance_tag: test_support::instance_tag(&app.emu),
         },
-        state.clock.now(),
+        app.emu.now(),
         Duration::from_secs(3600),
     );
-    let foreign = entra_emulator::token::mint(&state.keys.current(), &claims);
+    let foreign = test_support::sign(&app.emu, &claims);
     shapes.insert(
         "other_tenant".into(),
         shape(&send(&app, "GET", &path, Some(&foreign), None).await),
@@ -316,7 +304,7 @@ async fn bad_tokens_get_arm_401_bodies_and_a_challenge() {
         .expect("message")
         .to_owned();
     // US dates and a 12-hour clock, as ARM writes them.
-    let us = |t: time::OffsetDateTime| entra_emulator::arm::us_timestamp(t);
+    let us = |t: time::OffsetDateTime| test_support::us_timestamp(t);
     assert!(
         message.contains(&format!(
             "is earlier than current UTC time '{}",
@@ -335,21 +323,21 @@ async fn bad_tokens_get_arm_401_bodies_and_a_challenge() {
     );
     shapes.insert("expired".into(), json!({"status": 401, "body": redacted}));
     // A token used before its not-before time.
-    let early = entra_emulator::token::claims(
-        entra_emulator::token::Grant {
-            version: entra_emulator::token::TokenVersion::V1,
+    let early = test_support::claims(
+        test_support::Grant {
+            version: test_support::TokenVersion::V1,
             aud: "https://management.azure.com/",
             tenant: &app.emu.tenant_id(),
             client_id: &app.emu.admin().client_id,
             client_name: "x",
             object_id: &app.emu.admin().object_id,
             roles: vec![],
-            instance_tag: &state.instance_tag,
+            instance_tag: test_support::instance_tag(&app.emu),
         },
-        state.clock.now() + time::Duration::hours(3),
+        app.emu.now() + time::Duration::hours(3),
         Duration::from_secs(3600),
     );
-    let early = entra_emulator::token::mint(&state.keys.current(), &early);
+    let early = test_support::sign(&app.emu, &early);
     shapes.insert(
         "not_yet_valid".into(),
         shape(&send(&app, "GET", &path, Some(&early), None).await),
@@ -604,29 +592,24 @@ async fn the_control_api_seeds_principals_and_assignments_in_bulk() {
         body,
         json!({"applications": 7, "servicePrincipals": 7, "resourceGroups": 20, "roleAssignments": 20})
     );
-    let state = app.emu.state();
-    assert_eq!(state.directory().counts(), (8, 8), "the admin too");
-    assert_eq!(state.arm().authz.len(), 21);
+    assert_eq!(test_support::counts(&app.emu), (8, 8, 21), "the admin too");
 
     // A seeded application signs in with the secret; its Reader assignment, effective at
     // once (no propagation delay), lets it read its resource group.
-    let (client_id, principal) = {
-        let dir = state.directory();
-        let (_, sp) = dir
-            .sps_after(0)
-            .find(|(_, sp)| sp.display_name == "seed-app-3")
-            .expect("seeded");
-        (sp.app_id.to_string(), sp.id)
-    };
+    let (client_id, principal) =
+        test_support::service_principal_named(&app.emu, "seed-app-3").expect("seeded");
+    let client_id = client_id.to_string();
     let token = arm_token(&app, &client_id, secret).await;
     let scope = format!("{}/resourceGroups/seed-rg-3", sub(&app));
     let read = send(&app, "GET", &format!("{scope}?{RG_V}"), Some(&token), None).await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.body);
-    let now = state.clock.now();
     let rg_read = "Microsoft.Resources/subscriptions/resourceGroups/read";
-    assert!(state.authorize(&principal, &scope, rg_read, false, Plane::Arm, now));
+    let can = |scope: &str| {
+        test_support::authorize(&app.emu, &principal, scope, rg_read, false, Plane::Arm)
+    };
+    assert!(can(&scope));
     let other = format!("{}/resourceGroups/seed-rg-6", sub(&app));
-    assert!(!state.authorize(&principal, &other, rg_read, false, Plane::Arm, now));
+    assert!(!can(&other));
 
     for bad in [
         json!({"roleAssignments": 1}),
@@ -639,8 +622,8 @@ async fn the_control_api_seeds_principals_and_assignments_in_bulk() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
     assert_eq!(
-        state.directory().counts(),
-        (8, 8),
+        test_support::counts(&app.emu),
+        (8, 8, 21),
         "refusals change nothing"
     );
 }
@@ -1203,14 +1186,10 @@ async fn monitor_resources_get_the_ids_their_data_planes_use() {
     }
     insta::assert_json_snapshot!("component", redact(&redacted, app.emu.url()));
 
-    let store = app.emu.state().arm();
-    let by_customer = store
-        .workspace_by_customer_id(&Uuid::parse_str(&customer_id).expect("guid"))
-        .map(|r| r.name.clone());
+    let by_customer =
+        test_support::workspace_name(&app.emu, &Uuid::parse_str(&customer_id).expect("guid"));
     assert_eq!(by_customer.as_deref(), Some("logs"));
-    let by_app = store
-        .component_by_app_id(&Uuid::parse_str(&app_id).expect("guid"))
-        .map(|r| r.id.clone());
+    let by_app = test_support::component_id(&app.emu, &Uuid::parse_str(&app_id).expect("guid"));
     assert_eq!(by_app.as_deref(), component.body["id"].as_str());
 }
 
@@ -1265,7 +1244,7 @@ async fn built_in_role_definitions_are_served_at_any_scope() {
     let builtins = send(&app, "GET", &format!("{s}/providers/Microsoft.Authorization/roleDefinitions?$filter=type%20eq%20%27BuiltInRole%27&{v}"), Some(&token), None).await;
     assert_eq!(
         builtins.body["value"].as_array().map(Vec::len),
-        Some(entra_emulator::rbac::BUILTIN_ROLES.len())
+        Some(test_support::builtin_role_count())
     );
     let all = send(
         &app,
@@ -1941,32 +1920,16 @@ async fn long_lists_are_paged_with_next_link() {
     let app = immediate_app().await;
     let admin = admin_arm(&app).await;
     let s = sub(&app);
-    {
-        let state = app.emu.state();
-        let now = state.clock.now();
-        let mut store = state.arm_mut();
-        let reader = entra_emulator::rbac::find_by_id(READER).expect("reader");
-        for i in 0..1001u128 {
-            let a = entra_emulator::rbac::Assignment {
-                name: Uuid::from_u128(0x1000 + i),
-                scope: entra_emulator::rbac::Scope::parse(&s).expect("scope"),
-                role: entra_emulator::rbac::RoleRef::BuiltIn(reader),
-                principal_id: Uuid::from_u128(0x9000 + i),
-                principal_type: entra_emulator::rbac::PrincipalType::User,
-                description: None,
-                condition: None,
-                condition_version: None,
-                delegated_managed_identity_resource_id: None,
-                created_on: now,
-                updated_on: now,
-                created_by: None,
-                updated_by: None,
-            };
-            store
-                .authz
-                .upsert(a, now, [Duration::ZERO; 4])
-                .expect("insert");
-        }
+    for i in 0..1001u128 {
+        test_support::insert_role_assignment(
+            &app.emu,
+            Uuid::from_u128(0x1000 + i),
+            &s,
+            READER,
+            Uuid::from_u128(0x9000 + i),
+            "User",
+        )
+        .expect("insert");
     }
     let first = send(
         &app,
@@ -2232,7 +2195,6 @@ async fn data_planes_ask_the_store_per_plane() {
     create_group(&app, &admin, "mon").await;
     let sp = seed_sp(&app, 9, time::Duration::hours(1));
     let ai = format!("{s}/resourceGroups/mon/providers/Microsoft.Insights/components/web");
-    let state = app.emu.state();
     let assigned = assign(
         &app,
         &admin,
@@ -2244,31 +2206,24 @@ async fn data_planes_ask_the_store_per_plane() {
     .await;
     assert_eq!(assigned.status, StatusCode::CREATED);
     let write = "Microsoft.Insights/Metrics/Write";
-    let can = |plane| state.authorize(&sp.object_id, &ai, write, true, plane, state.clock.now());
+    let can = |plane| test_support::authorize(&app.emu, &sp.object_id, &ai, write, true, plane);
     assert!(!can(Plane::Metrics));
     app.emu.advance_clock(Duration::from_secs(600));
     assert!(can(Plane::Metrics));
     assert!(!can(Plane::AppInsights), "App Insights takes an hour");
     assert!(
-        !state.authorize(
-            &sp.object_id,
-            &ai,
-            write,
-            false,
-            Plane::Metrics,
-            state.clock.now()
-        ),
+        !test_support::authorize(&app.emu, &sp.object_id, &ai, write, false, Plane::Metrics),
         "a data action is not an action"
     );
     app.emu.advance_clock(Duration::from_secs(3000));
     assert!(can(Plane::AppInsights));
-    assert!(!state.authorize(
+    assert!(!test_support::authorize(
+        &app.emu,
         &sp.object_id,
         "not a scope",
         write,
         true,
-        Plane::Metrics,
-        state.clock.now()
+        Plane::Metrics
     ));
 }
 
@@ -2397,12 +2352,7 @@ async fn reset_empties_arm_but_keeps_the_admin_owner() {
 #[tokio::test]
 async fn the_router_serves_arm_without_a_socket() {
     use tower::ServiceExt as _;
-    let state = entra_emulator::services::AppState::new(
-        entra_emulator::Config::default(),
-        "http://localhost".into(),
-        entra_emulator::keys::KeyRing::new(None).expect("keys"),
-    );
-    let router = entra_emulator::router::router(state);
+    let router = entra_emulator::router(entra_emulator::Config::default()).expect("router");
     let request = axum::http::Request::get("/subscriptions?api-version=2022-12-01")
         .body(axum::body::Body::empty())
         .expect("request");

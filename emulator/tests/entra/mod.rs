@@ -723,36 +723,33 @@ async fn msal_python_gets_a_token_over_https() {
 #[tokio::test]
 async fn router_serves_without_a_socket() {
     use tower::ServiceExt as _;
-    let state = entra_emulator::services::AppState::new(
-        entra_emulator::Config::default(),
-        "http://localhost".into(),
-        entra_emulator::keys::KeyRing::new(None).expect("keys"),
-    );
+    let emu = Emulator::start().await.expect("emulator");
     // An application without a service principal cannot get a token (AADSTS7000229).
     let secret = "abcQ~0123456789012345678901234567890123";
     let client_id = uuid::Uuid::new_v4();
-    let now = state.clock.now();
-    let mut app =
-        entra_emulator::directory::Application::new(uuid::Uuid::new_v4(), client_id, "no-sp", now);
-    app.password_credentials
-        .push(entra_emulator::directory::PasswordCredential {
-            key_id: uuid::Uuid::new_v4(),
-            display_name: None,
-            hint: "abc".into(),
-            start: now - time::Duration::minutes(1),
-            end: now + time::Duration::days(1),
-            hash: entra_emulator::secret::SecretHash::new(secret),
-        });
-    state.directory_mut().insert_app(app);
-    let router = entra_emulator::router::router(state.clone());
+    let now = emu.now();
+    entra_emulator::test_support::insert_application(
+        &emu,
+        entra_emulator::test_support::TestApplication {
+            object_id: uuid::Uuid::new_v4(),
+            client_id,
+            name: "no-sp".into(),
+            created: now,
+            secret_key_id: uuid::Uuid::new_v4(),
+            secret: secret.into(),
+            secret_start: now - time::Duration::minutes(1),
+            secret_end: now + time::Duration::days(1),
+            service_principal: None,
+        },
+    );
+    let router = emu.router();
     let body = format!(
         "grant_type=client_credentials&client_id={client_id}&client_secret={secret}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"
     );
-    let request =
-        axum::http::Request::post(format!("/{}/oauth2/v2.0/token", state.config.tenant_id))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(axum::body::Body::from(body))
-            .expect("request");
+    let request = axum::http::Request::post(format!("/{}/oauth2/v2.0/token", emu.tenant_id()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body))
+        .expect("request");
     let response = router.oneshot(request).await.expect("response");
     assert_eq!(response.status(), 401);
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)

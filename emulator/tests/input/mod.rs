@@ -881,7 +881,7 @@ fn envelope_problem(owner: Owner, headers: &HeaderMap, body: &Value) -> Option<S
 #[tokio::test]
 async fn every_route_answers_bad_input_in_its_services_envelope() {
     let emu = Emulator::start().await.expect("emulator");
-    let app = entra_emulator::router::router(emu.state().clone());
+    let app = emu.router();
     let mut tried = 0;
     let mut failures = Vec::new();
     for route in ROUTES {

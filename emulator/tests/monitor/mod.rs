@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use entra_emulator::Emulator;
-use entra_emulator::directory::{Application, PasswordCredential, ServicePrincipal};
-use entra_emulator::secret::SecretHash;
+use entra_emulator::test_support::{self, TestApplication};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
@@ -169,33 +168,24 @@ impl Sp {
 }
 
 fn seed_sp(app: &TestApp, n: u128) -> Sp {
-    let state = app.emu.state();
-    let now = state.clock.now();
+    let now = app.emu.now();
     let client_id = Uuid::from_u128(0x6d0e_0000_0000_0000_0000_0000_0000_0000 | n);
     let object_id = Uuid::from_u128(0x6d0b_0000_0000_0000_0000_0000_0000_0000 | n);
     let secret = format!("mon{n}~0123456789abcdefghijklmnopqrstuvwxyz");
-    let mut application = Application::new(
-        Uuid::from_u128(0x6da0_0000_0000_0000_0000_0000_0000_0000 | n),
-        client_id,
-        format!("monitor-app-{n}"),
-        now - time::Duration::hours(1),
+    test_support::insert_application(
+        &app.emu,
+        TestApplication {
+            object_id: Uuid::from_u128(0x6da0_0000_0000_0000_0000_0000_0000_0000 | n),
+            client_id,
+            name: format!("monitor-app-{n}"),
+            created: now - time::Duration::hours(1),
+            secret_key_id: Uuid::from_u128(n),
+            secret: secret.clone(),
+            secret_start: now - time::Duration::days(1),
+            secret_end: now + time::Duration::days(365),
+            service_principal: Some(object_id),
+        },
     );
-    application.password_credentials.push(PasswordCredential {
-        key_id: Uuid::from_u128(n),
-        display_name: None,
-        hint: secret[..3].to_owned(),
-        start: now - time::Duration::days(1),
-        end: now + time::Duration::days(365),
-        hash: SecretHash::new(&secret),
-    });
-    let mut dir = state.directory_mut();
-    dir.insert_app(application);
-    dir.insert_sp(ServicePrincipal::new(
-        object_id,
-        client_id,
-        format!("monitor-app-{n}"),
-        now - time::Duration::hours(1),
-    ));
     Sp {
         client_id,
         secret,
@@ -1181,13 +1171,10 @@ async fn the_ingestion_api_answers_every_error_row() {
     );
     insta::assert_json_snapshot!("ingestion_errors", shapes);
     // None of these stored anything: the workspace still has no data.
-    assert!(
-        app.emu
-            .state()
-            .telemetry()
-            .workspace_tables(&env.customer_id.parse().expect("guid"))
-            .is_none()
-    );
+    assert!(!test_support::has_workspace_data(
+        &app.emu,
+        &env.customer_id.parse().expect("guid")
+    ));
 }
 
 #[tokio::test]
@@ -1545,7 +1532,7 @@ async fn custom_metrics_ingestion_answers_every_error_row() {
     );
     insta::assert_json_snapshot!("custom_metrics_errors", shapes);
     // Nothing was stored by any of them.
-    assert!(app.emu.state().telemetry().namespaces(&env.site).is_none());
+    assert!(!test_support::has_custom_metrics(&app.emu, &env.site));
 }
 
 #[tokio::test]
@@ -1994,12 +1981,10 @@ async fn seeding_shortcuts_check_their_input_and_reset_clears_the_data() {
     insta::assert_json_snapshot!("seeding_errors", shapes);
     let reset = Req::new("POST", "/_emulator/reset").send(app).await;
     assert_eq!(reset.status, StatusCode::NO_CONTENT);
-    let store = app.emu.state().telemetry();
-    assert!(
-        store
-            .workspace_tables(&env.customer_id.parse().expect("guid"))
-            .is_none()
-    );
+    assert!(!test_support::has_workspace_data(
+        &app.emu,
+        &env.customer_id.parse().expect("guid")
+    ));
 }
 
 // ------------------------------------------------------------------ real clients

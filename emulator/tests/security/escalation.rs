@@ -6,10 +6,12 @@
 use std::time::Duration;
 
 use entra_emulator::Emulator;
-use entra_emulator::rbac::roles::ids;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+/// The built-in User Access Administrator role.
+const USER_ACCESS_ADMINISTRATOR: &str = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
 
 use crate::support::*;
 
@@ -155,8 +157,7 @@ async fn attacker_setup() -> (Tenant, Principal, String, String) {
     let t = Tenant::start(Emulator::builder().rbac_propagation(Duration::ZERO)).await;
     let team = t.group("team").await;
     let attacker = t.principal("attacker").await;
-    t.assign(&team, ids::USER_ACCESS_ADMINISTRATOR, &attacker)
-        .await;
+    t.assign(&team, USER_ACCESS_ADMINISTRATOR, &attacker).await;
     let held = "00000000-0000-4000-8000-00000000e5c1";
     t.create_role(held, "Group Lister", &[RG_READ]).await;
     t.assign(&t.sub, held, &attacker).await;

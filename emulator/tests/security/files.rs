@@ -10,8 +10,7 @@ use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use entra_emulator::keys::SigningKey;
-use entra_emulator::{Config, Emulator, Server, TlsMode};
+use entra_emulator::{Config, Emulator, Server, SigningKey, TlsMode};
 use uuid::Uuid;
 
 /// Puts something where the emulator will look.
@@ -169,7 +168,7 @@ async fn a_planted_signing_key_is_refused_unless_it_is_the_users_own() {
         .expect("key")
         .kid()
         .to_owned();
-    assert_eq!(emu.state().keys.current().kid(), kid);
+    assert_eq!(entra_emulator::test_support::signing_kid(&emu), kid);
     drop(emu);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&elsewhere);
@@ -229,7 +228,7 @@ async fn deleting_the_lock_file_does_not_let_a_second_emulator_in() {
         matches!(
             second,
             Err(entra_emulator::StartError::Persist(
-                entra_emulator::persist::PersistError::Locked { .. }
+                entra_emulator::PersistError::Locked { .. }
             ))
         ),
         "{second:?}"

@@ -7,8 +7,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entra_emulator::Emulator;
-use entra_emulator::keys::SigningKey;
-use entra_emulator::token::{self, Claims};
+use entra_emulator::SigningKey;
+use entra_emulator::test_support::{self, Claims};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -227,7 +227,7 @@ fn claims(token: &str) -> Claims {
 fn resign(app: &TestApp, token: &str, change: impl FnOnce(&mut Claims)) -> String {
     let mut c = claims(token);
     change(&mut c);
-    token::mint(&app.emu.state().keys.current(), &c)
+    test_support::sign(&app.emu, &c)
 }
 
 /// `header` and `token`'s payload, signed with HMAC-SHA256 under `key`.
@@ -633,11 +633,14 @@ async fn the_token_cache_never_admits_a_variant_and_still_expires_what_it_holds(
     };
     let good = token_for(&app, ARM).await;
     assert_eq!(get(good.clone()).await.0, StatusCode::OK);
-    let cache = &app.emu.state().tokens;
-    let cached = cache.len();
+    let cached = test_support::token_cache_len(&app.emu);
     assert!(cached >= 1, "the valid token is cached");
     assert_eq!(get(good.clone()).await.0, StatusCode::OK);
-    assert_eq!(cache.len(), cached, "the second use is a hit");
+    assert_eq!(
+        test_support::token_cache_len(&app.emu),
+        cached,
+        "the second use is a hit"
+    );
 
     // Variants of the cached token: each is verified on its own, and refused.
     let (h, rest) = good.split_once('.').expect("header");
@@ -669,7 +672,11 @@ async fn the_token_cache_never_admits_a_variant_and_still_expires_what_it_holds(
             "{variant}"
         );
     }
-    assert_eq!(cache.len(), cached, "refused tokens are not cached");
+    assert_eq!(
+        test_support::token_cache_len(&app.emu),
+        cached,
+        "refused tokens are not cached"
+    );
     assert_eq!(get(good.clone()).await.0, StatusCode::OK);
 
     // The cache holds the signature check, not the audience: the same token is still
@@ -938,13 +945,12 @@ fn assert_no_secret(text: &str, secrets: &[String], what: &str) {
 async fn secrets_reach_no_response_after_creation_and_no_state_dump() {
     let app = TestApp::new().await;
     let secrets = exercise_secrets(&Remote::of_app(&app)).await;
-    let request = entra_emulator::services::SeedRequest {
+    let request = entra_emulator::SeedRequest {
         secret: Some(secrets[2].clone()),
         ..Default::default()
     };
     assert_no_secret(&format!("{request:?}"), &secrets, "a seed request's Debug");
-    let state = app.emu.state();
-    let dump = format!("{state:?}");
+    let dump = test_support::state_dump(&app.emu);
     assert!(dump.contains("SecretHash(***)"), "the dump shows hashes");
     assert!(dump.contains("seed-app-1"), "the dump is the whole state");
     assert_no_secret(&dump, &secrets, "the state dump");

@@ -25,7 +25,7 @@ use super::{Plane, RoleDefinition, Scope, block_permits, find_by_id, find_by_nam
 
 /// `principalType` of a role assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PrincipalType {
+pub(crate) enum PrincipalType {
     /// A user.
     User,
     /// A security group.
@@ -40,7 +40,7 @@ pub enum PrincipalType {
 
 impl PrincipalType {
     /// Parses the wire value, ignoring ASCII case.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         [
             Self::User,
             Self::Group,
@@ -53,7 +53,7 @@ impl PrincipalType {
     }
 
     /// The wire value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::User => "User",
             Self::Group => "Group",
@@ -66,7 +66,7 @@ impl PrincipalType {
 
 /// The role definition an assignment grants.
 #[derive(Debug, Clone, Copy)]
-pub enum RoleRef {
+pub(crate) enum RoleRef {
     /// A built-in role (static data).
     BuiltIn(&'static RoleDefinition),
     /// A custom role definition held by the store, by id.
@@ -75,7 +75,7 @@ pub enum RoleRef {
 
 impl RoleRef {
     /// The role definition's GUID.
-    pub fn id(&self) -> Uuid {
+    pub(crate) fn id(&self) -> Uuid {
         match self {
             // Built-in ids are well-formed GUIDs (checked by the roles module's tests).
             RoleRef::BuiltIn(r) => Uuid::parse_str(r.id).unwrap_or_default(),
@@ -98,38 +98,38 @@ impl Eq for RoleRef {}
 
 /// A permission block of a custom role (owned patterns).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OwnedPermission {
+pub(crate) struct OwnedPermission {
     /// Control-plane operations granted.
-    pub actions: Vec<String>,
+    pub(crate) actions: Vec<String>,
     /// Control-plane operations removed from `actions`.
-    pub not_actions: Vec<String>,
+    pub(crate) not_actions: Vec<String>,
     /// Data-plane operations granted.
-    pub data_actions: Vec<String>,
+    pub(crate) data_actions: Vec<String>,
     /// Data-plane operations removed from `data_actions`.
-    pub not_data_actions: Vec<String>,
+    pub(crate) not_data_actions: Vec<String>,
 }
 
 /// A custom role definition.
 #[derive(Debug, Clone)]
-pub struct CustomRole {
+pub(crate) struct CustomRole {
     /// Its GUID (the ARM `name`).
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// `roleName`, unique in the tenant (ignoring case).
-    pub role_name: String,
+    pub(crate) role_name: String,
     /// `description`.
-    pub description: String,
+    pub(crate) description: String,
     /// `permissions`.
-    pub permissions: Vec<OwnedPermission>,
+    pub(crate) permissions: Vec<OwnedPermission>,
     /// `assignableScopes`: where the role may be assigned (at or below each).
-    pub assignable_scopes: Vec<Scope>,
+    pub(crate) assignable_scopes: Vec<Scope>,
     /// Creation time.
-    pub created_on: OffsetDateTime,
+    pub(crate) created_on: OffsetDateTime,
     /// Last update time.
-    pub updated_on: OffsetDateTime,
+    pub(crate) updated_on: OffsetDateTime,
     /// Object id of the creator.
-    pub created_by: Option<Uuid>,
+    pub(crate) created_by: Option<Uuid>,
     /// Object id of the last updater.
-    pub updated_by: Option<Uuid>,
+    pub(crate) updated_by: Option<Uuid>,
 }
 
 /// Whether `permissions` allow `action` (a data action when `data`): same rule as the
@@ -147,51 +147,51 @@ fn owned_permits(permissions: &[OwnedPermission], action: &str, data: bool) -> b
 impl CustomRole {
     /// Whether the role allows `action` (a data action when `data`): same rule as the
     /// built-in roles, block by block.
-    pub fn permits(&self, action: &str, data: bool) -> bool {
+    pub(crate) fn permits(&self, action: &str, data: bool) -> bool {
         owned_permits(&self.permissions, action, data)
     }
 
     /// Whether the role may be assigned at `scope`.
-    pub fn assignable_at(&self, scope: &Scope) -> bool {
+    pub(crate) fn assignable_at(&self, scope: &Scope) -> bool {
         self.assignable_scopes.iter().any(|s| scope.is_within(s))
     }
 }
 
 /// A live role assignment, as ARM shows it.
 #[derive(Debug, Clone)]
-pub struct Assignment {
+pub(crate) struct Assignment {
     /// The assignment's GUID (its ARM `name`), unique in the tenant.
-    pub name: Uuid,
+    pub(crate) name: Uuid,
     /// Where it applies.
-    pub scope: Scope,
+    pub(crate) scope: Scope,
     /// What it grants.
-    pub role: RoleRef,
+    pub(crate) role: RoleRef,
     /// To whom.
-    pub principal_id: Uuid,
+    pub(crate) principal_id: Uuid,
     /// The principal's type, as given or resolved.
-    pub principal_type: PrincipalType,
+    pub(crate) principal_type: PrincipalType,
     /// Optional description.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Optional ABAC condition (stored and shown, not evaluated).
-    pub condition: Option<String>,
+    pub(crate) condition: Option<String>,
     /// Version of `condition`.
-    pub condition_version: Option<String>,
+    pub(crate) condition_version: Option<String>,
     /// Optional delegated managed identity resource id.
-    pub delegated_managed_identity_resource_id: Option<String>,
+    pub(crate) delegated_managed_identity_resource_id: Option<String>,
     /// Creation time.
-    pub created_on: OffsetDateTime,
+    pub(crate) created_on: OffsetDateTime,
     /// Last update time.
-    pub updated_on: OffsetDateTime,
+    pub(crate) updated_on: OffsetDateTime,
     /// Object id of the creator.
-    pub created_by: Option<Uuid>,
+    pub(crate) created_by: Option<Uuid>,
     /// Object id of the last updater.
-    pub updated_by: Option<Uuid>,
+    pub(crate) updated_by: Option<Uuid>,
 }
 
 impl Assignment {
     /// An assignment of `role` to a service principal at `scope`, made at `now`, with no
     /// description, condition or recorded creator: what seeding and bootstrapping create.
-    pub fn of_service_principal(
+    pub(crate) fn of_service_principal(
         name: Uuid,
         scope: Scope,
         role: RoleRef,
@@ -218,7 +218,7 @@ impl Assignment {
 
 /// Outcome of a successful [`AssignmentStore::upsert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upsert {
+pub(crate) enum Upsert {
     /// A new assignment was stored.
     Created,
     /// The same assignment was written again (its mutable fields replaced).
@@ -227,7 +227,7 @@ pub enum Upsert {
 
 /// Why a write was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Conflict {
+pub(crate) enum Conflict {
     /// Another assignment already gives the same role to the same principal at the same
     /// scope.
     Exists {
@@ -245,7 +245,7 @@ pub enum Conflict {
 /// Whether a pending change grants or revokes access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Change {
+pub(crate) enum Change {
     /// A new assignment not yet effective.
     Grant,
     /// A deleted assignment still effective.
@@ -255,22 +255,22 @@ pub enum Change {
 /// A change that has not yet reached a plane.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Pending {
+pub(crate) struct Pending {
     /// The role assignment's name.
-    pub role_assignment_name: Uuid,
+    pub(crate) role_assignment_name: Uuid,
     /// Its principal.
-    pub principal_id: Uuid,
+    pub(crate) principal_id: Uuid,
     /// Its role definition's GUID.
-    pub role_definition_name: Uuid,
+    pub(crate) role_definition_name: Uuid,
     /// Its scope.
-    pub scope: String,
+    pub(crate) scope: String,
     /// Grant or revocation.
-    pub change: Change,
+    pub(crate) change: Change,
     /// The plane that does not see the change yet.
-    pub plane: Plane,
+    pub(crate) plane: Plane,
     /// When the plane starts seeing it.
     #[serde(with = "time::serde::rfc3339")]
-    pub effective_at: OffsetDateTime,
+    pub(crate) effective_at: OffsetDateTime,
 }
 
 /// The permissions a custom role had before an edit or its deletion, which planes keep
@@ -332,7 +332,7 @@ impl Grant {
 
 /// Role assignments and custom role definitions of one tenant.
 #[derive(Debug, Clone, Default)]
-pub struct AssignmentStore {
+pub(crate) struct AssignmentStore {
     assignments: HashMap<Uuid, Assignment>,
     /// principal → scope key → grants (live and revoked-but-not-lapsed).
     grants: HashMap<Uuid, HashMap<Box<str>, Vec<Grant>>>,
@@ -365,17 +365,12 @@ fn is_below(key: &str, parent: &str) -> bool {
 
 impl AssignmentStore {
     /// Number of live assignments.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.assignments.len()
     }
 
-    /// Whether there is no live assignment.
-    pub fn is_empty(&self) -> bool {
-        self.assignments.is_empty()
-    }
-
     /// The live assignment called `name`.
-    pub fn get(&self, name: &Uuid) -> Option<&Assignment> {
+    pub(crate) fn get(&self, name: &Uuid) -> Option<&Assignment> {
         self.assignments.get(name)
     }
 
@@ -385,7 +380,7 @@ impl AssignmentStore {
     ///
     /// Check and write happen in this one call, so under the caller's write lock two
     /// concurrent writers of the same principal, role and scope cannot both succeed.
-    pub fn upsert(
+    pub(crate) fn upsert(
         &mut self,
         assignment: Assignment,
         now: OffsetDateTime,
@@ -438,7 +433,7 @@ impl AssignmentStore {
 
     /// Deletes the live assignment `name`; planes keep honouring it until `now` plus their
     /// entry of `delays`.
-    pub fn remove(
+    pub(crate) fn remove(
         &mut self,
         name: &Uuid,
         now: OffsetDateTime,
@@ -472,7 +467,7 @@ impl AssignmentStore {
 
     /// Deletes every live assignment at or below `scope` (its resource was deleted);
     /// returns how many. Revocations propagate with `delays(name)`.
-    pub fn remove_within(
+    pub(crate) fn remove_within(
         &mut self,
         scope: &Scope,
         now: OffsetDateTime,
@@ -510,7 +505,7 @@ impl AssignmentStore {
     /// Live assignments that apply at `scope`: those at or above it, plus those below it
     /// unless `at_scope_only` (ARM's `atScope()` filter). With `principal`, only that
     /// principal's. Sorted by name, so pages are stable.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         scope: &Scope,
         at_scope_only: bool,
@@ -549,7 +544,7 @@ impl AssignmentStore {
     /// Whether `principal` may perform `action` (a data action when `data`) at `target` on
     /// `plane` at `now`: the union over its assignments at the target and its ancestors,
     /// each role deciding block by block (NotActions subtract within their block only).
-    pub fn is_allowed(
+    pub(crate) fn is_allowed(
         &self,
         principal: &Uuid,
         target: &Scope,
@@ -572,7 +567,7 @@ impl AssignmentStore {
 
     /// Whether `principal` holds any role that is effective on `plane` at `now` at, above
     /// or below `scope` (what makes a subscription show up in its subscription list).
-    pub fn has_access_within(
+    pub(crate) fn has_access_within(
         &self,
         principal: &Uuid,
         scope: &Scope,
@@ -638,7 +633,7 @@ impl AssignmentStore {
     }
 
     /// Changes some plane has not seen yet at `now`, soonest first.
-    pub fn pending(&self, now: OffsetDateTime) -> Vec<Pending> {
+    pub(crate) fn pending(&self, now: OffsetDateTime) -> Vec<Pending> {
         let mut out = Vec::new();
         for (principal, by_key) in &self.grants {
             for g in by_key.values().flatten() {
@@ -677,7 +672,7 @@ impl AssignmentStore {
     }
 
     /// The role definition with this GUID: built-in first, then custom.
-    pub fn resolve_role(&self, id: &Uuid) -> Option<RoleRef> {
+    pub(crate) fn resolve_role(&self, id: &Uuid) -> Option<RoleRef> {
         let mut buf = Uuid::encode_buffer();
         let text = id.as_hyphenated().encode_lower(&mut buf);
         find_by_id(text).map(RoleRef::BuiltIn).or_else(|| {
@@ -688,12 +683,12 @@ impl AssignmentStore {
     }
 
     /// The custom role with this GUID.
-    pub fn custom_role(&self, id: &Uuid) -> Option<&CustomRole> {
+    pub(crate) fn custom_role(&self, id: &Uuid) -> Option<&CustomRole> {
         self.custom_roles.get(id)
     }
 
     /// Every custom role, in id order.
-    pub fn custom_roles(&self) -> Vec<&CustomRole> {
+    pub(crate) fn custom_roles(&self) -> Vec<&CustomRole> {
         let mut roles: Vec<&CustomRole> = self.custom_roles.values().collect();
         roles.sort_by_key(|r| r.id);
         roles
@@ -703,7 +698,7 @@ impl AssignmentStore {
     /// names included. New permissions of a replaced role reach each plane after the
     /// matching entry of `delays` (in [`Plane::ALL`] order), counted from `now`; until then
     /// the plane keeps the earlier ones, as for an assignment.
-    pub fn put_custom_role(
+    pub(crate) fn put_custom_role(
         &mut self,
         role: CustomRole,
         now: OffsetDateTime,
@@ -737,7 +732,7 @@ impl AssignmentStore {
     /// Deletes a custom role that no live assignment uses. Planes keep its permissions
     /// (for assignments whose deletion is still propagating) until `now` plus their entry
     /// of `delays`.
-    pub fn delete_custom_role(
+    pub(crate) fn delete_custom_role(
         &mut self,
         id: &Uuid,
         now: OffsetDateTime,

@@ -9,186 +9,196 @@ use super::{Permission, RoleDefinition};
 
 /// Fixed stand-in for `createdOn`/`updatedOn` of built-in roles whose real
 /// timestamps could not be confirmed from a source. It is not real ARM data.
-pub const PLACEHOLDER_TIMESTAMP: &str = "2020-01-01T00:00:00.0000000Z";
+pub(crate) const PLACEHOLDER_TIMESTAMP: &str = "2020-01-01T00:00:00.0000000Z";
 
-/// GUIDs (role definition `name`) of the built-in roles in [`BUILTIN_ROLES`].
-pub mod ids {
+/// GUIDs (role definition `name`) of the built-in roles in [`BUILTIN_ROLES`]: a table of
+/// every one, of which the code names a few.
+#[allow(dead_code)]
+pub(crate) mod ids {
     /// `AcrDelete`
-    pub const ACR_DELETE: &str = "c2f4ef07-c644-48eb-af81-4b1b4947fb11";
+    pub(crate) const ACR_DELETE: &str = "c2f4ef07-c644-48eb-af81-4b1b4947fb11";
     /// `AcrImageSigner`
-    pub const ACR_IMAGE_SIGNER: &str = "6cef56e8-d556-48e5-a04f-b8e64114680f";
+    pub(crate) const ACR_IMAGE_SIGNER: &str = "6cef56e8-d556-48e5-a04f-b8e64114680f";
     /// `AcrPull`
-    pub const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+    pub(crate) const ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
     /// `AcrPush`
-    pub const ACR_PUSH: &str = "8311e382-0749-4cb8-b61a-304f252e45ec";
+    pub(crate) const ACR_PUSH: &str = "8311e382-0749-4cb8-b61a-304f252e45ec";
     /// `AcrQuarantineReader`
-    pub const ACR_QUARANTINE_READER: &str = "cdda3590-29a3-44f6-95f2-9f980659eb04";
+    pub(crate) const ACR_QUARANTINE_READER: &str = "cdda3590-29a3-44f6-95f2-9f980659eb04";
     /// `AcrQuarantineWriter`
-    pub const ACR_QUARANTINE_WRITER: &str = "c8d4ff99-41c3-41a8-9f60-21dfdad59608";
+    pub(crate) const ACR_QUARANTINE_WRITER: &str = "c8d4ff99-41c3-41a8-9f60-21dfdad59608";
     /// `Application Insights Component Contributor`
-    pub const APPLICATION_INSIGHTS_COMPONENT_CONTRIBUTOR: &str =
+    pub(crate) const APPLICATION_INSIGHTS_COMPONENT_CONTRIBUTOR: &str =
         "ae349356-3a1b-4a5e-921d-050484c6347e";
     /// `Application Insights Snapshot Debugger`
-    pub const APPLICATION_INSIGHTS_SNAPSHOT_DEBUGGER: &str = "08954f03-6346-4c2e-81c0-ec3a5cfae23b";
+    pub(crate) const APPLICATION_INSIGHTS_SNAPSHOT_DEBUGGER: &str =
+        "08954f03-6346-4c2e-81c0-ec3a5cfae23b";
     /// `Attestation Contributor`
-    pub const ATTESTATION_CONTRIBUTOR: &str = "bbf86eb8-f7b4-4cce-96e4-18cddf81d86e";
+    pub(crate) const ATTESTATION_CONTRIBUTOR: &str = "bbf86eb8-f7b4-4cce-96e4-18cddf81d86e";
     /// `Attestation Reader`
-    pub const ATTESTATION_READER: &str = "fd1bd22b-8476-40bc-a0bc-69b95687b9f3";
+    pub(crate) const ATTESTATION_READER: &str = "fd1bd22b-8476-40bc-a0bc-69b95687b9f3";
     /// `Azure Arc Enabled Kubernetes Cluster User Role`
-    pub const AZURE_ARC_ENABLED_KUBERNETES_CLUSTER_USER_ROLE: &str =
+    pub(crate) const AZURE_ARC_ENABLED_KUBERNETES_CLUSTER_USER_ROLE: &str =
         "00493d72-78f6-4148-b6c5-d3ce8e4799dd";
     /// `Azure Kubernetes Service Cluster Admin Role`
-    pub const AZURE_KUBERNETES_SERVICE_CLUSTER_ADMIN_ROLE: &str =
+    pub(crate) const AZURE_KUBERNETES_SERVICE_CLUSTER_ADMIN_ROLE: &str =
         "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8";
     /// `Azure Kubernetes Service Cluster Monitoring User`
-    pub const AZURE_KUBERNETES_SERVICE_CLUSTER_MONITORING_USER: &str =
+    pub(crate) const AZURE_KUBERNETES_SERVICE_CLUSTER_MONITORING_USER: &str =
         "1afdec4b-e479-420e-99e7-f82237c7c5e6";
     /// `Azure Kubernetes Service Cluster User Role`
-    pub const AZURE_KUBERNETES_SERVICE_CLUSTER_USER_ROLE: &str =
+    pub(crate) const AZURE_KUBERNETES_SERVICE_CLUSTER_USER_ROLE: &str =
         "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
     /// `Azure Kubernetes Service Contributor Role`
-    pub const AZURE_KUBERNETES_SERVICE_CONTRIBUTOR_ROLE: &str =
+    pub(crate) const AZURE_KUBERNETES_SERVICE_CONTRIBUTOR_ROLE: &str =
         "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
     /// `Azure Kubernetes Service RBAC Admin`
-    pub const AZURE_KUBERNETES_SERVICE_RBAC_ADMIN: &str = "3498e952-d568-435e-9b2c-8d77e338d7f7";
+    pub(crate) const AZURE_KUBERNETES_SERVICE_RBAC_ADMIN: &str =
+        "3498e952-d568-435e-9b2c-8d77e338d7f7";
     /// `Azure Kubernetes Service RBAC Cluster Admin`
-    pub const AZURE_KUBERNETES_SERVICE_RBAC_CLUSTER_ADMIN: &str =
+    pub(crate) const AZURE_KUBERNETES_SERVICE_RBAC_CLUSTER_ADMIN: &str =
         "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
     /// `Azure Kubernetes Service RBAC Reader`
-    pub const AZURE_KUBERNETES_SERVICE_RBAC_READER: &str = "7f6c6a51-bcf8-42ba-9220-52d62157d7db";
+    pub(crate) const AZURE_KUBERNETES_SERVICE_RBAC_READER: &str =
+        "7f6c6a51-bcf8-42ba-9220-52d62157d7db";
     /// `Blueprint Operator`
-    pub const BLUEPRINT_OPERATOR: &str = "437d2ced-4a38-4302-8479-ed2bcb43d090";
+    pub(crate) const BLUEPRINT_OPERATOR: &str = "437d2ced-4a38-4302-8479-ed2bcb43d090";
     /// `Classic Network Contributor`
-    pub const CLASSIC_NETWORK_CONTRIBUTOR: &str = "b34d265f-36f7-4a0d-a4d4-e158ca92e90f";
+    pub(crate) const CLASSIC_NETWORK_CONTRIBUTOR: &str = "b34d265f-36f7-4a0d-a4d4-e158ca92e90f";
     /// `Contributor`
-    pub const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+    pub(crate) const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
     /// `Cost Management Contributor`
-    pub const COST_MANAGEMENT_CONTRIBUTOR: &str = "434105ed-43f6-45c7-a02f-909b2ba83430";
+    pub(crate) const COST_MANAGEMENT_CONTRIBUTOR: &str = "434105ed-43f6-45c7-a02f-909b2ba83430";
     /// `Cost Management Reader`
-    pub const COST_MANAGEMENT_READER: &str = "72fafb9e-0641-4937-9268-a91bfd8191a3";
+    pub(crate) const COST_MANAGEMENT_READER: &str = "72fafb9e-0641-4937-9268-a91bfd8191a3";
     /// `Data Purger`
-    pub const DATA_PURGER: &str = "150f5e0c-0603-4f03-8c7f-cf70034c4e90";
+    pub(crate) const DATA_PURGER: &str = "150f5e0c-0603-4f03-8c7f-cf70034c4e90";
     /// `DNS Zone Contributor`
-    pub const DNS_ZONE_CONTRIBUTOR: &str = "befefa01-2a29-4197-83a8-272ff33ce314";
+    pub(crate) const DNS_ZONE_CONTRIBUTOR: &str = "befefa01-2a29-4197-83a8-272ff33ce314";
     /// `Grafana Admin`
-    pub const GRAFANA_ADMIN: &str = "22926164-76b3-42b3-bc55-97df8dab3e41";
+    pub(crate) const GRAFANA_ADMIN: &str = "22926164-76b3-42b3-bc55-97df8dab3e41";
     /// `Grafana Editor`
-    pub const GRAFANA_EDITOR: &str = "a79a5197-3a5c-4973-a920-486035ffd60f";
+    pub(crate) const GRAFANA_EDITOR: &str = "a79a5197-3a5c-4973-a920-486035ffd60f";
     /// `Grafana Limited Viewer`
-    pub const GRAFANA_LIMITED_VIEWER: &str = "41e04612-9dac-4699-a02b-c82ff2cc3fb5";
+    pub(crate) const GRAFANA_LIMITED_VIEWER: &str = "41e04612-9dac-4699-a02b-c82ff2cc3fb5";
     /// `Grafana Viewer`
-    pub const GRAFANA_VIEWER: &str = "60921a7e-fef1-4a43-9b16-a26c52ad4769";
+    pub(crate) const GRAFANA_VIEWER: &str = "60921a7e-fef1-4a43-9b16-a26c52ad4769";
     /// `Hierarchy Settings Administrator`
-    pub const HIERARCHY_SETTINGS_ADMINISTRATOR: &str = "350f8d15-c687-4448-8ae1-157740a3936d";
+    pub(crate) const HIERARCHY_SETTINGS_ADMINISTRATOR: &str =
+        "350f8d15-c687-4448-8ae1-157740a3936d";
     /// `Key Vault Administrator`
-    pub const KEY_VAULT_ADMINISTRATOR: &str = "00482a5a-887f-4fb3-b363-3b7fe8e74483";
+    pub(crate) const KEY_VAULT_ADMINISTRATOR: &str = "00482a5a-887f-4fb3-b363-3b7fe8e74483";
     /// `Key Vault Certificates Officer`
-    pub const KEY_VAULT_CERTIFICATES_OFFICER: &str = "a4417e6f-fecd-4de8-b567-7b0420556985";
+    pub(crate) const KEY_VAULT_CERTIFICATES_OFFICER: &str = "a4417e6f-fecd-4de8-b567-7b0420556985";
     /// `Key Vault Certificate User`
-    pub const KEY_VAULT_CERTIFICATE_USER: &str = "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba";
+    pub(crate) const KEY_VAULT_CERTIFICATE_USER: &str = "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba";
     /// `Key Vault Contributor`
-    pub const KEY_VAULT_CONTRIBUTOR: &str = "f25e0fa2-a7c8-4377-a976-54943a77a395";
+    pub(crate) const KEY_VAULT_CONTRIBUTOR: &str = "f25e0fa2-a7c8-4377-a976-54943a77a395";
     /// `Key Vault Crypto Officer`
-    pub const KEY_VAULT_CRYPTO_OFFICER: &str = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603";
+    pub(crate) const KEY_VAULT_CRYPTO_OFFICER: &str = "14b46e9e-c2b7-41b4-b07b-48a6ebf60603";
     /// `Key Vault Crypto Service Encryption User`
-    pub const KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: &str =
+    pub(crate) const KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: &str =
         "e147488a-f6f5-4113-8e2d-b22465e65bf6";
     /// `Key Vault Crypto Service Release User`
-    pub const KEY_VAULT_CRYPTO_SERVICE_RELEASE_USER: &str = "08bbd89e-9f13-488c-ac41-acfcb10c90ab";
+    pub(crate) const KEY_VAULT_CRYPTO_SERVICE_RELEASE_USER: &str =
+        "08bbd89e-9f13-488c-ac41-acfcb10c90ab";
     /// `Key Vault Crypto User`
-    pub const KEY_VAULT_CRYPTO_USER: &str = "12338af0-0e69-4776-bea7-57ae8d297424";
+    pub(crate) const KEY_VAULT_CRYPTO_USER: &str = "12338af0-0e69-4776-bea7-57ae8d297424";
     /// `Key Vault Reader`
-    pub const KEY_VAULT_READER: &str = "21090545-7ca7-4776-b22c-e363652d74d2";
+    pub(crate) const KEY_VAULT_READER: &str = "21090545-7ca7-4776-b22c-e363652d74d2";
     /// `Key Vault Secrets Officer`
-    pub const KEY_VAULT_SECRETS_OFFICER: &str = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
+    pub(crate) const KEY_VAULT_SECRETS_OFFICER: &str = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
     /// `Key Vault Secrets User`
-    pub const KEY_VAULT_SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
+    pub(crate) const KEY_VAULT_SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
     /// `Locks Contributor`
-    pub const LOCKS_CONTRIBUTOR: &str = "28bf596f-4eb7-45ce-b5bc-6cf482fec137";
+    pub(crate) const LOCKS_CONTRIBUTOR: &str = "28bf596f-4eb7-45ce-b5bc-6cf482fec137";
     /// `Log Analytics Contributor`
-    pub const LOG_ANALYTICS_CONTRIBUTOR: &str = "92aaf0da-9dab-42b6-94a3-d43ce8d16293";
+    pub(crate) const LOG_ANALYTICS_CONTRIBUTOR: &str = "92aaf0da-9dab-42b6-94a3-d43ce8d16293";
     /// `Log Analytics Data Reader`
-    pub const LOG_ANALYTICS_DATA_READER: &str = "3b03c2da-16b3-4a49-8834-0f8130efdd3b";
+    pub(crate) const LOG_ANALYTICS_DATA_READER: &str = "3b03c2da-16b3-4a49-8834-0f8130efdd3b";
     /// `Log Analytics Reader`
-    pub const LOG_ANALYTICS_READER: &str = "73c42c96-874c-492b-b04d-ab87d138a893";
+    pub(crate) const LOG_ANALYTICS_READER: &str = "73c42c96-874c-492b-b04d-ab87d138a893";
     /// `Managed Applications Reader`
-    pub const MANAGED_APPLICATIONS_READER: &str = "b9331d33-8a36-4f8c-b097-4f54124fdb44";
+    pub(crate) const MANAGED_APPLICATIONS_READER: &str = "b9331d33-8a36-4f8c-b097-4f54124fdb44";
     /// `Managed Application Contributor Role`
-    pub const MANAGED_APPLICATION_CONTRIBUTOR_ROLE: &str = "641177b8-a67a-45b9-a033-47bc880bb21e";
+    pub(crate) const MANAGED_APPLICATION_CONTRIBUTOR_ROLE: &str =
+        "641177b8-a67a-45b9-a033-47bc880bb21e";
     /// `Managed Application Operator Role`
-    pub const MANAGED_APPLICATION_OPERATOR_ROLE: &str = "c7393b34-138c-406f-901b-d8cf2b17e6ae";
+    pub(crate) const MANAGED_APPLICATION_OPERATOR_ROLE: &str =
+        "c7393b34-138c-406f-901b-d8cf2b17e6ae";
     /// `Managed HSM contributor`
-    pub const MANAGED_HSM_CONTRIBUTOR: &str = "18500a29-7fe2-46b2-a342-b16a415e101d";
+    pub(crate) const MANAGED_HSM_CONTRIBUTOR: &str = "18500a29-7fe2-46b2-a342-b16a415e101d";
     /// `Managed Identity Contributor`
-    pub const MANAGED_IDENTITY_CONTRIBUTOR: &str = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59";
+    pub(crate) const MANAGED_IDENTITY_CONTRIBUTOR: &str = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59";
     /// `Managed Identity Operator`
-    pub const MANAGED_IDENTITY_OPERATOR: &str = "f1a07417-d97a-45cb-824c-7a7467783830";
+    pub(crate) const MANAGED_IDENTITY_OPERATOR: &str = "f1a07417-d97a-45cb-824c-7a7467783830";
     /// `Microsoft Sentinel Contributor`
-    pub const MICROSOFT_SENTINEL_CONTRIBUTOR: &str = "ab8e14d6-4a74-4a29-9ba8-549422addade";
+    pub(crate) const MICROSOFT_SENTINEL_CONTRIBUTOR: &str = "ab8e14d6-4a74-4a29-9ba8-549422addade";
     /// `Microsoft Sentinel Reader`
-    pub const MICROSOFT_SENTINEL_READER: &str = "8d289c81-5878-46d4-8554-54e1e3d8b5cb";
+    pub(crate) const MICROSOFT_SENTINEL_READER: &str = "8d289c81-5878-46d4-8554-54e1e3d8b5cb";
     /// `Monitoring Contributor`
-    pub const MONITORING_CONTRIBUTOR: &str = "749f88d5-cbae-40b8-bcfc-e573ddc772fa";
+    pub(crate) const MONITORING_CONTRIBUTOR: &str = "749f88d5-cbae-40b8-bcfc-e573ddc772fa";
     /// `Monitoring Metrics Publisher`
-    pub const MONITORING_METRICS_PUBLISHER: &str = "3913510d-42f4-4e42-8a64-420c390055eb";
+    pub(crate) const MONITORING_METRICS_PUBLISHER: &str = "3913510d-42f4-4e42-8a64-420c390055eb";
     /// `Monitoring Policy Contributor`
-    pub const MONITORING_POLICY_CONTRIBUTOR: &str = "47be4a87-7950-4631-9daf-b664a405f074";
+    pub(crate) const MONITORING_POLICY_CONTRIBUTOR: &str = "47be4a87-7950-4631-9daf-b664a405f074";
     /// `Monitoring Reader`
-    pub const MONITORING_READER: &str = "43d0d8ad-25c7-4714-9337-8ba259a9fe05";
+    pub(crate) const MONITORING_READER: &str = "43d0d8ad-25c7-4714-9337-8ba259a9fe05";
     /// `Network Contributor`
-    pub const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+    pub(crate) const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
     /// `Owner`
-    pub const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+    pub(crate) const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
     /// `Private DNS Zone Contributor`
-    pub const PRIVATE_DNS_ZONE_CONTRIBUTOR: &str = "b12aa53e-6015-4669-85d0-8515ebb3ae7f";
+    pub(crate) const PRIVATE_DNS_ZONE_CONTRIBUTOR: &str = "b12aa53e-6015-4669-85d0-8515ebb3ae7f";
     /// `Reader`
-    pub const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    pub(crate) const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
     /// `Resource Policy Contributor`
-    pub const RESOURCE_POLICY_CONTRIBUTOR: &str = "36243c78-bf99-498c-9df9-86d9f8d28608";
+    pub(crate) const RESOURCE_POLICY_CONTRIBUTOR: &str = "36243c78-bf99-498c-9df9-86d9f8d28608";
     /// `Role Based Access Control Administrator`
-    pub const ROLE_BASED_ACCESS_CONTROL_ADMINISTRATOR: &str =
+    pub(crate) const ROLE_BASED_ACCESS_CONTROL_ADMINISTRATOR: &str =
         "f58310d9-a9f6-439a-9e8d-f62e7b41a168";
     /// `Service Health Security Reader`
-    pub const SERVICE_HEALTH_SECURITY_READER: &str = "1a928ab0-1fee-43cf-9266-f9d8c22a8ddb";
+    pub(crate) const SERVICE_HEALTH_SECURITY_READER: &str = "1a928ab0-1fee-43cf-9266-f9d8c22a8ddb";
     /// `SignalR App Server`
-    pub const SIGNALR_APP_SERVER: &str = "420fcaa2-552c-430f-98ca-3264be4806c7";
+    pub(crate) const SIGNALR_APP_SERVER: &str = "420fcaa2-552c-430f-98ca-3264be4806c7";
     /// `Storage Blob Data Contributor`
-    pub const STORAGE_BLOB_DATA_CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    pub(crate) const STORAGE_BLOB_DATA_CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
     /// `Storage Blob Data Owner`
-    pub const STORAGE_BLOB_DATA_OWNER: &str = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
+    pub(crate) const STORAGE_BLOB_DATA_OWNER: &str = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
     /// `Storage Blob Data Reader`
-    pub const STORAGE_BLOB_DATA_READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+    pub(crate) const STORAGE_BLOB_DATA_READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
     /// `Storage Blob Delegator`
-    pub const STORAGE_BLOB_DELEGATOR: &str = "db58b8e5-c6ad-4a2a-8342-4190687cbf4a";
+    pub(crate) const STORAGE_BLOB_DELEGATOR: &str = "db58b8e5-c6ad-4a2a-8342-4190687cbf4a";
     /// `Support Request Contributor`
-    pub const SUPPORT_REQUEST_CONTRIBUTOR: &str = "cfd33db0-3dd1-45e3-aa9d-cdbdf3b6f24e";
+    pub(crate) const SUPPORT_REQUEST_CONTRIBUTOR: &str = "cfd33db0-3dd1-45e3-aa9d-cdbdf3b6f24e";
     /// `Tag Contributor`
-    pub const TAG_CONTRIBUTOR: &str = "4a9ae827-6dc8-4573-8ac7-8239d42aa03f";
+    pub(crate) const TAG_CONTRIBUTOR: &str = "4a9ae827-6dc8-4573-8ac7-8239d42aa03f";
     /// `Template Spec Contributor`
-    pub const TEMPLATE_SPEC_CONTRIBUTOR: &str = "1c9b6475-caf0-4164-b5a1-2142a7116f4b";
+    pub(crate) const TEMPLATE_SPEC_CONTRIBUTOR: &str = "1c9b6475-caf0-4164-b5a1-2142a7116f4b";
     /// `Template Spec Reader`
-    pub const TEMPLATE_SPEC_READER: &str = "392ae280-861d-42bd-9ea5-08ee6d83b80e";
+    pub(crate) const TEMPLATE_SPEC_READER: &str = "392ae280-861d-42bd-9ea5-08ee6d83b80e";
     /// `Traffic Manager Contributor`
-    pub const TRAFFIC_MANAGER_CONTRIBUTOR: &str = "a4b10055-b0c7-44c2-b00f-c7b5b3550cf7";
+    pub(crate) const TRAFFIC_MANAGER_CONTRIBUTOR: &str = "a4b10055-b0c7-44c2-b00f-c7b5b3550cf7";
     /// `User Access Administrator`
-    pub const USER_ACCESS_ADMINISTRATOR: &str = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
+    pub(crate) const USER_ACCESS_ADMINISTRATOR: &str = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
     /// `Virtual Machine Administrator Login`
-    pub const VIRTUAL_MACHINE_ADMINISTRATOR_LOGIN: &str = "1c0163c0-47e6-4577-8991-ea5c82e286e4";
+    pub(crate) const VIRTUAL_MACHINE_ADMINISTRATOR_LOGIN: &str =
+        "1c0163c0-47e6-4577-8991-ea5c82e286e4";
     /// `Virtual Machine Contributor`
-    pub const VIRTUAL_MACHINE_CONTRIBUTOR: &str = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c";
+    pub(crate) const VIRTUAL_MACHINE_CONTRIBUTOR: &str = "9980e02c-c2be-4d73-94e8-173b1dc7cf3c";
     /// `Website Contributor`
-    pub const WEBSITE_CONTRIBUTOR: &str = "de139f84-1756-47ae-9be6-808fbbe84772";
+    pub(crate) const WEBSITE_CONTRIBUTOR: &str = "de139f84-1756-47ae-9be6-808fbbe84772";
     /// `Web Plan Contributor`
-    pub const WEB_PLAN_CONTRIBUTOR: &str = "2cc479cb-7b4d-49a8-b449-8c00fd0f0a4b";
+    pub(crate) const WEB_PLAN_CONTRIBUTOR: &str = "2cc479cb-7b4d-49a8-b449-8c00fd0f0a4b";
     /// `Workbook Contributor`
-    pub const WORKBOOK_CONTRIBUTOR: &str = "e8ddcd69-c73f-4f9f-9844-4100522f16ad";
+    pub(crate) const WORKBOOK_CONTRIBUTOR: &str = "e8ddcd69-c73f-4f9f-9844-4100522f16ad";
     /// `Workbook Reader`
-    pub const WORKBOOK_READER: &str = "b279062a-9be3-42a0-92ae-8b3cf002ec4d";
+    pub(crate) const WORKBOOK_READER: &str = "b279062a-9be3-42a0-92ae-8b3cf002ec4d";
 }
 
 /// Every built-in role definition known to this module, sorted by `id`
 /// (lowercase GUID) so that lookups by id can binary-search.
-pub static BUILTIN_ROLES: &[RoleDefinition] = &[
+pub(crate) static BUILTIN_ROLES: &[RoleDefinition] = &[
     // Key Vault Administrator -- source: built-in-roles/security.md
     RoleDefinition {
         id: "00482a5a-887f-4fb3-b363-3b7fe8e74483",
