@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::graph::odata::{Filter, Value as FilterValue};
 use crate::keys::KeyRing;
+#[cfg(feature = "monitor")]
 use crate::kql::{Column, ColumnType, QueryContext, Table, Value};
 
 /// The token endpoint's form parser: `grant_type`, `client_id`, `client_secret`, `scope`
@@ -69,6 +70,7 @@ pub fn odata_filter(input: &str) -> bool {
     filter.matches(&get)
 }
 
+#[cfg(feature = "monitor")]
 /// The KQL engine: `input` is syntax-checked, then run against a table `T` with columns
 /// `x` (long), `s` (string) and `t` (datetime) of a few rows. Returns the result's row
 /// count when it runs.
@@ -82,6 +84,7 @@ pub fn kql(input: &str) -> Option<usize> {
     result.ok().map(|t| t.row_count())
 }
 
+#[cfg(feature = "monitor")]
 /// The sample table [`kql`] queries: `x` = 0..10, `s` = "row{x}", `t` = epoch + x hours.
 pub(crate) fn sample_table() -> Table {
     let mut t = Table::new(

@@ -148,11 +148,13 @@ pub fn component_id(emu: &Emulator, id: &Uuid) -> Option<String> {
     store.component_by_app_id(id).map(|r| r.id.clone())
 }
 
+#[cfg(feature = "monitor")]
 /// Whether the workspace with `customerId` `id` holds any table.
 pub fn has_workspace_data(emu: &Emulator, id: &Uuid) -> bool {
     emu.state().telemetry().workspace_tables(id).is_some()
 }
 
+#[cfg(feature = "monitor")]
 /// Whether the resource holds custom metrics.
 pub fn has_custom_metrics(emu: &Emulator, resource_id: &str) -> bool {
     emu.state().telemetry().namespaces(resource_id).is_some()
@@ -263,12 +265,14 @@ impl TokenSteps {
     }
 }
 
+#[cfg(feature = "monitor")]
 /// A table of `rows` log records over 30 days, and a query that groups its errors by hour.
 #[derive(Debug)]
 pub struct KqlBench {
     tables: Vec<crate::kql::Table>,
 }
 
+#[cfg(feature = "monitor")]
 impl KqlBench {
     /// The query the benchmark runs.
     pub const QUERY: &str =

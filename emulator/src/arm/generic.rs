@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use super::{ArmError, Call, Route, empty, json, known_subscription, regions};
 use crate::rbac::{Plane, Scope};
-use crate::resources::{ArmStore, COMPONENT_TYPE, DCE_TYPE, DCR_TYPE, Resource, WORKSPACE_TYPE};
+use crate::resources::{ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE};
+#[cfg(feature = "monitor")]
+use crate::resources::{DCE_TYPE, DCR_TYPE};
+#[cfg(feature = "monitor")]
 use crate::telemetry::dcr;
 
 /// A resource (or a collection of one type) inside a resource group.
@@ -325,12 +328,17 @@ fn fill_properties(
                 p.insert(k, v);
             }
         }
-    } else if full_type.eq_ignore_ascii_case(DCR_TYPE) {
-        p = dcr::dcr_properties(store, existing, given, kind, &call.base, call.now)
-            .map_err(ArmError::InvalidDataCollectionRule)?;
-    } else if full_type.eq_ignore_ascii_case(DCE_TYPE) {
-        p = dcr::dce_properties(existing, given, &call.base);
     } else {
+        // Without the Monitor data planes, rules and endpoints are resources like any other.
+        #[cfg(not(feature = "monitor"))]
+        let _ = (store, kind);
+        #[cfg(feature = "monitor")]
+        if full_type.eq_ignore_ascii_case(DCR_TYPE) {
+            return dcr::dcr_properties(store, existing, given, kind, &call.base, call.now)
+                .map_err(ArmError::InvalidDataCollectionRule);
+        } else if full_type.eq_ignore_ascii_case(DCE_TYPE) {
+            return Ok(dcr::dce_properties(existing, given, &call.base));
+        }
         p = given;
         p.insert("provisioningState".into(), json!("Succeeded"));
     }

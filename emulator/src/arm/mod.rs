@@ -13,6 +13,7 @@ mod error;
 mod generic;
 mod groups;
 mod metadata;
+#[cfg(feature = "monitor")]
 pub(crate) mod metrics;
 mod names;
 mod subscriptions;
@@ -155,7 +156,8 @@ fn authorization_route(segs: &[&str]) -> Option<Route> {
 }
 
 /// `{resourceId}/providers/Microsoft.Insights/{metrics|metricDefinitions|metricNamespaces}`:
-/// the Azure Monitor metrics API, an extension of any resource.
+/// the Azure Monitor metrics API, an extension of any resource (without the `monitor`
+/// feature, ARM answers that it does not serve it).
 fn metrics_route(segs: &[&str]) -> Option<Route> {
     let [scope @ .., providers, namespace, kind] = segs else {
         return None;
@@ -494,8 +496,11 @@ fn serve(
             Method::DELETE => generic::delete(&call, &address),
             _ => Err(unsupported(false)),
         },
+        #[cfg(feature = "monitor")]
         Route::Metrics(scope) if m == Method::GET => metrics::list(&call, &scope),
+        #[cfg(feature = "monitor")]
         Route::MetricDefinitions(scope) if m == Method::GET => metrics::definitions(&call, &scope),
+        #[cfg(feature = "monitor")]
         Route::MetricNamespaces(scope) if m == Method::GET => metrics::namespaces(&call, &scope),
         _ => Err(unsupported(true)),
     }

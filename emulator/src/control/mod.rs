@@ -2,6 +2,7 @@
 
 pub(crate) mod faults;
 pub(crate) mod subscriptions;
+#[cfg(feature = "monitor")]
 pub(crate) mod tables;
 
 use axum::extract::Request;

@@ -1,6 +1,7 @@
 //! Small HTTP helpers shared by every service module.
 
 pub(crate) mod bearer;
+#[cfg(feature = "monitor")]
 pub(crate) mod body;
 
 use std::cell::Cell;

@@ -51,7 +51,10 @@ pub(super) fn respond(
         Api::Entra => entra(kind, status, now, request_id),
         Api::Graph => graph(kind, status, headers, now, request_id),
         Api::Arm => arm(kind, status, state, method, path, headers, wait_secs),
+        #[cfg(feature = "monitor")]
         Api::LogsQuery | Api::AppInsights => one_api(kind, status),
+        #[cfg(not(feature = "monitor"))]
+        Api::LogsQuery | Api::AppInsights => plain(kind, status),
         Api::LogsIngestion | Api::CustomMetrics | Api::Unmatched | Api::Portal | Api::Control => {
             plain(kind, status)
         }
@@ -263,6 +266,7 @@ fn arm(
 
 /// The Log Analytics / Application Insights query APIs' OneAPI envelope (message first).
 /// All three codes are guesses in that envelope.
+#[cfg(feature = "monitor")]
 fn one_api(kind: FaultKind, status: StatusCode) -> Response {
     let (code, message) = match kind {
         FaultKind::Throttle => (

@@ -45,13 +45,15 @@ fn misdirected(method: &Method, path: &str, host: &str) -> Response {
          --tls-san names and the names given with --allowed-host \
          (ENTRA_EMULATOR_ALLOWED_HOST); add the name there to use it."
     );
+    #[cfg(feature = "portal")]
     if Api::of(method, path) == Api::Portal {
-        crate::portal::error_page(StatusCode::MISDIRECTED_REQUEST, &message)
-    } else {
-        crate::control::error(
-            StatusCode::MISDIRECTED_REQUEST,
-            "MisdirectedRequest",
-            message,
-        )
+        return crate::portal::error_page(StatusCode::MISDIRECTED_REQUEST, &message);
     }
+    #[cfg(not(feature = "portal"))]
+    let _ = (method, path);
+    crate::control::error(
+        StatusCode::MISDIRECTED_REQUEST,
+        "MisdirectedRequest",
+        message,
+    )
 }

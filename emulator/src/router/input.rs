@@ -23,8 +23,11 @@ use crate::arm::ArmError;
 use crate::catalog::Api;
 use crate::entra::EntraError;
 use crate::graph::GraphError;
+#[cfg(feature = "monitor")]
 use crate::monitor::QueryError;
+#[cfg(feature = "monitor")]
 use crate::monitor::custom_metrics::MetricsError;
+#[cfg(feature = "monitor")]
 use crate::monitor::ingestion::IngestionError;
 use crate::services::AppState;
 
@@ -183,6 +186,7 @@ fn refuse(
             };
             crate::arm::refuse(state, method, path, headers, error)
         }
+        #[cfg(feature = "monitor")]
         Api::CustomMetrics => match refusal {
             Refusal::TooLarge => MetricsError::TooLarge,
             Refusal::UnsupportedMediaType(ct) => MetricsError::UnsupportedContentType(ct),
@@ -193,6 +197,7 @@ fn refuse(
             }
         }
         .into_response(),
+        #[cfg(feature = "monitor")]
         Api::LogsQuery | Api::AppInsights => match refusal {
             Refusal::TooLarge => QueryError::BodyTooLarge(owner.body_limit()),
             Refusal::MethodNotAllowed => QueryError::PathNotFound,
@@ -201,6 +206,7 @@ fn refuse(
             }
         }
         .into_response(),
+        #[cfg(feature = "monitor")]
         Api::LogsIngestion => match refusal {
             Refusal::TooLarge => IngestionError::PayloadTooLarge,
             Refusal::MethodNotAllowed => IngestionError::MethodNotAllowed,
@@ -209,6 +215,7 @@ fn refuse(
             }
         }
         .into_response(),
+        #[cfg(feature = "portal")]
         Api::Portal => {
             let (status, message) = match &refusal {
                 Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
@@ -220,28 +227,37 @@ fn refuse(
             };
             crate::portal::error_page(status, message)
         }
-        Api::Control | Api::Unmatched => {
-            let (status, code, message) = match refusal {
-                Refusal::TooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "RequestBodyTooLarge",
-                    format!("the body is larger than {} bytes", owner.body_limit()),
-                ),
-                Refusal::MethodNotAllowed => (
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "MethodNotAllowed",
-                    format!("{method} is not allowed here (see the Allow header)"),
-                ),
-                Refusal::UnsupportedMediaType(ct) => (
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UnsupportedMediaType",
-                    format!("content type '{ct}' is not supported"),
-                ),
-                Refusal::BadRequest(detail) => (StatusCode::BAD_REQUEST, "InvalidRequest", detail),
-            };
-            crate::control::error(status, code, message)
+        Api::Control | Api::Unmatched => control_refusal(owner, method, refusal),
+        #[cfg(not(feature = "monitor"))]
+        Api::CustomMetrics | Api::LogsQuery | Api::AppInsights | Api::LogsIngestion => {
+            control_refusal(owner, method, refusal)
         }
+        #[cfg(not(feature = "portal"))]
+        Api::Portal => control_refusal(owner, method, refusal),
     }
+}
+
+/// `refusal` in the control API's envelope (also for APIs this build leaves out).
+fn control_refusal(owner: Api, method: &Method, refusal: Refusal) -> Response {
+    let (status, code, message) = match refusal {
+        Refusal::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            format!("the body is larger than {} bytes", owner.body_limit()),
+        ),
+        Refusal::MethodNotAllowed => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("{method} is not allowed here (see the Allow header)"),
+        ),
+        Refusal::UnsupportedMediaType(ct) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!("content type '{ct}' is not supported"),
+        ),
+        Refusal::BadRequest(detail) => (StatusCode::BAD_REQUEST, "InvalidRequest", detail),
+    };
+    crate::control::error(status, code, message)
 }
 
 #[cfg(test)]

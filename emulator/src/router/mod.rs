@@ -20,8 +20,12 @@ use bytes::Bytes;
 
 use crate::catalog::Api;
 use crate::http::bearer::Bearer;
+#[cfg(feature = "monitor")]
+use crate::monitor;
+#[cfg(feature = "portal")]
+use crate::portal;
 use crate::services::AppState;
-use crate::{arm, control, entra, graph, monitor, portal};
+use crate::{arm, control, entra, graph};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub(crate) fn router(state: AppState) -> Router {
@@ -87,6 +91,20 @@ fn routes(state: AppState) -> Router {
 }
 
 fn table() -> Router<AppState> {
+    let table = Router::new()
+        .merge(entra_routes())
+        .merge(graph_routes())
+        .merge(arm_routes())
+        .merge(control_routes());
+    #[cfg(feature = "monitor")]
+    let table = table.merge(monitor_routes());
+    #[cfg(feature = "portal")]
+    let table = table.merge(portal_routes());
+    table.fallback(fallback)
+}
+
+/// Entra ID: tokens, discovery, keys.
+fn entra_routes() -> Router<AppState> {
     Router::new()
         // Entra ID
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token_v2))
@@ -102,6 +120,11 @@ fn table() -> Router<AppState> {
         .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks_v2))
         .route("/{tenant}/discovery/keys", get(entra::jwks_v1))
         .route("/common/discovery/instance", get(entra::instance_discovery))
+}
+
+/// Microsoft Graph v1.0.
+fn graph_routes() -> Router<AppState> {
+    Router::new()
         // Microsoft Graph v1.0
         .route(
             "/v1.0/applications",
@@ -157,6 +180,11 @@ fn table() -> Router<AppState> {
             post(graph::restore_deleted),
         )
         .route("/v1.0/directoryObjects/getByIds", post(graph::get_by_ids))
+}
+
+/// Azure Resource Manager.
+fn arm_routes() -> Router<AppState> {
+    Router::new()
         // Azure Resource Manager: paths of any depth, mapped onto operations by the table in
         // `arm::route` (custom metrics, `POST {resourceId}/metrics`, arrive here too).
         .route("/subscriptions", any(arm::dispatch))
@@ -165,6 +193,12 @@ fn table() -> Router<AppState> {
         .route("/providers/{*rest}", any(arm_paths))
         .route("/tenants", any(arm::dispatch))
         .route("/metadata/endpoints", get(arm::metadata_endpoints))
+}
+
+/// The Azure Monitor data planes, and the control API that seeds their tables.
+#[cfg(feature = "monitor")]
+fn monitor_routes() -> Router<AppState> {
+    Router::new()
         // Azure Monitor: Log Analytics and Application Insights query APIs, Logs Ingestion
         // (custom metrics and the metrics read API arrive through ARM's dispatcher above)
         .route(
@@ -189,6 +223,19 @@ fn table() -> Router<AppState> {
             "/dataCollectionRules/{rule}/streams/{stream}",
             any(monitor::ingestion::upload),
         )
+        .route(
+            "/_emulator/monitor/workspaces/{workspace}/tables/{table}",
+            post(control::tables::seed_workspace),
+        )
+        .route(
+            "/_emulator/monitor/apps/{app}/tables/{table}",
+            post(control::tables::seed_app),
+        )
+}
+
+/// The emulator's control API.
+fn control_routes() -> Router<AppState> {
+    Router::new()
         // Emulator control API
         .route("/_emulator/health", get(control::health))
         .route("/_emulator/clock", get(control::clock))
@@ -212,6 +259,16 @@ fn table() -> Router<AppState> {
                 .delete(control::faults::clear),
         )
         .route("/_emulator/faults/{id}", delete(control::faults::remove))
+        .route(
+            "/_emulator/{*rest}",
+            get(control::not_found).post(control::not_found),
+        )
+}
+
+/// The portal (HTML for people; forms POST and redirect).
+#[cfg(feature = "portal")]
+fn portal_routes() -> Router<AppState> {
+    Router::new()
         // Portal (HTML for people; forms POST and redirect)
         .route("/_emulator/portal", get(portal::overview))
         .route("/_emulator/portal/assets/portal.css", get(portal::css))
@@ -253,19 +310,6 @@ fn table() -> Router<AppState> {
             post(portal::remove_assignment),
         )
         .route("/_emulator/portal/{*rest}", any(portal::not_found))
-        .route(
-            "/_emulator/monitor/workspaces/{workspace}/tables/{table}",
-            post(control::tables::seed_workspace),
-        )
-        .route(
-            "/_emulator/monitor/apps/{app}/tables/{table}",
-            post(control::tables::seed_app),
-        )
-        .route(
-            "/_emulator/{*rest}",
-            get(control::not_found).post(control::not_found),
-        )
-        .fallback(fallback)
 }
 
 /// `/subscriptions/…` and `/providers/…`: ARM's, but for custom metrics ingestion
@@ -279,11 +323,12 @@ async fn arm_paths(
     bearer: Bearer,
     body: Bytes,
 ) -> Response {
-    if Api::of(&method, uri.path()) != Api::CustomMetrics {
-        return arm::dispatch(state, method, OriginalUri(uri), headers, bearer, body).await;
+    #[cfg(feature = "monitor")]
+    if Api::of(&method, uri.path()) == Api::CustomMetrics {
+        let response = monitor::custom_metrics::ingest(&state, uri.path(), &bearer, &headers, body);
+        return arm::with_arm_headers(response, &state, &method, uri.path(), &headers);
     }
-    let response = monitor::custom_metrics::ingest(&state, uri.path(), &bearer, &headers, body);
-    arm::with_arm_headers(response, &state, &method, uri.path(), &headers)
+    arm::dispatch(state, method, OriginalUri(uri), headers, bearer, body).await
 }
 
 /// Unknown paths, answered in the envelope of the service the path belongs to.

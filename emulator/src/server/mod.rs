@@ -1,6 +1,7 @@
 //! Serving: a bound listener plus a shutdown future in, HTTP or HTTPS out; and the
 //! in-process [`Emulator`] handle built on it.
 
+#[cfg(feature = "persistence")]
 mod durable;
 
 use std::future::Future;
@@ -44,8 +45,15 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The data directory could not be opened, read or written.
+    #[cfg(feature = "persistence")]
     #[error(transparent)]
     Persist(#[from] crate::persist::PersistError),
+    /// A data directory was given to a build without the `persistence` feature.
+    #[cfg(not(feature = "persistence"))]
+    #[error(
+        "a data directory needs the emulator's `persistence` feature, which this build leaves out"
+    )]
+    NoPersistence,
     /// A start-up fault rule is malformed.
     #[error(transparent)]
     Faults(#[from] crate::faults::FaultError),
@@ -111,10 +119,15 @@ impl Server {
         config.validate()?;
         crate::faults::validate_all(&config.faults)?;
         // First, so that the CA file it may hold goes into a checked private directory.
+        #[cfg(feature = "persistence")]
         let opened = match &config.data_dir {
             Some(dir) => Some(crate::persist::open(dir)?),
             None => None,
         };
+        #[cfg(not(feature = "persistence"))]
+        if config.data_dir.is_some() {
+            return Err(StartError::NoPersistence);
+        }
         let tls = match &config.tls {
             TlsMode::Plain => None,
             TlsMode::SelfSigned { extra_sans } => Some(tls::self_signed(extra_sans)?),
@@ -142,12 +155,17 @@ impl Server {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{}", display_addr(addr));
+        #[cfg(feature = "persistence")]
         let signing_key = signing_key.or_else(|| opened.as_ref().map(|o| o.signing_key()));
         let keys = KeyRing::new(signing_key)?;
+        #[cfg(feature = "persistence")]
         let state = match opened {
             Some(opened) => AppState::persisted(config, base_url, keys, opened),
             None => AppState::new(config, base_url, keys),
         };
+        #[cfg(not(feature = "persistence"))]
+        let state = AppState::new(config, base_url, keys);
+        #[cfg(feature = "persistence")]
         if let Some(p) = state.persistence() {
             // A new data directory gets its first snapshot before anything is served.
             p.commit(state.stores(), crate::changes::Mark::NONE)?;
@@ -196,7 +214,9 @@ impl Server {
             return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e));
         }
         let state = self.state.clone();
+        #[cfg_attr(not(feature = "persistence"), allow(unused_mut))]
         let mut app = crate::router::router(state.clone());
+        #[cfg(feature = "persistence")]
         if state.persistence().is_some() {
             // Outermost, so that every response to a write waits for its commit.
             app = app.layer(axum::middleware::from_fn_with_state(
@@ -205,6 +225,7 @@ impl Server {
             ));
         }
         self.serve(app, shutdown).await?;
+        #[cfg(feature = "persistence")]
         if state.persistence().is_some() {
             tokio::task::spawn_blocking(move || state.flush())
                 .await

@@ -33,10 +33,12 @@ use crate::config::Config;
 use crate::directory::Directory;
 use crate::faults::Faults;
 use crate::keys::KeyRing;
+#[cfg(feature = "persistence")]
 use crate::persist::{Persistence, Stores};
 use crate::rbac::{Plane, Scope};
 use crate::resources::ArmStore;
 use crate::secret::SecretHash;
+#[cfg(feature = "monitor")]
 use crate::telemetry::MonitorStore;
 use crate::token::{Claims, TokenError};
 use crate::token_cache::TokenCache;
@@ -71,6 +73,7 @@ pub(crate) struct Shared {
     /// that the principal exists, before taking this lock, and nothing holds both at once,
     /// so the two cannot deadlock and a Graph write never waits for an ARM one.
     arm: RwLock<ArmStore>,
+    #[cfg(feature = "monitor")]
     /// Azure Monitor data: workspace and component tables, custom metric points. A
     /// `parking_lot::RwLock` of its own: queries hold the read lock only to clone the
     /// (reference-counted) tables they need and run after releasing it, so a long query
@@ -82,6 +85,7 @@ pub(crate) struct Shared {
     /// Fault injection rules (see [`crate::faults`]).
     pub(crate) faults: Faults,
     admin_secret: SecretHash,
+    #[cfg(feature = "persistence")]
     /// The journal and snapshots under `--data-dir` (`None`: state in memory only).
     persist: Option<Arc<Persistence>>,
 }
@@ -143,16 +147,19 @@ impl AppState {
         WriteGuard::new(self.arm.write(), self.pending.as_deref())
     }
 
+    #[cfg(feature = "monitor")]
     /// Azure Monitor data, for reading. Release it before taking another store's lock.
     pub(crate) fn telemetry(&self) -> RwLockReadGuard<'_, MonitorStore> {
         self.telemetry.read()
     }
 
+    #[cfg(feature = "monitor")]
     /// Azure Monitor data, for changing it; the change is noted when the guard drops.
     pub(crate) fn telemetry_mut(&self) -> WriteGuard<'_, MonitorStore> {
         WriteGuard::new(self.telemetry.write(), self.pending.as_deref())
     }
 
+    #[cfg(feature = "persistence")]
     /// The stores as persistence reads them.
     pub(crate) fn stores(&self) -> Stores<'_> {
         Stores {
@@ -163,11 +170,13 @@ impl AppState {
         }
     }
 
+    #[cfg(feature = "persistence")]
     /// The persistence under `--data-dir`, if any.
     pub(crate) fn persistence(&self) -> Option<&Arc<Persistence>> {
         self.persist.as_ref()
     }
 
+    #[cfg(feature = "persistence")]
     /// Writes whatever is not on disk yet, as a snapshot (at shutdown; blocking). Without
     /// a data directory, does nothing.
     pub(crate) fn flush(&self) -> Result<(), crate::persist::PersistError> {
@@ -177,6 +186,7 @@ impl AppState {
         }
     }
 
+    #[cfg(feature = "persistence")]
     /// Makes every change up to `until` durable (blocking; see [`Persistence::commit`]).
     /// Without a data directory, does nothing.
     pub(crate) fn commit(&self, until: Mark) -> Result<(), crate::persist::PersistError> {

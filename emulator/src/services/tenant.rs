@@ -22,10 +22,12 @@ use crate::directory::{
 };
 use crate::faults::Faults;
 use crate::keys::KeyRing;
+#[cfg(feature = "persistence")]
 use crate::persist::Persistence;
 use crate::rbac::{Assignment, RoleRef, Scope, roles};
 use crate::resources::{ArmStore, ResourceGroup, Subscription};
 use crate::secret::{self, SecretHash};
+#[cfg(feature = "monitor")]
 use crate::telemetry::MonitorStore;
 use crate::token_cache::TokenCache;
 
@@ -102,60 +104,62 @@ pub enum SeedError {
 impl AppState {
     /// State for an emulator reached at `base_url`, kept in memory only.
     pub(crate) fn new(config: Config, base_url: String, keys: KeyRing) -> Self {
-        Self::build(config, base_url, keys, None)
+        Self::fresh(config, base_url, keys, new_instance_tag())
+    }
+
+    /// A new tenant whose tokens carry `instance_tag`.
+    fn fresh(config: Config, base_url: String, keys: KeyRing, instance_tag: String) -> Self {
+        let state = Self::empty(
+            config,
+            base_url,
+            keys,
+            instance_tag,
+            #[cfg(feature = "persistence")]
+            None,
+        );
+        state.reset();
+        state
     }
 
     /// State for an emulator reached at `base_url`, persisted in the data directory
     /// `opened` (see [`crate::persist`]): the state found there, or a new tenant.
+    #[cfg(feature = "persistence")]
     pub(crate) fn persisted(
         config: Config,
         base_url: String,
         keys: KeyRing,
         opened: crate::persist::Opened,
     ) -> Self {
-        Self::build(config, base_url, keys, Some(opened))
+        let instance_tag = opened
+            .instance_tag()
+            .map_or_else(new_instance_tag, str::to_owned);
+        let (p, stores) = Persistence::new(opened, instance_tag.clone());
+        let state = match stores {
+            // A new data directory: a new tenant, written as the first snapshot.
+            None => Self::fresh(config, base_url, keys, instance_tag),
+            Some(_) => Self::empty(config, base_url, keys, instance_tag, None),
+        };
+        state.with_persistence(p, stores)
     }
 
-    fn build(
-        config: Config,
-        base_url: String,
-        keys: KeyRing,
-        opened: Option<crate::persist::Opened>,
+    /// Attaches `persistence` to a state nothing else holds yet, with the stores it loaded
+    /// (`None`: the state's own, now tracked).
+    #[cfg(feature = "persistence")]
+    fn with_persistence(
+        self,
+        persistence: Persistence,
+        loaded: crate::persist::LoadedStores,
     ) -> Self {
-        let admin_secret = SecretHash::new(config.admin_client_secret.expose());
-        let mut tag = [0u8; 18];
-        tag[..16].copy_from_slice(Uuid::new_v4().as_bytes());
-        let instance_tag = opened
-            .as_ref()
-            .and_then(|o| o.instance_tag().map(str::to_owned))
-            .unwrap_or_else(|| format!("E2{}", URL_SAFE_NO_PAD.encode(tag)));
-        let (persist, stores) = match opened {
-            Some(o) => {
-                let (p, stores) = Persistence::new(o, instance_tag.clone());
-                (Some(Arc::new(p)), stores)
-            }
-            None => (None, None),
-        };
-        let shared = Shared {
-            instance_tag,
-            directory: RwLock::new(Directory::default()),
-            arm: RwLock::new(ArmStore::default()),
-            telemetry: RwLock::new(MonitorStore::default()),
-            tokens: TokenCache::default(),
-            faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
-            clock: Clock::default(),
-            base_url,
-            keys,
-            admin_secret,
-            config,
-            persist,
-        };
+        let mut shared = Arc::try_unwrap(self.shared)
+            .unwrap_or_else(|_| unreachable!("a state being built has one owner"));
+        let counter = persistence.counter();
+        shared.persist = Some(Arc::new(persistence));
         let state = Self {
             shared: Arc::new(shared),
             pending: None,
         };
-        match stores {
-            Some((mut dir, mut arm, mut monitor, offset)) => {
+        let (mut dir, mut arm, mut monitor) = match loaded {
+            Some((mut dir, arm, monitor, offset)) => {
                 state.clock.advance(offset);
                 // The admin's secret is whatever the flags say now, not what was stored.
                 if let Some(app) = dir.app_mut(&DEFAULT_ADMIN_APP_OBJECT_ID)
@@ -167,18 +171,51 @@ impl AppState {
                     c.hash = state.admin_secret.clone();
                     c.hint = secret::hint(state.config.admin_client_secret.expose());
                 }
-                if let Some(p) = &state.persist {
-                    dir.track(p.counter());
-                    arm.track(p.counter());
-                    monitor.track(p.counter());
-                }
-                *state.directory.write() = dir;
-                *state.arm.write() = arm;
-                *state.telemetry.write() = monitor;
+                (dir, arm, monitor)
             }
-            None => state.reset(),
-        }
+            None => (
+                std::mem::take(&mut *state.directory.write()),
+                std::mem::take(&mut *state.arm.write()),
+                std::mem::take(&mut *state.telemetry.write()),
+            ),
+        };
+        dir.track(counter.clone());
+        arm.track(counter.clone());
+        monitor.track(counter);
+        *state.directory.write() = dir;
+        *state.arm.write() = arm;
+        *state.telemetry.write() = monitor;
         state
+    }
+
+    /// A state with empty stores.
+    fn empty(
+        config: Config,
+        base_url: String,
+        keys: KeyRing,
+        instance_tag: String,
+        #[cfg(feature = "persistence")] persist: Option<Arc<Persistence>>,
+    ) -> Self {
+        let shared = Shared {
+            instance_tag,
+            directory: RwLock::new(Directory::default()),
+            arm: RwLock::new(ArmStore::default()),
+            #[cfg(feature = "monitor")]
+            telemetry: RwLock::new(MonitorStore::default()),
+            tokens: TokenCache::default(),
+            faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
+            clock: Clock::default(),
+            admin_secret: SecretHash::new(config.admin_client_secret.expose()),
+            base_url,
+            keys,
+            config,
+            #[cfg(feature = "persistence")]
+            persist,
+        };
+        Self {
+            shared: Arc::new(shared),
+            pending: None,
+        }
     }
 
     /// Empties the tenant, keeping the bootstrap admin (and its `Owner` role on the default
@@ -189,7 +226,10 @@ impl AppState {
         let mut dir = Directory::default();
         self.bootstrap(&mut dir);
         let mut arm = default_arm(&self.config, self.clock.now());
+        #[cfg(feature = "monitor")]
+        #[cfg_attr(not(feature = "persistence"), allow(unused_mut))]
         let mut monitor = MonitorStore::default();
+        #[cfg(feature = "persistence")]
         if let Some(p) = &self.persist {
             dir.track(p.counter());
             arm.track(p.counter());
@@ -197,8 +237,12 @@ impl AppState {
         }
         *self.directory.write() = dir;
         *self.arm.write() = arm;
-        *self.telemetry.write() = monitor;
+        #[cfg(feature = "monitor")]
+        {
+            *self.telemetry.write() = monitor;
+        }
         self.faults.reset(self.clock.now());
+        #[cfg(feature = "persistence")]
         if let Some(p) = &self.persist {
             p.request_snapshot();
         }
@@ -319,6 +363,7 @@ impl AppState {
         }
         drop(arm);
         // One snapshot rather than millions of journal records.
+        #[cfg(feature = "persistence")]
         if let Some(p) = &self.persist {
             p.request_snapshot();
         }
@@ -362,6 +407,13 @@ impl AppState {
         });
         dir.insert_sp(sp);
     }
+}
+
+/// What marks the tokens of a new emulator (see [`crate::token::Claims::aio`]).
+fn new_instance_tag() -> String {
+    let mut tag = [0u8; 18];
+    tag[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+    format!("E2{}", URL_SAFE_NO_PAD.encode(tag))
 }
 
 /// A fresh tenant's ARM state: the default subscription and the bootstrap admin's `Owner`
