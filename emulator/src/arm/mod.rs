@@ -533,7 +533,7 @@ fn decorate(
         .get("x-ms-correlation-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(crate::http::request_id);
+        .unwrap_or_else(Uuid::new_v4);
     let request_id = correlation;
     let utc = now.to_offset(time::UtcOffset::UTC);
     let subscription = segs

@@ -4,10 +4,7 @@ pub(crate) mod bearer;
 #[cfg(feature = "monitor")]
 pub(crate) mod body;
 
-use std::cell::Cell;
-
 use axum::http::{HeaderMap, header};
-use uuid::Uuid;
 
 use crate::services::AppState;
 
@@ -32,30 +29,6 @@ fn is_plausible_host(host: &str) -> bool {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
-}
-
-/// A fresh GUID for a request or correlation id. Not `Uuid::new_v4`: that asks the OS for
-/// random bytes on every call (a system call per request); these come from a per-thread
-/// SplitMix64 stream seeded once from the OS, which is unique and unpredictable enough for
-/// ids that only need to differ.
-pub(crate) fn request_id() -> Uuid {
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(Uuid::new_v4().as_u64_pair().0);
-    }
-    let next = || {
-        STATE.with(|s| {
-            let x = s.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-            s.set(x);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-    };
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&next().to_le_bytes());
-    bytes[8..].copy_from_slice(&next().to_le_bytes());
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 /// Decodes the `%XX` escapes of a URL path; an invalid escape is kept as written and bytes
@@ -96,15 +69,6 @@ mod tests {
     fn host_of_strips_scheme_and_slash() {
         assert_eq!(host_of("https://127.0.0.1:8443/"), "127.0.0.1:8443");
         assert_eq!(host_of("localhost:1"), "localhost:1");
-    }
-
-    #[test]
-    fn request_ids_are_version_4_guids_and_differ() {
-        let a = request_id();
-        let b = request_id();
-        assert_ne!(a, b);
-        assert_eq!(a.get_version_num(), 4);
-        assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
     }
 
     #[test]

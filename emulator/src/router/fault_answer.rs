@@ -46,7 +46,7 @@ pub(super) fn respond(
         _ => decision.spec.retry_after,
     };
     let wait_secs = retry_after.map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
-    let request_id = crate::http::request_id();
+    let request_id = Uuid::new_v4();
     let mut response = match api {
         Api::Entra => entra(kind, status, now, request_id),
         Api::Graph => graph(kind, status, headers, now, request_id),
@@ -101,7 +101,7 @@ fn entra(kind: FaultKind, status: StatusCode, now: OffsetDateTime, trace: Uuid) 
             "The token service failed to issue a token. Try again.",
         ),
     };
-    let correlation = crate::http::request_id();
+    let correlation = Uuid::new_v4();
     let stamp = now
         .to_offset(time::UtcOffset::UTC)
         .format(time::macros::format_description!(
@@ -210,7 +210,7 @@ fn arm(
         .get("x-ms-correlation-request-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(crate::http::request_id);
+        .unwrap_or_else(Uuid::new_v4);
     let (code, message) = match kind {
         FaultKind::Throttle => match &subscription {
             Some(id) => (
