@@ -11,6 +11,8 @@ use uuid::{Uuid, uuid};
 
 use crate::changes::{Counter, Mark, Tracker};
 use crate::config::Secret;
+use crate::credentials::KeyCredential;
+use crate::federation::FederatedCredential;
 use crate::secret::{self, SecretHash};
 
 /// App id of Microsoft Graph (the resource that defines `Application.ReadWrite.All`).
@@ -60,6 +62,10 @@ pub(crate) struct Application {
     pub(crate) requested_access_token_version: Option<i64>,
     /// Client secrets.
     pub(crate) password_credentials: Vec<PasswordCredential>,
+    /// Certificates (`keyCredentials`).
+    pub(crate) key_credentials: Vec<KeyCredential>,
+    /// Federated identity credentials.
+    pub(crate) federated_credentials: Vec<FederatedCredential>,
     /// Other Graph properties set by clients (`description`, `web`, `api`, `tags`, …),
     /// rendered over Graph's defaults.
     pub(crate) props: Map<String, Value>,
@@ -116,6 +122,8 @@ impl Application {
             identifier_uris: Vec::new(),
             requested_access_token_version: Some(2),
             password_credentials: Vec::new(),
+            key_credentials: Vec::new(),
+            federated_credentials: Vec::new(),
             props: Map::new(),
             deleted: None,
             seq: 0,

@@ -193,6 +193,19 @@ pub(crate) fn process_key() -> Result<Arc<SigningKey>, KeyError> {
     .map_err(KeyError::Generation)
 }
 
+/// The built-in test issuer's key (see `control::issuer`): its own, never Entra's, so that
+/// a token it mints cannot pass as an Entra token. Generated on first use, once per process.
+pub(crate) fn issuer_key() -> Result<Arc<SigningKey>, KeyError> {
+    static KEY: OnceLock<Result<Arc<SigningKey>, String>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        SigningKey::generate()
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(KeyError::Generation)
+}
+
 /// Starts generating the process-wide key on a background thread, so that the rest of a
 /// process's start-up overlaps it; the first emulator that needs the key waits for it.
 pub fn generate_in_background() {

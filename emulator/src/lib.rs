@@ -48,9 +48,11 @@ mod changes;
 mod clock;
 pub mod config;
 mod control;
+mod credentials;
 mod directory;
 mod entra;
 pub mod faults;
+mod federation;
 mod files;
 mod first_party;
 #[doc(hidden)]

@@ -3,6 +3,7 @@
 mod architecture;
 mod arm;
 mod concurrency;
+mod credentials;
 mod entra;
 mod faults;
 mod graph;

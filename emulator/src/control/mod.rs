@@ -1,6 +1,7 @@
 //! The emulator's own control API under `/_emulator` (not part of Azure).
 
 pub(crate) mod faults;
+pub(crate) mod issuer;
 pub(crate) mod subscriptions;
 #[cfg(feature = "monitor")]
 pub(crate) mod tables;
@@ -136,7 +137,7 @@ pub(crate) async fn rotate_keys(state: AppState) -> Response {
 }
 
 /// With an admin token configured, lets a request reach a control route (`/_emulator/…`
-/// but `/_emulator/health`, kept open for readiness probes) only if it carries the token:
+/// but `/_emulator/health`, kept open for readiness probes, and the test issuer's metadata) only if it carries the token:
 /// `Authorization: Bearer <token>`, or on the portal, for browsers, HTTP Basic with the token
 /// as password (any user name). Basic is refused elsewhere, because a browser attaches
 /// remembered Basic credentials to other sites' form posts, and only the portal checks
@@ -162,7 +163,12 @@ pub(crate) async fn require_admin_token(state: AppState, request: Request, next:
     let Some(expected) = state.config.admin_token() else {
         return next.run(request).await;
     };
-    if !control || path == "/_emulator/health" {
+    // Health for readiness probes; the test issuer's metadata, which anyone verifying its
+    // tokens reads, as an identity provider's is public.
+    let open = path == "/_emulator/health"
+        || path == "/_emulator/issuer/.well-known/openid-configuration"
+        || path == "/_emulator/issuer/keys";
+    if !control || open {
         return next.run(request).await;
     }
     let presented = request

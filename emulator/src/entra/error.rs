@@ -72,6 +72,80 @@ pub(crate) enum EntraError {
     /// AADSTS9002313: a request that cannot be read (a path or query that is not UTF-8,
     /// a body that is not what the endpoint takes).
     MalformedRequest,
+    /// AADSTS90011: a `client_assertion_type` other than JWT bearer.
+    UnexpectedAssertionType,
+    /// AADSTS9002313 (a guess): both a client secret and a client assertion.
+    TwoCredentials,
+    /// AADSTS50027: a client assertion that is not a JWT, or whose `aud` is an array.
+    MalformedAssertion,
+    /// AADSTS5002730: an assertion signed with an algorithm other than RS256 or PS256.
+    UnsupportedAssertionAlgorithm,
+    /// AADSTS70002 + AADSTS50012: `aud` is not this tenant's token endpoint.
+    AssertionAudience,
+    /// AADSTS50048: `sub` differs from `iss`.
+    AssertionSubject,
+    /// AADSTS700027: no registered certificate has the assertion's thumbprint.
+    AssertionKeyNotFound {
+        /// The thumbprint the client sent (upper-case hex), if any.
+        thumbprint: Option<String>,
+        /// Client id.
+        client_id: Uuid,
+    },
+    /// AADSTS700027: the certificate is registered but outside its validity window.
+    AssertionKeyExpired {
+        /// Thumbprint (upper-case hex).
+        thumbprint: String,
+        /// The key credential's window.
+        start: OffsetDateTime,
+        /// …
+        end: OffsetDateTime,
+    },
+    /// AADSTS700027: the certificate is registered but the signature does not verify.
+    AssertionSignature {
+        /// Thumbprint (upper-case hex).
+        thumbprint: String,
+        /// The key credential's window.
+        start: OffsetDateTime,
+        /// …
+        end: OffsetDateTime,
+        /// Client id.
+        client_id: Uuid,
+    },
+    /// AADSTS700024: `exp`/`nbf` do not cover the current time.
+    AssertionLifetime {
+        /// Emulator time.
+        now: OffsetDateTime,
+        /// `nbf`, when sent.
+        nbf: Option<i64>,
+        /// `exp`.
+        exp: i64,
+    },
+    /// AADSTS70021: the application has no federated credential for the token.
+    NoFederatedRecord {
+        /// The token's `iss`.
+        issuer: String,
+        /// Its `sub`.
+        subject: String,
+        /// Its `aud` values, comma-separated.
+        audience: String,
+    },
+    /// AADSTS700211: no federated credential has the token's issuer.
+    FederatedIssuer(String),
+    /// AADSTS700213: none has its subject.
+    FederatedSubject(String),
+    /// AADSTS7002138: one has its subject, but in another case.
+    FederatedSubjectCase(String),
+    /// AADSTS700212: none has its audience.
+    FederatedAudience(String),
+    /// AADSTS7000272: the issuer's JWKS has no key with the token's identifier.
+    IssuerKeyNotFound {
+        /// The `kid` (or `x5t` as hex) of the token.
+        identifier: String,
+        /// The issuer.
+        issuer: String,
+    },
+    /// AADSTS50166: the issuer's discovery document or JWKS could not be fetched.
+    IssuerUnreachable,
     /// A body over the endpoint's size limit. Entra documents no limit and no answer for
     /// it: status 413 and the generic malformed-request code are guesses.
     RequestTooLarge,
@@ -209,6 +283,187 @@ impl EntraError {
                 9002313,
                 "Invalid request. Request is malformed or invalid.".to_owned(),
             ),
+            // Observed (AzureAD/azure-activedirectory-library-for-ruby pull request 53).
+            UnexpectedAssertionType => (
+                bad,
+                "invalid_request",
+                90011,
+                "Unexpected client assertion type.".to_owned(),
+            ),
+            // A guess: what Entra answers to a secret and an assertion together was not found.
+            TwoCredentials => (
+                bad,
+                "invalid_request",
+                9002313,
+                "Invalid request. Request is malformed or invalid.".to_owned(),
+            ),
+            // Text observed (panva/openid-client issue 348); status and error are guesses.
+            MalformedAssertion => (
+                bad,
+                "invalid_request",
+                50027,
+                "JWT token is invalid or malformed.".to_owned(),
+            ),
+            // Observed with invalid_request (AzureAD/microsoft-authentication-library-for-dotnet
+            // issue 4712); the status is a guess.
+            UnsupportedAssertionAlgorithm => (
+                bad,
+                "invalid_request",
+                5002730,
+                "Invalid JWT token. Unsupported key for the signing algorithm.".to_owned(),
+            ),
+            // Observed as 401 invalid_client with error_codes [70002, 50012]
+            // (AzureAD/azure-activedirectory-library-for-python issue 79, 2017); the current
+            // text was not found.
+            AssertionAudience => (
+                unauthorized,
+                "invalid_client",
+                70002,
+                "Error validating credentials. AADSTS50012: Client assertion audience claim does not match Realm issuer.".to_owned(),
+            ),
+            // Observed (AzureAD/microsoft-authentication-library-for-java issue 430); status
+            // and error are guesses.
+            AssertionSubject => (
+                unauthorized,
+                "invalid_client",
+                50048,
+                "Subject must match the issuer claim in the client assertion.".to_owned(),
+            ),
+            // Observed 2023–2026 (keycloak/keycloak issue 19425, AzureAD/microsoft-authentication-
+            // library-for-js issue 8339); without a thumbprint header the thumbprint part is absent
+            // (the keycloak capture). Status 401 is a guess.
+            AssertionKeyNotFound {
+                thumbprint,
+                client_id,
+            } => (
+                unauthorized,
+                "invalid_client",
+                700027,
+                format!(
+                    "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., {}Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/{client_id}']",
+                    thumbprint
+                        .as_deref()
+                        .map(|t| format!("Thumbprint of key used by client: '{t}', "))
+                        .unwrap_or_default()
+                ),
+            ),
+            // Reason and key window as observed (Microsoft docs troubleshooting text quoted in
+            // several repositories: "[Reason - The key used is expired. Thumbprint of key used by
+            // client: '…', Found key 'Start=06/29/2021 21:13:15, End=06/29/2023 21:13:15'");
+            // the leading sentence is the 2026 one. Status a guess.
+            AssertionKeyExpired {
+                thumbprint,
+                start,
+                end,
+            } => (
+                unauthorized,
+                "invalid_client",
+                700027,
+                format!(
+                    "The certificate with identifier used to sign the client assertion is expired on application. [Reason - The key used is expired., Thumbprint of key used by client: '{thumbprint}', Found key 'Start={}, End={}']",
+                    key_date(*start),
+                    key_date(*end)
+                ),
+            ),
+            // A guess built from the observed structure of AADSTS50013 ("Key was found, but use
+            // of the key to verify the signature failed.", microsoftgraph/msgraph-sdk-php issue
+            // 1585) and the doc one-liner "Client assertion failed signature validation."
+            AssertionSignature {
+                thumbprint,
+                start,
+                end,
+                client_id,
+            } => (
+                unauthorized,
+                "invalid_client",
+                700027,
+                format!(
+                    "Client assertion failed signature validation. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '{thumbprint}', Found key 'Start={}, End={}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'.]",
+                    key_date(*start),
+                    key_date(*end)
+                ),
+            ),
+            // Observed 2024–2025 (AzureAD/microsoft-authentication-library-for-java issue 984;
+            // Azure/login issues 180 and 372 for federated tokens); "valid from" is 1970 when
+            // there is no `nbf`. Status a guess (invalid_client answers are 401).
+            AssertionLifetime { now, nbf, exp } => (
+                unauthorized,
+                "invalid_client",
+                700024,
+                format!(
+                    "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+                    ticks(*now),
+                    ticks(unix(nbf.unwrap_or(0))),
+                    ticks(unix(*exp))
+                ),
+            ),
+            // Observed (Azure/azure-workload-identity issue 616). The emulator answers it when
+            // the application has no federated credential at all (a guess: Entra's choice
+            // between this code and 700211–700213 is not documented).
+            NoFederatedRecord {
+                issuer,
+                subject,
+                audience,
+            } => (
+                bad,
+                "invalid_request",
+                70021,
+                format!(
+                    "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{audience}'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
+                ),
+            ),
+            // Observed (Azure/azure-workload-identity issue 1200); status a guess.
+            FederatedIssuer(issuer) => (
+                unauthorized,
+                "invalid_client",
+                700211,
+                format!(
+                    "No matching federated identity record found for presented assertion issuer '{issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
+                ),
+            ),
+            // Observed, 2025 wording (Azure/login issue 482, dotnet/maui issue 31978).
+            FederatedSubject(subject) => (
+                unauthorized,
+                "invalid_client",
+                700213,
+                format!(
+                    "No matching federated identity record found for presented assertion subject '{subject}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+                ),
+            ),
+            // Observed (Azure/login issue 515, 2025).
+            FederatedSubjectCase(subject) => (
+                unauthorized,
+                "invalid_client",
+                7002138,
+                format!(
+                    "No matching federated identity record found for presented assertion subject '{subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation. See breaking change notification and remediation at: https://learn.microsoft.com/en-us/entra/identity-platform/reference-breaking-changes#august-2024."
+                ),
+            ),
+            // Observed (a test fixture copying a real response; several reports of the code).
+            FederatedAudience(audience) => (
+                unauthorized,
+                "invalid_client",
+                700212,
+                format!(
+                    "No matching federated identity record found for presented assertion audience '{audience}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
+                ),
+            ),
+            // Observed (Azure/azure-workload-identity issue 1232); status a guess.
+            IssuerKeyNotFound { identifier, issuer } => (
+                unauthorized,
+                "invalid_client",
+                7000272,
+                format!(
+                    "The certificate with identifier {identifier} used to sign the federated credential could not be found in the metadata of identity provider {issuer}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token."
+                ),
+            ),
+            // Observed with 400 invalid_request (Azure/azure-workload-identity issues 642, 605).
+            IssuerUnreachable => (
+                bad,
+                "invalid_request",
+                50166,
+                "Request to External OIDC endpoint failed.".to_owned(),
+            ),
             RequestTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "invalid_request",
@@ -226,6 +481,10 @@ impl EntraError {
     /// Renders the full body for a request seen at `now`.
     pub(crate) fn into_response_at(self, now: OffsetDateTime, correlation_id: Uuid) -> Response {
         let (status, error, code, text) = self.parts();
+        let codes = match self {
+            EntraError::AssertionAudience => vec![70002, 50012],
+            _ => vec![code],
+        };
         let trace_id = Uuid::new_v4();
         let stamp = entra_timestamp(now);
         let body = json!({
@@ -233,7 +492,7 @@ impl EntraError {
             "error_description": format!(
                 "AADSTS{code}: {text}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {stamp}"
             ),
-            "error_codes": [code],
+            "error_codes": codes,
             "timestamp": stamp,
             "trace_id": trace_id,
             "correlation_id": correlation_id,
@@ -253,6 +512,24 @@ impl EntraError {
     }
 }
 
+fn unix(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A time as AADSTS700024 prints it: seven fraction digits (.NET's round-trip form).
+fn ticks(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+    );
+    t.format(&format).unwrap_or_default()
+}
+
+/// A key credential's date as AADSTS700027 prints it: `MM/dd/yyyy HH:mm:ss`.
+fn key_date(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]:[second]");
+    t.format(&format).unwrap_or_default()
+}
+
 /// Entra's timestamp form: `YYYY-MM-DD HH:MM:SSZ`.
 pub(crate) fn entra_timestamp(t: OffsetDateTime) -> String {
     let format =
@@ -268,5 +545,9 @@ mod tests {
     fn timestamp_has_entra_shape() {
         let t = time::macros::datetime!(2025-04-23 02:35:17.123 UTC);
         assert_eq!(entra_timestamp(t), "2025-04-23 02:35:17Z");
+        // AzureAD/microsoft-authentication-library-for-java issue 984: seven digits.
+        assert_eq!(ticks(t), "2025-04-23T02:35:17.1230000Z");
+        assert_eq!(ticks(unix(0)), "1970-01-01T00:00:00.0000000Z");
+        assert_eq!(key_date(t), "04/23/2025 02:35:17");
     }
 }

@@ -1,6 +1,7 @@
 //! Entra ID: the v1 and v2 token endpoints (client credentials), OIDC discovery, JWKS and
 //! MSAL's instance discovery.
 
+mod assertion;
 mod error;
 
 use axum::extract::{Path, Query};
@@ -105,6 +106,8 @@ struct TokenForm {
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
     scope: Option<String>,
     resource: Option<String>,
 }
@@ -126,6 +129,8 @@ impl TokenForm {
                     "grant_type" => &mut form.grant_type,
                     "client_id" => &mut form.client_id,
                     "client_secret" => &mut form.client_secret,
+                    "client_assertion_type" => &mut form.client_assertion_type,
+                    "client_assertion" => &mut form.client_assertion,
                     "scope" => &mut form.scope,
                     "resource" => &mut form.resource,
                     _ => continue,
@@ -218,7 +223,7 @@ pub(crate) async fn token_v2(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(&state, &tenant, &headers, &body, Endpoint::V2)
+    token(&state, &tenant, &headers, &body, Endpoint::V2).await
 }
 
 /// `POST /{tenant}/oauth2/token`.
@@ -228,10 +233,10 @@ pub(crate) async fn token_v1(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(&state, &tenant, &headers, &body, Endpoint::V1)
+    token(&state, &tenant, &headers, &body, Endpoint::V1).await
 }
 
-fn token(
+async fn token(
     state: &AppState,
     tenant: &str,
     headers: &HeaderMap,
@@ -240,7 +245,7 @@ fn token(
 ) -> Response {
     let now = state.clock.now();
     let correlation = correlation_id(headers);
-    let mut response = match issue(state, tenant, headers, body, endpoint, now) {
+    let mut response = match issue(state, tenant, headers, body, endpoint, now).await {
         Ok(body) => {
             let mut r = (StatusCode::OK, axum::Json(body)).into_response();
             let h = r.headers_mut();
@@ -265,7 +270,52 @@ fn token(
     response
 }
 
-fn issue(
+/// How the client proved who it is. A new kind of credential (managed identity) is a new
+/// variant: it authenticates its own way and then shares [`grant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientAuth {
+    /// A client secret.
+    Secret,
+    /// A client assertion signed with a registered certificate.
+    Certificate,
+    /// An external identity provider's token matched by a federated credential.
+    Federated,
+}
+
+impl ClientAuth {
+    /// `appidacr`/`azpacr`: "1" for a secret, "2" for a certificate (reference §3.8). For a
+    /// federated credential "2" is a guess: no capture was found.
+    fn acr(self) -> &'static str {
+        match self {
+            ClientAuth::Secret => "1",
+            ClientAuth::Certificate | ClientAuth::Federated => "2",
+        }
+    }
+}
+
+/// What the client presented to prove its identity.
+enum Presented {
+    Secret(String),
+    Assertion(crate::credentials::Jwt),
+}
+
+fn presented(form: &mut TokenForm) -> Result<Presented, EntraError> {
+    let kind = form.client_assertion_type.as_deref();
+    match (form.client_secret.take(), form.client_assertion.take()) {
+        (Some(_), Some(_)) => Err(EntraError::TwoCredentials),
+        (Some(secret), None) => Ok(Presented::Secret(secret)),
+        (None, Some(a)) if kind == Some(assertion::JWT_BEARER) => {
+            Ok(Presented::Assertion(assertion::parse(&a)?))
+        }
+        (None, Some(_)) if kind.is_none() => {
+            Err(EntraError::MissingParameter("client_assertion_type"))
+        }
+        (None, Some(_)) => Err(EntraError::UnexpectedAssertionType),
+        (None, None) => Err(EntraError::MissingCredential),
+    }
+}
+
+async fn issue(
     state: &AppState,
     tenant: &str,
     headers: &HeaderMap,
@@ -276,37 +326,92 @@ fn issue(
     if resolve_tenant(state, tenant)? != TenantRef::Ours {
         return Err(EntraError::NoTenant);
     }
-    let form = TokenForm::parse(headers, body);
+    let mut form = TokenForm::parse(headers, body);
     let grant_type = form
         .grant_type
+        .take()
         .ok_or(EntraError::MissingParameter("grant_type"))?;
     if grant_type != "client_credentials" {
         return Err(EntraError::UnsupportedGrantType(grant_type));
     }
     let client_id = form
         .client_id
+        .take()
         .ok_or(EntraError::MissingParameter("client_id"))?;
     let requested = match endpoint {
-        Endpoint::V2 => {
-            resource_from_scope(&form.scope.ok_or(EntraError::MissingParameter("scope"))?)?
-        }
+        Endpoint::V2 => resource_from_scope(
+            &form
+                .scope
+                .take()
+                .ok_or(EntraError::MissingParameter("scope"))?,
+        )?,
         Endpoint::V1 => form
             .resource
+            .take()
             .ok_or(EntraError::MissingParameter("resource"))?,
     };
-    let tenant_name = || state.config.tenant_display_name.clone();
     let base = request_base(state, headers);
+    let bases = [base.as_str(), state.base_url.as_str()];
+    let (app_id, auth) = authenticate_client(state, &client_id, form, tenant, &bases, now).await?;
+    grant(state, app_id, auth, &requested, endpoint, &bases, now)
+}
 
+/// Finds the client and checks what it presented.
+async fn authenticate_client(
+    state: &AppState,
+    client_id: &str,
+    mut form: TokenForm,
+    tenant: &str,
+    bases: &[&str],
+    now: OffsetDateTime,
+) -> Result<(Uuid, ClientAuth), EntraError> {
+    let (app_id, creds, jwt) = {
+        let dir = state.directory();
+        let app = Uuid::parse_str(client_id)
+            .ok()
+            .and_then(|id| dir.app_by_app_id(&id))
+            .ok_or_else(|| EntraError::AppNotFound {
+                client_id: client_id.to_owned(),
+                tenant_name: state.config.tenant_display_name.clone(),
+            })?;
+        match presented(&mut form)? {
+            Presented::Secret(secret) => {
+                authenticate(app, &secret, now)?;
+                return Ok((app.app_id, ClientAuth::Secret));
+            }
+            Presented::Assertion(jwt) if assertion::is_certificate_assertion(&jwt, client_id) => {
+                let audiences = assertion::token_audiences(state, bases, tenant);
+                assertion::check_certificate(app, &jwt, &audiences, now)?;
+                return Ok((app.app_id, ClientAuth::Certificate));
+            }
+            Presented::Assertion(jwt) => (app.app_id, app.federated_credentials.clone(), jwt),
+        }
+    };
+    let built_in = assertion::built_in_issuers(bases);
+    assertion::check_federated(state, &creds, &jwt, &built_in, now).await?;
+    Ok((app_id, ClientAuth::Federated))
+}
+
+/// Issues the token for an authenticated client: its service principal, the resource, the
+/// roles it holds there.
+fn grant(
+    state: &AppState,
+    app_id: Uuid,
+    auth: ClientAuth,
+    requested: &str,
+    endpoint: Endpoint,
+    bases: &[&str],
+    now: OffsetDateTime,
+) -> Result<Value, EntraError> {
+    let tenant_name = || state.config.tenant_display_name.clone();
     let dir = state.directory();
-    let app = Uuid::parse_str(&client_id)
-        .ok()
-        .and_then(|id| dir.app_by_app_id(&id))
+    // The application may have gone while a federated token's issuer was asked for keys.
+    let app = dir
+        .app_by_app_id(&app_id)
         .ok_or_else(|| EntraError::AppNotFound {
-            client_id: client_id.clone(),
+            client_id: app_id.to_string(),
             tenant_name: tenant_name(),
         })?;
-    let secret = form.client_secret.ok_or(EntraError::MissingCredential)?;
-    authenticate(app, &secret, now)?;
     let sp = dir
         .sp_by_app_id(&app.app_id)
         .ok_or(EntraError::NoServicePrincipal {
@@ -319,11 +424,12 @@ fn issue(
             name: app.display_name.clone(),
         });
     }
-    let resource = crate::first_party::resolve(&requested, &dir, &[&base, &state.base_url])
-        .ok_or_else(|| EntraError::ResourceNotFound {
-            resource: requested.clone(),
+    let resource = crate::first_party::resolve(requested, &dir, bases).ok_or_else(|| {
+        EntraError::ResourceNotFound {
+            resource: requested.to_owned(),
             tenant_name: tenant_name(),
-        })?;
+        }
+    })?;
     let roles = sp
         .app_roles
         .iter()
@@ -335,7 +441,7 @@ fn issue(
     let oid = sp.id;
     drop(dir);
 
-    let claims = token::claims(
+    let mut claims = token::claims(
         Grant {
             version: resource.version,
             aud: &resource.aud,
@@ -349,6 +455,12 @@ fn issue(
         now,
         state.config.token_lifetime,
     );
+    for acr in [&mut claims.appidacr, &mut claims.azpacr]
+        .into_iter()
+        .flatten()
+    {
+        *acr = auth.acr().to_owned();
+    }
     let access_token = token::mint(&state.keys.current(), &claims);
     let expires_in = state.config.token_lifetime.as_secs().saturating_sub(1);
     Ok(match endpoint {

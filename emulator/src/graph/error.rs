@@ -29,6 +29,10 @@ pub(crate) enum GraphError {
     InvalidId(String),
     /// 400 `Request_BadRequest` with a message.
     BadRequest(String),
+    /// 400 with its own code and message.
+    Coded(&'static str, String),
+    /// 401 `Authentication_MissingOrMalformed`: an addKey/removeKey proof that does not hold.
+    ProofInvalid,
     /// 400 `BadRequest` (OData-level) with a message.
     ODataBadRequest(String),
     /// 400 `Request_UnsupportedQuery`.
@@ -85,6 +89,13 @@ impl GraphError {
                 format!("Invalid object identifier '{v}'."),
             ),
             BadRequest(m) => (bad, "Request_BadRequest", m.clone()),
+            Coded(code, m) => (bad, code, m.clone()),
+            // Observed for bad proofs (microsoftgraph/microsoft-graph-docs issues 10686, 22076).
+            ProofInvalid => (
+                StatusCode::UNAUTHORIZED,
+                "Authentication_MissingOrMalformed",
+                "Access Token missing or malformed.".to_owned(),
+            ),
             ODataBadRequest(m) => (bad, "BadRequest", m.clone()),
             UnsupportedQuery(m) => (bad, "Request_UnsupportedQuery", m.clone()),
             NoBackingApplication(app_id) => (bad, "Request_BadRequest", no_backing(app_id)),

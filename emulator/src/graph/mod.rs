@@ -9,7 +9,9 @@
 mod applications;
 mod deleted;
 mod error;
+pub(crate) mod federated;
 mod identifier_uri;
+mod key_credentials;
 pub(crate) mod odata;
 mod query;
 pub(crate) mod render;
@@ -497,6 +499,32 @@ pub(crate) async fn remove_password(
 ) -> Response {
     caller.ctx.respond(object.and_then(|(c, key)| match c {
         Collection::Applications => remove_password_impl(&state, &caller, key, &body),
+        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
+    }))
+}
+
+/// `POST …/addKey` of an application.
+pub(crate) async fn add_key(
+    state: AppState,
+    caller: Caller,
+    Object(object): Object,
+    body: Bytes,
+) -> Response {
+    caller.ctx.respond(object.and_then(|(c, key)| match c {
+        Collection::Applications => key_credentials::add_key_impl(&state, &caller, key, &body),
+        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
+    }))
+}
+
+/// `POST …/removeKey` of an application.
+pub(crate) async fn remove_key(
+    state: AppState,
+    caller: Caller,
+    Object(object): Object,
+    body: Bytes,
+) -> Response {
+    caller.ctx.respond(object.and_then(|(c, key)| match c {
+        Collection::Applications => key_credentials::remove_key_impl(&state, &caller, key, &body),
         Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
     }))
 }

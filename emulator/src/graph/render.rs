@@ -5,7 +5,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::credentials::KeyCredential;
 use crate::directory::{Application, PasswordCredential, ServicePrincipal};
+use crate::federation::FederatedCredential;
 
 /// Graph's date-time form: seconds, a 7-digit fraction only when there is one, and `Z`.
 pub(crate) fn datetime(t: OffsetDateTime) -> String {
@@ -90,6 +92,35 @@ pub(crate) fn password_credential(c: &PasswordCredential, secret_text: Option<&s
     })
 }
 
+/// A certificate as Graph shows it, in Graph's order: `customKeyIdentifier` is the SHA-1
+/// thumbprint in upper-case hex and `key` is null unless `with_key` (recorded in Azure/azure-cli
+/// `test_create_for_rbac_create_cert.yaml` @ fd3b3d8c).
+pub(crate) fn key_credential(k: &KeyCredential, with_key: bool) -> Value {
+    json!({
+        "customKeyIdentifier": k.cert.thumbprint(),
+        "displayName": k.display_name,
+        "endDateTime": datetime(k.end),
+        "key": with_key.then(|| k.cert.base64()),
+        "keyId": k.key_id,
+        "startDateTime": datetime(k.start),
+        "type": "AsymmetricX509Cert",
+        "usage": "Verify",
+    })
+}
+
+/// A federated identity credential as Graph shows it, in Graph's order (recorded in
+/// Azure/azure-cli `test_app_federated_credential.yaml` @ 3fde2faa).
+pub(crate) fn federated_credential(f: &FederatedCredential) -> Map<String, Value> {
+    object(json!({
+        "id": f.id,
+        "name": f.name,
+        "issuer": f.issuer,
+        "subject": f.subject,
+        "description": f.description,
+        "audiences": f.audiences,
+    }))
+}
+
 /// Lays `props` over `base`: objects merge key by key, anything else replaces.
 fn overlay(base: &mut Map<String, Value>, props: &Map<String, Value>) {
     for (k, v) in props {
@@ -134,6 +165,12 @@ pub(crate) fn application(app: &Application, publisher_domain: &str) -> Map<Stri
         .map(|c| password_credential(c, None))
         .collect();
     o.insert("passwordCredentials".into(), Value::Array(creds));
+    let keys = app
+        .key_credentials
+        .iter()
+        .map(|k| key_credential(k, false))
+        .collect();
+    o.insert("keyCredentials".into(), Value::Array(keys));
     o
 }
 

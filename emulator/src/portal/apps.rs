@@ -220,7 +220,7 @@ pub(crate) async fn app(state: AppState, Path(id): Path<String>) -> Response {
 <dt>Object ID</dt><dd>{object_id}</dd>
 <dt>Directory (tenant) ID</dt><dd>{tenant_id}</dd>
 <dt>Supported account types</dt><dd>{audience}</dd>
-<dt>Client credentials</dt><dd><a href="{secrets_href}">{secrets} client secret{plural}</a></dd>
+<dt>Client credentials</dt><dd><a href="{secrets_href}">{certs} certificate{cert_plural}, {secrets} client secret{plural}, {feds} federated credential{fed_plural}</a></dd>
 <dt>Created</dt><dd>{created}</dd>
 </dl>
 <h2>Service principal</h2>
@@ -240,6 +240,18 @@ pub(crate) async fn app(state: AppState, Path(id): Path<String>) -> Response {
         ),
         audience = esc(account_type(&app.sign_in_audience)),
         plural = if secrets == 1 { "" } else { "s" },
+        certs = app.key_credentials.len(),
+        cert_plural = if app.key_credentials.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        feds = app.federated_credentials.len(),
+        fed_plural = if app.federated_credentials.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         created = when(app.created),
     );
     page(StatusCode::OK, Section::Apps, &app.display_name, &body)
@@ -322,6 +334,62 @@ fn secrets_table(
     )
 }
 
+/// The table of an application's certificates: thumbprint, name, validity, id.
+fn certificates_table(app: &Application, now: OffsetDateTime) -> String {
+    if app.key_credentials.is_empty() {
+        return r#"<p class="muted">No certificates have been added for this application.</p>"#
+            .to_owned();
+    }
+    let mut rows = String::new();
+    for k in &app.key_credentials {
+        let expired = if k.end <= now { " (expired)" } else { "" };
+        let _ = write!(
+            rows,
+            r#"<tr><td>{thumbprint}</td><td>{name}</td><td>{start}</td><td>{expires}{expired}</td><td>{id}</td></tr>"#,
+            thumbprint = copyable(
+                &format!("cert-thumbprint-{}", k.key_id),
+                &k.cert.thumbprint(),
+                "Thumbprint"
+            ),
+            name = esc(k.display_name.as_deref().unwrap_or("")),
+            start = date(k.start),
+            expires = date(k.end),
+            id = copyable(
+                &format!("cert-id-{}", k.key_id),
+                &k.key_id.to_string(),
+                "Certificate ID"
+            ),
+        );
+    }
+    format!(
+        r#"<table><thead><tr><th scope="col">Thumbprint</th><th scope="col">Description</th><th scope="col">Start date</th><th scope="col">Expires</th><th scope="col">Certificate ID</th></tr></thead>
+<tbody>{rows}</tbody></table>"#
+    )
+}
+
+/// The table of an application's federated identity credentials.
+fn federated_table(app: &Application) -> String {
+    if app.federated_credentials.is_empty() {
+        return r#"<p class="muted">No federated credentials have been added for this application.</p>"#
+            .to_owned();
+    }
+    let mut rows = String::new();
+    for f in &app.federated_credentials {
+        let _ = write!(
+            rows,
+            r#"<tr><td>{name}</td><td><code>{issuer}</code></td><td><code>{subject}</code></td><td><code>{audience}</code></td></tr>"#,
+            name = esc(&f.name),
+            issuer = esc(&f.issuer),
+            subject = esc(&f.subject),
+            audience = esc(&f.audiences.join(", ")),
+        );
+    }
+    format!(
+        r#"<table><thead><tr><th scope="col">Name</th><th scope="col">Issuer</th><th scope="col">Subject</th><th scope="col">Audience</th></tr></thead>
+<tbody>{rows}</tbody></table>"#
+    )
+}
+
 fn new_secret_form(app: &Application) -> String {
     let action = format!("{}/secrets", app_path(&app.id));
     format!(
@@ -350,11 +418,19 @@ fn secrets_page(
     let body = format!(
         r#"{tabs}
 {notice}
+<h2>Certificates</h2>
+<p class="muted">Public keys of certificates the application signs client assertions with (added through Graph: keyCredentials, addKey).</p>
+{certificates}
+<h2>Federated credentials</h2>
+<p class="muted">External identity providers (GitHub Actions, Kubernetes) whose tokens the application exchanges for its own.</p>
+{federated}
 <h2>Client secrets</h2>
 <p class="muted">A secret string the application uses to prove its identity when it requests a token.</p>
 {table}
 {form}"#,
         tabs = tabs(app, "Certificates & secrets"),
+        certificates = certificates_table(app, state.clock.now()),
+        federated = federated_table(app),
         table = secrets_table(app, state.clock.now(), revealed),
         form = if revealed.is_some() {
             format!(

@@ -145,6 +145,25 @@ fn graph_routes() -> Router<AppState> {
             post(graph::remove_password),
         )
         .route(
+            "/v1.0/applications/{id}/federatedIdentityCredentials",
+            get(graph::federated::collection).post(graph::federated::collection),
+        )
+        .route(
+            "/v1.0/applications/{id}/federatedIdentityCredentials/{fic}",
+            get(graph::federated::item)
+                .patch(graph::federated::item)
+                .delete(graph::federated::item),
+        )
+        // `federatedIdentityCredentials(name='…')` (upsert by name)
+        .route(
+            "/v1.0/applications/{id}/{segment}",
+            get(graph::federated::by_name)
+                .patch(graph::federated::by_name)
+                .delete(graph::federated::by_name),
+        )
+        .route("/v1.0/applications/{id}/addKey", post(graph::add_key))
+        .route("/v1.0/applications/{id}/removeKey", post(graph::remove_key))
+        .route(
             "/v1.0/servicePrincipals",
             get(graph::list_sps).post(graph::create_sp),
         )
@@ -163,6 +182,18 @@ fn graph_routes() -> Router<AppState> {
         )
         .route("/v1.0/{key}/addPassword", post(graph::add_password))
         .route("/v1.0/{key}/removePassword", post(graph::remove_password))
+        .route("/v1.0/{key}/addKey", post(graph::add_key))
+        .route(
+            "/v1.0/{key}/federatedIdentityCredentials",
+            get(graph::federated::collection).post(graph::federated::collection),
+        )
+        .route(
+            "/v1.0/{key}/federatedIdentityCredentials/{fic}",
+            get(graph::federated::item)
+                .patch(graph::federated::item)
+                .delete(graph::federated::item),
+        )
+        .route("/v1.0/{key}/removeKey", post(graph::remove_key))
         .route(
             "/v1.0/directory/deletedItems/microsoft.graph.application",
             get(graph::list_deleted_apps),
@@ -259,6 +290,12 @@ fn control_routes() -> Router<AppState> {
                 .delete(control::faults::clear),
         )
         .route("/_emulator/faults/{id}", delete(control::faults::remove))
+        .route(
+            "/_emulator/issuer/.well-known/openid-configuration",
+            get(control::issuer::discovery),
+        )
+        .route("/_emulator/issuer/keys", get(control::issuer::keys))
+        .route("/_emulator/issuer/token", post(control::issuer::mint))
         .route(
             "/_emulator/{*rest}",
             get(control::not_found).post(control::not_found),

@@ -16,6 +16,7 @@ pub(crate) mod access;
 pub(crate) mod apps;
 pub(crate) mod arm_error;
 pub(crate) mod groups;
+pub(crate) mod issuers;
 pub(crate) mod tenant;
 
 use std::sync::Arc;
@@ -84,6 +85,8 @@ pub(crate) struct Shared {
     pub(crate) tokens: TokenCache,
     /// Fault injection rules (see [`crate::faults`]).
     pub(crate) faults: Faults,
+    /// Signing keys of federated identity providers (see [`issuers`]).
+    pub(crate) issuers: issuers::Issuers,
     admin_secret: SecretHash,
     #[cfg(feature = "persistence")]
     /// The journal and snapshots under `--data-dir` (`None`: state in memory only).

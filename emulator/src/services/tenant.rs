@@ -203,6 +203,7 @@ impl AppState {
             #[cfg(feature = "monitor")]
             telemetry: RwLock::new(MonitorStore::default()),
             tokens: TokenCache::default(),
+            issuers: Default::default(),
             faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
             clock: Clock::default(),
             admin_secret: SecretHash::new(config.admin_client_secret.expose()),

@@ -470,6 +470,97 @@ impl Acked {
     }
 }
 
+#[tokio::test]
+async fn certificates_and_federated_credentials_survive_a_restart_and_still_sign_in() {
+    use crate::support::certs::TestCert;
+    let dir = data_dir();
+    let bin = start(&dir).await;
+    let c = Client::new(&bin).await;
+    let cert = TestCert::long_lived(0, "persisted");
+    let app = c
+        .ok(
+            Method::POST,
+            "/v1.0/applications",
+            Some(&c.graph),
+            Some(json!({"displayName": "certs", "keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": cert.base64()}]})),
+        )
+        .await;
+    let (oid, app_id) = (
+        app["id"].as_str().expect("id").to_owned(),
+        app["appId"].as_str().expect("appId").to_owned(),
+    );
+    c.ok(
+        Method::POST,
+        "/v1.0/servicePrincipals",
+        Some(&c.graph),
+        Some(json!({"appId": app_id})),
+    )
+    .await;
+    let fic = json!({"name": "gha", "issuer": "https://token.actions.githubusercontent.com", "subject": "repo:o/r:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]});
+    c.ok(
+        Method::POST,
+        &format!("/v1.0/applications/{oid}/federatedIdentityCredentials"),
+        Some(&c.graph),
+        Some(fic),
+    )
+    .await;
+    let before = c
+        .ok(
+            Method::GET,
+            &format!("/v1.0/applications/{oid}"),
+            Some(&c.graph),
+            None,
+        )
+        .await;
+    drop(bin.stop_and_collect_stderr().await);
+    let bin = start(&dir).await;
+    let c = Client::new(&bin).await;
+    let after = c
+        .ok(
+            Method::GET,
+            &format!("/v1.0/applications/{oid}"),
+            Some(&c.graph),
+            None,
+        )
+        .await;
+    assert_eq!(after["keyCredentials"], before["keyCredentials"]);
+    let fics = c
+        .ok(
+            Method::GET,
+            &format!("/v1.0/applications/{oid}/federatedIdentityCredentials"),
+            Some(&c.graph),
+            None,
+        )
+        .await;
+    assert_eq!(fics["value"][0]["subject"], "repo:o/r:ref:refs/heads/main");
+    // The certificate still verifies assertions.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let assertion = cert.sign(
+        &json!({"alg": "RS256", "x5t": cert.x5t()}),
+        &json!({"aud": format!("{}/{}/oauth2/v2.0/token", c.base, c.tenant), "iss": app_id, "sub": app_id, "exp": now + 600}),
+        false,
+    );
+    let r = c
+        .http
+        .post(format!("{}/{}/oauth2/v2.0/token", c.base, c.tenant))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app_id.as_str()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion.as_str()),
+            ("scope", GRAPH_SCOPE),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), StatusCode::OK);
+    drop(bin.stop_and_collect_stderr().await);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Creates app, secret, service principal, assignment and a row in a loop until the
 /// emulator goes away, recording each acknowledged write.
 async fn writer(c: Client, customer: String, stop: Arc<AtomicBool>, task: usize) -> Acked {

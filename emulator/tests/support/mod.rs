@@ -1,6 +1,8 @@
 //! Shared helpers: a started emulator with an HTTP client, JWT decoding and verification,
 //! the binary as a process, and the Python real clients.
 
+pub(crate) mod certs;
+
 use std::time::Duration;
 
 use entra_emulator::Emulator;

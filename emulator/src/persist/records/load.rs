@@ -137,6 +137,33 @@ impl Loaded {
                     .into_iter()
                     .map(hash)
                     .collect::<Result<_, _>>()?;
+                app.key_credentials = a
+                    .key_credentials
+                    .into_iter()
+                    .map(|k| {
+                        let cert = Certificate::from_base64(&k.cert)
+                            .map_err(|_| "a key credential's certificate does not parse")?;
+                        Ok::<_, String>(KeyCredential {
+                            key_id: k.key_id,
+                            display_name: k.display_name,
+                            start: k.start,
+                            end: k.end,
+                            cert: std::sync::Arc::new(cert),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                app.federated_credentials = a
+                    .federated_credentials
+                    .into_iter()
+                    .map(|f| FederatedCredential {
+                        id: f.id,
+                        name: f.name,
+                        issuer: f.issuer,
+                        subject: f.subject,
+                        audiences: f.audiences,
+                        description: f.description,
+                    })
+                    .collect();
                 app.props = a.props;
                 app.deleted = a.deleted;
                 app.seq = a.seq;

@@ -17,9 +17,11 @@ use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::credentials::{Certificate, KeyCredential};
 use crate::directory::{
     AppRoleGrant, Application, Directory, PasswordCredential, ServicePrincipal, StoredObject,
 };
+use crate::federation::FederatedCredential;
 use crate::kql::{Column, ColumnType, Table, Value};
 use crate::rbac::assignments::{AuthzKey, Grant, StaleRole};
 use crate::rbac::{
@@ -160,6 +162,28 @@ pub(crate) struct CredRec {
     digest: String,
 }
 
+/// [`KeyCredential`]: its window and the certificate (public; no private key is ever held).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct KeyCredRec {
+    key_id: Uuid,
+    display_name: Option<String>,
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    /// Base64 of the certificate's DER.
+    cert: String,
+}
+
+/// [`FederatedCredential`].
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FicRec {
+    id: Uuid,
+    name: String,
+    issuer: String,
+    subject: String,
+    audiences: Vec<String>,
+    description: Option<String>,
+}
+
 /// [`Application`].
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct AppRec {
@@ -171,6 +195,12 @@ pub(crate) struct AppRec {
     identifier_uris: Vec<String>,
     requested_access_token_version: Option<i64>,
     password_credentials: Vec<CredRec>,
+    /// Certificates (absent in journals written before they existed).
+    #[serde(default)]
+    key_credentials: Vec<KeyCredRec>,
+    /// Federated identity credentials (likewise).
+    #[serde(default)]
+    federated_credentials: Vec<FicRec>,
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
@@ -361,6 +391,29 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
             identifier_uris: a.identifier_uris.clone(),
             requested_access_token_version: a.requested_access_token_version,
             password_credentials: a.password_credentials.iter().map(cred).collect(),
+            key_credentials: a
+                .key_credentials
+                .iter()
+                .map(|k| KeyCredRec {
+                    key_id: k.key_id,
+                    display_name: k.display_name.clone(),
+                    start: k.start,
+                    end: k.end,
+                    cert: k.cert.base64(),
+                })
+                .collect(),
+            federated_credentials: a
+                .federated_credentials
+                .iter()
+                .map(|f| FicRec {
+                    id: f.id,
+                    name: f.name.clone(),
+                    issuer: f.issuer.clone(),
+                    subject: f.subject.clone(),
+                    audiences: f.audiences.clone(),
+                    description: f.description.clone(),
+                })
+                .collect(),
             props: a.props.clone(),
             deleted: a.deleted,
             seq: a.seq,
