@@ -26,6 +26,7 @@
 
 pub mod arm;
 pub mod auth;
+mod certificate;
 pub mod cloud;
 pub mod credential;
 pub mod error;
@@ -40,7 +41,8 @@ use std::sync::Arc;
 pub use arm::Arm;
 pub use cloud::{Cloud, Connection};
 pub use credential::{
-    AccessToken, ClientSecret, ClientSecretCredential, EnvironmentCredential, TokenCredential,
+    AccessToken, AssertionFormat, ClientCertificate, ClientCertificateCredential, ClientSecret,
+    ClientSecretCredential, EnvironmentCredential, TokenCredential, WorkloadIdentityCredential,
 };
 pub use error::{Error, Service, ServiceError};
 pub use graph::{Graph, NewSecret, OneTimeSecret};

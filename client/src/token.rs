@@ -12,6 +12,9 @@ use crate::cloud::Cloud;
 use crate::error::{Error, Service};
 use crate::http::{Pipeline, Recorder, Request, RetryPolicy};
 
+/// `client_assertion_type` of a JWT client assertion (RFC 7523).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /// Which token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenApi {
@@ -31,6 +34,10 @@ pub struct TokenRequest {
     pub client_id: Option<String>,
     /// `client_secret`.
     pub client_secret: Option<ClientSecret>,
+    /// `client_assertion_type`.
+    pub client_assertion_type: Option<String>,
+    /// `client_assertion`: a signed JWT (never printed by `Debug`).
+    pub client_assertion: Option<ClientSecret>,
     /// `scope` (v2).
     pub scope: Option<String>,
     /// `resource` (v1).
@@ -44,6 +51,18 @@ impl TokenRequest {
             grant_type: Some("client_credentials".into()),
             client_id: Some(client_id.into()),
             client_secret: Some(secret),
+            ..Self::default()
+        }
+    }
+
+    /// `grant_type=client_credentials` with this client id and a JWT-bearer client assertion
+    /// (signed with a certificate, or an external identity provider's token).
+    pub fn client_assertion(client_id: impl Into<String>, assertion: ClientSecret) -> Self {
+        Self {
+            grant_type: Some("client_credentials".into()),
+            client_id: Some(client_id.into()),
+            client_assertion_type: Some(JWT_BEARER.into()),
+            client_assertion: Some(assertion),
             ..Self::default()
         }
     }
@@ -69,6 +88,14 @@ impl TokenRequest {
             (
                 "client_secret",
                 self.client_secret.as_ref().map(ClientSecret::expose),
+            ),
+            (
+                "client_assertion_type",
+                self.client_assertion_type.as_deref(),
+            ),
+            (
+                "client_assertion",
+                self.client_assertion.as_ref().map(ClientSecret::expose),
             ),
             ("scope", self.scope.as_deref()),
             ("resource", self.resource.as_deref()),

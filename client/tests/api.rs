@@ -7,8 +7,9 @@ use std::time::Duration;
 use entra_client::credential::TokenFuture;
 use entra_client::graph::SecretOptions;
 use entra_client::{
-    AccessToken, AzureClient, ClientSecret, ClientSecretCredential, Cloud, RetryPolicy,
-    TokenCredential,
+    AccessToken, AssertionFormat, AzureClient, ClientCertificate, ClientCertificateCredential,
+    ClientSecret, ClientSecretCredential, Cloud, RetryPolicy, TokenCredential,
+    WorkloadIdentityCredential,
 };
 use entra_emulator::Emulator;
 
@@ -860,4 +861,115 @@ async fn the_emulator_clock_sends_the_admin_token_the_control_api_requires() {
         emu.now() - before >= time::Duration::hours(1),
         "moved an hour"
     );
+}
+
+/// A self-signed certificate and its key as one PEM, and the certificate as base64 DER.
+fn test_certificate() -> (String, String) {
+    use aws_lc_rs::encoding::AsDer as _;
+    use base64::Engine as _;
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("key");
+    let pkcs8 = key.as_der().expect("pkcs8");
+    let rc = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_ref()),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .expect("rcgen key");
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "client-test");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2090, 1, 1);
+    let cert = params.self_signed(&rc).expect("certificate");
+    let pem = format!("{}{}", rc.serialize_pem(), cert.pem());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(cert.der());
+    (pem, b64)
+}
+
+#[tokio::test]
+async fn certificate_and_workload_identity_credentials_get_tokens_arm_accepts() {
+    let env = TestEnv::new().await;
+    let tenant = env.emu.tenant_id().to_string();
+    let (pem, cert) = test_certificate();
+    let graph = env.admin.graph();
+    let app = graph
+        .create_application_with(serde_json::json!({"displayName": "cert-client",
+            "keyCredentials": [{"type": "AsymmetricX509Cert", "usage": "Verify", "key": cert}]}))
+        .await
+        .expect("create");
+    graph
+        .create_service_principal(&app.app_id)
+        .await
+        .expect("service principal");
+    let certificate = ClientCertificate::from_pem(&pem).expect("pem");
+    assert!(!format!("{certificate:?}").contains("PRIVATE"));
+    for format in [AssertionFormat::Sha1Rs256, AssertionFormat::Sha256Ps256] {
+        let credential = ClientCertificateCredential::new(
+            &env.cloud,
+            &tenant,
+            &app.app_id,
+            ClientCertificate::from_pem(&pem).expect("pem"),
+        )
+        .expect("credential")
+        .with_format(format);
+        let client = AzureClient::new(env.cloud.clone(), credential).expect("client");
+        client
+            .arm()
+            .list_subscriptions()
+            .await
+            .expect("ARM accepts the token");
+    }
+
+    // Workload identity: a federated credential for the emulator's test issuer, a token it
+    // minted in the file AZURE_FEDERATED_TOKEN_FILE names.
+    let http = reqwest::Client::new();
+    let admin_token = TestEnv::credential_for(&env.emu, &env.cloud)
+        .get_token("https://graph.microsoft.com/.default")
+        .await
+        .expect("admin token");
+    let issuer = format!("{}/_emulator/issuer", env.emu.url());
+    let subject = "repo:org/repo:ref:refs/heads/main";
+    let created = http
+        .post(format!(
+            "{}/v1.0/applications/{}/federatedIdentityCredentials",
+            env.emu.url(),
+            app.id
+        ))
+        .bearer_auth(admin_token.secret())
+        .json(
+            &serde_json::json!({"name": "main", "issuer": issuer, "subject": subject,
+            "audiences": ["api://AzureADTokenExchange"]}),
+        )
+        .send()
+        .await
+        .expect("federated credential");
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let minted: serde_json::Value = http
+        .post(format!("{}/_emulator/issuer/token", env.emu.url()))
+        .json(&serde_json::json!({"subject": subject}))
+        .send()
+        .await
+        .expect("mint")
+        .json()
+        .await
+        .expect("json");
+    let file = std::env::temp_dir().join(format!("federated-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&file, minted["token"].as_str().expect("token")).expect("write");
+    let credential = WorkloadIdentityCredential::new(&env.cloud, &tenant, &app.app_id, &file)
+        .expect("credential");
+    let client = AzureClient::new(env.cloud.clone(), credential).expect("client");
+    client
+        .arm()
+        .list_subscriptions()
+        .await
+        .expect("ARM accepts the exchanged token");
+    // A missing token file is a configuration error, not a panic.
+    std::fs::remove_file(&file).expect("remove");
+    let credential = WorkloadIdentityCredential::new(&env.cloud, &tenant, &app.app_id, &file)
+        .expect("credential");
+    let err = credential
+        .get_token("https://management.azure.com/.default")
+        .await
+        .expect_err("no file");
+    assert!(matches!(err, entra_client::Error::Config(_)), "{err:?}");
 }
