@@ -1036,7 +1036,7 @@ fn the_memory_bomb_stops_at_the_budget_with_the_runaway_error() {
 fn constant_folding_is_charged_too() {
     // Folded at compile time into one 800 KB constant (1.6 MB with its copy).
     let lit = format!("'{}'", "x".repeat(100_000));
-    let q = format!("print x = strcat({})", vec![lit.as_str(); 8].join(", "));
+    let q = format!("print x = strcat({})", [lit.as_str(); 8].join(", "));
     let (result, usage) = run_measured(&q, &catalog(), &limited(1 << 20));
     match result {
         Err(e) => assert_eq!(e.kind, KqlErrorKind::Runaway, "{e}"),
@@ -1049,7 +1049,7 @@ fn constant_folding_is_charged_too() {
 }
 
 /// The error of a query expected to stop, without printing a large result.
-fn stopped(query: &str, cat: &Vec<Table>, ctx: &QueryContext<'_>) -> (KqlError, Usage) {
+fn stopped(query: &str, cat: &dyn Catalog, ctx: &QueryContext<'_>) -> (KqlError, Usage) {
     match run_measured(query, cat, ctx) {
         (Err(e), usage) => (e, usage),
         (Ok(t), _) => panic!(

@@ -704,6 +704,88 @@ mod tests {
     }
 
     #[test]
+    fn wait_sets_the_deadline_up_to_ten_minutes() {
+        assert_eq!(Prefer::default().timeout(), Duration::from_secs(180));
+        let mut h = HeaderMap::new();
+        h.insert("prefer", HeaderValue::from_static("wait=5"));
+        assert_eq!(Prefer::parse(&h).timeout(), Duration::from_secs(5));
+        h.insert("prefer", HeaderValue::from_static("wait=3600"));
+        let p = Prefer::parse(&h);
+        assert_eq!(p.timeout(), Duration::from_secs(600));
+        assert_eq!(p.applied().as_deref(), Some("wait=600"));
+    }
+
+    #[test]
+    fn a_timed_out_query_answers_the_gateway_timeout() {
+        let r = limit_error(&KqlError::timeout());
+        assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
+        let r = limit_error(&KqlError::cancelled());
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn timeout_and_cancellation_bodies() {
+        let body = |r: Response| async move {
+            let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            serde_json::from_slice::<Value>(&bytes).expect("json")
+        };
+        // The Azure SDKs' troubleshooting guides show this error for a query over its
+        // time-out (Azure/azure-sdk-for-net, sdk/monitor/Azure.Monitor.Query/
+        // TroubleshootingGuide.md: code GatewayTimeout, message "Gateway timeout", inner
+        // error GatewayTimeout / "Unable to unzip response"); the status, 504, is the
+        // documented one (learn.microsoft.com/azure/azure-monitor/logs/api/timeouts).
+        assert_eq!(
+            body(limit_error(&KqlError::timeout())).await,
+            json!({"error": {
+                "code": "GatewayTimeout",
+                "message": "Gateway timeout",
+                "innererror": {"code": "GatewayTimeout", "message": "Unable to unzip response"},
+            }})
+        );
+        // No counterpart in the service (a guess): the query was cancelled.
+        let cancelled = body(limit_error(&KqlError::cancelled())).await;
+        assert_eq!(cancelled["error"]["code"], "ServiceUnavailable");
+        assert_eq!(cancelled["error"]["innererror"]["code"], "-2133196794");
+    }
+
+    #[test]
+    fn results_over_the_size_limit_are_cut_with_a_partial_error() {
+        let mut t = Table::new(
+            "PrimaryResult",
+            vec![kql::Column::new("s", kql::ColumnType::String)],
+        );
+        for _ in 0..3 {
+            t.push_row(vec![kql::Value::string("x".repeat(100))])
+                .expect("row");
+        }
+        // Each row renders as `["xxx…"]` (104 bytes) plus a comma after the first.
+        let body = render_within(
+            t.clone(),
+            10,
+            2 + 104 + 105,
+            Prefer::default(),
+            Instant::now(),
+            3,
+        );
+        assert_eq!(body["tables"][0]["rows"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            body["error"]["details"][0]["innererror"]["message"],
+            "The results of this query exceed the set limit of 211 bytes, so not all records were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003, see https://aka.ms/kustoquerylimits for more information and possible solutions)."
+        );
+        let body = render_within(
+            t,
+            10,
+            2 + 104 + 2 * 105,
+            Prefer::default(),
+            Instant::now(),
+            3,
+        );
+        assert!(body.get("error").is_none(), "exactly fits");
+    }
+
+    #[test]
     fn catalogs_merge_same_named_tables() {
         let mut a = Table::new("T", vec![kql::Column::new("x", kql::ColumnType::Long)]);
         a.push_row(vec![kql::Value::Long(1)]).expect("row");
