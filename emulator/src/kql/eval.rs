@@ -1149,8 +1149,13 @@ fn const_timespan(e: &Expr, scope: &Scope<'_>, fname: &str) -> Result<Option<i64
 // ---------------------------------------------------------------------------
 // Evaluation
 
+/// Whether lower-casing `s` may change it (and so copies it).
+fn needs_lowering(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
+}
+
 fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+    if needs_lowering(s) {
         Cow::Owned(s.to_lowercase())
     } else {
         Cow::Borrowed(s)
@@ -1166,6 +1171,21 @@ fn str_of(v: &Value) -> Cow<'_, str> {
 
 fn is_term_char(c: char) -> bool {
     c.is_alphanumeric()
+}
+
+/// Before a string predicate scans `hay`: counts the work, and reserves the lower-cased
+/// copy a case-insensitive operator makes (at most three times the text). `None` when the
+/// query must stop; otherwise the bytes to give back once the predicate is done.
+fn before_scan(gov: &Governor, op: StrOp, hay: &str) -> Option<usize> {
+    if !gov.work(hay.len()) {
+        return None;
+    }
+    let copy = if is_case_insensitive(op) && needs_lowering(hay) {
+        hay.len().saturating_mul(3)
+    } else {
+        0
+    };
+    gov.charge(copy).then_some(copy)
 }
 
 /// Evaluates a string predicate; `needle` is lower-cased when `op` is
@@ -1771,16 +1791,18 @@ impl CExpr {
                     && let Some(ColumnData::String(v)) = f.cols.get(*c).map(|d| d.as_ref())
                 {
                     let hay = v.get(row).map_or("", |s| s.as_ref());
-                    if !f.gov.work(hay.len()) {
+                    let Some(copy) = before_scan(f.gov, *op, hay) else {
                         return Value::Null;
-                    }
-                    return Value::Bool(str_pred(*op, hay, n) != *negated);
+                    };
+                    let found = str_pred(*op, hay, n);
+                    f.gov.refund(copy);
+                    return Value::Bool(found != *negated);
                 }
                 let hay = l.eval(f, row);
                 let hay = str_of(&hay);
-                if !f.gov.work(hay.len()) {
+                let Some(copy) = before_scan(f.gov, *op, &hay) else {
                     return Value::Null;
-                }
+                };
                 let res = match r {
                     Needle::Const(n) => str_pred(*op, &hay, n),
                     Needle::Expr(e) => {
@@ -1793,6 +1815,7 @@ impl CExpr {
                         }
                     }
                 };
+                f.gov.refund(copy);
                 Value::Bool(res != *negated)
             }
             CExpr::In {

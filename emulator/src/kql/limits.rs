@@ -7,7 +7,11 @@
 //! runs: the count is an upper bound of the query's peak memory, and no allocation past the
 //! budget is ever attempted. A charge that does not fit marks the query as over budget; the
 //! value being built is replaced by a null and the operator stops at its next check, so the
-//! query ends with an error instead of a failed allocation.
+//! query ends with an error instead of a failed allocation. Short-lived copies made while
+//! comparing two values (lower-casing for `=~` or `in~`, a dynamic value's text) are not
+//! counted: each is at most a few times the size of a value the query already holds. The
+//! lower-cased copy of a string predicate (`has`, `contains`, …) is, since its text can be
+//! as large as the budget allows.
 
 use std::cell::Cell;
 use std::collections::HashMap;

@@ -1198,3 +1198,30 @@ fn results_are_cut_at_the_row_and_size_limits() {
         Some(Cut::Size)
     );
 }
+
+#[test]
+fn the_lower_cased_copy_of_a_string_predicate_is_charged() {
+    // A 655,360-byte upper-case string (640 B, then 40 KiB, then 640 KiB): about 700 KB
+    // charged once built, 1.35 MB while the last copy is made.
+    let big = format!(
+        "print a = strcat({}) | extend b = strcat({}) | extend c = strcat({})",
+        vec!["'ABCDEFGHIJ'"; 64].join(", "),
+        vec!["a"; 64].join(", "),
+        vec!["b"; 16].join(", ")
+    );
+    let budget = 1_500_000;
+    let cs = run_measured(
+        &format!("{big} | where c has_cs 'X' | count"),
+        &catalog(),
+        &limited(budget),
+    );
+    assert_eq!(cs.0.map(|t| t.value(0, 0)).ok(), Some(Some(Value::Long(0))));
+    // `has` lower-cases the text first: three times its length does not fit.
+    let (e, usage) = stopped(
+        &format!("{big} | where c has 'x'"),
+        &catalog(),
+        &limited(budget),
+    );
+    assert_eq!(e.kind, KqlErrorKind::Runaway);
+    assert!(usage.memory <= budget);
+}
