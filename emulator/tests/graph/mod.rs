@@ -10,43 +10,6 @@ use crate::support::*;
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 
-/// Creates an app with a secret and a service principal; returns (app, secret, sp).
-async fn app_with_sp(app: &TestApp, token: &str, name: &str) -> (Value, String, Value) {
-    let (status, _, created) = app
-        .call(
-            Method::POST,
-            "/v1.0/applications",
-            Some(token),
-            Some(json!({"displayName": name})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().expect("id");
-    let (status, _, cred) = app
-        .call(
-            Method::POST,
-            &format!("/v1.0/applications/{id}/addPassword"),
-            Some(token),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{cred}");
-    let (status, _, sp) = app
-        .call(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            Some(token),
-            Some(json!({"appId": created["appId"]})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{sp}");
-    (
-        created,
-        cred["secretText"].as_str().expect("secret").to_owned(),
-        sp,
-    )
-}
-
 #[tokio::test]
 async fn register_add_secret_create_sp_get_token_remove_secret() {
     let app = TestApp::new().await;

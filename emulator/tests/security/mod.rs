@@ -16,6 +16,10 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod escalation;
+mod identifier_uris;
+mod names;
+
 const ARM: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 const LA: &str = "https://api.loganalytics.io/.default";

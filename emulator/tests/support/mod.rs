@@ -427,6 +427,43 @@ fn redact_str(s: &str) -> String {
     out
 }
 
+/// Creates an app with a secret and a service principal; returns (app, secret, sp).
+pub(crate) async fn app_with_sp(app: &TestApp, token: &str, name: &str) -> (Value, String, Value) {
+    let (status, _, created) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1.0/applications",
+            Some(token),
+            Some(json!({"displayName": name})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id");
+    let (status, _, cred) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1.0/applications/{id}/addPassword"),
+            Some(token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cred}");
+    let (status, _, sp) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1.0/servicePrincipals",
+            Some(token),
+            Some(json!({"appId": created["appId"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    (
+        created,
+        cred["secretText"].as_str().expect("secret").to_owned(),
+        sp,
+    )
+}
+
 impl TestApp {
     /// A Graph token for the bootstrap admin.
     pub(crate) async fn admin_graph_token(&self) -> String {
