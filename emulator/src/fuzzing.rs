@@ -92,6 +92,19 @@ pub fn kql(input: &str) -> Option<usize> {
     result.ok().map(|t| t.row_count())
 }
 
+/// The memory bomb of issue 15: `print` concatenates 64 copies of a 10-byte literal, then
+/// each of the `stages - 1` following `extend`s concatenates 64 copies of the previous
+/// column: 640 B, 40 KiB, 2.5 MiB, 160 MiB, 10 GiB, … from 5 KB of query text per stage.
+pub fn memory_bomb(stages: usize) -> String {
+    let mut q = format!("print a0 = strcat({})", ["'0123456789'"; 64].join(", "));
+    for i in 1..stages {
+        let prev = format!("a{}", i - 1);
+        let args = vec![prev.as_str(); 64].join(", ");
+        q.push_str(&format!(" | extend a{i} = strcat({args})"));
+    }
+    q
+}
+
 /// The sample table [`kql`] queries: `x` = 0..10, `s` = "row{x}", `t` = epoch + x hours.
 pub fn sample_table() -> Table {
     let mut t = Table::new(

@@ -975,18 +975,7 @@ fn fast_group_keys_match_general_evaluation() {
 // ---------------------------------------------------------------------------
 // Limits: memory budget, deadline, cancellation
 
-/// The memory bomb: every stage concatenates 64 copies of the previous column.
-fn bomb(stages: usize) -> String {
-    let mut q = format!("print a0 = strcat({})", vec!["'0123456789'"; 64].join(", "));
-    for i in 1..stages {
-        let prev = format!("a{}", i - 1);
-        q.push_str(&format!(
-            " | extend a{i} = strcat({})",
-            vec![prev.as_str(); 64].join(", ")
-        ));
-    }
-    q
-}
+use crate::fuzzing::memory_bomb as bomb;
 
 fn limited(budget: usize) -> QueryContext<'static> {
     ctx().with_limits(Limits {

@@ -674,15 +674,18 @@ mod tests {
         assert_eq!(Prefer::parse(&HeaderMap::new()).applied(), None);
     }
 
+    /// A one-column result holding `cells`.
+    fn column(ty: kql::ColumnType, cells: impl IntoIterator<Item = kql::Value>) -> Table {
+        let mut t = Table::new("PrimaryResult", vec![kql::Column::new("x", ty)]);
+        for v in cells {
+            t.push_row(vec![v]).expect("row");
+        }
+        t
+    }
+
     #[test]
     fn truncated_results_carry_a_partial_error() {
-        let mut t = Table::new(
-            "PrimaryResult",
-            vec![kql::Column::new("x", kql::ColumnType::Long)],
-        );
-        for i in 0..3 {
-            t.push_row(vec![kql::Value::Long(i)]).expect("row");
-        }
+        let t = column(kql::ColumnType::Long, (0..3).map(kql::Value::Long));
         let body = render(t.clone(), 2, Prefer::default(), Instant::now(), 3);
         assert_eq!(body["tables"][0]["rows"], json!([[0], [1]]));
         assert_eq!(body["error"]["code"], "PartialError");
@@ -752,14 +755,8 @@ mod tests {
 
     #[test]
     fn results_over_the_size_limit_are_cut_with_a_partial_error() {
-        let mut t = Table::new(
-            "PrimaryResult",
-            vec![kql::Column::new("s", kql::ColumnType::String)],
-        );
-        for _ in 0..3 {
-            t.push_row(vec![kql::Value::string("x".repeat(100))])
-                .expect("row");
-        }
+        let cell = kql::Value::string("x".repeat(100));
+        let t = column(kql::ColumnType::String, std::iter::repeat_n(cell, 3));
         // Each row renders as `["xxx…"]` (104 bytes) plus a comma after the first.
         let body = render_within(
             t.clone(),

@@ -9,26 +9,16 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt as _;
 
+use reqwest::Method;
+
 use crate::monitor::Env;
+use crate::persistence::Client;
 use crate::support::*;
 
 const LA_SCOPE: &str = "https://api.loganalytics.io/.default";
 const AI_SCOPE: &str = "https://api.applicationinsights.io/.default";
-const ARM_SCOPE: &str = "https://management.azure.com/.default";
 
-/// The issue's memory bomb: `print` 64 copies of a literal, then each stage concatenates
-/// 64 copies of the previous column (640 B, 40 KiB, 2.5 MiB, 160 MiB, 10 GiB).
-fn bomb(stages: usize) -> String {
-    let mut q = format!("print a0 = strcat({})", vec!["'0123456789'"; 64].join(", "));
-    for i in 1..stages {
-        let prev = format!("a{}", i - 1);
-        q.push_str(&format!(
-            " | extend a{i} = strcat({})",
-            vec![prev.as_str(); 64].join(", ")
-        ));
-    }
-    q
-}
+use entra_emulator::fuzzing::memory_bomb as bomb;
 
 /// A query over `T` (column `x`) that compares every row with `items` expressions that are
 /// not constants, so the list is scanned for each row: rows × items evaluations.
@@ -45,36 +35,16 @@ fn rows(n: usize) -> Value {
 /// The memory budget every query gets (`entra_emulator::kql::DEFAULT_MEMORY_BUDGET`).
 const BUDGET: usize = 512 << 20;
 
-/// Asserts `body` is the service's partial error for a query that ran out of memory in
-/// `extend`, with an empty result.
+/// Checks `body` is the service's partial error for a query that ran out of memory in
+/// `extend`, with an empty result. The shape and the message follow a real answer quoted
+/// in Azure/Azure-Sentinel issue #13143 (200; `PartialError` / "There were some errors
+/// when processing your query."; one `EngineError` detail whose inner error is code
+/// -2133196799 = 0x80DA0001, "'sort' operator has exceeded the memory budget (5368709120)
+/// during evaluation. Results may be incorrect or incomplete (E_RUNAWAY_QUERY; see
+/// https://aka.ms/kustoquerylimits).", severity 2 "Error"). Whether the service keeps an
+/// empty table when it has no rows is a guess (no public capture).
 fn assert_runaway(body: &Value) {
-    // The shape and the message of a real answer: Azure/Azure-Sentinel issue #13143
-    // ("'sort' operator has exceeded the memory budget (5368709120) during evaluation.
-    // Results may be incorrect or incomplete (E_RUNAWAY_QUERY; see
-    // https://aka.ms/kustoquerylimits).", code -2133196799 = 0x80DA0001, severity 2).
-    assert_eq!(
-        body["error"],
-        json!({
-            "code": "PartialError",
-            "message": "There were some errors when processing your query.",
-            "details": [{
-                "code": "EngineError",
-                "message": "Something went wrong processing your query on the server.",
-                "innererror": {
-                    "code": "-2133196799",
-                    "message": format!("'extend' operator has exceeded the memory budget ({BUDGET}) during evaluation. Results may be incorrect or incomplete (E_RUNAWAY_QUERY; see https://aka.ms/kustoquerylimits)."),
-                    "severity": 2,
-                    "severityName": "Error",
-                },
-            }],
-        }),
-        "{body}"
-    );
-    // Whether the service keeps an empty table here is a guess (no public capture).
-    assert_eq!(
-        body["tables"],
-        json!([{"name": "PrimaryResult", "columns": [], "rows": []}])
-    );
+    insta::assert_json_snapshot!("runaway", body);
 }
 
 async fn post_query(env: &Env, path: &str, token: &str, query: &str) -> (StatusCode, Value) {
@@ -99,19 +69,28 @@ async fn admin_token(env: &Env, scope: &str) -> String {
     body["access_token"].as_str().expect("token").to_owned()
 }
 
-async fn seed(env: &Env, n: usize) {
+/// Posts rows through the control API's seeding shortcut (`workspaces/{id}` or `apps/{id}`).
+async fn seed(env: &Env, owner: &str, table: &str, rows: Value) {
+    let path = format!("/_emulator/monitor/{owner}/tables/{table}");
     let r = env
         .app
         .http
-        .post(env.app.url(&format!(
-            "/_emulator/monitor/workspaces/{}/tables/T",
-            env.customer_id
-        )))
-        .json(&rows(n))
+        .post(env.app.url(&path))
+        .json(&rows)
         .send()
         .await
         .expect("seed");
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// An emulator whose workspace holds table `T` of `n` rows, and the admin's Log Analytics
+/// token.
+async fn workspace_with_rows(n: usize) -> (Env, String) {
+    let env = Env::immediate().await;
+    let owner = format!("workspaces/{}", env.customer_id);
+    seed(&env, &owner, "T", rows(n)).await;
+    let token = admin_token(&env, LA_SCOPE).await;
+    (env, token)
 }
 
 /// Polls `done` every 10 ms for at most a minute (a hang guard: each wait here ends as
@@ -127,18 +106,8 @@ async fn wait_for(what: &str, done: impl Fn() -> bool) {
 #[tokio::test]
 async fn app_insights_answers_the_memory_bomb_with_the_runaway_partial_error() {
     let env = Env::immediate().await;
-    let seeded = env
-        .app
-        .http
-        .post(env.app.url(&format!(
-            "/_emulator/monitor/apps/{}/tables/requests",
-            env.app_id
-        )))
-        .json(&json!([{"name": "GET /"}]))
-        .send()
-        .await
-        .expect("seed");
-    assert_eq!(seeded.status(), StatusCode::OK);
+    let app = format!("apps/{}", env.app_id);
+    seed(&env, &app, "requests", json!([{"name": "GET /"}])).await;
     let token = admin_token(&env, AI_SCOPE).await;
     let path = format!("/v1/apps/{}/query", env.app_id);
     let (status, body) = post_query(&env, &path, &token, &bomb(5)).await;
@@ -163,9 +132,7 @@ async fn app_insights_answers_the_memory_bomb_with_the_runaway_partial_error() {
 
 #[tokio::test]
 async fn a_long_in_list_over_many_rows_answers() {
-    let env = Env::immediate().await;
-    seed(&env, 100_000).await;
-    let token = admin_token(&env, LA_SCOPE).await;
+    let (env, token) = workspace_with_rows(100_000).await;
     let path = format!("/v1/workspaces/{}/query", env.customer_id);
     // The issue's query: 100,000 literals over 100,000 rows.
     let list: Vec<String> = (0..100_000).map(|i| (i * 2).to_string()).collect();
@@ -177,9 +144,7 @@ async fn a_long_in_list_over_many_rows_answers() {
 
 #[tokio::test]
 async fn a_query_whose_client_leaves_is_cancelled() {
-    let env = Env::immediate().await;
-    seed(&env, 20_000).await;
-    let token = admin_token(&env, LA_SCOPE).await;
+    let (env, token) = workspace_with_rows(20_000).await;
     let queries = env.app.emu.queries();
     assert_eq!((queries.running(), queries.cancelled()), (0, 0));
     // 20,000 rows × 20,000 expressions: minutes of work if nothing stops it.
@@ -212,8 +177,8 @@ async fn a_query_whose_client_leaves_is_cancelled() {
 /// Log Analytics token of the admin.
 struct Served {
     bin: RunningBinary,
-    http: reqwest::Client,
-    query_url: String,
+    client: Client,
+    query_path: String,
     token: String,
 }
 
@@ -224,100 +189,38 @@ impl Served {
             ("RUST_LOG", "info,entra_emulator::monitor::logs=debug"),
         ])
         .await;
-        let http = reqwest::Client::new();
-        let base = bin.url().to_owned();
-        let tenant = bin.info["tenant_id"].as_str().expect("tenant").to_owned();
-        let sub = bin.info["subscription_id"]
-            .as_str()
-            .expect("sub")
-            .to_owned();
+        let client = Client::new(&bin).await;
+        let (_, customer) = client.workspace("limits").await;
+        let seed = format!("/_emulator/monitor/workspaces/{customer}/tables/T");
+        client.ok(Method::POST, &seed, None, Some(rows(n))).await;
         let admin = &bin.info["admin"];
-        let token = |scope: &'static str| {
-            let http = http.clone();
-            let url = format!("{base}/{tenant}/oauth2/v2.0/token");
-            let form = [
-                ("grant_type", "client_credentials".to_owned()),
-                (
-                    "client_id",
-                    admin["client_id"].as_str().expect("id").to_owned(),
-                ),
-                (
-                    "client_secret",
-                    admin["client_secret"].as_str().expect("secret").to_owned(),
-                ),
-                ("scope", scope.to_owned()),
-            ];
-            async move {
-                let body: Value = http
-                    .post(url)
-                    .form(&form)
-                    .send()
-                    .await
-                    .expect("token")
-                    .json()
-                    .await
-                    .expect("json");
-                body["access_token"].as_str().expect("token").to_owned()
-            }
-        };
-        let arm = token(ARM_SCOPE).await;
-        let rg = format!("{base}/subscriptions/{sub}/resourceGroups/limits");
-        let put = |url: String, body: Value| {
-            let (http, arm) = (http.clone(), arm.clone());
-            async move {
-                let r = http
-                    .put(url)
-                    .bearer_auth(arm)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("put");
-                assert!(r.status().is_success(), "{}", r.status());
-                r.json::<Value>().await.expect("json")
-            }
-        };
-        put(
-            format!("{rg}?api-version=2022-09-01"),
-            json!({"location": "eastus"}),
-        )
-        .await;
-        let ws = put(
-            format!("{rg}/providers/Microsoft.OperationalInsights/workspaces/logs?api-version=2022-10-01"),
-            json!({"location": "eastus", "properties": {}}),
-        )
-        .await;
-        let customer_id = ws["properties"]["customerId"]
-            .as_str()
-            .expect("customerId")
-            .to_owned();
-        let seeded = http
-            .post(format!(
-                "{base}/_emulator/monitor/workspaces/{customer_id}/tables/T"
-            ))
-            .json(&rows(n))
-            .send()
-            .await
-            .expect("seed");
-        assert_eq!(seeded.status(), StatusCode::OK);
-        let token = token(LA_SCOPE).await;
+        let id = admin["client_id"].as_str().expect("id");
+        let secret = admin["client_secret"].as_str().expect("secret");
+        let token = client.token(id, secret, LA_SCOPE).await.expect("token");
         Served {
-            query_url: format!("{base}/v1/workspaces/{customer_id}/query"),
+            query_path: format!("/v1/workspaces/{customer}/query"),
             bin,
-            http,
+            client,
             token,
         }
     }
 
+    /// Sends `query`; `Err` when the connection failed.
     fn query(
         &self,
         query: &str,
-    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
-        self.http
-            .post(&self.query_url)
-            .bearer_auth(&self.token)
-            .json(&json!({ "query": query }))
-            .timeout(Duration::from_secs(120))
-            .send()
+    ) -> impl Future<Output = reqwest::Result<(StatusCode, Value)>> + use<> {
+        let (client, path, token) = (
+            self.client.clone(),
+            self.query_path.clone(),
+            self.token.clone(),
+        );
+        let body = json!({ "query": query });
+        async move {
+            client
+                .send(Method::POST, &path, Some(&token), Some(body))
+                .await
+        }
     }
 
     /// The process's peak resident memory, from `/proc` (Linux).
@@ -334,13 +237,12 @@ impl Served {
 async fn the_memory_bomb_answers_the_runaway_error_and_the_process_lives_on() {
     let served = Served::start(1).await;
     // Before the budget, the fifth stage tried to allocate gigabytes and aborted the process.
-    let answer = served.query(&bomb(5)).await.expect("an answer");
-    assert_eq!(answer.status(), StatusCode::OK);
-    assert_runaway(&answer.json().await.expect("json"));
+    let (status, body) = served.query(&bomb(5)).await.expect("an answer");
+    assert_eq!(status, StatusCode::OK);
+    assert_runaway(&body);
     // The process is alive and answers the next query.
-    let next = served.query("T | count").await.expect("an answer");
-    assert_eq!(next.status(), StatusCode::OK);
-    let body: Value = next.json().await.expect("json");
+    let (status, body) = served.query("T | count").await.expect("an answer");
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(body["tables"][0]["rows"], json!([[1]]));
     // Memory stayed within twice the budget (the budget bounds what the query allocates;
     // the rest is the process itself).
@@ -367,9 +269,8 @@ async fn sigterm_with_a_query_running_exits_promptly_and_cleanly() {
     let (_, logged) = served.bin.stop_and_collect_output().await;
     assert!(logged.contains("stopped"), "{logged}");
     // The query's client got the cancellation's answer.
-    let answer = client.await.expect("task").expect("an answer");
-    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body: Value = answer.json().await.expect("json");
+    let (status, body) = client.await.expect("task").expect("an answer");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "ServiceUnavailable");
     assert_eq!(body["error"]["innererror"]["code"], "-2133196794");
 }
