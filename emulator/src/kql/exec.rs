@@ -357,16 +357,15 @@ fn where_op(
     }
     let frame = view.frame(gov);
     let pred = &t.expr;
-    // Room for every row; what the filter leaves unused is given back.
+    // Room for every row, reserved at once: the selection never grows past it.
     let most = view.len();
     gov.reserve(most.saturating_mul(ID_BYTES), kw)?;
-    let mut sel: Vec<usize> = Vec::new();
+    let mut sel: Vec<usize> = Vec::with_capacity(most);
     view.try_for_each_id(gov, kw, |r| {
         if pred.eval_bool(&frame, r) == Some(true) {
             sel.push(r);
         }
     })?;
-    gov.refund(most.saturating_sub(sel.capacity()).saturating_mul(ID_BYTES));
     view.sel = Some(sel);
     Ok(view)
 }
