@@ -858,22 +858,7 @@ async fn get_by_ids_resolves_service_principals() {
 #[tokio::test]
 async fn readme_curl_walkthrough_runs_against_the_binary() {
     let bin = RunningBinary::start(&[]).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/shell/graph-walkthrough.sh"
-    );
-    let out = tokio::process::Command::new("bash")
-        .arg(script)
-        .arg(bin.conn_path())
-        .output()
-        .await
-        .expect("run the walk-through (needs bash, curl, jq)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = bin.run_client_script("graph-walkthrough.sh").await;
     assert!(
         stdout.contains("3. read back: null "),
         "secret hidden on read: {stdout}"

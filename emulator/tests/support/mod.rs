@@ -292,6 +292,25 @@ impl RunningBinary {
         self.dir.join("conn.json")
     }
 
+    /// Runs `clients/shell/{script}` with this emulator's connection file (needs bash, curl and
+    /// jq); fails unless it succeeds, and returns what it printed.
+    pub(crate) async fn run_client_script(&self, script: &str) -> String {
+        let path = format!("{}/../clients/shell/{script}", env!("CARGO_MANIFEST_DIR"));
+        let out = tokio::process::Command::new("bash")
+            .arg(&path)
+            .arg(self.conn_path())
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("run {script} (needs bash, curl, jq): {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     pub(crate) fn ca_path(&self) -> &str {
         self.info["ca_cert_path"].as_str().expect("ca_cert_path")
     }
