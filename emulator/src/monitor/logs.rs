@@ -44,11 +44,10 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Most bytes of rows one answer carries before the rest is cut with a partial error:
-/// 64,000,000 bytes, the figure the service's answer for a result over its size limit
-/// names (and the documented "maximum size of data returned" of the query API before the
-/// limit was restated for compressed answers; MicrosoftDocs/azure-docs,
-/// includes/azure-monitor-limits-log-queries.md). The emulator measures the JSON text of
-/// the rows.
+/// 64,000,000 bytes, the documented "maximum size of data returned" of the query API before
+/// the limit was restated for compressed answers (MicrosoftDocs/azure-docs,
+/// includes/azure-monitor-limits-log-queries.md; a third-party client's tests quote an
+/// answer naming the same figure). The emulator measures the JSON text of the rows.
 pub(crate) const MAX_RESULT_BYTES: usize = 64_000_000;
 
 /// A query request, from the URL (GET) or the JSON body (POST).
@@ -390,8 +389,8 @@ fn render_within(
 ) -> Value {
     let (rendered, cut) = table.to_api_json_within(row_limit, max_bytes);
     let error = cut.map(|cut| match cut {
-        Cut::Records => truncated(row_limit, "records"),
-        Cut::Size => truncated(max_bytes, "bytes"),
+        Cut::Records => truncated(cut, row_limit),
+        Cut::Size => truncated(cut, max_bytes),
     });
     answer(rendered, error, prefer, started, scanned)
 }
@@ -450,18 +449,25 @@ fn partial_error(code: &str, message: &str) -> Value {
     })
 }
 
-/// The `PartialError` of a result cut at `limit` records or bytes. Code
-/// `E_QUERY_RESULT_SET_TOO_LARGE` (0x80DA0003) as a signed number. The first sentence is a
-/// recorded answer's (grafana/grafana, 9-log-analytics-response-error.json: "The results of
-/// this query exceed the set limit of 1 records."); the rest follows an answer for the size
-/// limit quoted in a third-party client's tests ("… exceed the set limit of 64000000 bytes,
-/// so not all records were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003, see
-/// https://aka.ms/kustoquerylimits for more information and possible solutions).").
-fn truncated(limit: usize, unit: &str) -> Value {
+/// The `PartialError` of a result cut at the record limit (`limit` records) or at the size
+/// limit (`limit` bytes). Code `E_QUERY_RESULT_SET_TOO_LARGE` (0x80DA0003) as a signed
+/// number. The record message is a recorded answer's, word for word (Azure/azure-sdk-for-net,
+/// sdk/monitor/Azure.Monitor.Query/tests/SessionRecords/LogsQueryClientClientLiveTests/
+/// CanQueryPartialSuccess.json, kept in fixtures/azure/net_monitor_query_logs_partial_success.json:
+/// "Query result set has exceeded the internal record count limit 1 (E_QUERY_RESULT_SET_TOO_LARGE;
+/// see https://aka.ms/kustoquerylimits)"). The size message is Kusto's documented one ("Query
+/// result set has exceeded the internal data size limit 67108864 (E_QUERY_RESULT_SET_TOO_LARGE).",
+/// MicrosoftDocs/dataexplorer-docs, query-limits.md) with Log Analytics' limit and the same
+/// tail as the record message (a guess: no capture of it was found).
+fn truncated(cut: Cut, limit: usize) -> Value {
+    let what = match cut {
+        Cut::Records => "record count",
+        Cut::Size => "data size",
+    };
     partial_error(
         "-2133196797",
         &format!(
-            "The results of this query exceed the set limit of {limit} {unit}, so not all records were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003, see https://aka.ms/kustoquerylimits for more information and possible solutions)."
+            "Query result set has exceeded the internal {what} limit {limit} (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"
         ),
     )
 }
@@ -769,7 +775,7 @@ mod tests {
         assert_eq!(body["tables"][0]["rows"].as_array().map(Vec::len), Some(2));
         assert_eq!(
             body["error"]["details"][0]["innererror"]["message"],
-            "The results of this query exceed the set limit of 211 bytes, so not all records were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003, see https://aka.ms/kustoquerylimits for more information and possible solutions)."
+            "Query result set has exceeded the internal data size limit 211 (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"
         );
         let body = render_within(
             t,

@@ -120,13 +120,12 @@ async fn app_insights_answers_the_memory_bomb_with_the_runaway_partial_error() {
     assert_eq!(body["tables"][0]["rows"], json!([]));
     let inner = &body["error"]["details"][0]["innererror"];
     assert_eq!(inner["code"], "-2133196797");
-    // The wording of an answer for the size limit quoted in a third-party client's tests
-    // ("The results of this query exceed the set limit of 64000000 bytes, so not all
-    // records were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003, see
-    // https://aka.ms/kustoquerylimits for more information and possible solutions).").
+    // Kusto's documented message for the size limit (MicrosoftDocs/dataexplorer-docs,
+    // query-limits.md) with Log Analytics' figure, written like the recorded record-limit
+    // message (fixtures/azure/net_monitor_query_logs_partial_success.json).
     assert_eq!(
         inner["message"],
-        "The results of this query exceed the set limit of 64000000 bytes, so not all records were returned (E_QUERY_RESULT_SET_TOO_LARGE, 0x80DA0003, see https://aka.ms/kustoquerylimits for more information and possible solutions)."
+        "Query result set has exceeded the internal data size limit 64000000 (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"
     );
 }
 
