@@ -20,6 +20,7 @@ use crate::config::{
     Config, ConfigError, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode,
 };
 use crate::keys::{KeyError, KeyRing, SigningKey};
+use crate::kql::Queries;
 use crate::state::AppState;
 use crate::tls::{self, TlsError};
 
@@ -95,6 +96,7 @@ pub struct Server {
     state: AppState,
     tls: Option<tls::TlsSetup>,
     ca_cert_path: Option<PathBuf>,
+    queries: Queries,
 }
 
 impl Server {
@@ -155,12 +157,18 @@ impl Server {
             state,
             tls,
             ca_cert_path,
+            queries: Queries::new(),
         })
     }
 
     /// The shared state (for in-process inspection).
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The Log Analytics and Application Insights queries this server is running.
+    pub fn queries(&self) -> &Queries {
+        &self.queries
     }
 
     /// The connection document for this server.
@@ -184,9 +192,9 @@ impl Server {
         self.tls.as_ref().map(|t| t.trust_pem.as_str())
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to 10 s), writes any state not yet on disk (under a data directory)
-    /// and returns.
+    /// Serves until `shutdown` completes, then stops accepting, cancels the queries still
+    /// running (they answer at once), lets other in-flight requests finish (up to 10 s),
+    /// writes any state not yet on disk (under a data directory) and returns.
     /// Refuses (`PermissionDenied`) a non-loopback listener when no admin token is set.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let addr = self.listener.local_addr()?;
@@ -194,7 +202,8 @@ impl Server {
             return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e));
         }
         let state = self.state.clone();
-        let mut app = crate::router::router(state.clone());
+        let mut app =
+            crate::router::router(state.clone()).layer(axum::Extension(self.queries.clone()));
         if state.persistence().is_some() {
             // Outermost, so that every response to a write waits for its commit.
             app = app.layer(axum::middleware::from_fn_with_state(
@@ -266,6 +275,8 @@ impl Server {
             });
         }
         drop(self.listener);
+        // A query can run for minutes; its handler answers as soon as it stops.
+        self.queries.shutdown();
         tokio::select! {
             () = graceful.shutdown() => {}
             () = tokio::time::sleep(Duration::from_secs(10)) => {
@@ -438,6 +449,7 @@ impl EmulatorBuilder {
         let info = server.connection_info();
         let ca_pem = server.trust_pem().map(str::to_owned);
         let state = server.state().clone();
+        let queries = server.queries().clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let stop = async {
@@ -451,6 +463,7 @@ impl EmulatorBuilder {
             info,
             ca_pem,
             state,
+            queries,
             shutdown: Some(tx),
         })
     }
@@ -472,6 +485,7 @@ pub struct Emulator {
     info: ConnectionInfo,
     ca_pem: Option<String>,
     state: AppState,
+    queries: Queries,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -519,6 +533,12 @@ impl Emulator {
     /// The shared state, for tests that seed or inspect the store directly.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The Log Analytics and Application Insights queries running now (and how many were
+    /// cancelled), for tests that watch a query's life.
+    pub fn queries(&self) -> &Queries {
+        &self.queries
     }
 
     /// Moves the emulator's clock forward.

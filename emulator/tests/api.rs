@@ -9,6 +9,7 @@ mod input;
 mod monitor;
 mod persistence;
 mod portal;
+mod query_limits;
 mod replay;
 mod security;
 mod support;

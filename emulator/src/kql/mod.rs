@@ -18,6 +18,9 @@
 //! `top`, `sort`/`order`, `count`, `summarize` (`count`, `countif`, `sum`,
 //! `avg`, `min`, `max`, `dcount`), `distinct`. Everything else returns a
 //! [`KqlError`] naming the unsupported operator or function.
+//!
+//! Every run is bounded by its [`Limits`]: a memory budget, an optional deadline and
+//! an optional cancel flag (see [`limits`](Limits) for how memory is counted).
 #![warn(missing_docs)]
 
 mod ast;
@@ -25,13 +28,15 @@ mod error;
 mod eval;
 mod exec;
 mod lexer;
+mod limits;
 mod parser;
 mod table;
 mod value;
 
 pub use error::{ErrorLocation, IngestError, KqlError, KqlErrorKind};
+pub use limits::{CancelFlag, DEFAULT_MEMORY_BUDGET, Limits, Queries, RunningQuery, Usage};
 pub use parser::{MAX_EXPR_DEPTH, MAX_NESTING, MAX_QUERY_LEN};
-pub use table::{Catalog, Column, Table};
+pub use table::{Catalog, Column, Cut, Table};
 pub use value::{
     ColumnType, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MILLISECOND, TICKS_PER_MINUTE,
     TICKS_PER_SECOND, Value, format_datetime, format_timespan, parse_datetime, parse_timespan,
@@ -51,6 +56,8 @@ pub struct QueryContext<'a> {
     /// The time column the range applies to: `TimeGenerated` for Log
     /// Analytics, `timestamp` for Application Insights.
     pub time_column: &'a str,
+    /// Memory budget, deadline and cancel flag of the run.
+    pub limits: Limits,
 }
 
 impl QueryContext<'static> {
@@ -60,6 +67,7 @@ impl QueryContext<'static> {
             now,
             time_range: None,
             time_column: "TimeGenerated",
+            limits: Limits::default(),
         }
     }
 
@@ -69,6 +77,7 @@ impl QueryContext<'static> {
             now,
             time_range: None,
             time_column: "timestamp",
+            limits: Limits::default(),
         }
     }
 }
@@ -79,15 +88,33 @@ impl<'a> QueryContext<'a> {
         self.time_range = Some((start, end));
         self
     }
+
+    /// Returns the context with these limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
 }
 
 /// Parses and runs `query` against the catalog. The result table is named
 /// `PrimaryResult`. Errors are syntax errors (with line/position), semantic
 /// errors (unknown names, type mismatches) or errors naming an unsupported
-/// operator/function; the engine never panics on any query text.
+/// operator/function; the engine never panics on any query text. A query stopped by
+/// one of `ctx.limits` fails with an error whose [`KqlError::is_limit`] holds.
 pub fn run(query: &str, catalog: &dyn Catalog, ctx: &QueryContext<'_>) -> Result<Table, KqlError> {
-    let q = parser::parse(query)?;
-    exec::execute(&q, catalog, ctx)
+    run_measured(query, catalog, ctx).0
+}
+
+/// [`run`], also reporting what the query used.
+pub fn run_measured(
+    query: &str,
+    catalog: &dyn Catalog,
+    ctx: &QueryContext<'_>,
+) -> (Result<Table, KqlError>, Usage) {
+    let gov = limits::Governor::new(&ctx.limits);
+    let result = parser::parse(query).and_then(|q| exec::execute(&q, catalog, ctx, &gov));
+    let usage = Usage { memory: gov.used() };
+    (result, usage)
 }
 
 /// Parses `query` without running it (syntax check only).

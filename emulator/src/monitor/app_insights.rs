@@ -331,6 +331,7 @@ fn open(
 /// `GET|POST /v1/apps/{appId}/query`.
 pub(crate) async fn query(
     State(state): State<AppState>,
+    queries: logs::QueriesExt,
     method: Method,
     Path(app): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -359,6 +360,7 @@ pub(crate) async fn query(
             time_column: "timestamp",
             prefer: Prefer::parse(&headers),
             row_limit: state.config.query_row_limit,
+            queries: queries.map(|axum::Extension(q)| q),
         })
         .await)
     }

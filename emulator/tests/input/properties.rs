@@ -163,6 +163,29 @@ proptest! {
         fuzzing::kql(&input);
     }
 
+    /// Queries that multiply what they build at every stage (string functions, new
+    /// columns, per-row copies) stay within the budget `fuzzing::kql` asserts, and either
+    /// run or stop with the memory error.
+    #[test]
+    fn kql_amplifying_queries_stay_within_the_budget(
+        source in prop::sample::select(vec!["print a = 'abcdefgh'", "T | extend a = s", "T | project a = tostring(t)"]),
+        stages in prop::collection::vec((1usize..64, prop::sample::select(vec!["strcat", "toupper", "tolower"])), 1..8),
+        tail in prop::sample::select(vec!["", " | summarize count() by COL", " | distinct COL", " | sort by COL", " | where COL has 'x'"]),
+    ) {
+        let mut query = source.to_owned();
+        for (i, (copies, f)) in stages.iter().enumerate() {
+            let arg = if i == 0 { "a".to_owned() } else { format!("a{}", i - 1) };
+            let call = match *f {
+                "strcat" => format!("strcat({})", vec![arg.as_str(); *copies].join(", ")),
+                other => format!("{other}(strcat({arg}, {arg}))"),
+            };
+            query.push_str(&format!(" | extend a{i} = {call}"));
+        }
+        // Group, sort or filter by the last (largest) column.
+        query.push_str(&tail.replace("COL", &format!("a{}", stages.len() - 1)));
+        fuzzing::kql(&query);
+    }
+
     #[test]
     fn kql_where_and_take_count_rows(n in -2i64..12, k in 0usize..15) {
         // The sample table holds x = 0..10.
