@@ -16,6 +16,8 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod connections;
+
 const ARM: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 const LA: &str = "https://api.loganalytics.io/.default";
