@@ -134,6 +134,10 @@ pub enum ArmError {
     },
     /// A body over ARM's 4 MB request limit (ARM's documented text).
     RequestContentTooLarge,
+    /// A request target over [`crate::input::MAX_URI_LEN`]. Code and wording are guesses.
+    UriTooLong,
+    /// Header fields over [`crate::input::MAX_HEADER_BYTES`]. Code and wording are guesses.
+    HeadersTooLarge,
     /// A body sent without a JSON content type; `None` when the header is absent.
     UnsupportedMediaType(Option<String>),
     /// A request whose path or query cannot be read. Wording is a guess.
@@ -407,6 +411,22 @@ impl ArmError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestContentTooLarge",
                 "The request content size exceeds the maximum size of 4 MB.".to_owned(),
+            ),
+            UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "RequestUriTooLong",
+                format!(
+                    "The request URI exceeds the maximum length of {} bytes.",
+                    crate::input::MAX_URI_LEN
+                ),
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "RequestHeadersTooLarge",
+                format!(
+                    "The request headers exceed the maximum size of {} bytes.",
+                    crate::input::MAX_HEADER_BYTES
+                ),
             ),
             UnsupportedMediaType(ct) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -52,6 +52,8 @@ pub(crate) enum IngestionError {
     StreamNotFound { stream: String, rule: String },
     InvalidPayload(String),
     PayloadTooLarge,
+    UriTooLong,
+    HeadersTooLarge,
     MethodNotAllowed,
 }
 
@@ -115,6 +117,22 @@ impl IngestionError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "ContentLengthLimitExceeded",
                 format!("The request body exceeds the maximum size of {MAX_BODY} bytes."),
+            ),
+            UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "UriTooLong",
+                format!(
+                    "The request URI exceeds the maximum length of {} bytes.",
+                    crate::input::MAX_URI_LEN
+                ),
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "RequestHeadersTooLarge",
+                format!(
+                    "The request headers exceed the maximum size of {} bytes.",
+                    crate::input::MAX_HEADER_BYTES
+                ),
             ),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
