@@ -406,19 +406,26 @@ async fn path_globs_and_methods_select_requests_and_the_control_api_is_never_fau
 
 /// A glob with many `**` used to be matched by backtracking, exponential in the path's
 /// length (issue 15: 1.5 s per request on a 60-byte path). Compiled globs answer in linear
-/// time; the test does not time them: on the backtracking matcher its first request does not
-/// come back, and the client's deadline below only guards against that hang.
+/// time; the test does not time them. It runs the binary, so that a matcher that spins
+/// (the backtracking one does not return on these paths) spins in another process: the
+/// client's deadline only turns that hang into a failure.
 #[tokio::test]
 async fn a_glob_built_to_backtrack_matches_long_paths_at_once() {
-    let app = TestApp::with(Emulator::builder()).await;
+    let bin = RunningBinary::start_plain(&[]).await;
+    let base = bin.url().to_owned();
     let guarded = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .expect("client");
-    app.add_fault(json!({"path": "/**a**a**a**a**a**a**b", "fault": "serviceUnavailable"}))
-        .await;
+    let r = guarded
+        .post(format!("{base}/_emulator/faults"))
+        .json(&json!({"path": "/**a**a**a**a**a**a**b", "fault": "serviceUnavailable"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::CREATED);
     let status = |path: String| {
-        let (guarded, url) = (&guarded, app.url(&path));
+        let (guarded, url) = (&guarded, format!("{base}{path}"));
         async move {
             let r = guarded
                 .get(url)
@@ -428,7 +435,7 @@ async fn a_glob_built_to_backtrack_matches_long_paths_at_once() {
             r.status()
         }
     };
-    let tenant = app.emu.tenant_id();
+    let tenant = bin.info["tenant_id"].as_str().expect("tenant").to_owned();
     let long = "a".repeat(200);
     // No `b` at the end: the rule does not match, and discovery answers normally.
     assert_eq!(
@@ -449,8 +456,15 @@ async fn a_glob_built_to_backtrack_matches_long_paths_at_once() {
         status(format!("/v1.0/{long}/a/b")).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    let rules = app.fault_rules().await;
-    assert_eq!(rules[0]["fired"], 1, "{rules:?}");
+    let rules: Value = guarded
+        .get(format!("{base}/_emulator/faults"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(rules["rules"][0]["fired"], 1, "{rules}");
 }
 
 #[tokio::test]
