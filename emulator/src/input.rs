@@ -4,7 +4,7 @@
 //!
 //! - refuses a request target longer than [`MAX_URI_LEN`] (414) or header fields larger than
 //!   [`MAX_HEADER_BYTES`] (431). hyper answers such requests itself, without a body, only
-//!   past its own larger limits (a 64 KiB target, a ~400 KiB HTTP/1.1 head, 100 header
+//!   past its own larger limits (a 65,534-byte target, a ~400 KiB HTTP/1.1 head, 100 header
 //!   fields; HTTP/2 header lists past the limit [`crate::server`] sets);
 //! - enforces each service's request body limit ([`body_limit`]): a declared
 //!   `Content-Length` over it is refused before the body is read, a streamed body is cut off
@@ -53,9 +53,10 @@ pub(crate) enum Owner {
 const MB: usize = 1 << 20;
 
 /// Longest request target (path and query) any service reads. Azure's front ends refuse far
-/// shorter ones (HTTP.sys's default head limit is 16 KiB); the emulator is lenient, but stays
-/// below hyper's own 64 KiB limit, whose 414 carries no body.
-pub(crate) const MAX_URI_LEN: usize = 48 * 1024;
+/// shorter ones (HTTP.sys's default head limit is 16 KiB); the emulator is lenient, so that
+/// the services' own checks (a 60,000-character resource group name, say) answer first, but
+/// stays below hyper's own limit (65,534 bytes), whose 414 carries no body.
+pub(crate) const MAX_URI_LEN: usize = 63 * 1024;
 
 /// Most bytes of header field names and values a request may carry. Large enough for any
 /// token the emulator reads (see [`crate::token::MAX_TOKEN_LEN`]) several times over, and

@@ -1,4 +1,4 @@
-//! Oversized request heads on the socket: a request target over the emulator's limit (48 KiB)
+//! Oversized request heads on the socket: a request target over the emulator's limit (63 KiB)
 //! gets 414 and header fields over its limit (256 KiB) get 431, each in the envelope of the
 //! service that owns the path, over HTTP/1.1 and HTTP/2. hyper answers past its own larger
 //! limits by itself, before any service runs, with an empty body; those limits sit above the
@@ -10,8 +10,9 @@ use serde_json::Value;
 use super::{GUID, Owner, envelope_problem};
 use entra_emulator::Emulator;
 
-/// A request target this long is over the emulator's limit and under hyper's (64 KiB).
-const LONG_TARGET: usize = 50 * 1024;
+/// With its path, a request target over the emulator's limit (63 KiB) and under hyper's
+/// (65,534 bytes).
+const LONG_TARGET: usize = 64_800;
 
 /// A header this long is over the emulator's limit and under hyper's (about 400 KiB).
 const BIG_HEADER: usize = 300 * 1024;
