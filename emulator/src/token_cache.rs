@@ -137,6 +137,24 @@ mod tests {
     use crate::token::{Grant, TokenVersion};
     use std::time::Duration;
 
+    /// An hour-long ARM token's claims for the instance tagged "tag".
+    fn arm_claims(version: TokenVersion, tenant: &Uuid, now: OffsetDateTime) -> Claims {
+        token::claims(
+            Grant {
+                version,
+                aud: "https://management.azure.com/",
+                tenant,
+                client_id: &Uuid::from_u128(2),
+                client_name: "app",
+                object_id: &Uuid::from_u128(3),
+                roles: vec![],
+                instance_tag: "tag",
+            },
+            now,
+            Duration::from_secs(3600),
+        )
+    }
+
     #[test]
     fn the_tail_hash_tells_tokens_apart_by_their_last_bytes() {
         let hash = |s: &str| {
@@ -157,20 +175,7 @@ mod tests {
         let keys = KeyRing::new(None).expect("keys");
         let tenant = Uuid::from_u128(1);
         let now = OffsetDateTime::now_utc();
-        let claims = token::claims(
-            Grant {
-                version: TokenVersion::V1,
-                aud: "https://management.azure.com/",
-                tenant: &tenant,
-                client_id: &Uuid::from_u128(2),
-                client_name: "app",
-                object_id: &Uuid::from_u128(3),
-                roles: vec![],
-                instance_tag: "tag",
-            },
-            now,
-            Duration::from_secs(3600),
-        );
+        let claims = arm_claims(TokenVersion::V1, &tenant, now);
         let jwt = token::mint(&keys.current(), &claims);
         let cache = TokenCache::default();
         assert!(
@@ -205,20 +210,7 @@ mod tests {
         let old = keys.current();
         let tenant = Uuid::from_u128(1);
         let now = OffsetDateTime::now_utc();
-        let claims = token::claims(
-            Grant {
-                version: TokenVersion::V2,
-                aud: "https://management.azure.com/",
-                tenant: &tenant,
-                client_id: &Uuid::from_u128(2),
-                client_name: "app",
-                object_id: &Uuid::from_u128(3),
-                roles: vec![],
-                instance_tag: "tag",
-            },
-            now,
-            Duration::from_secs(3600),
-        );
+        let claims = arm_claims(TokenVersion::V2, &tenant, now);
         let jwt = token::mint(&old, &claims);
         let cache = TokenCache::default();
         let validate = || cache.validate(&jwt, &keys, "tag", &tenant, now);

@@ -439,18 +439,12 @@ impl ArmError {
             UriTooLong => (
                 StatusCode::URI_TOO_LONG,
                 "RequestUriTooLong",
-                format!(
-                    "The request URI exceeds the maximum length of {} bytes.",
-                    crate::input::MAX_URI_LEN
-                ),
+                crate::input::uri_too_long_message(),
             ),
             HeadersTooLarge => (
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "RequestHeadersTooLarge",
-                format!(
-                    "The request headers exceed the maximum size of {} bytes.",
-                    crate::input::MAX_HEADER_BYTES
-                ),
+                crate::input::headers_too_large_message(),
             ),
             UnsupportedMediaType(ct) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

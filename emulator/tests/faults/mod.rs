@@ -61,6 +61,17 @@ impl TestApp {
     }
 }
 
+/// `GET /_emulator/faults` of the emulator at `base`.
+async fn rules_of(http: &reqwest::Client, base: &str) -> Value {
+    http.get(format!("{base}/_emulator/faults"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
     headers
         .get(name)
@@ -456,14 +467,7 @@ async fn a_glob_built_to_backtrack_matches_long_paths_at_once() {
         status(format!("/v1.0/{long}/a/b")).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    let rules: Value = guarded
-        .get(format!("{base}/_emulator/faults"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let rules = rules_of(&guarded, &base).await;
     assert_eq!(rules["rules"][0]["fired"], 1, "{rules}");
 }
 
@@ -588,14 +592,7 @@ async fn the_binary_loads_rules_from_a_file_and_refuses_a_bad_one() {
     .await;
     let base = bin.info["base_url"].as_str().expect("base").to_owned();
     let http = reqwest::Client::new();
-    let rules: Value = http
-        .get(format!("{base}/_emulator/faults"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let rules = rules_of(&http, &base).await;
     assert_eq!(rules["rules"][0]["retryAfter"], "3s", "{rules}");
     let r = http
         .get(format!("{base}/v1.0/applications"))

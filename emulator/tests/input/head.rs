@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::{GUID, Owner, envelope_problem};
+use crate::support::alpn_tls_config;
 use entra_emulator::Emulator;
 
 /// With its path, a request target over the emulator's limit (63 KiB) and under hyper's
@@ -124,22 +125,9 @@ async fn oversized_request_heads_are_answered_in_the_owners_envelope_over_http1(
 
 #[tokio::test]
 async fn oversized_request_heads_are_answered_in_the_owners_envelope_over_http2() {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
     let emu = Emulator::builder().https().start().await.expect("emulator");
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(emu.ca_cert_pem().expect("ca").as_bytes()) {
-        roots.add(cert.expect("pem")).expect("root");
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+        .tls_backend_preconfigured(alpn_tls_config(emu.ca_cert_pem().expect("ca")))
         .build()
         .expect("client");
     let r = http

@@ -2,10 +2,10 @@
 //! the token cache held it; a JWT header with a `crit` extension; and a request carrying two
 //! `Authorization` headers, of which the first was used.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{ARM, Env, GRAPH, Verdict, check, send, token_for};
+use super::{ARM, Env, GRAPH, Verdict, check, list_groups, send, send_all, token_for};
 use crate::support::*;
 
 /// `token` with the same claims, re-signed by the emulator's key under a header that names a
@@ -62,26 +62,8 @@ async fn two_authorization_headers_are_refused_by_every_protected_api() {
             ("a good token first", [good.as_str(), "Bearer garbage"]),
             ("a good token second", ["Bearer garbage", good.as_str()]),
         ] {
-            let mut req = env
-                .app
-                .http
-                .request(api.method.clone(), env.app.url(&api.path));
-            for value in pair {
-                req = req.header("authorization", value);
-            }
-            if let Some(body) = &api.body {
-                req = req.json(body);
-            }
-            let r = req.send().await.expect("request");
-            let status = r.status();
-            let headers = r.headers().clone();
-            let body = serde_json::from_str(&r.text().await.expect("body")).unwrap_or(Value::Null);
-            failures.extend(check(
-                api,
-                attack,
-                Verdict::Scheme,
-                &(status, headers, body),
-            ));
+            let answer = send_all(&env.app, api, &pair).await;
+            failures.extend(check(api, attack, Verdict::Scheme, &answer));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -160,33 +142,11 @@ async fn the_control_api_refuses_two_authorization_headers() {
 #[tokio::test]
 async fn tokens_of_a_key_rotated_out_are_refused_even_when_cached() {
     let app = TestApp::new().await;
-    let path = format!(
-        "/subscriptions/{}/resourceGroups?api-version=2022-09-01",
-        app.emu.subscription_id()
-    );
-    let get = |token: String| {
-        let (app, path) = (&app, &path);
-        async move {
-            let (status, _, body) = app.call(Method::GET, path, Some(&token), None).await;
-            (
-                status,
-                body["error"]["code"].as_str().unwrap_or("").to_owned(),
-            )
-        }
-    };
+    let get = |token: String| list_groups(&app, token);
     let used = token_for(&app, ARM).await;
     let unused = token_for(&app, ARM).await;
     let old_kid = header_of(&used)["kid"].as_str().expect("kid").to_owned();
     assert_eq!(get(used.clone()).await.0, StatusCode::OK);
-    let rotate = || async {
-        let r = app
-            .http
-            .post(app.url("/_emulator/keys/rotate"))
-            .send()
-            .await
-            .expect("request");
-        assert_eq!(r.status(), StatusCode::OK);
-    };
     let published = || async {
         let (status, jwks) = app.get_json("/common/discovery/keys").await;
         assert_eq!(status, StatusCode::OK);
@@ -198,11 +158,11 @@ async fn tokens_of_a_key_rotated_out_are_refused_even_when_cached() {
             .collect::<Vec<_>>()
     };
     // Still published after one rotation: still accepted, cached or not.
-    rotate().await;
+    app.rotate_keys().await;
     assert!(published().await.contains(&old_kid));
     assert_eq!(get(used.clone()).await.0, StatusCode::OK);
-    rotate().await;
-    rotate().await;
+    app.rotate_keys().await;
+    app.rotate_keys().await;
     assert!(!published().await.contains(&old_kid), "rotated out");
     let refused = (
         StatusCode::UNAUTHORIZED,
