@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use uuid::Uuid;
 
 use crate::state::AppState;
@@ -29,6 +29,25 @@ fn is_plausible_host(host: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
+
+/// The request's `Authorization` header, if any; `Err` when it is sent more than once.
+///
+/// HTTP allows a field to repeat only when its value is a comma-separated list, which
+/// `Authorization` is not (RFC 9110 §5.3), and nothing tells which of two credentials was
+/// meant: every service refuses the request as it refuses a malformed header, instead of
+/// using the first.
+pub(crate) fn authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, RepeatedHeader> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(RepeatedHeader),
+        None => Ok(first),
+    }
+}
+
+/// A header that may appear once was sent several times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RepeatedHeader;
 
 /// A fresh GUID for a request or correlation id. Not `Uuid::new_v4`: that asks the OS for
 /// random bytes on every call (a system call per request); these come from a per-thread
@@ -78,6 +97,19 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.get_version_num(), 4);
         assert_eq!(a.get_variant(), uuid::Variant::RFC4122);
+    }
+
+    #[test]
+    fn a_repeated_authorization_header_is_an_error() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(authorization(&headers), Ok(None));
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(
+            authorization(&headers),
+            Ok(Some(&HeaderValue::from_static("Bearer a")))
+        );
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(authorization(&headers), Err(RepeatedHeader));
     }
 
     #[test]

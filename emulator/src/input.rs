@@ -2,6 +2,10 @@
 //!
 //! One middleware ([`guard`]) sits in front of every route. It
 //!
+//! - refuses a request target longer than [`MAX_URI_LEN`] (414) or header fields larger than
+//!   [`MAX_HEADER_BYTES`] (431). hyper answers such requests itself, without a body, only
+//!   past its own larger limits (a 65,534-byte target, a ~400 KiB HTTP/1.1 head, 100 header
+//!   fields; HTTP/2 header lists past the limit [`crate::server`] sets);
 //! - enforces each service's request body limit ([`body_limit`]): a declared
 //!   `Content-Length` over it is refused before the body is read, a streamed body is cut off
 //!   by axum's body limit, set here per service instead of axum's global 2 MB;
@@ -47,6 +51,28 @@ pub(crate) enum Owner {
 
 /// MiB.
 const MB: usize = 1 << 20;
+
+/// Longest request target (path and query) any service reads. Azure's front ends refuse far
+/// shorter ones (HTTP.sys's default head limit is 16 KiB); the emulator is lenient, so that
+/// the services' own checks (a 60,000-character resource group name, say) answer first, but
+/// stays below hyper's own limit (65,534 bytes), whose 414 carries no body.
+pub(crate) const MAX_URI_LEN: usize = 63 * 1024;
+
+/// The Azure Core envelope's (ARM's, Logs Ingestion's) words for a request target over
+/// [`MAX_URI_LEN`]. A guess: no recorded answer was found.
+pub(crate) fn uri_too_long_message() -> String {
+    format!("The request URI exceeds the maximum length of {MAX_URI_LEN} bytes.")
+}
+
+/// The Azure Core envelope's words for header fields over [`MAX_HEADER_BYTES`]. A guess.
+pub(crate) fn headers_too_large_message() -> String {
+    format!("The request headers exceed the maximum size of {MAX_HEADER_BYTES} bytes.")
+}
+
+/// Most bytes of header field names and values a request may carry. Large enough for any
+/// token the emulator reads (see [`crate::token::MAX_TOKEN_LEN`]) several times over, and
+/// below hyper's own HTTP/1.1 head limit (about 400 KiB), whose 431 carries no body.
+pub(crate) const MAX_HEADER_BYTES: usize = 256 * 1024;
 
 /// The largest body each service takes.
 pub(crate) fn body_limit(owner: Owner) -> usize {
@@ -97,6 +123,10 @@ enum Refusal {
     BadRequest(String),
     /// A body over the service's limit.
     TooLarge,
+    /// A request target over [`MAX_URI_LEN`].
+    UriTooLong,
+    /// Header fields over [`MAX_HEADER_BYTES`].
+    HeadersTooLarge,
     /// A method the route does not take. (axum adds the `Allow` header to the answer after
     /// this middleware has run, so it is not known here.)
     MethodNotAllowed,
@@ -111,6 +141,9 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let headers = request.headers().clone();
+    if let Some(refusal) = oversized_head(&request) {
+        return refuse(&state, owner, &method, &path, &headers, refusal);
+    }
     if declared_length(&headers).is_some_and(|n| n > limit) {
         return refuse(&state, owner, &method, &path, &headers, Refusal::TooLarge);
     }
@@ -141,6 +174,23 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         Ok(response) => response,
         Err(refusal) => refuse(&state, owner, &method, &path, &headers, refusal),
     }
+}
+
+/// The refusal for a request target or header fields over the limits, if any.
+fn oversized_head(request: &Request) -> Option<Refusal> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URI_LEN {
+        return Some(Refusal::UriTooLong);
+    }
+    let fields: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    (fields > MAX_HEADER_BYTES).then_some(Refusal::HeadersTooLarge)
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<usize> {
@@ -203,6 +253,8 @@ fn refuse(
         Owner::Entra => {
             let error = match refusal {
                 Refusal::TooLarge => EntraError::RequestTooLarge,
+                Refusal::UriTooLong => EntraError::UriTooLong,
+                Refusal::HeadersTooLarge => EntraError::HeadersTooLarge,
                 // The token endpoints take POST (Entra's text also names OPTIONS, for
                 // CORS preflights); discovery and keys take GET.
                 Refusal::MethodNotAllowed => EntraError::MethodNotAllowed {
@@ -223,6 +275,7 @@ fn refuse(
         Owner::Graph => {
             let error = match refusal {
                 Refusal::TooLarge => GraphError::PayloadTooLarge,
+                Refusal::UriTooLong | Refusal::HeadersTooLarge => GraphError::RequestTooLong,
                 Refusal::MethodNotAllowed => GraphError::MethodNotAllowed,
                 Refusal::UnsupportedMediaType(ct) => GraphError::UnsupportedMediaType(ct),
                 // Wording is a guess.
@@ -236,6 +289,8 @@ fn refuse(
         Owner::Arm => {
             let error = match refusal {
                 Refusal::TooLarge => ArmError::RequestContentTooLarge,
+                Refusal::UriTooLong => ArmError::UriTooLong,
+                Refusal::HeadersTooLarge => ArmError::HeadersTooLarge,
                 Refusal::MethodNotAllowed => ArmError::MethodNotSupported {
                     method: method.to_string(),
                     collection: false,
@@ -247,6 +302,8 @@ fn refuse(
         }
         Owner::MonitorQuery => match refusal {
             Refusal::TooLarge => QueryError::BodyTooLarge(body_limit(owner)),
+            Refusal::UriTooLong => QueryError::UriTooLong,
+            Refusal::HeadersTooLarge => QueryError::HeadersTooLarge,
             Refusal::MethodNotAllowed => QueryError::PathNotFound,
             Refusal::UnsupportedMediaType(_) | Refusal::BadRequest(_) => {
                 QueryError::Validation("The request path or query could not be read".into())
@@ -255,6 +312,8 @@ fn refuse(
         .into_response(),
         Owner::Ingestion => match refusal {
             Refusal::TooLarge => IngestionError::PayloadTooLarge,
+            Refusal::UriTooLong => IngestionError::UriTooLong,
+            Refusal::HeadersTooLarge => IngestionError::HeadersTooLarge,
             Refusal::MethodNotAllowed => IngestionError::MethodNotAllowed,
             Refusal::UnsupportedMediaType(_) | Refusal::BadRequest(_) => {
                 IngestionError::InvalidPayload("The request could not be read.".into())
@@ -264,6 +323,11 @@ fn refuse(
         Owner::Portal => {
             let (status, message) = match &refusal {
                 Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
+                Refusal::UriTooLong => (StatusCode::URI_TOO_LONG, "The address is too long."),
+                Refusal::HeadersTooLarge => (
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "The request's headers are too large.",
+                ),
                 Refusal::MethodNotAllowed => (
                     StatusCode::METHOD_NOT_ALLOWED,
                     "This page does not take that method.",
@@ -278,6 +342,16 @@ fn refuse(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "RequestBodyTooLarge",
                     format!("the body is larger than {} bytes", body_limit(owner)),
+                ),
+                Refusal::UriTooLong => (
+                    StatusCode::URI_TOO_LONG,
+                    "UriTooLong",
+                    format!("the request URI is longer than {MAX_URI_LEN} bytes"),
+                ),
+                Refusal::HeadersTooLarge => (
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "RequestHeadersTooLarge",
+                    format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
                 ),
                 Refusal::MethodNotAllowed => (
                     StatusCode::METHOD_NOT_ALLOWED,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::TypedValueParser as _;
 use entra_emulator::config::{Config, Jitter, Plane, Propagation};
 use entra_emulator::faults::FaultSpec;
 use entra_emulator::server::write_atomically;
@@ -125,6 +126,24 @@ struct Args {
     /// of rules, as POST /_emulator/faults takes them).
     #[arg(long, env = "ENTRA_EMULATOR_FAULTS")]
     faults: Option<PathBuf>,
+    /// Most connections served at once; more wait in the listen backlog until one closes.
+    /// Keep it under the open-file limit (ulimit -n).
+    #[arg(long, env = "ENTRA_EMULATOR_MAX_CONNECTIONS", default_value_t = entra_emulator::config::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_connections: usize,
+    /// How long a connection may go without sending a complete request head, after it
+    /// opens or after its previous response (so it also closes idle keep-alive
+    /// connections); HTTP/2 connections are pinged at this interval.
+    #[arg(long, env = "ENTRA_EMULATOR_HEADER_READ_TIMEOUT", value_parser = positive_duration, default_value = "30s")]
+    header_read_timeout: Duration,
+}
+
+/// A duration longer than zero.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".to_owned()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl Args {
@@ -168,6 +187,8 @@ impl Args {
             data_dir: self.data_dir,
             admin_token: self.admin_token.map(Secret::new),
             faults,
+            max_connections: self.max_connections,
+            header_read_timeout: self.header_read_timeout,
             // An empty entry (`a,,b`, or the variable set empty) names nothing.
             allowed_hosts: self
                 .allowed_host

@@ -472,8 +472,8 @@ fn authenticate(
     headers: &HeaderMap,
     now: OffsetDateTime,
 ) -> Result<Uuid, ArmError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
+    let value = crate::http::authorization(headers)
+        .map_err(|_| ArmError::MalformedAuthorization)?
         .ok_or(ArmError::MissingAuthorization)?;
     let value = value
         .to_str()
@@ -508,6 +508,7 @@ fn token_error(e: TokenError, tenant: Uuid, now: OffsetDateTime) -> ArmError {
         | TokenError::Malformed
         | TokenError::UnsupportedAlgorithm
         | TokenError::UnknownKey
+        | TokenError::CriticalHeader
         | TokenError::BadSignature => ArmError::InvalidToken,
     }
 }

@@ -143,8 +143,10 @@ impl Caller {
 }
 
 fn authenticate(state: &AppState, headers: &HeaderMap, ctx: &Ctx) -> Result<Claims, GraphError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
+    // Two headers are refused like none: Graph's answer to them was not found (a guess).
+    let bearer = crate::http::authorization(headers)
+        .ok()
+        .flatten()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))

@@ -45,7 +45,7 @@ use crate::token::{Claims, TokenError};
 pub(crate) enum AuthFailure {
     /// No `Authorization` header.
     Missing,
-    /// A header that is not `Bearer <token>`.
+    /// A header that is not `Bearer <token>`, or more than one header.
     Malformed,
     /// A token that does not verify or has expired.
     Invalid(TokenError),
@@ -60,8 +60,8 @@ pub(crate) fn bearer_claims(
     now: OffsetDateTime,
     audience_ok: impl Fn(&str) -> bool,
 ) -> Result<Arc<Claims>, AuthFailure> {
-    let value = headers
-        .get(header::AUTHORIZATION)
+    let value = crate::http::authorization(headers)
+        .map_err(|_| AuthFailure::Malformed)?
         .ok_or(AuthFailure::Missing)?;
     let token = value
         .to_str()

@@ -574,17 +574,7 @@ async fn key_rotation_keeps_old_tokens_verifiable() {
         .admin_token_v2("https://graph.microsoft.com/.default")
         .await;
     let old = before["access_token"].as_str().expect("token").to_owned();
-    let r = app
-        .http
-        .post(app.url("/_emulator/keys/rotate"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), StatusCode::OK);
-    let new_kid = r.json::<Value>().await.expect("json")["kid"]
-        .as_str()
-        .expect("kid")
-        .to_owned();
+    let new_kid = app.rotate_keys().await;
     let (_, after) = app
         .admin_token_v2("https://graph.microsoft.com/.default")
         .await;

@@ -156,26 +156,42 @@ pub(crate) fn entra_error_shape(body: &Value) -> Value {
 }
 
 pub(crate) fn https_client(ca_pem: &str) -> reqwest::Client {
+    https_client_with_roots(roots_of(ca_pem))
+}
+
+pub(crate) fn https_client_with_roots(roots: rustls::RootCertStore) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(roots))
+        .build()
+        .expect("client")
+}
+
+/// The certificates of `ca_pem` as trust roots.
+pub(crate) fn roots_of(ca_pem: &str) -> rustls::RootCertStore {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert.expect("pem")).expect("add root");
     }
-    https_client_with_roots(roots)
+    roots
 }
 
-pub(crate) fn https_client_with_roots(roots: rustls::RootCertStore) -> reqwest::Client {
+/// A TLS client configuration trusting `roots` (no ALPN: HTTP/1.1).
+pub(crate) fn tls_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()
-        .expect("client")
+        .with_no_client_auth()
+}
+
+/// A TLS client configuration trusting `ca_pem` that offers HTTP/2 and HTTP/1.1 by ALPN.
+pub(crate) fn alpn_tls_config(ca_pem: &str) -> rustls::ClientConfig {
+    let mut config = tls_config(roots_of(ca_pem));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config
 }
 
 /// The binary started as a process, with its connection file read and its stderr collected.
@@ -484,6 +500,21 @@ pub(crate) async fn app_with_sp(app: &TestApp, token: &str, name: &str) -> (Valu
 }
 
 impl TestApp {
+    /// Rotates the signing keys through the control API; answers the new key's id.
+    pub(crate) async fn rotate_keys(&self) -> String {
+        let r = self
+            .http
+            .post(self.url("/_emulator/keys/rotate"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.expect("json")["kid"]
+            .as_str()
+            .expect("kid")
+            .to_owned()
+    }
+
     /// A Graph token for the bootstrap admin.
     pub(crate) async fn admin_graph_token(&self) -> String {
         let (status, body) = self
