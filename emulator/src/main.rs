@@ -312,7 +312,11 @@ fn certificate_pem(der: &[u8]) -> String {
     pem
 }
 
-fn print_banner(info: &entra_emulator::ConnectionInfo, ca_bundle: Option<&Path>, admin_token: bool) {
+fn print_banner(
+    info: &entra_emulator::ConnectionInfo,
+    ca_bundle: Option<&Path>,
+    admin_token: bool,
+) {
     let ca = info.ca_cert_path.as_ref().map(|p| p.display().to_string());
     println!("Entra emulator listening on {}", info.base_url);
     println!("  tenant:        {}", info.tenant_id);
