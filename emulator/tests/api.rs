@@ -10,6 +10,7 @@ mod input;
 mod monitor;
 mod persistence;
 mod portal;
+mod recipes;
 mod replay;
 mod security;
 mod support;
