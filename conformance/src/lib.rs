@@ -13,6 +13,8 @@
 //! - [`normalize`]: exchanges → snapshot (volatile values by shape);
 //! - [`sanitize`]: exchanges → committed fixture (test-proxy format, no secrets);
 //! - [`verify`]: replays a fixture against a live emulator and reports differences;
+//! - [`corpus`]: public recordings of real Azure traffic (`fixtures/azure/`), replayed against
+//!   the emulator and scored, divergences allowed by `fixtures/azure/ALLOWED.md`;
 //! - [`harness`]: runs it all as tests. The scenarios themselves are in `tests/scenarios/`,
 //!   one file per story.
 //!
@@ -20,9 +22,10 @@
 //!
 //! ```sh
 //! cargo test -p entra-conformance                      # every scenario, in-process emulators
-//! CONFORMANCE_RECORD=1 cargo test -p entra-conformance # rewrite fixtures/
+//! CONFORMANCE_RECORD=1 cargo test -p entra-conformance # rewrite fixtures/emulator/
 //! ```
 
+pub mod corpus;
 pub mod harness;
 pub mod normalize;
 pub mod sanitize;

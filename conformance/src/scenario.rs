@@ -41,8 +41,7 @@ impl Scenario {
             .map_err(|e| e.to_string())?
             .with_recorder(tape.recorder(Actor::App));
         let started = target.now().await?;
-        // Eight hex digits: names stay unique across concurrent runs on one tenant.
-        let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        let run = run_id(name);
         Ok(Self {
             name,
             target,
@@ -97,8 +96,8 @@ impl Scenario {
         credential.with_recorder(recorder)
     }
 
-    /// A display name unique to this run: `conformance-{what}-{run}` (the run id is
-    /// `[run]` in snapshots).
+    /// A display name of this scenario: `conformance-{what}-{run}`, the run id derived from
+    /// the scenario's name (`[run]` in snapshots).
     pub fn unique_name(&self, what: &str) -> String {
         format!("conformance-{what}-{}", self.run)
     }
@@ -267,6 +266,21 @@ impl Scenario {
         ]);
         Sanitizer::new(&ids).recording(&self.tape.events(), variables, self.started)
     }
+}
+
+/// The run id of scenario `name`: eight hex digits derived from the name (FNV-1a), so that a
+/// re-recording names everything as the last one did. `CONFORMANCE_RUN_ID` overrides it, for
+/// concurrent runs of one scenario on one tenant.
+fn run_id(name: &str) -> String {
+    if let Ok(id) = std::env::var("CONFORMANCE_RUN_ID")
+        && !id.is_empty()
+    {
+        return id;
+    }
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("{hash:08x}")
 }
 
 /// A client signed in as the target's admin, recording into `tape` when given.

@@ -233,7 +233,7 @@ fn datetimes_in(body: &Value) -> Vec<OffsetDateTime> {
 }
 
 /// Moves a whole-string RFC 3339 date-time by `shift`, keeping its precision.
-fn shift_datetimes(s: &str, shift: time::Duration) -> String {
+pub(crate) fn shift_datetimes(s: &str, shift: time::Duration) -> String {
     if shift.is_zero() || datetime_len(s.as_bytes()) != Some(s.len()) {
         return s.to_owned();
     }
@@ -263,7 +263,7 @@ fn shift_datetimes(s: &str, shift: time::Duration) -> String {
 
 /// Binds the values the recording has where the live answer has different ones: ids,
 /// sanitized secrets and tokens that later requests will carry.
-fn learn(recorded: &Value, live: &Value, bindings: &mut Vec<(String, String)>) {
+pub fn learn(recorded: &Value, live: &Value, bindings: &mut Vec<(String, String)>) {
     match (recorded, live) {
         (Value::Object(r), Value::Object(l)) => {
             for (k, rv) in r {

@@ -92,6 +92,10 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Fault injection rules installed at start and again on reset (see [`crate::faults`]).
     pub faults: Vec<crate::faults::FaultSpec>,
+    /// Host names the emulator answers to besides the loopback names, IP addresses and the
+    /// generated certificate's extra names; `*.name` covers one label under `name`.
+    /// Requests naming another host are refused with 421, against DNS rebinding.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -116,6 +120,7 @@ impl Default for Config {
             query_row_limit: DEFAULT_QUERY_ROW_LIMIT,
             admin_token: None,
             faults: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -129,6 +134,27 @@ impl Config {
             .filter(|t| !t.is_empty())
     }
 
+    /// Checks what cannot be checked by its type: the admin token's strength and the
+    /// allowed host names. Every way of starting an emulator calls it.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(token) = &self.admin_token {
+            let token = token.expose();
+            if token.chars().count() < MIN_ADMIN_TOKEN_LEN
+                || !token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(ConfigError::WeakAdminToken);
+            }
+        }
+        match self
+            .allowed_hosts
+            .iter()
+            .find(|h| !crate::hosts::is_host_pattern(h))
+        {
+            Some(bad) => Err(ConfigError::InvalidAllowedHost(bad.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses to serve the control API, which can reset the tenant and mint secrets, to
     /// other machines without an admin token: listening on `addr` needs one unless it is a
     /// loopback address.
@@ -139,6 +165,25 @@ impl Config {
             Err(ExposedControlApi(addr))
         }
     }
+}
+
+/// Fewest characters an admin token may have: a shorter one could be guessed by a program
+/// that tries tokens against the control API.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// A setting that makes no sense, found before anything is served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The admin token is blank, too short or has characters a header cannot carry.
+    #[error(
+        "refusing to serve the control API with a weak admin token: --admin-token (or ENTRA_EMULATOR_ADMIN_TOKEN) must be at least 16 printable ASCII characters without spaces (e.g. the output of `openssl rand -hex 16`)"
+    )]
+    WeakAdminToken,
+    /// An allowed host name is not a DNS name or IP address.
+    #[error(
+        "--allowed-host '{0}' is not a host name: give a DNS name (optionally '*.' and a domain) or an IP address, without scheme or port"
+    )]
+    InvalidAllowedHost(String),
 }
 
 /// The control API would be reachable beyond this machine without an admin token.

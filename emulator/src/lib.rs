@@ -37,9 +37,11 @@ mod control;
 pub mod directory;
 pub mod entra;
 pub mod faults;
+mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
+mod hosts;
 mod http;
 mod input;
 pub mod keys;

@@ -92,9 +92,18 @@ struct Args {
     admin_client_secret: String,
     /// Token the control API (/_emulator/*, portal included, health excepted) requires, as
     /// "Authorization: Bearer <token>" (the portal also takes it as an HTTP Basic password);
-    /// required to bind a non-loopback address.
+    /// required to bind a non-loopback address. At least 16 printable ASCII characters.
     #[arg(long, env = "ENTRA_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Host name the emulator also answers to, besides localhost, IP addresses and the
+    /// --tls-san names (repeatable; "*.domain" covers one label under domain). Requests
+    /// naming other hosts are refused (421), against DNS rebinding.
+    #[arg(
+        long = "allowed-host",
+        env = "ENTRA_EMULATOR_ALLOWED_HOST",
+        value_delimiter = ','
+    )]
+    allowed_host: Vec<String>,
     /// Directory for persisted state (journal, snapshot, signing key) and the generated CA
     /// certificate; created when missing.
     #[arg(long, env = "ENTRA_EMULATOR_DATA_DIR")]
@@ -103,6 +112,12 @@ struct Args {
     /// them; repeatable).
     #[arg(long, env = "ENTRA_EMULATOR_REPLAY", value_delimiter = ',')]
     replay: Vec<PathBuf>,
+    /// How --replay matches a request to a recorded one: DefaultMatcher, BodilessMatcher,
+    /// HeaderlessMatcher, CustomDefaultMatcher or JsonBodyMatcher, options after a colon as
+    /// JSON (`JsonBodyMatcher:{"ignoredBodyFields":"displayName"}`); changeable at
+    /// POST /_emulator/replay/matcher.
+    #[arg(long, env = "ENTRA_EMULATOR_REPLAY_MATCHER", requires = "replay", value_parser = entra_emulator::replay::Matcher::parse)]
+    replay_matcher: Option<entra_emulator::replay::Matcher>,
     /// Fault injection rules to install at start and on every reset (a JSON file: an array
     /// of rules, as POST /_emulator/faults takes them).
     #[arg(long, env = "ENTRA_EMULATOR_FAULTS")]
@@ -150,6 +165,12 @@ impl Args {
             data_dir: self.data_dir,
             admin_token: self.admin_token.map(Secret::new),
             faults,
+            // An empty entry (`a,,b`, or the variable set empty) names nothing.
+            allowed_hosts: self
+                .allowed_host
+                .into_iter()
+                .filter(|h| !h.is_empty())
+                .collect(),
             ..Config::default()
         }
     }
@@ -182,6 +203,7 @@ async fn main() -> ExitCode {
     }
     let connection_file = args.connection_file.clone();
     let replay = args.replay.clone();
+    let matcher = args.replay_matcher.clone();
     let faults = match args
         .faults
         .as_deref()
@@ -194,7 +216,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(args.into_config(faults), connection_file, replay).await {
+    match run(args.into_config(faults), connection_file, replay, matcher).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entra-emulator: {e}");
@@ -207,12 +229,18 @@ async fn run(
     config: Config,
     connection_file: Option<PathBuf>,
     replay: Vec<PathBuf>,
+    matcher: Option<entra_emulator::replay::Matcher>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let playback = if replay.is_empty() {
         None
     } else {
-        Some(entra_emulator::replay::Playback::load(&replay)?)
+        let p = entra_emulator::replay::Playback::load(&replay)?;
+        if let Some(m) = matcher {
+            p.set_matcher(m);
+        }
+        Some(p)
     };
+    config.validate()?;
     if playback.is_none() {
         config.check_control_api(config.bind)?;
     }

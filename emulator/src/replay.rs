@@ -2,13 +2,28 @@
 //! test-proxy recording format, served back so that other tools can be checked against what
 //! was recorded (from the emulator or from real Azure).
 //!
-//! A request is answered by the recorded exchange with the same method, path, query and body.
-//! Values a client cannot know in advance match by shape: GUIDs (a tenant, a client-generated
-//! key id or role assignment name), date-times (`startDateTime: now`) and sanitized values
-//! (`Sanitized…`, whatever secret the client sends). Exact matches win over shape matches; among
-//! equals, the first exchange not served yet, so a sequence that repeats a request (a read
-//! before and after a change) plays in order. When nothing matches, the answer is a 404 naming
-//! the closest recorded request and how it differs.
+//! A request is answered by the recorded exchange that the session's [`Matcher`] finds equal:
+//! by default the same method, path, query, headers both sides have (volatile ones aside) and
+//! body; the Azure SDK test-proxy's other matchers relax this (no body, no headers, named
+//! headers, query parameters or JSON fields left out). Values a client cannot know in advance
+//! match by shape: GUIDs (a tenant, a client-generated key id or role assignment name),
+//! date-times (`startDateTime: now`) and sanitized values (`Sanitized…`, whatever secret the
+//! client sends). Exact matches win over shape matches; among equals, the first exchange not
+//! served yet, so a sequence that repeats a request (a read before and after a change) plays in
+//! order. When nothing matches, the answer is a 404 naming the closest recorded request and how
+//! it differs.
+//!
+//! The answer echoes the client's own values where the recording echoed its recorder's: a
+//! value of the request that differs from the recorded one (a display name, an id in the path,
+//! a date) replaces the recorded value wherever the recorded answer repeats it.
+//!
+//! The matcher is chosen per session with `--replay-matcher` and changed with
+//! `POST /_emulator/replay/matcher` (`{"matcher": "BodilessMatcher"}`) or the test-proxy's
+//! `POST /Admin/SetMatcher` (matcher named by the `x-abstraction-identifier` header).
+
+mod matcher;
+
+pub use matcher::Matcher;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -107,6 +122,8 @@ pub struct Incoming<'a> {
     pub method: &'a str,
     /// Path and query, as sent (`/v1.0/applications?$filter=…`).
     pub path_and_query: &'a str,
+    /// Headers, as sent.
+    pub headers: &'a [(String, String)],
     /// Body.
     pub body: &'a [u8],
 }
@@ -120,6 +137,9 @@ pub struct Comparison {
     pub by_shape: usize,
     /// Weighted distance, for naming the closest entry when none matches.
     pub distance: usize,
+    /// Recorded values the request has others in place of (shape matches and values the
+    /// matcher leaves out), with the request's: what the answer echoes.
+    pub echoes: Vec<(String, String)>,
 }
 
 impl Comparison {
@@ -129,12 +149,18 @@ impl Comparison {
     }
 }
 
-/// Compares a recorded entry's request with an incoming request.
+/// Compares a recorded entry's request with an incoming request, with the default matcher.
 pub fn compare(entry: &Entry, req: &Incoming<'_>) -> Comparison {
+    compare_with(entry, req, &Matcher::default())
+}
+
+/// Compares a recorded entry's request with an incoming request, as `matcher` does.
+pub fn compare_with(entry: &Entry, req: &Incoming<'_>, matcher: &Matcher) -> Comparison {
     let mut c = Comparison {
         differences: Vec::new(),
         by_shape: 0,
         distance: 0,
+        echoes: Vec::new(),
     };
     if !entry.request_method.eq_ignore_ascii_case(req.method) {
         c.differences.push(format!(
@@ -151,7 +177,10 @@ pub fn compare(entry: &Entry, req: &Incoming<'_>) -> Comparison {
     for (r, g) in rec_segments.iter().zip(&got_segments) {
         match leaf_match(r, g) {
             Leaf::Exact => {}
-            Leaf::Shape => c.by_shape += 1,
+            Leaf::Shape => {
+                c.by_shape += 1;
+                echo(&mut c, r, g);
+            }
             Leaf::Differs => {
                 path_differs = true;
                 c.distance += 10;
@@ -163,14 +192,89 @@ pub fn compare(entry: &Entry, req: &Incoming<'_>) -> Comparison {
             .push(format!("path: recorded {rec_path}, got {got_path}"));
         c.distance += 20;
     }
-    compare_pairs(
-        "query",
-        &query_pairs(rec_query),
-        &query_pairs(got_query),
-        &mut c,
-    );
-    compare_bodies(&entry.request_body, req.body, &mut c);
+    let (rec_pairs, got_pairs) = (query_pairs(rec_query), query_pairs(got_query));
+    compare_pairs("query", &rec_pairs, &got_pairs, &mut c, &|name| {
+        matcher.ignores_query_value(name)
+    });
+    if !matcher.ignore_query_ordering {
+        let order = |pairs: &[(String, String)]| -> Vec<String> {
+            pairs.iter().map(|(k, _)| k.clone()).collect()
+        };
+        if order(&rec_pairs) != order(&got_pairs) && c.differences.is_empty() {
+            differ(
+                &mut c,
+                format!(
+                    "query order: recorded {:?}, got {:?}",
+                    order(&rec_pairs),
+                    order(&got_pairs)
+                ),
+            );
+        }
+    }
+    compare_headers(&entry.request_headers, req.headers, matcher, &mut c);
+    if matcher.compare_bodies {
+        compare_bodies(&entry.request_body, req.body, matcher, &mut c);
+    } else {
+        // Not compared, but what differs is still echoed.
+        let mut scratch = Comparison {
+            differences: Vec::new(),
+            by_shape: 0,
+            distance: 0,
+            echoes: Vec::new(),
+        };
+        compare_bodies(&entry.request_body, req.body, matcher, &mut scratch);
+        c.echoes.extend(scratch.echoes);
+    }
     c
+}
+
+/// Notes that the answer should say `got` where the recording says `recorded` (never for
+/// secrets: a sanitized recorded value stands for one).
+fn echo(c: &mut Comparison, recorded: &str, got: &str) {
+    if recorded != got
+        && !recorded.starts_with(SANITIZED)
+        && !recorded.is_empty()
+        && !c.echoes.iter().any(|(r, _)| r == recorded)
+    {
+        c.echoes.push((recorded.to_owned(), got.to_owned()));
+    }
+}
+
+/// Headers both sides have must agree, unless excluded or only their presence counts; content
+/// headers are compared with their parameters normalized (`a;b` and `a; b`).
+fn compare_headers(
+    recorded: &BTreeMap<String, String>,
+    got: &[(String, String)],
+    matcher: &Matcher,
+    c: &mut Comparison,
+) {
+    let normalize = |v: &str| -> String {
+        v.split(';')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("; ")
+            .to_ascii_lowercase()
+    };
+    for (name, value) in recorded {
+        if matcher.excludes_header(name) || matcher.ignores_header_value(name) {
+            continue;
+        }
+        let Some((_, got_value)) = got.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else {
+            continue;
+        };
+        let same =
+            if name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("accept") {
+                normalize(value) == normalize(got_value)
+            } else {
+                matches!(leaf_match(value, got_value), Leaf::Exact | Leaf::Shape)
+            };
+        if !same {
+            c.differences.push(format!(
+                "header {name}: recorded {value:?}, got {got_value:?}"
+            ));
+            c.distance += 2;
+        }
+    }
 }
 
 enum Leaf {
@@ -198,6 +302,7 @@ fn compare_pairs(
     recorded: &[(String, String)],
     got: &[(String, String)],
     c: &mut Comparison,
+    value_ignored: &dyn Fn(&str) -> bool,
 ) {
     let names: std::collections::BTreeSet<&str> = recorded
         .iter()
@@ -207,11 +312,17 @@ fn compare_pairs(
     for name in names {
         let r: Vec<&str> = values_of(recorded, name);
         let g: Vec<&str> = values_of(got, name);
+        let ignored = value_ignored(name);
         let same = r.len() == g.len()
             && r.iter().zip(&g).all(|(r, g)| match leaf_match(r, g) {
                 Leaf::Exact => true,
                 Leaf::Shape => {
                     c.by_shape += 1;
+                    echo(c, r, g);
+                    true
+                }
+                Leaf::Differs if ignored => {
+                    echo(c, r, g);
                     true
                 }
                 Leaf::Differs => false,
@@ -243,42 +354,56 @@ fn show_values(values: &[&str]) -> String {
     }
 }
 
-fn compare_bodies(recorded: &Value, got: &[u8], c: &mut Comparison) {
+fn compare_bodies(recorded: &Value, got: &[u8], matcher: &Matcher, c: &mut Comparison) {
     let got_value = body_value(got);
     match (recorded, &got_value) {
         (Value::String(r), Value::String(g)) if looks_like_form(r) || looks_like_form(g) => {
-            compare_pairs("form", &form_pairs(r), &form_pairs(g), c);
+            compare_pairs("form", &form_pairs(r), &form_pairs(g), c, &|name| {
+                matcher.ignores_body_field(name)
+            });
         }
-        _ => compare_json("$", recorded, &got_value, c),
+        _ => compare_json("$", recorded, &got_value, matcher, c),
     }
 }
 
-fn compare_json(path: &str, recorded: &Value, got: &Value, c: &mut Comparison) {
+fn compare_json(path: &str, recorded: &Value, got: &Value, matcher: &Matcher, c: &mut Comparison) {
+    let ignored = |p: &str| matcher.ignores_body_field(p);
     match (recorded, got) {
         (Value::Object(r), Value::Object(g)) => {
             for (k, rv) in r {
+                let p = format!("{path}.{k}");
                 match g.get(k) {
-                    Some(gv) => compare_json(&format!("{path}.{k}"), rv, gv, c),
-                    None => differ(c, format!("body {path}.{k}: recorded {rv}, got nothing")),
+                    Some(gv) => compare_json(&p, rv, gv, matcher, c),
+                    None if ignored(&p) => {}
+                    None => differ(c, format!("body {p}: recorded {rv}, got nothing")),
                 }
             }
             for (k, gv) in g {
-                if !r.contains_key(k) {
-                    differ(c, format!("body {path}.{k}: recorded nothing, got {gv}"));
+                let p = format!("{path}.{k}");
+                if !r.contains_key(k) && !ignored(&p) {
+                    differ(c, format!("body {p}: recorded nothing, got {gv}"));
                 }
             }
         }
         (Value::Array(r), Value::Array(g)) if r.len() == g.len() => {
             for (i, (rv, gv)) in r.iter().zip(g).enumerate() {
-                compare_json(&format!("{path}[{i}]"), rv, gv, c);
+                compare_json(&format!("{path}[{i}]"), rv, gv, matcher, c);
             }
         }
         (Value::String(r), Value::String(g)) => match leaf_match(r, g) {
             Leaf::Exact => {}
-            Leaf::Shape => c.by_shape += 1,
-            Leaf::Differs => differ(c, format!("body {path}: recorded {recorded}, got {got}")),
+            Leaf::Shape => {
+                c.by_shape += 1;
+                echo(c, r, g);
+            }
+            Leaf::Differs if ignored(path) => echo(c, r, g),
+            Leaf::Differs => {
+                echo(c, r, g);
+                differ(c, format!("body {path}: recorded {recorded}, got {got}"));
+            }
         },
         (r, g) if r == g => {}
+        _ if ignored(path) => {}
         (r, g) => differ(c, format!("body {path}: recorded {r}, got {g}")),
     }
 }
@@ -402,6 +527,8 @@ struct Loaded {
 pub struct Playback {
     entries: Vec<Loaded>,
     served: Mutex<Vec<bool>>,
+    /// The session's matcher: read on every request, replaced through the control API.
+    matcher: parking_lot::RwLock<Matcher>,
 }
 
 /// What the playback server does with a request.
@@ -459,7 +586,21 @@ impl Playback {
             })
             .collect();
         let served = Mutex::new(vec![false; entries.len()]);
-        Self { entries, served }
+        Self {
+            entries,
+            served,
+            matcher: parking_lot::RwLock::new(Matcher::default()),
+        }
+    }
+
+    /// Uses `matcher` from now on.
+    pub fn set_matcher(&self, matcher: Matcher) {
+        *self.matcher.write() = matcher;
+    }
+
+    /// The session's matcher.
+    pub fn matcher(&self) -> Matcher {
+        self.matcher.read().clone()
     }
 
     /// How many exchanges are loaded.
@@ -474,10 +615,16 @@ impl Playback {
 
     /// Picks the entry that answers `req` and marks it served.
     pub fn answer(&self, req: &Incoming<'_>) -> Answer {
+        self.answer_with_echoes(req).0
+    }
+
+    /// [`Playback::answer`], with what the answer should echo.
+    fn answer_with_echoes(&self, req: &Incoming<'_>) -> (Answer, Vec<(String, String)>) {
+        let matcher = self.matcher();
         let comparisons: Vec<Comparison> = self
             .entries
             .iter()
-            .map(|l| compare(&l.entry, req))
+            .map(|l| compare_with(&l.entry, req, &matcher))
             .collect();
         let mut served = self.served.lock();
         let best = comparisons
@@ -488,20 +635,22 @@ impl Playback {
             .map(|(i, _)| i);
         if let Some(i) = best {
             served[i] = true;
-            return Answer::Entry(i);
+            let echoes = comparisons[i].echoes.clone();
+            return (Answer::Entry(i), echoes);
         }
         let closest = comparisons
             .into_iter()
             .enumerate()
             .min_by_key(|(i, c)| (c.distance, *i))
             .map(|(i, c)| (i, c.differences));
-        Answer::NoMatch(closest)
+        (Answer::NoMatch(closest), Vec::new())
     }
 
     /// The HTTP response for `req`.
     pub fn respond(&self, req: &Incoming<'_>) -> Response {
-        match self.answer(req) {
-            Answer::Entry(i) => recorded_response(&self.entries[i].entry),
+        let (answer, echoes) = self.answer_with_echoes(req);
+        match answer {
+            Answer::Entry(i) => recorded_response(&self.entries[i].entry, &echoes),
             Answer::NoMatch(closest) => {
                 let closest = closest.map(|(i, differences)| {
                     let l = &self.entries[i];
@@ -544,36 +693,130 @@ impl Playback {
         }
     }
 
-    /// A router that answers every request from the recordings.
+    /// A router that answers every request from the recordings, and the matcher's control API.
     pub fn router(self) -> axum::Router {
         let playback = Arc::new(self);
-        axum::Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
-            let playback = playback.clone();
-            async move {
-                let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
-                let req = Incoming {
-                    method: method.as_str(),
-                    path_and_query,
-                    body: &body,
-                };
-                let response = playback.respond(&req);
-                tracing::info!(
-                    target: "entra_emulator::request",
-                    "replay {method} {} {}",
-                    uri.path(),
-                    response.status().as_u16()
-                );
-                response
-            }
-        })
+        let p_get = playback.clone();
+        let p_set = playback.clone();
+        let p_admin = playback.clone();
+        axum::Router::new()
+            .route(
+                "/_emulator/replay/matcher",
+                axum::routing::get(move || {
+                    let p = p_get.clone();
+                    async move { axum::Json(p.matcher().to_json()).into_response() }
+                })
+                .post(move |body: Bytes| {
+                    let p = p_set.clone();
+                    async move {
+                        let parsed = serde_json::from_slice::<Value>(&body)
+                            .map_err(|e| e.to_string())
+                            .and_then(|b| Matcher::from_body(&b));
+                        set_matcher_response(&p, parsed)
+                    }
+                }),
+            )
+            .route(
+                "/Admin/SetMatcher",
+                axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                    let p = p_admin.clone();
+                    async move {
+                        let name = headers
+                            .get("x-abstraction-identifier")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned();
+                        let options = if body.is_empty() {
+                            Ok(Value::Null)
+                        } else {
+                            serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string())
+                        };
+                        set_matcher_response(&p, options.and_then(|o| Matcher::named(&name, &o)))
+                    }
+                }),
+            )
+            .fallback(
+                move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                    let playback = playback.clone();
+                    async move {
+                        let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str());
+                        let header_list: Vec<(String, String)> = headers
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.as_str().to_owned(),
+                                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                )
+                            })
+                            .collect();
+                        let req = Incoming {
+                            method: method.as_str(),
+                            path_and_query,
+                            headers: &header_list,
+                            body: &body,
+                        };
+                        let response = playback.respond(&req);
+                        tracing::info!(
+                            target: "entra_emulator::request",
+                            "replay {method} {} {}",
+                            uri.path(),
+                            response.status().as_u16()
+                        );
+                        response
+                    }
+                },
+            )
     }
 }
 
 /// Headers that describe the recorded connection rather than the answer.
 const HOP_HEADERS: &[&str] = &["connection", "content-length", "transfer-encoding", "date"];
 
-/// The recorded answer: status, headers and body as recorded.
-fn recorded_response(entry: &Entry) -> Response {
+/// The answer to a change of matcher: 200 with the matcher, or 400 saying what is wrong.
+fn set_matcher_response(playback: &Playback, parsed: Result<Matcher, String>) -> Response {
+    match parsed {
+        Ok(m) => {
+            tracing::info!(target: "entra_emulator::request", "replay matcher {}", m.name);
+            playback.set_matcher(m);
+            axum::Json(playback.matcher().to_json()).into_response()
+        }
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {"code": "InvalidMatcher", "message": message}})),
+        )
+            .into_response(),
+    }
+}
+
+/// `value` with the recorded values of `echoes` replaced by the request's: a whole string
+/// equal to one, or a GUID inside a longer string (an id in a URL or an OData context).
+fn echoed(value: &str, echoes: &[(String, String)]) -> String {
+    if let Some((_, got)) = echoes.iter().find(|(r, _)| r == value) {
+        return got.clone();
+    }
+    let mut out = value.to_owned();
+    for (recorded, got) in echoes.iter().filter(|(r, _)| is_guid(r)) {
+        out = out.replace(recorded.as_str(), got);
+    }
+    out
+}
+
+fn echo_json(value: &Value, echoes: &[(String, String)]) -> Value {
+    match value {
+        Value::String(s) => Value::String(echoed(s, echoes)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| echo_json(v, echoes)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), echo_json(v, echoes)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The recorded answer: status, headers and body as recorded, with the request's own values
+/// echoed where the recorded answer repeated the recorded request's.
+fn recorded_response(entry: &Entry, echoes: &[(String, String)]) -> Response {
     let status = StatusCode::from_u16(entry.status_code).unwrap_or(StatusCode::OK);
     let mut headers = HeaderMap::new();
     for (name, value) in &entry.response_headers {
@@ -582,12 +825,17 @@ fn recorded_response(entry: &Entry) -> Response {
         }
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
+            HeaderValue::from_str(&echoed(value, echoes)),
         ) {
             headers.insert(n, v);
         }
     }
-    (status, headers, body_bytes(&entry.response_body)).into_response()
+    let body = if echoes.is_empty() {
+        entry.response_body.clone()
+    } else {
+        echo_json(&entry.response_body, echoes)
+    };
+    (status, headers, body_bytes(&body)).into_response()
 }
 
 #[cfg(test)]
@@ -613,6 +861,7 @@ mod tests {
         Incoming {
             method,
             path_and_query: path,
+            headers: &[],
             body: body.as_bytes(),
         }
     }
@@ -885,5 +1134,221 @@ mod tests {
         let body: Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(body["error"]["code"], "RecordingNotFound");
         assert_eq!(body["error"]["closest"]["uri"], APP);
+    }
+
+    #[test]
+    fn matchers_relax_bodies_headers_fields_and_query_values() {
+        let mut e = entry(
+            "POST",
+            "https://graph.microsoft.com/v1.0/applications?api-version=1&x=2",
+            json!({"displayName": "recorded", "keyCredentials": []}),
+            201,
+            json!({}),
+        );
+        e.request_headers.insert(
+            "Content-Type".into(),
+            "application/json;charset=utf-8".into(),
+        );
+        e.request_headers
+            .insert("Authorization".into(), "Bearer Sanitized".into());
+        e.request_headers
+            .insert("User-Agent".into(), "rec/1".into());
+        let headers = vec![
+            (
+                "content-type".to_owned(),
+                "application/json; charset=utf-8".to_owned(),
+            ),
+            ("authorization".to_owned(), "Bearer eyJ.mine".to_owned()),
+            ("user-agent".to_owned(), "mine/2".to_owned()),
+            ("x-extra".to_owned(), "only mine".to_owned()),
+        ];
+        let mine = |body: &'static str, path: &'static str| Incoming {
+            method: "POST",
+            path_and_query: path,
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let own_name = r#"{"displayName":"mine","keyCredentials":[]}"#;
+        let same = r#"{"displayName":"recorded","keyCredentials":[]}"#;
+        let default = Matcher::default();
+        assert!(
+            compare_with(
+                &e,
+                &mine(same, "/v1.0/applications?x=2&api-version=1"),
+                &default
+            )
+            .matches(),
+            "volatile headers, credentials, a tool's own headers and query order do not count"
+        );
+        let c = compare_with(
+            &e,
+            &mine(own_name, "/v1.0/applications?api-version=1&x=2"),
+            &default,
+        );
+        assert_eq!(
+            c.differences,
+            [r#"body $.displayName: recorded "recorded", got "mine""#]
+        );
+        for m in [
+            Matcher::parse("BodilessMatcher").expect("known"),
+            Matcher::parse(r#"JsonBodyMatcher:{"ignoredBodyFields": "displayName"}"#)
+                .expect("known"),
+            Matcher::parse(r#"CustomDefaultMatcher:{"compareBodies": false}"#).expect("known"),
+        ] {
+            let c = compare_with(
+                &e,
+                &mine(own_name, "/v1.0/applications?api-version=1&x=2"),
+                &m,
+            );
+            assert!(c.matches(), "{}: {:?}", m.name, c.differences);
+            assert_eq!(c.echoes, [("recorded".to_owned(), "mine".to_owned())]);
+        }
+        let strict_order = Matcher::parse(r#"CustomDefaultMatcher:{"ignoreQueryOrdering": false}"#)
+            .expect("known");
+        assert!(
+            !compare_with(
+                &e,
+                &mine(same, "/v1.0/applications?x=2&api-version=1"),
+                &strict_order
+            )
+            .matches()
+        );
+        let volatile_x = Matcher::parse(r#"CustomDefaultMatcher:{"ignoredQueryParameters": "x"}"#)
+            .expect("known");
+        assert!(
+            compare_with(
+                &e,
+                &mine(same, "/v1.0/applications?api-version=1&x=9"),
+                &volatile_x
+            )
+            .matches()
+        );
+        assert!(
+            !compare_with(
+                &e,
+                &mine(same, "/v1.0/applications?api-version=1"),
+                &volatile_x
+            )
+            .matches(),
+            "an ignored parameter must still be present"
+        );
+        let other_type = vec![("content-type".to_owned(), "text/plain".to_owned())];
+        let plain = Incoming {
+            method: "POST",
+            path_and_query: "/v1.0/applications?api-version=1&x=2",
+            headers: &other_type,
+            body: same.as_bytes(),
+        };
+        assert!(!compare_with(&e, &plain, &default).matches());
+        assert!(
+            compare_with(
+                &e,
+                &plain,
+                &Matcher::parse("HeaderlessMatcher").expect("known")
+            )
+            .matches()
+        );
+        assert!(
+            compare_with(
+                &e,
+                &plain,
+                &Matcher::parse(r#"CustomDefaultMatcher:{"excludedHeaders": "Content-Type"}"#)
+                    .expect("known")
+            )
+            .matches()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_answer_echoes_the_clients_own_values_and_the_matcher_is_set_per_session() {
+        use tower::ServiceExt as _;
+        let recorded_id = "11111111-1111-4111-8111-111111111111";
+        let p = playback(vec![
+            entry(
+                "POST",
+                APP,
+                json!({"displayName": "recorded-name"}),
+                201,
+                json!({"id": recorded_id, "displayName": "recorded-name", "@odata.context": format!("x/{recorded_id}")}),
+            ),
+            entry(
+                "GET",
+                &format!("{APP}/{recorded_id}"),
+                Value::Null,
+                200,
+                json!({"id": recorded_id, "displayName": "recorded-name"}),
+            ),
+        ]);
+        let app = p.router();
+        let call = |r: axum::http::Request<axum::body::Body>| {
+            let app = app.clone();
+            async move {
+                let resp = app.oneshot(r).await.expect("response");
+                let status = resp.status();
+                let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                    .await
+                    .expect("body");
+                (
+                    status,
+                    serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+                )
+            }
+        };
+        let create = || {
+            axum::http::Request::post("/v1.0/applications")
+                .body(axum::body::Body::from(r#"{"displayName":"my-tool"}"#))
+                .expect("request")
+        };
+        let (status, body) = call(create()).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "the default matcher compares bodies"
+        );
+        assert_eq!(body["error"]["code"], "RecordingNotFound");
+        let (status, body) = call(
+            axum::http::Request::post("/_emulator/replay/matcher")
+                .body(axum::body::Body::from(r#"{"matcher": "NoSuch"}"#))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (StatusCode::BAD_REQUEST, &json!("InvalidMatcher"))
+        );
+        let (status, body) = call(
+            axum::http::Request::post("/Admin/SetMatcher")
+                .header("x-abstraction-identifier", "BodilessMatcher")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(
+            (status, &body["name"]),
+            (StatusCode::OK, &json!("BodilessMatcher"))
+        );
+        let (status, body) = call(create()).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(
+            body["displayName"], "my-tool",
+            "the client's own name is echoed"
+        );
+        assert_eq!(body["id"], recorded_id);
+        let own_id = "22222222-2222-4222-8222-222222222222";
+        let (status, body) = call(
+            axum::http::Request::get(format!("/v1.0/applications/{own_id}"))
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["id"], own_id, "an id in the path is echoed");
+        let (_, body) = call(
+            axum::http::Request::get("/_emulator/replay/matcher")
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(body["compareBodies"], false);
     }
 }

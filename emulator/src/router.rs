@@ -68,7 +68,16 @@ fn routes(state: AppState) -> Router {
             control::require_admin_token,
         ))
         // Bad input (wrong method, undecodable path, oversized body) in the owner's envelope.
-        .layer(middleware::from_fn_with_state(state, crate::input::guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::input::guard,
+        ))
+        // Before anything reads the request: a host name the emulator is not known by
+        // (DNS rebinding) is refused.
+        .layer(middleware::from_fn_with_state(
+            crate::hosts::AllowedHosts::new(&state.config),
+            crate::hosts::check,
+        ))
         .layer(middleware::from_fn(log_request))
 }
 

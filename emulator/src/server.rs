@@ -16,7 +16,9 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
-use crate::config::{Config, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode};
+use crate::config::{
+    Config, ConfigError, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode,
+};
 use crate::keys::{KeyError, KeyRing, SigningKey};
 use crate::state::AppState;
 use crate::tls::{self, TlsError};
@@ -36,6 +38,9 @@ pub enum StartError {
     /// A non-loopback bind without an admin token.
     #[error(transparent)]
     ExposedControlApi(#[from] ExposedControlApi),
+    /// A weak admin token or a malformed allowed host name.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The data directory could not be opened, read or written.
     #[error(transparent)]
     Persist(#[from] crate::persist::PersistError),
@@ -101,7 +106,13 @@ impl Server {
         signing_key: Option<Arc<SigningKey>>,
     ) -> Result<Self, StartError> {
         let addr = listener.local_addr()?;
+        config.validate()?;
         crate::faults::validate_all(&config.faults)?;
+        // First, so that the CA file it may hold goes into a checked private directory.
+        let opened = match &config.data_dir {
+            Some(dir) => Some(crate::persist::open(dir)?),
+            None => None,
+        };
         let tls = match &config.tls {
             TlsMode::Plain => None,
             TlsMode::SelfSigned { extra_sans } => Some(tls::self_signed(extra_sans)?),
@@ -110,11 +121,18 @@ impl Server {
         let ca_cert_path = match (&config.tls, &tls) {
             (TlsMode::Files { cert, .. }, _) => Some(cert.clone()),
             (TlsMode::SelfSigned { .. }, Some(setup)) => {
-                let path = config.ca_cert_path.clone().unwrap_or_else(|| {
-                    std::env::temp_dir()
-                        .join(format!("entra-emulator-{}", addr.port()))
-                        .join("ca.pem")
-                });
+                let path = match config.ca_cert_path.clone() {
+                    Some(path) => path,
+                    None => {
+                        let name = format!("entra-emulator-{}", addr.port());
+                        crate::files::private_temp_dir(&name)
+                            .map_err(|source| StartError::Write {
+                                path: std::env::temp_dir().join(&name),
+                                source,
+                            })?
+                            .join("ca.pem")
+                    }
+                };
                 write_atomically(&path, setup.trust_pem.as_bytes())?;
                 Some(path)
             }
@@ -122,10 +140,6 @@ impl Server {
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{}", display_addr(addr));
-        let opened = match &config.data_dir {
-            Some(dir) => Some(crate::persist::open(dir)?),
-            None => None,
-        };
         let signing_key = signing_key.or_else(|| opened.as_ref().map(|o| o.signing_key()));
         let keys = KeyRing::new(signing_key)?;
         let state = match opened {
@@ -272,19 +286,23 @@ fn display_addr(addr: SocketAddr) -> String {
 }
 
 /// Writes `bytes` to `path` via a temporary file and a rename, so readers never see a
-/// partial file.
+/// partial file. The file is readable by this user only (the connection file holds the
+/// admin's secret), and the temporary file is created afresh, so a link planted at its
+/// predictable name is never written through. Missing directories are created private.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StartError> {
     let err = |source| StartError::Write {
         path: path.to_owned(),
         source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        crate::files::create_dirs(dir).map_err(err)?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(err)?;
+    let mut file = crate::files::create_private(&tmp).map_err(err)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(err)?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(err)
 }
 
@@ -376,9 +394,19 @@ impl EmulatorBuilder {
     }
 
     /// Requires `token` on the control API (`/_emulator/*` but health), as `--admin-token`
-    /// does; needed to bind anything but a loopback address.
+    /// does; needed to bind anything but a loopback address. A token shorter than
+    /// [`MIN_ADMIN_TOKEN_LEN`](crate::config::MIN_ADMIN_TOKEN_LEN) characters, or with
+    /// spaces or non-ASCII characters, makes [`start`](Self::start) fail.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.config.admin_token = Some(Secret::new(token));
+        self
+    }
+
+    /// Also answers requests naming the host `name` (or, as `*.domain`, any one label under
+    /// `domain`), as `--allowed-host` does. Loopback names and IP addresses are always
+    /// answered; other names are refused with 421 (a defence against DNS rebinding).
+    pub fn allowed_host(mut self, name: impl Into<String>) -> Self {
+        self.config.allowed_hosts.push(name.into());
         self
     }
 
@@ -403,6 +431,7 @@ impl EmulatorBuilder {
 
     /// Binds (127.0.0.1:0 unless configured otherwise) and starts serving in the background.
     pub async fn start(self) -> Result<Emulator, StartError> {
+        self.config.validate()?;
         self.config.check_control_api(self.config.bind)?;
         let listener = TcpListener::bind(self.config.bind).await?;
         let server = Server::new(listener, self.config, self.signing_key)?;

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! entra-emulator --plain-http --bind 127.0.0.1:8443 --connection-file /tmp/conn.json &
-//! cargo run -p entra-conformance --bin verify-fixtures -- /tmp/conn.json fixtures/*.json
+//! cargo run -p entra-conformance --bin verify-fixtures -- /tmp/conn.json fixtures/emulator/*.json
 //! ```
 //! Each fixture starts from an empty tenant: the emulator is reset (`POST /_emulator/reset`)
 //! before it. Exit status 1 when anything differs.

@@ -334,6 +334,14 @@ fn custom_role_body(
     }
     let mut assignable = Vec::new();
     for s in scopes {
+        // Only built-in roles are assignable everywhere: Microsoft's role definition docs
+        // (role-definitions#assignablescopes) say a custom role cannot use the root scope.
+        // The code and wording of ARM's refusal were not found; they are guesses.
+        if Scope::parse(&s).is_ok_and(|sc| sc.kind() == ScopeKind::Root) {
+            return Err(ArmError::InvalidRoleDefinition(format!(
+                "The assignable scope '{s}' is not valid for a custom role: the root scope is reserved to built-in roles."
+            )));
+        }
         let scope = Scope::parse(&s)
             .ok()
             .filter(|sc| store.check_scope(sc).is_ok())
@@ -347,8 +355,26 @@ fn custom_role_body(
     Ok((name, description, permissions, assignable))
 }
 
+/// ARM's 403 unless the caller may do `action` at every one of `scopes`, naming the first
+/// scope where it may not. Azure's custom role docs require `roleDefinitions/write` (or
+/// `/delete`) on all assignable scopes; the refusal names the assignable scope itself, not
+/// the definition's id (a Terraform capture: "does not have authorization to perform action
+/// 'Microsoft.Authorization/roleDefinitions/write' over scope '/subscriptions/…'", and the
+/// RBAC troubleshooting docs quote the same scope form).
+fn require_at_each<'s>(
+    call: &Call<'_>,
+    store: &ArmStore,
+    action: &str,
+    scopes: impl IntoIterator<Item = &'s Scope>,
+) -> Result<(), ArmError> {
+    scopes
+        .into_iter()
+        .try_for_each(|scope| call.require(store, action, scope))
+}
+
 /// `PUT {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`: creates (201) or
-/// replaces (200) a custom role.
+/// replaces (200) a custom role. New permissions propagate to each plane as an assignment
+/// does.
 pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<Response, ArmError> {
     let body = call.json_body()?;
     let guid = Uuid::try_parse(id).map_err(|_| ArmError::InvalidRoleDefinitionId(id.to_owned()))?;
@@ -362,6 +388,15 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
     }
     let (role_name, description, permissions, assignable_scopes) = custom_role_body(&store, &body)?;
     let previous = store.authz.custom_role(&guid).cloned();
+    // A role definition is one object of the tenant whatever the URL's scope: writing it
+    // takes the right at every scope where it is, or will be, assignable.
+    let old_scopes = previous.iter().flat_map(|p| &p.assignable_scopes);
+    require_at_each(
+        call,
+        &store,
+        &format!("{DEFINITIONS}/write"),
+        assignable_scopes.iter().chain(old_scopes),
+    )?;
     let role = CustomRole {
         id: guid,
         role_name,
@@ -376,7 +411,8 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
         updated_by: Some(call.caller),
     };
     let rendered = render_custom(&role, &definition_prefix(&scope));
-    match store.authz.put_custom_role(role) {
+    let delays = call.state.config.propagation.delays(guid.as_u128());
+    match store.authz.put_custom_role(role, call.now, delays) {
         Ok(Upsert::Created) => Ok(json(StatusCode::CREATED, &rendered)),
         Ok(Upsert::Updated) => Ok(json(StatusCode::OK, &rendered)),
         Err(_) => Err(ArmError::RoleDefinitionWithSameNameExists),
@@ -384,7 +420,8 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
 }
 
 /// `DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`: 200 with the
-/// deleted role, 204 when there is none.
+/// deleted role, 204 when there is none. Needs `roleDefinitions/delete` at each of the
+/// role's assignable scopes; planes lose the role after their propagation delay.
 pub(crate) fn delete_definition(
     call: &Call<'_>,
     scope: &str,
@@ -401,7 +438,16 @@ pub(crate) fn delete_definition(
     if let Some(RoleRef::BuiltIn(_)) = store.authz.resolve_role(&guid) {
         return Err(ArmError::BuiltInRoleNotModifiable(guid.to_string()));
     }
-    match store.authz.delete_custom_role(&guid) {
+    if let Some(role) = store.authz.custom_role(&guid) {
+        require_at_each(
+            call,
+            &store,
+            &format!("{DEFINITIONS}/delete"),
+            role.assignable_scopes.iter(),
+        )?;
+    }
+    let delays = call.state.config.propagation.delays(guid.as_u128());
+    match store.authz.delete_custom_role(&guid, call.now, delays) {
         Ok(Some(role)) => Ok(json(
             StatusCode::OK,
             &render_custom(&role, &definition_prefix(&scope)),

@@ -116,6 +116,18 @@ pub enum ArmError {
     },
     /// A resource group name over 90 characters. Wording is a guess.
     ResourceGroupNameTooLong(String),
+    /// A parameter a resource provider refuses (Operational Insights' code for a bad
+    /// workspace name), with the provider's message.
+    InvalidParameter(String),
+    /// A new resource's name outside its type's naming rule. Code and wording are guesses.
+    InvalidResourceName {
+        /// As sent.
+        name: String,
+        /// Full type.
+        resource_type: String,
+        /// What the rule forbids.
+        reason: String,
+    },
     /// An operation-result token that names no operation. Code and wording are guesses.
     InvalidOperationId(String),
     /// An existing resource group written with another region.
@@ -381,6 +393,18 @@ impl ArmError {
                 "InvalidResourceGroup",
                 format!(
                     "The provided resource group name '{name}' is too long. The name can be at most 90 characters."
+                ),
+            ),
+            InvalidParameter(message) => (bad, "InvalidParameter", message.clone()),
+            InvalidResourceName {
+                name,
+                resource_type,
+                reason,
+            } => (
+                bad,
+                "InvalidResourceName",
+                format!(
+                    "The resource name '{name}' is not valid for resource type '{resource_type}': {reason}."
                 ),
             ),
             InvalidOperationId(token) => (

@@ -13,6 +13,7 @@ pub(crate) mod control;
 mod error;
 mod groups;
 mod metadata;
+mod names;
 pub mod regions;
 mod resources;
 pub mod store;

@@ -354,6 +354,10 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
             .unwrap_or_default();
         return Err(ArmError::ParentResourceNotFound(name));
     }
+    let existing = store.resource(&id).cloned();
+    if existing.is_none() {
+        super::names::check(&a.full_type(), a.name())?;
+    }
     let location = match string_field(&body, "location")? {
         Some(l) => Some(regions::normalize(&l, true).ok_or_else(|| {
             ArmError::LocationNotAvailableForResourceType {
@@ -367,7 +371,6 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let kind = string_field(&body, "kind")?;
     let sku = body.get("sku").filter(|v| !v.is_null()).cloned();
     let given = object_field(&body, "properties")?;
-    let existing = store.resource(&id).cloned();
     let properties = fill_properties(call, &store, a, existing.as_ref(), kind.as_deref(), given)?;
     let resource = Resource {
         id: existing

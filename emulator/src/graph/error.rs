@@ -39,6 +39,8 @@ pub enum GraphError {
     DuplicateServicePrincipal(Uuid),
     /// 400: identifier URI already used by another application.
     DuplicateIdentifierUri,
+    /// 400: an identifier URI outside the tenant's verified domains and its own ids.
+    HostNameNotOnVerifiedDomain(String),
     /// 405: the path exists but not with this method.
     MethodNotAllowed,
     /// 413: a body over Graph's 4 MB request limit. Code and wording are guesses.
@@ -93,12 +95,23 @@ impl GraphError {
                     "The service principal cannot be created, updated, or restored because the service principal name {app_id} is already in use."
                 ),
             ),
-            // Code and wording are guesses.
+            // The message is Entra's (Azure/go-autorest issue 308, from AAD Graph, where the
+            // code was Request_BadRequest with PropertyErrorCode ObjectConflict); the code
+            // Microsoft Graph gives is a guess.
             DuplicateIdentifierUri => (
                 bad,
                 "Request_MultipleObjectsWithSameKeyValue",
                 "Another object with the same value for property identifierUris already exists."
                     .to_owned(),
+            ),
+            // Code and text as Microsoft Graph answered in a Graph SDK log (Azure/Industrial-IoT
+            // pull request 1432): "Code: HostNameNotOnVerifiedDomain", status BadRequest.
+            HostNameNotOnVerifiedDomain(uri) => (
+                bad,
+                "HostNameNotOnVerifiedDomain",
+                format!(
+                    "Values of identifierUris property must use a verified domain of the organization or its subdomain: '{uri}'"
+                ),
             ),
             // Text as Graph answered a GET on a POST-only action (2016).
             MethodNotAllowed => (

@@ -2,6 +2,7 @@
 //! deleted items and `directoryObjects/getByIds`.
 
 mod error;
+mod identifier_uri;
 pub mod odata;
 pub mod render;
 
@@ -746,6 +747,7 @@ pub(crate) async fn create_app(
         }
         let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), "", ctx.now);
         apply_app_body(&mut app, body, true)?;
+        check_identifier_uris(&state, &app, &[])?;
         let mut dir = state.directory.write();
         if dir
             .identifier_uri_taken(&app.identifier_uris, None)
@@ -756,6 +758,24 @@ pub(crate) async fn create_app(
         dir.insert_app(app.clone());
         Ok(app_response(ctx, &state, &app, StatusCode::CREATED, None))
     })())
+}
+
+/// Refuses an identifier URI `app` adds (one not among `kept`) that it may not claim;
+/// Entra checks only new values, so an app keeps those it already had.
+fn check_identifier_uris(
+    state: &AppState,
+    app: &Application,
+    kept: &[String],
+) -> Result<(), GraphError> {
+    let owner = identifier_uri::Owner {
+        app_id: app.app_id,
+        tenant_id: state.config.tenant_id,
+        domain: tenant_domain(state),
+    };
+    app.identifier_uris
+        .iter()
+        .filter(|u| !kept.contains(u))
+        .try_for_each(|u| owner.check(u))
 }
 
 /// How a path names an application or service principal.
@@ -824,8 +844,11 @@ fn update_app_impl(
     caller.require(WRITE_ROLES)?;
     let body = json_object(body)?;
     let mut dir = state.directory.write();
-    let mut app = find_app(&dir, key)?.clone();
+    let before = find_app(&dir, key)?;
+    let mut app = before.clone();
+    let kept = before.identifier_uris.clone();
     apply_app_body(&mut app, body, false)?;
+    check_identifier_uris(state, &app, &kept)?;
     if dir
         .identifier_uri_taken(&app.identifier_uris, Some(&app.id))
         .is_some()

@@ -69,7 +69,7 @@ pub enum PersistError {
     /// Another emulator holds the data directory.
     #[error("{}: the data directory is in use by another emulator", path.display())]
     Locked {
-        /// The lock file.
+        /// The data directory (elsewhere than Unix, its lock file).
         path: PathBuf,
     },
 }
@@ -144,7 +144,8 @@ pub(crate) enum Next {
 impl Reader {
     /// Opens `path` and checks its header is of `kind` in this version.
     pub(crate) fn open(path: &Path, kind: Kind) -> Result<Self, PersistError> {
-        let file = File::open(path).map_err(PersistError::io(path))?;
+        let file = crate::files::open_checked(path, std::fs::OpenOptions::new().read(true))
+            .map_err(PersistError::io(path))?;
         let len = file.metadata().map_err(PersistError::io(path))?.len();
         let mut input = BufReader::with_capacity(1 << 20, file);
         let mut h = [0u8; HEADER_LEN as usize];

@@ -32,6 +32,11 @@
 //! only, as in memory. The token signing key is kept beside the state in
 //! `signing-key.pem` (mode 0600), with the instance tag in the snapshot, so tokens issued
 //! before a restart stay valid; keys rotated in later are not kept.
+//!
+//! The directory is created private (mode 0700) and every file in it is written afresh
+//! (mode 0600) and renamed into place; a directory or a file read back that another user
+//! owns or can write to, or a file that is a symbolic link, stops the start (see
+//! `crate::files`). One emulator at a time: it holds an advisory lock on the directory.
 
 mod format;
 mod records;
@@ -61,6 +66,8 @@ use crate::state::{AppState, Shared};
 const SNAPSHOT: &str = "snapshot.bin";
 const JOURNAL: &str = "journal.bin";
 const SIGNING_KEY: &str = "signing-key.pem";
+/// Elsewhere than Unix, the file whose lock marks the directory as in use.
+#[cfg(not(unix))]
 const LOCK: &str = "lock";
 /// Journal size past which a commit writes a snapshot instead (if the snapshot is smaller).
 const COMPACT_AT: u64 = 64 << 20;
@@ -141,17 +148,8 @@ impl Opened {
 /// Opens (creating when needed) the data directory `dir`: takes its lock, loads the
 /// signing key and the state. Refuses a damaged file rather than starting without it.
 pub fn open(dir: &Path) -> Result<Opened, PersistError> {
-    std::fs::create_dir_all(dir).map_err(PersistError::io(dir))?;
-    let lock_path = dir.join(LOCK);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(PersistError::io(&lock_path))?;
-    if lock.try_lock().is_err() {
-        return Err(PersistError::Locked { path: lock_path });
-    }
+    crate::files::private_dir(dir).map_err(PersistError::io(dir))?;
+    let lock = lock(dir)?;
     let signing_key = signing_key(dir)?;
     let (snapshot, journal) = (dir.join(SNAPSHOT), dir.join(JOURNAL));
     let mut opened = Opened {
@@ -193,6 +191,30 @@ pub fn open(dir: &Path) -> Result<Opened, PersistError> {
     Ok(opened)
 }
 
+/// Takes the data directory's advisory lock, held as long as the returned file is open. On
+/// Unix the lock is on the directory itself: a lock on a file inside it would let a second
+/// emulator in once someone deleted that file.
+fn lock(dir: &Path) -> Result<File, PersistError> {
+    #[cfg(unix)]
+    let (path, opened) = (dir.to_owned(), File::open(dir));
+    #[cfg(not(unix))]
+    let (path, opened) = {
+        let path = dir.join(LOCK);
+        let opened = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path);
+        (path, opened)
+    };
+    let lock = opened.map_err(PersistError::io(&path))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(PersistError::Locked { path }),
+        Err(std::fs::TryLockError::Error(e)) => Err(PersistError::io(&path)(e)),
+    }
+}
+
 fn signing_key(dir: &Path) -> Result<Arc<SigningKey>, PersistError> {
     let path = dir.join(SIGNING_KEY);
     let bad = |e: crate::keys::KeyError| PersistError::Corrupt {
@@ -200,17 +222,18 @@ fn signing_key(dir: &Path) -> Result<Arc<SigningKey>, PersistError> {
         offset: 0,
         reason: e.to_string(),
     };
-    match std::fs::read_to_string(&path) {
+    // A key someone else could have written would sign tokens of their making.
+    let read = crate::files::open_checked(&path, OpenOptions::new().read(true)).and_then(|f| {
+        let mut pem = String::new();
+        io::Read::read_to_string(&mut &f, &mut pem).map(|_| pem)
+    });
+    match read {
         Ok(pem) => SigningKey::from_pkcs8_pem(&pem).map(Arc::new).map_err(bad),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let key = KeyRing::new(None).map_err(bad)?.current();
             let pem = key.to_pkcs8_pem().map_err(bad)?;
             let tmp = dir.join(format!("{SIGNING_KEY}.tmp"));
-            let mut options = OpenOptions::new();
-            options.create(true).truncate(true).write(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&tmp).map_err(PersistError::io(&tmp))?;
+            let mut file = crate::files::create_private(&tmp).map_err(PersistError::io(&tmp))?;
             file.write_all(pem.as_bytes())
                 .and_then(|()| file.sync_all())
                 .map_err(PersistError::io(&tmp))?;
@@ -323,9 +346,7 @@ fn read_journal(
         }
     };
     drop(reader);
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
+    let file = crate::files::open_checked(path, OpenOptions::new().write(true))
         .map_err(PersistError::io(path))?;
     file.set_len(end)
         .and_then(|()| file.sync_all())
@@ -338,7 +359,7 @@ fn read_journal(
 /// Writes an empty journal of `generation` at `path` (via a temporary file).
 fn new_journal(path: &Path, generation: u64) -> Result<(File, u64), PersistError> {
     let tmp = path.with_extension("bin.tmp");
-    let mut file = File::create(&tmp).map_err(PersistError::io(&tmp))?;
+    let mut file = crate::files::create_private(&tmp).map_err(PersistError::io(&tmp))?;
     file.write_all(&format::header(Kind::Journal, generation))
         .and_then(|()| file.sync_all())
         .map_err(PersistError::io(&tmp))?;
@@ -505,7 +526,7 @@ impl Persistence {
         let generation = w.generation + 1;
         let snapshot = self.dir.join(SNAPSHOT);
         let tmp = self.dir.join(format!("{SNAPSHOT}.tmp"));
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        let mut out = BufWriter::with_capacity(1 << 20, crate::files::create_private(&tmp)?);
         out.write_all(&format::header(Kind::Snapshot, generation))?;
         let mut len = HEADER_LEN;
         let mut chunk: Vec<Record> = Vec::with_capacity(SNAPSHOT_CHUNK);
@@ -543,7 +564,7 @@ impl Persistence {
         drop(file);
         let journal = self.dir.join(JOURNAL);
         let journal_tmp = self.dir.join(format!("{JOURNAL}.tmp"));
-        let mut new_journal = File::create(&journal_tmp)?;
+        let mut new_journal = crate::files::create_private(&journal_tmp)?;
         new_journal.write_all(&format::header(Kind::Journal, generation))?;
         new_journal.sync_all()?;
         // The snapshot first: a crash between the renames leaves it with the old

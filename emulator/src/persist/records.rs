@@ -24,7 +24,7 @@ use crate::directory::{
 };
 use crate::kql::{Column, ColumnType, Table, Value};
 use crate::monitor::store::{Aggregate, Metric, MonitorOp, MonitorStore, Namespace, Point};
-use crate::rbac::assignments::{AuthzKey, Grant};
+use crate::rbac::assignments::{AuthzKey, Grant, StaleRole};
 use crate::rbac::{
     Assignment, AssignmentStore, CustomRole, OwnedPermission, PrincipalType, RoleRef, Scope,
 };
@@ -67,6 +67,13 @@ pub(crate) enum Record {
     Role(RoleRec),
     /// A custom role definition removed.
     RoleGone(Uuid),
+    /// A custom role definition removed whose permissions some plane still applies.
+    RoleRetired {
+        /// The role's GUID.
+        id: Uuid,
+        /// Its permissions before deletion (and earlier edits), oldest first.
+        stale: Vec<StaleRec>,
+    },
     /// Rows appended to a workspace table.
     WorkspaceRows {
         /// `customerId`.
@@ -271,6 +278,16 @@ pub(crate) struct RoleRec {
     updated_on: OffsetDateTime,
     created_by: Option<Uuid>,
     updated_by: Option<Uuid>,
+    /// Earlier permissions planes still apply (absent in files written before it existed).
+    #[serde(default)]
+    stale: Vec<StaleRec>,
+}
+
+/// [`StaleRole`]: permissions a plane applies until its entry of `until`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StaleRec {
+    permissions: Vec<PermissionRec>,
+    until: [OffsetDateTime; 4],
 }
 
 /// A [`Table`]: schema and rows, each value encoded after its column's type.
@@ -438,21 +455,54 @@ fn slot(store: &AssignmentStore, name: Uuid, principal: Uuid, key: &str) -> Reco
     })
 }
 
-fn custom_role(r: &CustomRole) -> Record {
+fn permission_recs(permissions: &[OwnedPermission]) -> Vec<PermissionRec> {
+    permissions
+        .iter()
+        .map(|p| PermissionRec {
+            actions: p.actions.clone(),
+            not_actions: p.not_actions.clone(),
+            data_actions: p.data_actions.clone(),
+            not_data_actions: p.not_data_actions.clone(),
+        })
+        .collect()
+}
+
+fn permissions_of(recs: Vec<PermissionRec>) -> Vec<OwnedPermission> {
+    recs.into_iter()
+        .map(|p| OwnedPermission {
+            actions: p.actions,
+            not_actions: p.not_actions,
+            data_actions: p.data_actions,
+            not_data_actions: p.not_data_actions,
+        })
+        .collect()
+}
+
+fn stale_recs(views: &[StaleRole]) -> Vec<StaleRec> {
+    views
+        .iter()
+        .map(|v| StaleRec {
+            permissions: permission_recs(&v.permissions),
+            until: v.until,
+        })
+        .collect()
+}
+
+fn stale_of(recs: Vec<StaleRec>) -> Vec<StaleRole> {
+    recs.into_iter()
+        .map(|r| StaleRole {
+            permissions: permissions_of(r.permissions),
+            until: r.until,
+        })
+        .collect()
+}
+
+fn custom_role(r: &CustomRole, stale: &[StaleRole]) -> Record {
     Record::Role(RoleRec {
         id: r.id,
         role_name: r.role_name.clone(),
         description: r.description.clone(),
-        permissions: r
-            .permissions
-            .iter()
-            .map(|p| PermissionRec {
-                actions: p.actions.clone(),
-                not_actions: p.not_actions.clone(),
-                data_actions: p.data_actions.clone(),
-                not_data_actions: p.not_data_actions.clone(),
-            })
-            .collect(),
+        permissions: permission_recs(&r.permissions),
         assignable_scopes: r
             .assignable_scopes
             .iter()
@@ -462,7 +512,22 @@ fn custom_role(r: &CustomRole) -> Record {
         updated_on: r.updated_on,
         created_by: r.created_by,
         updated_by: r.updated_by,
+        stale: stale_recs(stale),
     })
+}
+
+/// What persistence keeps of custom role `id`: the role, or the permissions planes still
+/// apply after its deletion, or its absence.
+fn role_record(store: &AssignmentStore, id: Uuid) -> Record {
+    let stale = store.stale_role(&id);
+    match store.custom_role(&id) {
+        Some(r) => custom_role(r, stale),
+        None if !stale.is_empty() => Record::RoleRetired {
+            id,
+            stale: stale_recs(stale),
+        },
+        None => Record::RoleGone(id),
+    }
 }
 
 fn authz_key(store: &AssignmentStore, key: AuthzKey) -> Record {
@@ -472,9 +537,7 @@ fn authz_key(store: &AssignmentStore, key: AuthzKey) -> Record {
             principal,
             key,
         } => slot(store, name, principal, &key),
-        AuthzKey::Role(id) => store
-            .custom_role(&id)
-            .map_or(Record::RoleGone(id), custom_role),
+        AuthzKey::Role(id) => role_record(store, id),
     }
 }
 
@@ -613,7 +676,10 @@ pub(crate) fn snapshot(
         sink(resource(r))?;
     }
     for r in arm.authz.custom_roles() {
-        sink(custom_role(r))?;
+        sink(role_record(&arm.authz, r.id))?;
+    }
+    for (id, _) in arm.authz.retired_roles() {
+        sink(role_record(&arm.authz, id))?;
     }
     for key in arm.authz.slots() {
         sink(authz_key(&arm.authz, key))?;
@@ -883,16 +949,7 @@ impl Loaded {
                     id: r.id,
                     role_name: r.role_name,
                     description: r.description,
-                    permissions: r
-                        .permissions
-                        .into_iter()
-                        .map(|p| OwnedPermission {
-                            actions: p.actions,
-                            not_actions: p.not_actions,
-                            data_actions: p.data_actions,
-                            not_data_actions: p.not_data_actions,
-                        })
-                        .collect(),
+                    permissions: permissions_of(r.permissions),
                     assignable_scopes: r
                         .assignable_scopes
                         .iter()
@@ -903,9 +960,14 @@ impl Loaded {
                     created_by: r.created_by,
                     updated_by: r.updated_by,
                 };
-                self.arm.authz.load_role(r.id, Some(role));
+                self.arm
+                    .authz
+                    .load_role(r.id, Some(role), stale_of(r.stale));
             }
-            Record::RoleGone(id) => self.arm.authz.load_role(id, None),
+            Record::RoleGone(id) => self.arm.authz.load_role(id, None, Vec::new()),
+            Record::RoleRetired { id, stale } => {
+                self.arm.authz.load_role(id, None, stale_of(stale));
+            }
             Record::WorkspaceRows {
                 customer_id,
                 now,
@@ -1001,5 +1063,99 @@ impl Loaded {
             Record::End { .. } => return Err("an end marker in the middle".to_owned()),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    use super::*;
+
+    fn role(id: Uuid, actions: &[&str]) -> CustomRole {
+        let t = time::macros::datetime!(2025-01-01 0:00 UTC);
+        CustomRole {
+            id,
+            role_name: format!("role {id}"),
+            description: String::new(),
+            permissions: vec![OwnedPermission {
+                actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+                ..OwnedPermission::default()
+            }],
+            assignable_scopes: vec![Scope::parse("/subscriptions/s").expect("scope")],
+            created_on: t,
+            updated_on: t,
+            created_by: None,
+            updated_by: None,
+        }
+    }
+
+    /// Encodes and decodes records as the files hold them, and replays them.
+    fn replay(records: Vec<Record>) -> AssignmentStore {
+        let mut loaded = Loaded::default();
+        for r in records {
+            let json = serde_json::to_vec(&r).expect("encode");
+            loaded
+                .apply(serde_json::from_slice(&json).expect("decode"))
+                .expect("apply");
+        }
+        loaded.arm.authz
+    }
+
+    /// Edited and deleted custom roles keep, across a restart, the permissions planes still
+    /// apply, through the journal and through a snapshot.
+    #[test]
+    fn pending_role_changes_survive_journal_and_snapshot() {
+        let now = time::macros::datetime!(2025-01-01 0:00 UTC);
+        let delays = [std::time::Duration::from_secs(600); 4];
+        let (edited, deleted) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut arm = ArmStore::default();
+        arm.authz.track(Arc::new(AtomicU64::new(0)));
+        for id in [edited, deleted] {
+            arm.authz
+                .put_custom_role(role(id, &["*/read"]), now, delays)
+                .expect("create");
+        }
+        arm.authz
+            .put_custom_role(role(edited, &["*"]), now, delays)
+            .expect("edit");
+        arm.authz
+            .delete_custom_role(&deleted, now, delays)
+            .expect("delete");
+        let mut journal = Vec::new();
+        arm_changes(&mut arm, &mut journal);
+        let mut snapshot_records = Vec::new();
+        snapshot(
+            "tag",
+            Duration::ZERO,
+            &Directory::default(),
+            &arm,
+            &MonitorStore::default(),
+            &mut |r| {
+                snapshot_records.push(r);
+                Ok(())
+            },
+        )
+        .expect("snapshot");
+        for records in [journal, snapshot_records] {
+            let back = replay(records);
+            assert_eq!(back.stale_role(&edited), arm.authz.stale_role(&edited));
+            assert_eq!(back.stale_role(&deleted), arm.authz.stale_role(&deleted));
+            assert_eq!(back.stale_role(&deleted).len(), 1);
+            assert!(back.custom_role(&deleted).is_none());
+            assert_eq!(
+                back.custom_role(&edited).map(|r| r.permissions.clone()),
+                Some(role(edited, &["*"]).permissions)
+            );
+        }
+        // A role written before stale views were persisted still reads.
+        let old = serde_json::json!({"Role": {
+            "id": edited, "role_name": "r", "description": "", "permissions": [],
+            "assignable_scopes": [], "created_on": now, "updated_on": now,
+            "created_by": null, "updated_by": null,
+        }});
+        let record: Record = serde_json::from_value(old).expect("old role record");
+        assert!(replay(vec![record]).stale_role(&edited).is_empty());
     }
 }

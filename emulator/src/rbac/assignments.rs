@@ -134,17 +134,23 @@ pub struct CustomRole {
     pub updated_by: Option<Uuid>,
 }
 
+/// Whether `permissions` allow `action` (a data action when `data`): same rule as the
+/// built-in roles, block by block.
+fn owned_permits(permissions: &[OwnedPermission], action: &str, data: bool) -> bool {
+    permissions.iter().any(|p| {
+        if data {
+            block_permits(&p.data_actions, &p.not_data_actions, action)
+        } else {
+            block_permits(&p.actions, &p.not_actions, action)
+        }
+    })
+}
+
 impl CustomRole {
     /// Whether the role allows `action` (a data action when `data`): same rule as the
     /// built-in roles, block by block.
     pub fn permits(&self, action: &str, data: bool) -> bool {
-        self.permissions.iter().any(|p| {
-            if data {
-                block_permits(&p.data_actions, &p.not_data_actions, action)
-            } else {
-                block_permits(&p.actions, &p.not_actions, action)
-            }
-        })
+        owned_permits(&self.permissions, action, data)
     }
 
     /// Whether the role may be assigned at `scope`.
@@ -269,6 +275,17 @@ pub struct Pending {
     pub effective_at: OffsetDateTime,
 }
 
+/// The permissions a custom role had before an edit or its deletion, which planes keep
+/// applying until the change reaches them: each plane caches role definitions as it caches
+/// assignments, so a role's change propagates with the same per-plane delays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StaleRole {
+    /// The permissions before the change.
+    pub(crate) permissions: Vec<OwnedPermission>,
+    /// Per plane ([`Plane::ALL`] order), from when it applies the change instead.
+    pub(crate) until: [OffsetDateTime; 4],
+}
+
 /// What a decision reads: one assignment's effect windows.
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
@@ -324,6 +341,8 @@ pub struct AssignmentStore {
     /// scope key → names of the live assignments there.
     by_scope: BTreeMap<Box<str>, Vec<Uuid>>,
     custom_roles: HashMap<Uuid, CustomRole>,
+    /// Custom role id → earlier permissions some plane may still apply, oldest first.
+    stale_roles: HashMap<Uuid, Vec<StaleRole>>,
     /// Keys changed since persistence last looked (`None`: not persisted).
     track: Option<Tracker<AuthzKey>>,
 }
@@ -546,9 +565,9 @@ impl AssignmentStore {
         };
         target.ancestors().any(|key| {
             by_key.get(key).is_some_and(|grants| {
-                grants
-                    .iter()
-                    .any(|g| g.active(plane, now) && self.role_permits(g.role, action, data))
+                grants.iter().any(|g| {
+                    g.active(plane, now) && self.role_permits(g.role, action, data, plane, now)
+                })
             })
         })
     }
@@ -570,13 +589,53 @@ impl AssignmentStore {
         })
     }
 
-    fn role_permits(&self, role: RoleRef, action: &str, data: bool) -> bool {
+    /// Whether `role` allows `action` as `plane` sees it at `now`: a custom role edited or
+    /// deleted less than the plane's delay ago still has its earlier permissions there (the
+    /// oldest view the plane has not yet dropped).
+    fn role_permits(
+        &self,
+        role: RoleRef,
+        action: &str,
+        data: bool,
+        plane: Plane,
+        now: OffsetDateTime,
+    ) -> bool {
         match role {
             RoleRef::BuiltIn(r) => r.permits(action, data),
-            RoleRef::Custom(id) => self
-                .custom_roles
-                .get(&id)
-                .is_some_and(|c| c.permits(action, data)),
+            RoleRef::Custom(id) => {
+                let i = plane.index();
+                let stale = self
+                    .stale_roles
+                    .get(&id)
+                    .and_then(|views| views.iter().find(|v| now < v.until[i]));
+                match stale {
+                    Some(v) => owned_permits(&v.permissions, action, data),
+                    None => self
+                        .custom_roles
+                        .get(&id)
+                        .is_some_and(|c| c.permits(action, data)),
+                }
+            }
+        }
+    }
+
+    /// Keeps `permissions` (what role `id` granted until `now`) in force on each plane until
+    /// its entry of `delays` has passed.
+    fn retire_permissions(
+        &mut self,
+        id: Uuid,
+        permissions: Vec<OwnedPermission>,
+        now: OffsetDateTime,
+        delays: [Duration; 4],
+    ) {
+        let views = self.stale_roles.entry(id).or_default();
+        views.retain(|v| v.until.iter().any(|&t| now < t));
+        let until = at(now, delays);
+        if until.iter().any(|&t| now < t) {
+            views.push(StaleRole { permissions, until });
+        }
+        if views.is_empty() {
+            self.stale_roles.remove(&id);
         }
     }
 
@@ -643,8 +702,15 @@ impl AssignmentStore {
     }
 
     /// Creates or replaces a custom role. Role names are unique in the tenant, built-in
-    /// names included.
-    pub fn put_custom_role(&mut self, role: CustomRole) -> Result<Upsert, Conflict> {
+    /// names included. New permissions of a replaced role reach each plane after the
+    /// matching entry of `delays` (in [`Plane::ALL`] order), counted from `now`; until then
+    /// the plane keeps the earlier ones, as for an assignment.
+    pub fn put_custom_role(
+        &mut self,
+        role: CustomRole,
+        now: OffsetDateTime,
+        delays: [Duration; 4],
+    ) -> Result<Upsert, Conflict> {
         let clash = find_by_name(&role.role_name).is_some()
             || self
                 .custom_roles
@@ -653,15 +719,32 @@ impl AssignmentStore {
         if clash {
             return Err(Conflict::RoleNameExists);
         }
-        self.touch(AuthzKey::Role(role.id));
-        Ok(match self.custom_roles.insert(role.id, role) {
+        let id = role.id;
+        self.touch(AuthzKey::Role(id));
+        let changed = self
+            .custom_roles
+            .get(&id)
+            .filter(|old| old.permissions != role.permissions)
+            .map(|old| old.permissions.clone());
+        let previous = self.custom_roles.insert(id, role);
+        if let Some(permissions) = changed {
+            self.retire_permissions(id, permissions, now, delays);
+        }
+        Ok(match previous {
             Some(_) => Upsert::Updated,
             None => Upsert::Created,
         })
     }
 
-    /// Deletes a custom role that no live assignment uses.
-    pub fn delete_custom_role(&mut self, id: &Uuid) -> Result<Option<CustomRole>, Conflict> {
+    /// Deletes a custom role that no live assignment uses. Planes keep its permissions
+    /// (for assignments whose deletion is still propagating) until `now` plus their entry
+    /// of `delays`.
+    pub fn delete_custom_role(
+        &mut self,
+        id: &Uuid,
+        now: OffsetDateTime,
+        delays: [Duration; 4],
+    ) -> Result<Option<CustomRole>, Conflict> {
         if self
             .assignments
             .values()
@@ -670,7 +753,29 @@ impl AssignmentStore {
             return Err(Conflict::RoleInUse);
         }
         self.touch(AuthzKey::Role(*id));
-        Ok(self.custom_roles.remove(id))
+        let removed = self.custom_roles.remove(id);
+        if let Some(role) = &removed {
+            self.retire_permissions(*id, role.permissions.clone(), now, delays);
+        }
+        Ok(removed)
+    }
+
+    /// The earlier permissions of custom role `id` that some plane may still apply, oldest
+    /// first (for persistence).
+    pub(crate) fn stale_role(&self, id: &Uuid) -> &[StaleRole] {
+        self.stale_roles.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Deleted custom roles some plane may still apply, in id order (for a snapshot).
+    pub(crate) fn retired_roles(&self) -> Vec<(Uuid, &[StaleRole])> {
+        let mut out: Vec<(Uuid, &[StaleRole])> = self
+            .stale_roles
+            .iter()
+            .filter(|(id, _)| !self.custom_roles.contains_key(id))
+            .map(|(id, views)| (*id, views.as_slice()))
+            .collect();
+        out.sort_by_key(|(id, _)| *id);
+        out
     }
 
     fn touch(&mut self, key: AuthzKey) {
@@ -776,12 +881,18 @@ impl AssignmentStore {
         }
     }
 
-    /// Replaces or removes a custom role as persisted (replay).
-    pub(crate) fn load_role(&mut self, id: Uuid, role: Option<CustomRole>) {
+    /// Replaces or removes a custom role, and the earlier permissions planes still apply,
+    /// as persisted (replay).
+    pub(crate) fn load_role(&mut self, id: Uuid, role: Option<CustomRole>, stale: Vec<StaleRole>) {
         match role {
             Some(r) => self.custom_roles.insert(id, r),
             None => self.custom_roles.remove(&id),
         };
+        if stale.is_empty() {
+            self.stale_roles.remove(&id);
+        } else {
+            self.stale_roles.insert(id, stale);
+        }
     }
 }
 
@@ -1050,21 +1161,30 @@ mod tests {
             created_by: None,
             updated_by: None,
         };
-        assert_eq!(store.put_custom_role(role.clone()), Ok(Upsert::Created));
-        assert_eq!(store.put_custom_role(role.clone()), Ok(Upsert::Updated));
+        assert_eq!(
+            store.put_custom_role(role.clone(), t0(), [Duration::ZERO; 4]),
+            Ok(Upsert::Created)
+        );
+        assert_eq!(
+            store.put_custom_role(role.clone(), t0(), [Duration::ZERO; 4]),
+            Ok(Upsert::Updated)
+        );
         let clash = CustomRole {
             id: Uuid::from_u128(78),
             role_name: "group reader".into(),
             ..role.clone()
         };
-        assert_eq!(store.put_custom_role(clash), Err(Conflict::RoleNameExists));
+        assert_eq!(
+            store.put_custom_role(clash, t0(), [Duration::ZERO; 4]),
+            Err(Conflict::RoleNameExists)
+        );
         let builtin_name = CustomRole {
             id: Uuid::from_u128(79),
             role_name: "Reader".into(),
             ..role.clone()
         };
         assert_eq!(
-            store.put_custom_role(builtin_name),
+            store.put_custom_role(builtin_name, t0(), [Duration::ZERO; 4]),
             Err(Conflict::RoleNameExists)
         );
         let custom = store.resolve_role(&id).expect("resolves");
@@ -1086,17 +1206,114 @@ mod tests {
             t0()
         ));
         assert_eq!(
-            store.delete_custom_role(&id).map(|r| r.is_some()),
+            store
+                .delete_custom_role(&id, t0(), [Duration::ZERO; 4])
+                .map(|r| r.is_some()),
             Err(Conflict::RoleInUse)
         );
         store.remove(&Uuid::from_u128(1), t0(), [Duration::ZERO; 4]);
-        assert_eq!(store.delete_custom_role(&id).map(|r| r.is_some()), Ok(true));
+        assert_eq!(
+            store
+                .delete_custom_role(&id, t0(), [Duration::ZERO; 4])
+                .map(|r| r.is_some()),
+            Ok(true)
+        );
         assert!(store.resolve_role(&id).is_none());
         assert!(
             store
                 .resolve_role(&Uuid::parse_str(ids::READER).expect("guid"))
                 .is_some()
         );
+    }
+
+    #[test]
+    fn a_role_edit_or_deletion_reaches_each_plane_after_its_delay() {
+        let mut store = AssignmentStore::default();
+        let id = Uuid::from_u128(77);
+        let read_only = vec![OwnedPermission {
+            actions: vec![RG_READ.into()],
+            ..OwnedPermission::default()
+        }];
+        let role = CustomRole {
+            id,
+            role_name: "Edited".into(),
+            description: String::new(),
+            permissions: read_only.clone(),
+            assignable_scopes: vec![scope(SUB)],
+            created_on: t0(),
+            updated_on: t0(),
+            created_by: None,
+            updated_by: None,
+        };
+        let delays = [MIN, 2 * MIN, 3 * MIN, 60 * MIN];
+        // A new role has nothing earlier to keep: in force at once.
+        assert_eq!(
+            store.put_custom_role(role.clone(), t0(), delays),
+            Ok(Upsert::Created)
+        );
+        let p = Uuid::from_u128(1);
+        store
+            .upsert(
+                assignment(1, SUB, RoleRef::Custom(id), p),
+                t0(),
+                [Duration::ZERO; 4],
+            )
+            .expect("assign");
+        let sub = scope(SUB);
+        let write = "Microsoft.Resources/subscriptions/resourceGroups/write";
+        let at = |mins: i64| t0() + time::Duration::minutes(mins);
+        let allowed = |store: &AssignmentStore, action: &str, plane: Plane, mins: i64| {
+            store.is_allowed(&p, &sub, action, false, plane, at(mins))
+        };
+        assert!(allowed(&store, RG_READ, Plane::Arm, 0));
+        assert!(!allowed(&store, write, Plane::Arm, 0));
+        // Widened at minute 10: each plane keeps the old permissions for its delay.
+        let widened = CustomRole {
+            permissions: vec![OwnedPermission {
+                actions: vec!["*".into()],
+                ..OwnedPermission::default()
+            }],
+            ..role.clone()
+        };
+        assert_eq!(
+            store.put_custom_role(widened, at(10), delays),
+            Ok(Upsert::Updated)
+        );
+        assert!(!allowed(&store, write, Plane::Arm, 10));
+        assert!(allowed(&store, RG_READ, Plane::Arm, 10));
+        assert!(allowed(&store, write, Plane::Arm, 11));
+        assert!(!allowed(&store, write, Plane::LogAnalytics, 11));
+        assert!(allowed(&store, write, Plane::LogAnalytics, 12));
+        assert!(!allowed(&store, write, Plane::AppInsights, 69));
+        assert!(allowed(&store, write, Plane::AppInsights, 70));
+        // Narrowed back at minute 20, while App Insights still holds the first view: ARM
+        // keeps the widened one for its own delay.
+        assert_eq!(
+            store.put_custom_role(role.clone(), at(20), delays),
+            Ok(Upsert::Updated)
+        );
+        assert!(allowed(&store, write, Plane::Arm, 20));
+        assert!(!allowed(&store, write, Plane::Arm, 21));
+        // Written again unchanged: nothing to propagate.
+        store
+            .put_custom_role(role.clone(), at(30), delays)
+            .expect("same");
+        assert!(!allowed(&store, write, Plane::Arm, 30));
+        assert!(allowed(&store, RG_READ, Plane::Arm, 30));
+        // Deleted once unassigned, while the unassignment still propagates: planes lose the
+        // role itself after their delay.
+        store.remove(&Uuid::from_u128(1), at(40), [5 * MIN; 4]);
+        assert_eq!(
+            store
+                .delete_custom_role(&id, at(40), delays)
+                .map(|r| r.is_some()),
+            Ok(true)
+        );
+        assert!(allowed(&store, RG_READ, Plane::Arm, 40));
+        assert!(!allowed(&store, RG_READ, Plane::Arm, 41));
+        assert!(allowed(&store, RG_READ, Plane::Metrics, 42));
+        assert!(!allowed(&store, RG_READ, Plane::Metrics, 43));
+        assert_eq!(store.retired_roles().len(), 1);
     }
 
     #[test]

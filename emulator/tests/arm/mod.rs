@@ -2442,22 +2442,7 @@ async fn the_binary_reads_the_propagation_flags_from_the_environment() {
 #[tokio::test]
 async fn readme_arm_walkthrough_runs_against_the_binary() {
     let bin = RunningBinary::start(&[]).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/shell/arm-walkthrough.sh"
-    );
-    let out = tokio::process::Command::new("bash")
-        .arg(script)
-        .arg(bin.conn_path())
-        .output()
-        .await
-        .expect("run the walk-through (needs bash, curl, jq)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = bin.run_client_script("arm-walkthrough.sh").await;
     for line in [
         "1. create group: 201",
         "2. Reader for the app: 201",

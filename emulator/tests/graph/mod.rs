@@ -10,43 +10,6 @@ use crate::support::*;
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 
-/// Creates an app with a secret and a service principal; returns (app, secret, sp).
-async fn app_with_sp(app: &TestApp, token: &str, name: &str) -> (Value, String, Value) {
-    let (status, _, created) = app
-        .call(
-            Method::POST,
-            "/v1.0/applications",
-            Some(token),
-            Some(json!({"displayName": name})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().expect("id");
-    let (status, _, cred) = app
-        .call(
-            Method::POST,
-            &format!("/v1.0/applications/{id}/addPassword"),
-            Some(token),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{cred}");
-    let (status, _, sp) = app
-        .call(
-            Method::POST,
-            "/v1.0/servicePrincipals",
-            Some(token),
-            Some(json!({"appId": created["appId"]})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{sp}");
-    (
-        created,
-        cred["secretText"].as_str().expect("secret").to_owned(),
-        sp,
-    )
-}
-
 #[tokio::test]
 async fn register_add_secret_create_sp_get_token_remove_secret() {
     let app = TestApp::new().await;
@@ -895,22 +858,7 @@ async fn get_by_ids_resolves_service_principals() {
 #[tokio::test]
 async fn readme_curl_walkthrough_runs_against_the_binary() {
     let bin = RunningBinary::start(&[]).await;
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/shell/graph-walkthrough.sh"
-    );
-    let out = tokio::process::Command::new("bash")
-        .arg(script)
-        .arg(bin.conn_path())
-        .output()
-        .await
-        .expect("run the walk-through (needs bash, curl, jq)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = bin.run_client_script("graph-walkthrough.sh").await;
     assert!(
         stdout.contains("3. read back: null "),
         "secret hidden on read: {stdout}"

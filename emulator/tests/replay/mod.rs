@@ -8,7 +8,7 @@ use crate::support::RunningBinary;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/create_for_rbac_without_role.json"
+    "/../fixtures/emulator/create_for_rbac_without_role.json"
 );
 
 #[tokio::test]
@@ -66,4 +66,55 @@ async fn a_recorded_create_for_rbac_exchange_is_answered_as_recorded() {
     assert!(differences.contains("someone-else"), "{differences}");
     let log = bin.stop_and_collect_stderr().await;
     assert!(log.contains("replay POST /v1.0/applications 201"), "{log}");
+}
+
+/// `clients/shell/replay-own-name.sh`: a tool creates an app with its own display name against
+/// the playback; refused under the default matcher, answered with its name echoed once the
+/// session's matcher leaves the name out.
+#[tokio::test]
+async fn a_tool_with_its_own_app_name_replays_with_a_matcher() {
+    let bin = RunningBinary::spawn(&["--plain-http", "--replay", FIXTURE], &[]).await;
+    let stdout = bin.run_client_script("replay-own-name.sh").await;
+    assert!(
+        stdout.contains("2. own name, default matcher: 404 RecordingNotFound"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("4. own name, JsonBodyMatcher: 201 displayName=my-tool-"),
+        "{stdout}"
+    );
+}
+
+/// `--replay-matcher` chooses the session's matcher at start.
+#[tokio::test]
+async fn the_matcher_flag_sets_the_sessions_matcher() {
+    let bin = RunningBinary::spawn(
+        &[
+            "--plain-http",
+            "--replay",
+            FIXTURE,
+            "--replay-matcher",
+            r#"CustomDefaultMatcher:{"compareBodies": false}"#,
+        ],
+        &[],
+    )
+    .await;
+    let base = bin.info["base_url"].as_str().expect("base_url").to_owned();
+    let matcher: Value = reqwest::get(format!("{base}/_emulator/replay/matcher"))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(matcher["name"], "CustomDefaultMatcher");
+    assert_eq!(matcher["compareBodies"], false);
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1.0/applications"))
+        .json(&json!({"displayName": "flagged", "keyCredentials": []}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["displayName"], "flagged");
 }

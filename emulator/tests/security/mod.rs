@@ -16,6 +16,13 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod admin_token;
+mod escalation;
+mod files;
+mod hosts;
+mod identifier_uris;
+mod names;
+
 const ARM: &str = "https://management.azure.com/.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 const LA: &str = "https://api.loganalytics.io/.default";
@@ -1249,32 +1256,39 @@ async fn the_binary_refuses_a_non_loopback_bind_without_an_admin_token() {
             vec![("ENTRA_EMULATOR_ADMIN_TOKEN", "")],
         ),
     ] {
-        let out = tokio::time::timeout(
-            Duration::from_secs(30),
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
-                .args(&args)
-                .arg("--plain-http")
-                .env_remove("ENTRA_EMULATOR_ADMIN_TOKEN")
-                .envs(env.iter().copied())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("exits at once")
-        .expect("runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?} {env:?}");
+        let stderr = refused_start(&args, &env).await;
         assert!(
             stderr.contains("refusing to serve the control API")
                 && stderr.contains("--admin-token")
                 && stderr.contains("ENTRA_EMULATOR_ADMIN_TOKEN"),
             "{stderr}"
         );
-        assert!(
-            !String::from_utf8_lossy(&out.stdout).contains("listening on"),
-            "nothing was served"
-        );
     }
+}
+
+/// Runs the binary over plain HTTP with `args` and `env` (and no admin token unless `env`
+/// gives one), expecting it to refuse to start without serving anything; returns its stderr.
+async fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
+            .args(args)
+            .arg("--plain-http")
+            .env_remove("ENTRA_EMULATOR_ADMIN_TOKEN")
+            .envs(env.iter().copied())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("exits at once instead of serving")
+    .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} {env:?}: {stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening on"),
+        "nothing was served"
+    );
+    stderr
 }
 
 #[tokio::test]

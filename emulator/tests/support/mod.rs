@@ -292,6 +292,25 @@ impl RunningBinary {
         self.dir.join("conn.json")
     }
 
+    /// Runs `clients/shell/{script}` with this emulator's connection file (needs bash, curl and
+    /// jq); fails unless it succeeds, and returns what it printed.
+    pub(crate) async fn run_client_script(&self, script: &str) -> String {
+        let path = format!("{}/../clients/shell/{script}", env!("CARGO_MANIFEST_DIR"));
+        let out = tokio::process::Command::new("bash")
+            .arg(&path)
+            .arg(self.conn_path())
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("run {script} (needs bash, curl, jq): {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     pub(crate) fn ca_path(&self) -> &str {
         self.info["ca_cert_path"].as_str().expect("ca_cert_path")
     }
@@ -442,6 +461,43 @@ fn redact_str(s: &str) -> String {
         }
     }
     out
+}
+
+/// Creates an app with a secret and a service principal; returns (app, secret, sp).
+pub(crate) async fn app_with_sp(app: &TestApp, token: &str, name: &str) -> (Value, String, Value) {
+    let (status, _, created) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1.0/applications",
+            Some(token),
+            Some(json!({"displayName": name})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("id");
+    let (status, _, cred) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1.0/applications/{id}/addPassword"),
+            Some(token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cred}");
+    let (status, _, sp) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1.0/servicePrincipals",
+            Some(token),
+            Some(json!({"appId": created["appId"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sp}");
+    (
+        created,
+        cred["secretText"].as_str().expect("secret").to_owned(),
+        sp,
+    )
 }
 
 impl TestApp {
