@@ -14,29 +14,18 @@ fn repo() -> PathBuf {
         .expect("repository root")
 }
 
-/// Runs `clients/shell/{script}` with `args`; fails unless it exits 0. Returns its stdout.
-async fn run_script(script: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = tokio::process::Command::new("bash")
-        .arg(repo().join("clients/shell").join(script))
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(repo())
-        .output()
-        .await
-        .expect("run bash (the recipes need bash, curl and jq)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{script}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 #[tokio::test]
 async fn get_token_recipe_gets_a_token_and_the_keys() {
     let bin = RunningBinary::start(&[]).await;
-    let out = run_script("get-token.sh", &[bin.url(), bin.ca_path()], &[]).await;
+    // Base URL and CA file as arguments: the script's defaults are port 8443's.
+    let out = tokio::process::Command::new("bash")
+        .arg(repo().join("clients/shell/get-token.sh"))
+        .args([bin.url(), bin.ca_path()])
+        .output()
+        .await
+        .expect("run bash (the recipes need bash and curl)");
+    assert!(out.status.success(), "{out:?}");
+    let out = String::from_utf8_lossy(&out.stdout);
     let mut lines = out.lines();
     let token: serde_json::Value =
         serde_json::from_str(lines.next().expect("token line")).expect("json");
@@ -50,13 +39,7 @@ async fn get_token_recipe_gets_a_token_and_the_keys() {
 #[tokio::test]
 async fn monitor_walkthrough_waits_for_propagation_then_reads_rows_and_a_metric() {
     let bin = RunningBinary::start(&[]).await;
-    let conn = bin.conn_path();
-    let out = run_script(
-        "monitor-walkthrough.sh",
-        &[conn.to_str().expect("utf-8")],
-        &[],
-    )
-    .await;
+    let out = bin.run_client_script("monitor-walkthrough.sh").await;
     for line in [
         "1. reader queries before the delay: 403 InsufficientAccessError",
         "2. publisher uploads two rows: 204",
@@ -73,8 +56,7 @@ async fn monitor_walkthrough_waits_for_propagation_then_reads_rows_and_a_metric(
 #[tokio::test]
 async fn fault_injection_recipe_throttles_some_writes_until_the_rule_expires() {
     let bin = RunningBinary::start(&[]).await;
-    let conn = bin.conn_path();
-    let out = run_script("fault-injection.sh", &[conn.to_str().expect("utf-8")], &[]).await;
+    let out = bin.run_client_script("fault-injection.sh").await;
     let statuses: Vec<&str> = out
         .lines()
         .find_map(|l| l.strip_prefix("ten registrations: "))
@@ -186,13 +168,21 @@ fn every_shell_recipe_is_an_excerpt_of_a_script_the_suite_runs() {
 /// orphan that nothing checks).
 #[test]
 fn every_quoted_shell_script_is_run_by_a_test() {
-    let tests: String = ["recipes/mod.rs", "graph/mod.rs", "arm/mod.rs"]
-        .iter()
-        .map(|f| {
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(f))
-                .expect("read")
-        })
-        .collect();
+    fn sources(dir: &Path, into: &mut String) {
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                sources(&path, into);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                into.push_str(&std::fs::read_to_string(&path).expect("read"));
+            }
+        }
+    }
+    let mut tests = String::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
+        &mut tests,
+    );
     for doc in documents() {
         for block in code_blocks(&std::fs::read_to_string(&doc).expect("read")) {
             if let Some(script) = block
