@@ -1,6 +1,7 @@
 //! Integration tests of the emulator over real sockets: one test binary, a module per service.
 
 mod arm;
+mod cli;
 mod concurrency;
 mod entra;
 mod faults;
@@ -10,6 +11,7 @@ mod monitor;
 mod persistence;
 mod portal;
 mod query_limits;
+mod recipes;
 mod replay;
 mod security;
 mod support;
