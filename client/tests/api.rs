@@ -973,3 +973,6 @@ async fn certificate_and_workload_identity_credentials_get_tokens_arm_accepts() 
         .expect_err("no file");
     assert!(matches!(err, entra_client::Error::Config(_)), "{err:?}");
 }
+
+/// The README's in-process example, verbatim (the README quotes the file).
+mod readme;
