@@ -417,3 +417,16 @@ async fn add_key_and_remove_key_need_a_proof_signed_by_a_current_certificate() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// azure-identity's CertificateCredential, WorkloadIdentityCredential and
+/// DefaultAzureCredential (workload identity mode), and MSAL Python with a certificate
+/// (`clients/python/tests/test_credentials.py`): each gets a token and calls ARM.
+#[tokio::test]
+async fn python_certificate_and_workload_identity_credentials_call_arm() {
+    let Some(python) =
+        real_client("credentials::python_certificate_and_workload_identity_credentials_call_arm")
+    else {
+        return;
+    };
+    run_pytest(&python, "test_credentials.py").await;
+}

@@ -45,6 +45,13 @@ pub(crate) const REAL_CLIENTS: &[RealClient] = &[
         tests: &["entra::azure_identity_python_credentials_get_tokens_over_https"],
     },
     RealClient {
+        name: "azure-identity and MSAL for Python with certificates and federated tokens",
+        need: Need::Python(
+            "pytest, entra_emulator_pytest, azure.identity, msal, cryptography, requests",
+        ),
+        tests: &["credentials::python_certificate_and_workload_identity_credentials_call_arm"],
+    },
+    RealClient {
         name: "azure-monitor-query and azure-monitor-ingestion",
         need: Need::Python(
             "pytest, entra_emulator_pytest, azure.identity, azure.monitor.query, azure.monitor.ingestion",
