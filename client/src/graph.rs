@@ -217,6 +217,42 @@ impl Graph {
         self.send(req).await.map(drop)
     }
 
+    /// Adds a federated identity credential (`name`, `issuer`, `subject`, `audiences`, …) to
+    /// an application; answers it as Graph stored it.
+    pub async fn add_federated_credential(
+        &self,
+        object_id: &str,
+        body: Value,
+    ) -> Result<Value, Error> {
+        let url = self.url(&format!(
+            "/applications/{object_id}/federatedIdentityCredentials"
+        ));
+        self.send(Request::new(Method::POST, url).json(&body))
+            .await?
+            .json(Service::Graph)
+    }
+
+    /// The federated identity credentials of an application.
+    pub async fn list_federated_credentials(&self, object_id: &str) -> Result<Vec<Value>, Error> {
+        self.list(
+            &format!("/applications/{object_id}/federatedIdentityCredentials"),
+            None,
+        )
+        .await
+    }
+
+    /// Deletes a federated identity credential (by id or name).
+    pub async fn delete_federated_credential(
+        &self,
+        object_id: &str,
+        credential: &str,
+    ) -> Result<(), Error> {
+        let url = self.url(&format!(
+            "/applications/{object_id}/federatedIdentityCredentials/{credential}"
+        ));
+        self.send(Request::new(Method::DELETE, url)).await.map(drop)
+    }
+
     /// Deletes an application (and its service principal) into deleted items.
     pub async fn delete_application(&self, object_id: &str) -> Result<(), Error> {
         self.send(Request::new(

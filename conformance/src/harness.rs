@@ -155,6 +155,9 @@ fn run_scenario(def: Definition, record: bool, check: SnapshotCheck) -> Result<C
         if let Some(f) = failure {
             return Err(f);
         }
+        if let Some(reason) = scenario.skipped() {
+            return Ok(Err(reason));
+        }
         Ok(Ok((
             scenario.snapshot(),
             record.then(|| (scenario.recording(), !scenario.target().is_emulator())),

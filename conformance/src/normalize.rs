@@ -28,6 +28,7 @@ const OPAQUE_KEYS: &[&str] = &[
     "rh",
     "kid",
     "x5t",
+    "x5t#S256",
     "logsIngestion",
     "metricsIngestion",
     "ConnectionString",

@@ -30,6 +30,7 @@ pub struct Scenario {
     labels: Mutex<Vec<(String, String)>>,
     created_apps: Mutex<Vec<String>>,
     created_groups: Mutex<Vec<String>>,
+    skipped: Mutex<Option<String>>,
 }
 
 impl Scenario {
@@ -53,7 +54,25 @@ impl Scenario {
             labels: Mutex::new(Vec::new()),
             created_apps: Mutex::new(Vec::new()),
             created_groups: Mutex::new(Vec::new()),
+            skipped: Mutex::new(None),
         })
+    }
+
+    /// Marks the scenario as not applicable to this target, with the reason: it then reports
+    /// as ignored (its body should return at once).
+    pub fn skip(&self, reason: impl Into<String>) {
+        *self
+            .skipped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.into());
+    }
+
+    /// Why the scenario skipped itself, if it did.
+    pub fn skipped(&self) -> Option<String> {
+        self.skipped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The scenario's name (its snapshot and fixture are named after it).

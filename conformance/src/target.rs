@@ -192,6 +192,29 @@ impl Target {
         }
     }
 
+    /// A token of the emulator's built-in test issuer (`POST /_emulator/issuer/token` with
+    /// `body`): `{"token", "issuer", "expiresOn"}`. Azure has no such issuer.
+    pub async fn issuer_token(&self, body: &Value) -> Result<Value, String> {
+        match &self.control {
+            Control::InProcess(emu) => {
+                let http = reqwest::Client::new();
+                control(
+                    http.post(format!("{}/_emulator/issuer/token", emu.url()))
+                        .json(body),
+                )
+                .await
+            }
+            Control::Url { http, base } => {
+                control(
+                    http.post(format!("{base}/_emulator/issuer/token"))
+                        .json(body),
+                )
+                .await
+            }
+            Control::Azure => Err("Azure has no built-in test issuer".to_owned()),
+        }
+    }
+
     /// Where the recording came from, for a fixture's provenance.
     pub fn describe(&self) -> String {
         let version = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,8 @@
 //! One file per story, each listed in `all()`.
 
+mod certificates;
 mod create_for_rbac;
+mod federated;
 mod portal;
 mod powershell;
 mod propagation;
@@ -21,6 +23,8 @@ pub(crate) fn all() -> Vec<Definition> {
         tokens::scenarios(),
         secret_expiry::scenarios(),
         create_for_rbac::scenarios(),
+        certificates::scenarios(),
+        federated::scenarios(),
         powershell::scenarios(),
         role_assignments::scenarios(),
         propagation::scenarios(),
