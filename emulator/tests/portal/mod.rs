@@ -882,3 +882,47 @@ async fn the_binary_never_logs_a_portal_secret() {
     );
     assert!(!log.contains(value));
 }
+
+#[tokio::test]
+async fn certificates_and_federated_credentials_show_on_the_app_page() {
+    let app = TestApp::new().await;
+    let cert = crate::support::certs::TestCert::long_lived(0, "portal-cert");
+    let made = graph(
+        &app,
+        reqwest::Method::POST,
+        "/v1.0/applications",
+        Some(json!({"displayName": "with-certs", "keyCredentials": [
+            {"type": "AsymmetricX509Cert", "usage": "Verify", "key": cert.base64()}]})),
+    )
+    .await;
+    let id = made["id"].as_str().expect("id");
+    let overview = get(&app, &format!("{P}/apps/{id}")).await;
+    assert!(
+        overview
+            .body
+            .contains("1 certificate, 0 client secrets, 0 federated credentials"),
+        "{}",
+        overview.body
+    );
+    let page = get(&app, &format!("{P}/apps/{id}/secrets")).await;
+    assert!(page.body.contains(&cert.thumbprint()), "{}", page.body);
+    assert!(page.body.contains("CN=portal-cert"));
+    assert!(
+        page.body
+            .contains("No federated credentials have been added")
+    );
+    graph(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1.0/applications/{id}/federatedIdentityCredentials"),
+        Some(json!({"name": "gha", "issuer": "https://token.actions.githubusercontent.com",
+            "subject": "repo:org/repo:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]})),
+    )
+    .await;
+    let page = get(&app, &format!("{P}/apps/{id}/secrets")).await;
+    assert!(page.body.contains("repo:org/repo:ref:refs/heads/main"));
+    assert!(
+        page.body
+            .contains("https://token.actions.githubusercontent.com")
+    );
+}

@@ -80,6 +80,26 @@ async fn fault_injection_recipe_throttles_some_writes_until_the_rule_expires() {
     assert!(out.contains("after five minutes: 201"), "{out}");
 }
 
+#[tokio::test]
+async fn certificate_login_recipe_registers_a_certificate_and_signs_in_with_it() {
+    let bin = RunningBinary::start(&[]).await;
+    let out = bin.run_client_script("certificate-login.sh").await;
+    assert!(
+        out.contains(r#""displayName":"CN=recipe-login","key":null}"#),
+        "{out}"
+    );
+    assert!(out.contains("2. token: appidacr 2"), "{out}");
+    assert!(out.contains("3. ARM: 200"), "{out}");
+}
+
+#[tokio::test]
+async fn github_actions_oidc_recipe_exchanges_the_workflow_token_and_refuses_a_pull_request() {
+    let bin = RunningBinary::start(&[]).await;
+    let out = bin.run_client_script("github-actions-oidc.sh").await;
+    assert!(out.contains("ARM with the exchanged token: 200"), "{out}");
+    assert_eq!(out.lines().last(), Some("700213"), "{out}");
+}
+
 /// The documents: the README, CONTRIBUTING.md and every page of `docs/`.
 fn documents() -> Vec<PathBuf> {
     let mut docs = vec![repo().join("README.md"), repo().join("CONTRIBUTING.md")];
