@@ -430,3 +430,48 @@ async fn python_certificate_and_workload_identity_credentials_call_arm() {
     };
     run_pytest(&python, "test_credentials.py").await;
 }
+
+/// The Azure CLI (`clients/azure-cli/az-cred-flow.sh`): `create-for-rbac --create-cert`,
+/// `credential reset --create-cert --append`, `login --service-principal --certificate`,
+/// `federated-credential create` and `login --federated-token`.
+#[tokio::test]
+async fn azure_cli_signs_in_with_a_certificate_and_a_federated_token() {
+    let Some(az) =
+        real_client("credentials::azure_cli_signs_in_with_a_certificate_and_a_federated_token")
+    else {
+        return;
+    };
+    let bin = RunningBinary::start(&[]).await;
+    let az_dir = std::path::Path::new(&az)
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let path = format!("{az_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../clients/azure-cli/az-cred-flow.sh"
+    );
+    let out = tokio::process::Command::new("bash")
+        .arg(script)
+        .arg(bin.conn_path())
+        .env("PATH", path)
+        .env("AZURE_CONFIG_DIR", bin.dir.join("az-config"))
+        .output()
+        .await
+        .expect("run the Azure CLI flow");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "ok create-for-rbac --create-cert",
+        "ok credential reset --create-cert --append keeps the first certificate",
+        "ok login --service-principal --certificate, then ARM",
+        "ok ad app federated-credential create/list",
+        "ok login --federated-token",
+    ] {
+        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
+    }
+}

@@ -75,7 +75,10 @@ pub(crate) const REAL_CLIENTS: &[RealClient] = &[
     RealClient {
         name: "Azure CLI",
         need: Need::AzureCli,
-        tests: &["arm::azure_cli_manages_apps_and_roles_and_sees_propagation"],
+        tests: &[
+            "arm::azure_cli_manages_apps_and_roles_and_sees_propagation",
+            "credentials::azure_cli_signs_in_with_a_certificate_and_a_federated_token",
+        ],
     },
     RealClient {
         name: "@azure/identity for Node.js (entra-emulator-node helper)",
