@@ -380,7 +380,7 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
     let delays = call.state.config.propagation.delays(guid.as_u128());
     match store.authz.put_custom_role(role, call.now, delays) {
         Ok(Upsert::Created) => Ok(json(StatusCode::CREATED, &rendered)),
-        Ok(Upsert::Updated) => Ok(json(StatusCode::OK, &rendered)),
+        Ok(Upsert::Updated | Upsert::Unchanged) => Ok(json(StatusCode::OK, &rendered)),
         Err(_) => Err(ArmError::RoleDefinitionWithSameNameExists),
     }
 }
@@ -532,8 +532,9 @@ fn assignment_body(body: &Map<String, Value>, version: &str) -> Result<Assignmen
     })
 }
 
-/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 201 with the
-/// assignment, which reaches each plane after its propagation delay.
+/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 201 with a new
+/// assignment, which reaches each plane after its propagation delay; 200 with the stored one
+/// when the name already holds the same principal, role and scope.
 pub(crate) fn put_assignment(
     call: &Call<'_>,
     scope: &str,
@@ -555,10 +556,19 @@ pub(crate) fn put_assignment(
         delegated: fields.delegated,
         version: call.version.clone(),
     };
-    let stored = call
+    let (stored, outcome) = call
         .state
         .put_assignment(call.caller, scope, new, call.now)?;
-    Ok(json(StatusCode::CREATED, &render_assignment(&stored, true)))
+    // The spec lists 201 and 200 for this PUT (RoleAssignments_CreateForResourceGroup.json,
+    // 2022-04-01): 201 for a new assignment, 200 with the stored object for a name that
+    // already holds it. Only the create answer shows `createdBy` null (the CLI recordings);
+    // a re-PUT is shown as a read shows it (a guess: no recording of a re-PUT was found).
+    match outcome {
+        Upsert::Created => Ok(json(StatusCode::CREATED, &render_assignment(&stored, true))),
+        Upsert::Updated | Upsert::Unchanged => {
+            Ok(json(StatusCode::OK, &render_assignment(&stored, false)))
+        }
+    }
 }
 
 /// `DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 200 with the
