@@ -1519,7 +1519,20 @@ async fn role_assignments_are_created_read_listed_and_deleted_at_every_scope() {
     let body = assignment_body(READER, &app, &sp.object_id, None);
     let created = send(&app, "PUT", &path, Some(&admin), Some(body.clone())).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // The create answer: `createdBy` null, `updatedBy` the caller, and `roleDefinitionId` in
+    // the subscription's form — as the Azure CLI recording
+    // fixtures/azure/cli_role_create_for_rbac_password_with_assignment.json shows (real
+    // traffic; the spec example RoleAssignments_CreateForResourceGroup.json shows the
+    // tenant form `/providers/…` instead, and its response is not recorded traffic).
     assert_eq!(created.body["properties"]["createdBy"], Value::Null);
+    assert_eq!(
+        created.body["properties"]["updatedBy"],
+        app.emu.admin().object_id.to_string()
+    );
+    assert_eq!(
+        created.body["properties"]["roleDefinitionId"],
+        format!("{s}/providers/Microsoft.Authorization/roleDefinitions/{READER}")
+    );
     insta::assert_json_snapshot!("role_assignment_put", redact(&created.body, app.emu.url()));
     let got = send(&app, "GET", &path, Some(&admin), None).await;
     assert_eq!(
