@@ -39,16 +39,24 @@ fn ts(t: OffsetDateTime) -> Value {
 // ---------------------------------------------------------------- role definitions
 
 fn render_builtin(role: &RoleDefinition, prefix: &str) -> Value {
+    // A block with an ABAC condition carries `condition` and `conditionVersion` after the
+    // four lists, as the catalog's source shows them; other blocks have neither (a guess
+    // for ARM's answer: the source is a Get-AzRoleDefinition dump, not an ARM response).
     let permissions: Vec<Value> = role
         .permissions
         .iter()
         .map(|p| {
-            json!({
+            let mut block = json!({
                 "actions": p.actions,
                 "notActions": p.not_actions,
                 "dataActions": p.data_actions,
                 "notDataActions": p.not_data_actions,
-            })
+            });
+            if let (Some((condition, version)), Some(map)) = (p.condition, block.as_object_mut()) {
+                map.insert("condition".into(), json!(condition));
+                map.insert("conditionVersion".into(), json!(version));
+            }
+            block
         })
         .collect();
     json!({
@@ -56,7 +64,7 @@ fn render_builtin(role: &RoleDefinition, prefix: &str) -> Value {
             "roleName": role.role_name,
             "type": crate::rbac::BUILT_IN_ROLE_TYPE,
             "description": role.description,
-            "assignableScopes": crate::rbac::BUILT_IN_ASSIGNABLE_SCOPES,
+            "assignableScopes": role.assignable_scopes,
             "permissions": permissions,
             "createdOn": role.created_on,
             "updatedOn": role.updated_on,
@@ -174,12 +182,16 @@ pub(crate) fn list_definitions(call: &Call<'_>, scope: &str) -> Result<Response,
     };
     let mut value: Vec<Value> = Vec::new();
     if builtin {
-        value.extend(
-            crate::rbac::BUILTIN_ROLES
-                .iter()
-                .filter(|r| name.is_none_or(|n| r.role_name.eq_ignore_ascii_case(n)))
-                .map(|r| render_builtin(r, &prefix)),
-        );
+        match name {
+            Some(n) => {
+                value.extend(crate::rbac::find_by_name(n).map(|r| render_builtin(r, &prefix)))
+            }
+            None => value.extend(
+                crate::rbac::roles::all()
+                    .iter()
+                    .map(|r| render_builtin(r, &prefix)),
+            ),
+        }
     }
     if custom {
         value.extend(

@@ -9,9 +9,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::arm_error::ArmError;
-use crate::rbac::{
-    Assignment, Conflict, Plane, PrincipalType, RoleRef, Scope, ScopeKind, Upsert,
-};
+use crate::rbac::{Assignment, Conflict, Plane, PrincipalType, RoleRef, Scope, ScopeKind, Upsert};
 use crate::resources::{ArmStore, Missing};
 
 /// The resource type of role assignments.
@@ -216,6 +214,9 @@ impl AppState {
         })?;
         match role {
             RoleRef::BuiltIn(r) => {
+                if !r.assignable_at(&scope) {
+                    return Err(ArmError::RoleNotAssignableAtScope(r.role_name.to_owned()));
+                }
                 let has_data = r
                     .permissions
                     .iter()

@@ -1290,6 +1290,164 @@ async fn built_in_role_definitions_are_served_at_any_scope() {
     insta::assert_json_snapshot!("role_definition_errors", shapes);
 }
 
+/// The full built-in catalog (issue 18 item 9): the roles tools assign that the emulator
+/// lacked resolve by id and by name with their permissions as the catalog's source gives
+/// them (philomath213/azure-roles-analyzer `src/assets/data/AzureBuiltinRoles.json`, see
+/// emulator/src/rbac/roles/SOURCE.md; Microsoft's built-in role pages storage.md and
+/// security.md list the same), list calls return them, and they can be assigned.
+#[tokio::test]
+async fn the_full_built_in_catalog_is_served_and_assignable() {
+    let app = immediate_app().await;
+    let token = admin_arm(&app).await;
+    let s = sub(&app);
+    create_group(&app, &token, "rg").await;
+    let rg = format!("{s}/resourceGroups/rg");
+    let v = "api-version=2022-05-01-preview";
+    let definitions = format!("{s}/providers/Microsoft.Authorization/roleDefinitions");
+    let list = send(
+        &app,
+        "GET",
+        &format!("{definitions}?{v}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK);
+    let listed = list.body["value"].as_array().expect("value");
+    assert_eq!(listed.len(), 887);
+    assert_eq!(test_support::builtin_role_count(), 887);
+    let storage = "Microsoft.Storage/storageAccounts";
+    for (id, name, data_action) in [
+        (
+            "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+            "Storage Queue Data Contributor",
+            format!("{storage}/queueServices/queues/messages/process/action"),
+        ),
+        (
+            "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+            "Storage Table Data Contributor",
+            format!("{storage}/tableServices/tables/entities/update/action"),
+        ),
+        (
+            "4633458b-17de-408a-b874-0445c86b69e6",
+            "Key Vault Secrets User",
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action".to_owned(),
+        ),
+    ] {
+        let by_id = send(
+            &app,
+            "GET",
+            &format!("{definitions}/{id}?{v}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(by_id.status, StatusCode::OK, "{name}");
+        assert_eq!(by_id.body["name"], id);
+        assert_eq!(by_id.body["id"], format!("{definitions}/{id}"));
+        assert_eq!(by_id.body["properties"]["roleName"], name);
+        assert_eq!(by_id.body["properties"]["type"], "BuiltInRole");
+        assert_eq!(by_id.body["properties"]["assignableScopes"], json!(["/"]));
+        let blocks = by_id.body["properties"]["permissions"]
+            .as_array()
+            .expect("blocks");
+        assert_eq!(blocks.len(), 1);
+        assert!(
+            blocks[0]["dataActions"]
+                .as_array()
+                .expect("dataActions")
+                .contains(&json!(data_action)),
+            "{name}"
+        );
+        assert_eq!(blocks[0].get("condition"), None);
+        assert!(listed.contains(&by_id.body), "{name} listed");
+        // ARM's roleName filter compares without regard to case.
+        let filter = format!(
+            "$filter=roleName%20eq%20%27{}%27",
+            name.to_uppercase().replace(' ', "%20")
+        );
+        let by_name = send(
+            &app,
+            "GET",
+            &format!("{definitions}?{filter}&{v}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(by_name.body, json!({"value": [by_id.body]}));
+    }
+    let sp = seed_sp(&app, 8, time::Duration::hours(1));
+    let queue = assign(
+        &app,
+        &token,
+        &rg,
+        Uuid::from_u128(0xb1),
+        "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+        &sp.object_id,
+    )
+    .await;
+    assert_eq!(queue.status, StatusCode::CREATED, "{}", queue.body);
+
+    // A role with an ABAC condition shows it after the four lists of its block.
+    let kv_admin = "8b54135c-b56d-4d72-a534-26097cfdc8d8";
+    let conditioned = send(
+        &app,
+        "GET",
+        &format!("{definitions}/{kv_admin}?{v}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let block = &conditioned.body["properties"]["permissions"][0];
+    let keys: Vec<&String> = block.as_object().expect("block").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "actions",
+            "notActions",
+            "dataActions",
+            "notDataActions",
+            "condition",
+            "conditionVersion"
+        ]
+    );
+    assert_eq!(block["conditionVersion"], "2.0");
+    assert!(block["condition"].as_str().is_some_and(|c| {
+        c.starts_with("((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR")
+    }));
+
+    // A role assignable only at a provider scope is refused at a resource group, as a
+    // custom role outside its assignable scopes is (code and wording are guesses: no
+    // public capture of this refusal was found).
+    let reservations = "582fc458-8989-419f-a480-75249bc5db7e";
+    let definition = send(
+        &app,
+        "GET",
+        &format!("{definitions}/{reservations}?{v}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        definition.body["properties"]["assignableScopes"],
+        json!(["/providers/Microsoft.Capacity"])
+    );
+    let refused = assign(
+        &app,
+        &token,
+        &rg,
+        Uuid::from_u128(0xb2),
+        reservations,
+        &sp.object_id,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused.body["error"],
+        json!({"code": "RoleNotAssignableAtScope", "message": "The role Reservations Reader is not available for assignment at the requested scope."})
+    );
+}
+
 #[tokio::test]
 async fn custom_roles_are_created_assigned_and_enforced() {
     let app = immediate_app().await;
@@ -1686,7 +1844,15 @@ async fn an_assignment_written_again_answers_200_with_the_stored_object() {
     );
     // Another caller writing the same thing changes nothing either.
     let owner = seed_sp(&app, 7, time::Duration::hours(1));
-    let owned = assign(&app, &admin, &s, Uuid::from_u128(0xa2), OWNER, &owner.object_id).await;
+    let owned = assign(
+        &app,
+        &admin,
+        &s,
+        Uuid::from_u128(0xa2),
+        OWNER,
+        &owner.object_id,
+    )
+    .await;
     assert_eq!(owned.status, StatusCode::CREATED);
     let other_token = sp_token(&app, &owner).await;
     let by_other = send(&app, "PUT", &path, Some(&other_token), Some(body.clone())).await;
