@@ -310,8 +310,9 @@ pub(crate) async fn iam(state: AppState, RawQuery(raw): RawQuery) -> Response {
             }),
         }
     }
-    let mut roles: Vec<(String, Uuid)> = crate::rbac::BUILTIN_ROLES
+    let mut roles: Vec<(String, Uuid)> = crate::rbac::roles::all()
         .iter()
+        .filter(|r| r.assignable_at(&scope))
         .filter_map(|r| Some((r.role_name.to_owned(), Uuid::parse_str(r.id).ok()?)))
         .chain(
             store

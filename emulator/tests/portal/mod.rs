@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use entra_emulator::Emulator;
+use entra_emulator::{Emulator, test_support};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -687,6 +687,23 @@ async fn iam_assigns_roles_that_arm_sees_after_propagation() {
         page.body
             .contains(&format!(r#"<option value="{READER}">Reader</option>"#))
     );
+    // The role picker offers every built-in role assignable at a resource group: all of
+    // the catalog but the 16 roles whose assignable scopes lie elsewhere (provider scopes
+    // such as `/providers/Microsoft.Capacity`, or other tenants' subscriptions).
+    let picker = page
+        .body
+        .split(r#"<select name="role""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</select>").next())
+        .expect("role picker");
+    assert_eq!(
+        picker.matches("<option value=\"").count(),
+        1 + test_support::builtin_role_count() - 16
+    );
+    assert!(picker.contains(
+        r#"<option value="974c5e8b-45b9-4653-ba55-5f855dd0fb88">Storage Queue Data Contributor</option>"#
+    ));
+    assert!(!picker.contains("Reservations Reader"));
 
     let assigned = post(
         &app,
