@@ -70,6 +70,38 @@ impl ScopeCache {
     }
 }
 
+/// Implements [`TokenCredential`] for a credential with a `cache: ScopeCache`, a `tenant_id`
+/// and an `async fn fetch(&self, scope)` that asks the token endpoint.
+macro_rules! cached_credential {
+    ($credential:ty) => {
+        impl TokenCredential for $credential {
+            fn get_token<'a>(&'a self, scope: &'a str) -> TokenFuture<'a> {
+                Box::pin(self.cache.get(scope, self.fetch(scope)))
+            }
+
+            fn tenant_id(&self) -> Option<&str> {
+                Some(&self.tenant_id)
+            }
+
+            fn invalidate(&self, scope: &str) {
+                self.cache.invalidate(scope);
+            }
+        }
+    };
+}
+
+/// Sends `request` to the v2 endpoint of `tenant`; the token it answers.
+async fn exchange(
+    endpoint: &TokenEndpoint,
+    tenant: &str,
+    request: &TokenRequest,
+) -> Result<AccessToken, Error> {
+    Ok(endpoint
+        .request(TokenApi::V2, tenant, request)
+        .await?
+        .access_token)
+}
+
 /// Client credentials with a secret, against `{authority}/{tenant}/oauth2/v2.0/token`.
 #[derive(Debug)]
 pub struct ClientSecretCredential {
@@ -123,27 +155,11 @@ impl ClientSecretCredential {
         let request =
             TokenRequest::client_credentials(self.client_id.as_str(), self.secret.clone())
                 .scope(scope);
-        let response = self
-            .endpoint
-            .request(TokenApi::V2, &self.tenant_id, &request)
-            .await?;
-        Ok(response.access_token)
+        exchange(&self.endpoint, &self.tenant_id, &request).await
     }
 }
 
-impl TokenCredential for ClientSecretCredential {
-    fn get_token<'a>(&'a self, scope: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.get(scope, self.fetch(scope)))
-    }
-
-    fn tenant_id(&self) -> Option<&str> {
-        Some(&self.tenant_id)
-    }
-
-    fn invalidate(&self, scope: &str) {
-        self.cache.invalidate(scope);
-    }
-}
+cached_credential!(ClientSecretCredential);
 
 /// Client credentials with a certificate: each token request carries a client assertion
 /// signed with the certificate's key (`client_assertion_type=…jwt-bearer`).
@@ -198,27 +214,11 @@ impl ClientCertificateCredential {
         let request =
             TokenRequest::client_assertion(self.client_id.as_str(), ClientSecret::new(assertion))
                 .scope(scope);
-        let response = self
-            .endpoint
-            .request(TokenApi::V2, &self.tenant_id, &request)
-            .await?;
-        Ok(response.access_token)
+        exchange(&self.endpoint, &self.tenant_id, &request).await
     }
 }
 
-impl TokenCredential for ClientCertificateCredential {
-    fn get_token<'a>(&'a self, scope: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.get(scope, self.fetch(scope)))
-    }
-
-    fn tenant_id(&self) -> Option<&str> {
-        Some(&self.tenant_id)
-    }
-
-    fn invalidate(&self, scope: &str) {
-        self.cache.invalidate(scope);
-    }
-}
+cached_credential!(ClientCertificateCredential);
 
 /// Workload identity federation: an external identity provider's token (GitHub Actions,
 /// Kubernetes), read from a file, exchanged for an Entra token as a client assertion. The
@@ -280,27 +280,11 @@ impl WorkloadIdentityCredential {
             ClientSecret::new(token.trim()),
         )
         .scope(scope);
-        let response = self
-            .endpoint
-            .request(TokenApi::V2, &self.tenant_id, &request)
-            .await?;
-        Ok(response.access_token)
+        exchange(&self.endpoint, &self.tenant_id, &request).await
     }
 }
 
-impl TokenCredential for WorkloadIdentityCredential {
-    fn get_token<'a>(&'a self, scope: &'a str) -> TokenFuture<'a> {
-        Box::pin(self.cache.get(scope, self.fetch(scope)))
-    }
-
-    fn tenant_id(&self) -> Option<&str> {
-        Some(&self.tenant_id)
-    }
-
-    fn invalidate(&self, scope: &str) {
-        self.cache.invalidate(scope);
-    }
-}
+cached_credential!(WorkloadIdentityCredential);
 
 fn need(var: &impl Fn(&str) -> Option<String>, k: &str) -> Result<String, Error> {
     var(k)

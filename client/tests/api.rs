@@ -865,25 +865,13 @@ async fn the_emulator_clock_sends_the_admin_token_the_control_api_requires() {
 
 /// A self-signed certificate and its key as one PEM, and the certificate as base64 DER.
 fn test_certificate() -> (String, String) {
-    use aws_lc_rs::encoding::AsDer as _;
-    use base64::Engine as _;
-    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("key");
-    let pkcs8 = key.as_der().expect("pkcs8");
-    let rc = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-        &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_ref()),
-        &rcgen::PKCS_RSA_SHA256,
-    )
-    .expect("rcgen key");
-    let mut params = rcgen::CertificateParams::default();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "client-test");
-    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2090, 1, 1);
-    let cert = params.self_signed(&rc).expect("certificate");
-    let pem = format!("{}{}", rc.serialize_pem(), cert.pem());
-    let b64 = base64::engine::general_purpose::STANDARD.encode(cert.der());
-    (pem, b64)
+    let now = time::OffsetDateTime::now_utc();
+    let cert = entra_emulator::test_support::TestCertificate::generate(
+        "client-test",
+        now - time::Duration::days(1),
+        now + time::Duration::days(365),
+    );
+    (cert.pem(), cert.base64())
 }
 
 #[tokio::test]

@@ -358,48 +358,22 @@ mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-    fn test_cert() -> (Certificate, aws_lc_rs::rsa::KeyPair) {
-        use aws_lc_rs::encoding::AsDer as _;
-        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("key");
-        let pkcs8 = key.as_der().expect("der");
-        let rc = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-            &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_ref()),
-            &rcgen::PKCS_RSA_SHA256,
-        )
-        .expect("rcgen key");
-        let mut params = rcgen::CertificateParams::default();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "CLI-Login");
-        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2034, 1, 1);
-        let cert = params.self_signed(&rc).expect("cert");
+    use crate::test_support::TestCertificate;
+
+    fn test_cert() -> (Certificate, TestCertificate) {
+        let test = TestCertificate::generate(
+            "CLI-Login",
+            rcgen::date_time_ymd(2024, 1, 1),
+            rcgen::date_time_ymd(2034, 1, 1),
+        );
         (
-            Certificate::from_der(cert.der().to_vec()).expect("parse"),
-            key,
+            Certificate::from_der(test.der.clone()).expect("parse"),
+            test,
         )
     }
 
-    fn sign(key: &aws_lc_rs::rsa::KeyPair, header: Value, claims: Value, pss: bool) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let mut sig = vec![0; key.public_modulus_len()];
-        let alg: &'static dyn aws_lc_rs::signature::RsaEncoding = if pss {
-            &aws_lc_rs::signature::RSA_PSS_SHA256
-        } else {
-            &aws_lc_rs::signature::RSA_PKCS1_SHA256
-        };
-        key.sign(
-            alg,
-            &aws_lc_rs::rand::SystemRandom::new(),
-            input.as_bytes(),
-            &mut sig,
-        )
-        .expect("sign");
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    fn sign(key: &TestCertificate, header: Value, claims: Value, pss: bool) -> String {
+        key.sign(&header, &claims, pss)
     }
 
     #[test]

@@ -4,11 +4,11 @@
 //! the application signs in with client assertions as MSAL and Entra's docs form them; a
 //! certificate the application does not hold is refused with AADSTS700027.
 
-use base64::Engine as _;
 use entra_client::{AssertionFormat, ClientCertificate, ClientSecret, TokenApi, TokenRequest};
 use entra_conformance::Scenario;
 use entra_conformance::harness::Definition;
 use entra_conformance::shape::decode_jwt;
+use entra_emulator::test_support::TestCertificate;
 use serde_json::json;
 
 use super::{ARM_SCOPE, iso_seconds, refused, token};
@@ -17,62 +17,24 @@ pub(super) fn scenarios() -> Vec<Definition> {
     entra_conformance::scenarios![certificate_login]
 }
 
-/// A self-signed RSA certificate valid from a day ago for two years: the PEM with its key,
-/// the base64 DER, and the SHA-1 thumbprint in upper-case hex.
-pub(crate) struct TestCertificate {
-    pub(crate) pem: String,
-    pub(crate) der_base64: String,
-    pub(crate) thumbprint: String,
-}
-
-impl TestCertificate {
-    pub(crate) fn new(cn: &str, now: time::OffsetDateTime) -> Self {
-        use aws_lc_rs::encoding::AsDer as _;
-        let key =
-            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("RSA key");
-        let pkcs8 = key.as_der().expect("PKCS#8");
-        let rc = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-            &rustls::pki_types::PrivatePkcs8KeyDer::from(pkcs8.as_ref()),
-            &rcgen::PKCS_RSA_SHA256,
-        )
-        .expect("rcgen key");
-        let mut params = rcgen::CertificateParams::default();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, cn);
-        params.not_before = now - time::Duration::days(1);
-        params.not_after = now + time::Duration::days(730);
-        let cert = params.self_signed(&rc).expect("certificate");
-        let sha1 =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert.der());
-        Self {
-            pem: format!("{}{}", rc.serialize_pem(), cert.pem()),
-            der_base64: base64::engine::general_purpose::STANDARD.encode(cert.der()),
-            thumbprint: sha1.as_ref().iter().map(|b| format!("{b:02X}")).collect(),
-        }
-    }
-
-    /// The base64 body with a line break every 64 characters, as the CLI sends `key`.
-    pub(crate) fn wrapped(&self) -> String {
-        let lines: Vec<&str> = self
-            .der_base64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).expect("ASCII"))
-            .collect();
-        lines.join("\n")
-    }
+/// A self-signed RSA certificate valid from a day ago for two years.
+fn certificate(cn: &str, now: time::OffsetDateTime) -> TestCertificate {
+    TestCertificate::generate(
+        cn,
+        now - time::Duration::days(1),
+        now + time::Duration::days(730),
+    )
 }
 
 async fn certificate_login(s: &Scenario) {
     let now = s.now().await;
-    let cert = TestCertificate::new("CLI-Login", now);
-    let stranger = TestCertificate::new("stranger", now);
+    let cert = certificate("CLI-Login", now);
+    let stranger = certificate("stranger", now);
     for (value, label) in [
-        (cert.wrapped(), "certificate"),
-        (cert.der_base64.clone(), "certificate"),
-        (cert.thumbprint.clone(), "thumbprint"),
-        (stranger.thumbprint.clone(), "stranger-thumbprint"),
+        (cert.base64_wrapped(), "certificate"),
+        (cert.base64(), "certificate"),
+        (cert.thumbprint(), "thumbprint"),
+        (stranger.thumbprint(), "stranger-thumbprint"),
     ] {
         s.label(&value, label);
     }
@@ -83,7 +45,7 @@ async fn certificate_login(s: &Scenario) {
     let app = graph
         .create_application_with(json!({"displayName": name, "keyCredentials": [{
             "@odata.type": "#microsoft.graph.keyCredential", "displayName": null,
-            "endDateTime": iso_seconds(end), "key": cert.wrapped(),
+            "endDateTime": iso_seconds(end), "key": cert.base64_wrapped(),
             "keyId": uuid::Uuid::new_v4(), "startDateTime": iso_seconds(start),
             "type": "AsymmetricX509Cert", "usage": "Verify"}]}))
         .await
@@ -101,14 +63,14 @@ async fn certificate_login(s: &Scenario) {
     let read = graph.get_application(&app.id).await.expect("read back");
     assert_eq!(
         read.other["keyCredentials"][0]["customKeyIdentifier"],
-        cert.thumbprint.as_str()
+        cert.thumbprint().as_str()
     );
 
     let tenant = s.tenant_id().to_owned();
     let audience = s.tokens().url(TokenApi::V2, &tenant);
     s.label(&audience, "token-endpoint");
     let assertion = |c: &TestCertificate, format| {
-        ClientCertificate::from_pem(&c.pem)
+        ClientCertificate::from_pem(&c.pem())
             .expect("PEM")
             .assertion(
                 &app.app_id,

@@ -477,6 +477,19 @@ pub(crate) async fn delete_object(
     }))
 }
 
+/// Runs an action of an application (`addPassword`, `addKey`, …); on a service principal
+/// the path exists but not the action.
+fn on_application(
+    caller: &Caller,
+    object: Result<(Collection, Key), GraphError>,
+    action: impl FnOnce(Key) -> Result<Response, GraphError>,
+) -> Response {
+    caller.ctx.respond(object.and_then(|(c, key)| match c {
+        Collection::Applications => action(key),
+        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
+    }))
+}
+
 /// `POST …/addPassword` of an application.
 pub(crate) async fn add_password(
     state: AppState,
@@ -484,10 +497,9 @@ pub(crate) async fn add_password(
     Object(object): Object,
     body: Bytes,
 ) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => add_password_impl(&state, &caller, key, &body),
-        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
-    }))
+    on_application(&caller, object, |key| {
+        add_password_impl(&state, &caller, key, &body)
+    })
 }
 
 /// `POST …/removePassword` of an application.
@@ -497,10 +509,9 @@ pub(crate) async fn remove_password(
     Object(object): Object,
     body: Bytes,
 ) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => remove_password_impl(&state, &caller, key, &body),
-        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
-    }))
+    on_application(&caller, object, |key| {
+        remove_password_impl(&state, &caller, key, &body)
+    })
 }
 
 /// `POST …/addKey` of an application.
@@ -510,10 +521,9 @@ pub(crate) async fn add_key(
     Object(object): Object,
     body: Bytes,
 ) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => key_credentials::add_key_impl(&state, &caller, key, &body),
-        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
-    }))
+    on_application(&caller, object, |key| {
+        key_credentials::add_key_impl(&state, &caller, key, &body)
+    })
 }
 
 /// `POST …/removeKey` of an application.
@@ -523,10 +533,9 @@ pub(crate) async fn remove_key(
     Object(object): Object,
     body: Bytes,
 ) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => key_credentials::remove_key_impl(&state, &caller, key, &body),
-        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
-    }))
+    on_application(&caller, object, |key| {
+        key_credentials::remove_key_impl(&state, &caller, key, &body)
+    })
 }
 
 /// Graph's answer to a request refused before it reached a handler (see [`crate::router::input`]).

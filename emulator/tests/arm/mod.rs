@@ -2707,30 +2707,7 @@ async fn azure_cli_manages_apps_and_roles_and_sees_propagation() {
         return;
     };
     let bin = RunningBinary::start(&[]).await;
-    let az_dir = std::path::Path::new(&az)
-        .parent()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
-    let path = format!("{az_dir}:{}", std::env::var("PATH").unwrap_or_default());
-    let config = bin.dir.join("az-config");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/azure-cli/az-flow.sh"
-    );
-    let out = tokio::process::Command::new("bash")
-        .arg(script)
-        .arg(bin.conn_path())
-        .env("PATH", path)
-        .env("AZURE_CONFIG_DIR", &config)
-        .output()
-        .await
-        .expect("run the Azure CLI flow");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_az_script(&az, &bin, "az-flow.sh").await;
     for step in [
         "ok cloud registered",
         "ok login as the bootstrap admin",

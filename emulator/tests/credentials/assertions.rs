@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::create_app;
-use crate::support::certs::TestCert;
+use crate::support::certs::{self, TestCert};
 use crate::support::*;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -70,7 +70,7 @@ fn cert_body(cert: &TestCert) -> Value {
 async fn msal_and_ps256_assertions_get_tokens_and_a_reused_assertion_still_works() {
     let app = TestApp::new().await;
     let admin = app.admin_graph_token().await;
-    let cert = TestCert::long_lived(0, "signer");
+    let cert = certs::long_lived(0, "signer");
     let (_, client_id, _) = create_app(&app, &admin, cert_body(&cert)).await;
 
     // MSAL Python's assertion, sent twice: MSAL reuses one for up to 540 s, so a replayed
@@ -136,10 +136,10 @@ async fn msal_and_ps256_assertions_get_tokens_and_a_reused_assertion_still_works
 async fn bad_assertions_get_entras_codes() {
     let app = TestApp::new().await;
     let admin = app.admin_graph_token().await;
-    let cert = TestCert::long_lived(0, "signer");
-    let stranger = TestCert::long_lived(1, "stranger");
+    let cert = certs::long_lived(0, "signer");
+    let stranger = certs::long_lived(1, "stranger");
     // Registered with a window that ended in 2022.
-    let old = TestCert::new(2, "old", (2020, 1, 1), (2022, 1, 1));
+    let old = certs::cert(2, "old", (2020, 1, 1), (2022, 1, 1));
     let mut body = cert_body(&cert);
     body["keyCredentials"]
         .as_array_mut()

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::assertions::assertion_token;
 use super::create_app;
-use crate::support::certs::TestCert;
+use crate::support::certs::{self, TestCert};
 use crate::support::*;
 
 const EXCHANGE: &str = "api://AzureADTokenExchange";
@@ -371,7 +371,7 @@ async fn github_actions_and_kubernetes_tokens_of_the_test_issuer_sign_in() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error_codes"], json!([700024]), "{body}");
     // A token signed by another key with the issuer's name: its kid is not in the JWKS.
-    let forged = TestCert::long_lived(0, "forger").sign(
+    let forged = certs::long_lived(0, "forger").sign(
         &json!({"alg": "RS256", "kid": "not-the-issuers"}),
         &claims_of(&mint(&app, json!({"subject": gh_subject})).await),
         false,
@@ -425,7 +425,7 @@ async fn an_external_issuer_on_loopback_is_fetched_and_unreachable_ones_are_refu
     let app = TestApp::new().await;
     let admin = app.admin_graph_token().await;
     let (id, client_id, _) = create_app(&app, &admin, json!({})).await;
-    let cert = TestCert::long_lived(1, "cluster");
+    let cert = certs::long_lived(1, "cluster");
     let (issuer, server) = serve_issuer(&cert, "cluster-key").await;
     let subject = "system:serviceaccount:wkld:sa";
     for (name, iss) in [("cluster", issuer.as_str()), ("github", GH)] {

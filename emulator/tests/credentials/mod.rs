@@ -8,7 +8,7 @@ mod federated;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::certs::TestCert;
+use crate::support::certs::{self, TestCert};
 use crate::support::*;
 
 /// Creates an application (and its service principal) with `body`'s extra properties; answers
@@ -48,7 +48,7 @@ fn proof(cert: &TestCert, object_id: &str, now: i64) -> String {
 async fn certificates_are_registered_read_back_and_replaced_as_graph_does() {
     let app = TestApp::new().await;
     let admin = app.admin_graph_token().await;
-    let cert = TestCert::new(0, "CLI-Login", (2024, 5, 7), (2030, 5, 7));
+    let cert = certs::cert(0, "CLI-Login", (2024, 5, 7), (2030, 5, 7));
     // The Azure CLI's create-for-rbac --create-cert body: `key` with line breaks, a keyId of
     // its own, `displayName: null`, dates inside the certificate (Azure/azure-cli
     // role/tests/latest/recordings/test_create_for_rbac_create_cert.yaml @ fd3b3d8c).
@@ -109,7 +109,7 @@ async fn certificates_are_registered_read_back_and_replaced_as_graph_does() {
     // PATCH replaces the collection; an entry read back with `key: null` keeps its
     // certificate (the CLI's `credential reset --append`); dates default to the
     // certificate's validity.
-    let second = TestCert::new(1, "second", (2024, 1, 1), (2031, 1, 1));
+    let second = certs::cert(1, "second", (2024, 1, 1), (2031, 1, 1));
     let mut appended = got["keyCredentials"].clone();
     appended
         .as_array_mut()
@@ -170,7 +170,7 @@ async fn certificates_are_registered_read_back_and_replaced_as_graph_does() {
 async fn bad_key_credentials_get_graph_errors_and_change_nothing() {
     let app = TestApp::new().await;
     let admin = app.admin_graph_token().await;
-    let cert = TestCert::new(0, "bad-input", (2024, 1, 1), (2030, 1, 1));
+    let cert = certs::cert(0, "bad-input", (2024, 1, 1), (2030, 1, 1));
     let (id, _, _) = create_app(&app, &admin, json!({})).await;
     let entry = |extra: Value| {
         let mut e = json!({"type": "AsymmetricX509Cert", "usage": "Verify", "key": cert.base64()});
@@ -262,8 +262,8 @@ async fn bad_key_credentials_get_graph_errors_and_change_nothing() {
 async fn add_key_and_remove_key_need_a_proof_signed_by_a_current_certificate() {
     let app = TestApp::new().await;
     let admin = app.admin_graph_token().await;
-    let first = TestCert::long_lived(0, "first");
-    let second = TestCert::long_lived(1, "second");
+    let first = certs::long_lived(0, "first");
+    let second = certs::long_lived(1, "second");
     let (id, app_id, _) = create_app(
         &app,
         &admin,
@@ -442,29 +442,7 @@ async fn azure_cli_signs_in_with_a_certificate_and_a_federated_token() {
         return;
     };
     let bin = RunningBinary::start(&[]).await;
-    let az_dir = std::path::Path::new(&az)
-        .parent()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
-    let path = format!("{az_dir}:{}", std::env::var("PATH").unwrap_or_default());
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../clients/azure-cli/az-cred-flow.sh"
-    );
-    let out = tokio::process::Command::new("bash")
-        .arg(script)
-        .arg(bin.conn_path())
-        .env("PATH", path)
-        .env("AZURE_CONFIG_DIR", bin.dir.join("az-config"))
-        .output()
-        .await
-        .expect("run the Azure CLI flow");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_az_script(&az, &bin, "az-cred-flow.sh").await;
     for step in [
         "ok create-for-rbac --create-cert",
         "ok credential reset --create-cert --append keeps the first certificate",

@@ -477,11 +477,11 @@ impl Acked {
 
 #[tokio::test]
 async fn certificates_and_federated_credentials_survive_a_restart_and_still_sign_in() {
-    use crate::support::certs::TestCert;
+    use crate::support::certs;
     let dir = data_dir();
     let bin = start(&dir).await;
     let c = Client::new(&bin).await;
-    let cert = TestCert::long_lived(0, "persisted");
+    let cert = certs::long_lived(0, "persisted");
     let app = c
         .ok(
             Method::POST,

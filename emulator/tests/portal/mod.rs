@@ -903,7 +903,7 @@ async fn the_binary_never_logs_a_portal_secret() {
 #[tokio::test]
 async fn certificates_and_federated_credentials_show_on_the_app_page() {
     let app = TestApp::new().await;
-    let cert = crate::support::certs::TestCert::long_lived(0, "portal-cert");
+    let cert = crate::support::certs::long_lived(0, "portal-cert");
     let made = graph(
         &app,
         reqwest::Method::POST,

@@ -3,6 +3,7 @@
 
 pub(crate) mod certs;
 
+use std::path::Path;
 use std::time::Duration;
 
 use entra_emulator::Emulator;
@@ -398,6 +399,32 @@ pub(crate) fn real_client(test: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// Runs `clients/azure-cli/{script}` with the Azure CLI `az` on PATH against `bin` (its
+/// connection file as the argument, a fresh `AZURE_CONFIG_DIR`); fails unless it exits 0.
+/// Returns what it printed.
+pub(crate) async fn run_az_script(az: &str, bin: &RunningBinary, script: &str) -> String {
+    let az_dir = Path::new(az)
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let path = format!("{az_dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let out = tokio::process::Command::new("bash")
+        .arg(real_clients::clients_dir().join("azure-cli").join(script))
+        .arg(bin.conn_path())
+        .env("PATH", path)
+        .env("AZURE_CONFIG_DIR", bin.dir.join("az-config"))
+        .output()
+        .await
+        .expect("run an Azure CLI flow");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// Runs the pytest file `clients/python/tests/{file}` with `python`: its `entra_emulator`

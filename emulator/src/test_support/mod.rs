@@ -3,11 +3,14 @@
 //! a few facts back, signing tokens of its own keys, and timing the steps of a token and a
 //! query. Hidden from the docs, not part of the emulator's API, free to change.
 
+mod certificates;
+
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use self::certificates::TestCertificate;
 use crate::Emulator;
 pub use crate::config::Plane;
 use crate::directory::{Application, PasswordCredential, ServicePrincipal};
