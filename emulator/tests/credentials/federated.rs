@@ -531,3 +531,136 @@ async fn the_issuers_metadata_is_open_and_minting_needs_the_admin_token() {
         assert!(body["error"]["code"].is_string(), "{body}");
     }
 }
+
+/// An issuer over HTTPS on loopback (here another emulator's test issuer) is fetched when this
+/// machine trusts its certificate, as `SSL_CERT_FILE` makes it; without that trust the fetch
+/// fails and the exchange is AADSTS50166.
+#[tokio::test]
+async fn an_https_issuer_is_trusted_through_ssl_cert_file() {
+    let issuer_side = crate::support::RunningBinary::start(&[]).await;
+    let ca = issuer_side.ca_path().to_owned();
+    let issuer = format!("{}/_emulator/issuer", issuer_side.url());
+    let minted: Value = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("CA file")).expect("CA"),
+        )
+        .build()
+        .expect("client")
+        .post(format!("{issuer}/token"))
+        .json(&json!({"subject": "repo:org/repo:ref:refs/heads/main"}))
+        .send()
+        .await
+        .expect("mint")
+        .json()
+        .await
+        .expect("json");
+    let token = minted["token"].as_str().expect("token").to_owned();
+    for (trust, expected) in [(Some(ca.as_str()), None), (None, Some(50166))] {
+        let env: Vec<(&str, &str)> = trust.map(|ca| ("SSL_CERT_FILE", ca)).into_iter().collect();
+        let verifier = crate::support::RunningBinary::start_plain(&env).await;
+        let c = Client::of(&verifier).await;
+        let (object_id, client_id) = c.app().await;
+        c.graph_post(
+            &format!("/v1.0/applications/{object_id}/federatedIdentityCredentials"),
+            json!({"name": "https-issuer", "issuer": issuer, "subject": "repo:org/repo:ref:refs/heads/main", "audiences": [EXCHANGE]}),
+        )
+        .await;
+        let body = c.exchange(&client_id, &token).await;
+        assert_eq!(
+            body["error_codes"][0].as_u64(),
+            expected,
+            "trusting {trust:?}: {body}"
+        );
+    }
+}
+
+/// Just enough of a running binary's Graph and token endpoint.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    tenant: String,
+    admin: String,
+}
+
+impl Client {
+    async fn of(bin: &crate::support::RunningBinary) -> Self {
+        let http = reqwest::Client::new();
+        let base = bin.url().to_owned();
+        let tenant = bin.info["tenant_id"].as_str().expect("tenant").to_owned();
+        let body: Value = http
+            .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_id",
+                    bin.info["admin"]["client_id"].as_str().expect("id"),
+                ),
+                (
+                    "client_secret",
+                    bin.info["admin"]["client_secret"].as_str().expect("secret"),
+                ),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let admin = body["access_token"]
+            .as_str()
+            .expect("admin token")
+            .to_owned();
+        Self {
+            http,
+            base,
+            tenant,
+            admin,
+        }
+    }
+
+    async fn graph_post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.admin)
+            .json(&body)
+            .send()
+            .await
+            .expect("graph");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.expect("json")
+    }
+
+    /// A new application with its service principal: (object id, client id).
+    async fn app(&self) -> (String, String) {
+        let app = self
+            .graph_post("/v1.0/applications", json!({"displayName": "https"}))
+            .await;
+        let client_id = app["appId"].as_str().expect("appId").to_owned();
+        self.graph_post("/v1.0/servicePrincipals", json!({"appId": client_id}))
+            .await;
+        (app["id"].as_str().expect("id").to_owned(), client_id)
+    }
+
+    async fn exchange(&self, client_id: &str, token: &str) -> Value {
+        self.http
+            .post(format!("{}/{}/oauth2/v2.0/token", self.base, self.tenant))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", token),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .expect("exchange")
+            .json()
+            .await
+            .expect("json")
+    }
+}
