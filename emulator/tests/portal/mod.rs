@@ -127,6 +127,17 @@ async fn register(app: &TestApp, name: &str) -> String {
         .to_owned()
 }
 
+/// Assigns `role` to the service principal `sp` at `scope` through the portal; returns the
+/// next page (a redirect to the scope's access control when it worked).
+async fn assign(app: &TestApp, scope: &str, role: &str, sp: &str) -> Page {
+    post(
+        app,
+        &format!("{P}/iam/assignments"),
+        &[("scope", scope), ("role", role), ("principal", sp)],
+    )
+    .await
+}
+
 /// Adds a secret through the portal; returns the one-time page.
 async fn add_secret(app: &TestApp, id: &str, description: &str) -> Page {
     let page = post(
@@ -687,12 +698,7 @@ async fn iam_assigns_roles_that_arm_sees_after_propagation() {
         r#"<option value="{READER}" title="View all resources, but does not allow you to make any changes.">Reader</option>"#
     )));
 
-    let assigned = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[("scope", &rg), ("role", READER), ("principal", &sp_id)],
-    )
-    .await;
+    let assigned = assign(&app, &rg, READER, &sp_id).await;
     assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
     assert_eq!(assigned.location(), iam);
     // ARM lists the assignment the portal made.
@@ -745,24 +751,10 @@ async fn iam_assigns_roles_that_arm_sees_after_propagation() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The same assignment again is ARM's conflict.
-    let twice = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[("scope", &rg), ("role", READER), ("principal", &sp_id)],
-    )
-    .await;
+    let twice = assign(&app, &rg, READER, &sp_id).await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert!(twice.body.contains("RoleAssignmentExists"));
-    let unknown_role = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[
-            ("scope", &rg),
-            ("role", &uuid::Uuid::new_v4().to_string()),
-            ("principal", &sp_id),
-        ],
-    )
-    .await;
+    let unknown_role = assign(&app, &rg, &uuid::Uuid::new_v4().to_string(), &sp_id).await;
     assert_eq!(unknown_role.status, StatusCode::BAD_REQUEST);
     assert!(unknown_role.body.contains("RoleDefinitionDoesNotExist"));
 
@@ -944,12 +936,7 @@ async fn the_role_picker_lists_common_roles_first_and_filters_on_the_server() {
             .contains(&format!(r#"<option value="{mmp}""#))
     );
     let scope = format!("/subscriptions/{}", app.emu.subscription_id());
-    let assigned = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[("scope", &scope), ("role", mmp), ("principal", &sp)],
-    )
-    .await;
+    let assigned = assign(&app, &scope, mmp, &sp).await;
     assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
     let page = get(&app, &iam).await;
     assert!(page.body.contains("<td>Monitoring Metrics Publisher</td>"));
@@ -1053,12 +1040,7 @@ async fn user_text_is_escaped_on_every_page_that_shows_it() {
     let sp = get(&app, &format!("{P}/apps/{id}"))
         .await
         .code("sp-object-id");
-    let assigned = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[("scope", &sub), ("role", role_id), ("principal", &sp)],
-    )
-    .await;
+    let assigned = assign(&app, &sub, role_id, &sp).await;
     assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
     let page = get(&app, &iam).await;
     assert!(
