@@ -179,7 +179,7 @@ mod tests {
     }
 
     fn built_in() -> Vec<Role> {
-        BUILTIN_ROLES
+        crate::rbac::roles::all()
             .iter()
             .map(|r| role(r.id, r.role_name, r.description))
             .collect()
@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(common, COMMON);
         let all = choose(built_in(), "");
         // Every other role once, by name.
-        assert_eq!(all.common.len() + all.others.len(), BUILTIN_ROLES.len());
+        assert_eq!(
+            all.common.len() + all.others.len(),
+            crate::rbac::roles::all().len()
+        );
         let others = names(&all.others);
         let mut sorted = others.clone();
         sorted.sort_by_key(|n| n.to_lowercase());
