@@ -73,6 +73,7 @@ pub mod replay;
 mod resources;
 mod router;
 mod secret;
+pub mod seed;
 mod server;
 mod services;
 #[cfg(feature = "monitor")]
@@ -95,5 +96,6 @@ pub use server::write_atomically;
 pub use server::{
     AdminCredentials, ConnectionInfo, Emulator, EmulatorBuilder, Server, StartError, router,
 };
+pub use seed::{InvalidSeed, Seed};
 pub use services::{SeedCounts, SeedError, SeedRequest};
 pub use tls::TlsError;

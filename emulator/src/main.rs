@@ -10,7 +10,7 @@ use clap::Parser;
 use entra_emulator::config::{Config, Jitter, Plane, Propagation};
 use entra_emulator::faults::FaultSpec;
 use entra_emulator::write_atomically;
-use entra_emulator::{Secret, Server, TlsMode};
+use entra_emulator::{Secret, Seed, Server, TlsMode};
 use uuid::Uuid;
 
 /// Offline emulator of Entra ID, Microsoft Graph, ARM RBAC and Azure Monitor data planes.
@@ -125,10 +125,16 @@ struct Args {
     /// of rules, as POST /_emulator/faults takes them).
     #[arg(long, env = "ENTRA_EMULATOR_FAULTS")]
     faults: Option<PathBuf>,
+    /// A seed file (TOML, or JSON when named *.json) declaring the tenant to set up at start:
+    /// applications with fixed ids and secrets, resource groups and resources, role
+    /// assignments, the clock (see docs/seed.md). Under --data-dir, only a new data
+    /// directory is seeded.
+    #[arg(long, env = "ENTRA_EMULATOR_SEED", conflicts_with = "replay")]
+    seed: Option<PathBuf>,
 }
 
 impl Args {
-    fn into_config(self, faults: Vec<FaultSpec>) -> Config {
+    fn into_config(self, faults: Vec<FaultSpec>, seed: Option<Seed>) -> Config {
         let tls = match (self.plain_http, self.tls_cert, self.tls_key) {
             (true, _, _) => TlsMode::Plain,
             (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
@@ -168,6 +174,7 @@ impl Args {
             data_dir: self.data_dir,
             admin_token: self.admin_token.map(Secret::new),
             faults,
+            seed,
             // An empty entry (`a,,b`, or the variable set empty) names nothing.
             allowed_hosts: self
                 .allowed_host
@@ -209,7 +216,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(args.into_config(faults), connection_file, replay, matcher).await {
+    let seed = match args.seed.as_deref().map(Seed::from_path) {
+        None => None,
+        Some(Ok(seed)) => Some(seed),
+        Some(Err(e)) => {
+            eprintln!("entra-emulator: invalid seed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(args.into_config(faults, seed), connection_file, replay, matcher).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entra-emulator: {e}");
