@@ -91,11 +91,11 @@ pub use keys::generate_in_background;
 pub use keys::{KeyError, SigningKey};
 #[cfg(feature = "persistence")]
 pub use persist::PersistError;
+pub use seed::{InvalidSeed, Seed};
 #[doc(hidden)]
 pub use server::write_atomically;
 pub use server::{
     AdminCredentials, ConnectionInfo, Emulator, EmulatorBuilder, Server, StartError, router,
 };
-pub use seed::{InvalidSeed, Seed};
 pub use services::{SeedCounts, SeedError, SeedRequest};
 pub use tls::TlsError;

@@ -224,7 +224,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(args.into_config(faults, seed), connection_file, replay, matcher).await {
+    match run(
+        args.into_config(faults, seed),
+        connection_file,
+        replay,
+        matcher,
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entra-emulator: {e}");

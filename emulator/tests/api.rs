@@ -12,4 +12,5 @@ mod persistence;
 mod portal;
 mod replay;
 mod security;
+mod seed;
 mod support;

@@ -9,12 +9,12 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::{ArmError, Call, Route, empty, json, known_subscription};
+use crate::rbac::{Plane, Scope};
+use crate::resources::Resource;
 pub(crate) use crate::services::resources::Address;
 use crate::services::resources::{
     ResourceFields, Written, fill_properties, require_group, scope_of,
 };
-use crate::rbac::{Plane, Scope};
-use crate::resources::Resource;
 
 /// Maps `{ns}/{type}/{name}[/{child}/{name}…]` (what follows `…/resourceGroups/{rg}/providers`)
 /// onto a resource or collection route.
@@ -218,7 +218,8 @@ pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> 
         now: call.now,
         fixed: &Map::new(),
     };
-    resource.properties = fill_properties(&at, &store, a, Some(&resource), kind.as_deref(), merged)?;
+    resource.properties =
+        fill_properties(&at, &store, a, Some(&resource), kind.as_deref(), merged)?;
     let rendered = render(&resource, true);
     store.put_resource(resource);
     Ok(json(StatusCode::OK, &rendered))

@@ -173,8 +173,7 @@ impl Source {
                 let mut de = serde_json::Deserializer::from_str(&self.text);
                 let seed = serde_path_to_error::deserialize(&mut de)
                     .map_err(|e| self.json_error(field(e.path()), e.inner()))?;
-                de.end()
-                    .map_err(|e| self.json_error(String::new(), &e))?;
+                de.end().map_err(|e| self.json_error(String::new(), &e))?;
                 seed
             }
         };

@@ -11,9 +11,7 @@ use super::AppState;
 use super::access::{known_subscription, require};
 use super::arm_error::ArmError;
 use crate::rbac::Scope;
-use crate::resources::{
-    ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE, arm_datetime, regions,
-};
+use crate::resources::{ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE, arm_datetime, regions};
 #[cfg(feature = "monitor")]
 use crate::resources::{DCE_TYPE, DCR_TYPE};
 #[cfg(feature = "monitor")]
@@ -78,7 +76,6 @@ impl Address {
         self.names.last().map_or("", String::as_str)
     }
 }
-
 
 /// What a write is made with besides the resource's fields.
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +175,6 @@ impl AppState {
 pub(crate) fn scope_of(id: &str) -> Result<Scope, ArmError> {
     Scope::parse(id).map_err(|_| ArmError::MissingSubscription)
 }
-
 
 /// Checks that the subscription and the resource group exist.
 pub(crate) fn require_group(store: &ArmStore, a: &Address) -> Result<(), ArmError> {
@@ -308,4 +304,3 @@ pub(crate) fn fill_properties(
     }
     Ok(p)
 }
-

@@ -190,7 +190,13 @@ impl AppState {
                 workspace,
                 WORKSPACE_TYPE,
             ),
-            ("app_id", "AppId", resource.app_id, component, COMPONENT_TYPE),
+            (
+                "app_id",
+                "AppId",
+                resource.app_id,
+                component,
+                COMPONENT_TYPE,
+            ),
             (
                 "instrumentation_key",
                 "InstrumentationKey",
@@ -249,7 +255,8 @@ impl AppState {
             .map_err(|e| {
                 let field = match e {
                     ArmError::LocationNotAvailableForResourceType { .. } => "location",
-                    ArmError::InvalidResourceName { .. } => "name",
+                    // The naming rules' refusals.
+                    ArmError::InvalidResourceName { .. } | ArmError::InvalidParameter(_) => "name",
                     ArmError::InvalidDataCollectionRule(_) => "properties",
                     _ => "type",
                 };
