@@ -5,8 +5,8 @@
 //! # Public API
 //!
 //! [`Emulator`] (in-process, stops on drop) and its [`EmulatorBuilder`]; [`Server`] for the
-//! binary's bound listener; [`Config`]; fault rules ([`faults`]); the seed request
-//! ([`SeedRequest`]); recorded fixtures and playback ([`replay`]); the service catalog
+//! binary's bound listener; [`Config`]; fault rules ([`faults`]); the tenant declared at
+//! start ([`seed`], `--seed FILE`); the bulk seed request ([`SeedRequest`]); recorded fixtures and playback ([`replay`]); the service catalog
 //! ([`catalog`]). Everything else is internal: see `docs/ARCHITECTURE.md` for the layers.
 //!
 //! # Features

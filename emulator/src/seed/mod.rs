@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub use self::source::InvalidSeed;
 use self::source::Source;
 pub(crate) use self::source::{FieldPath, SeedFault};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// What a seed declares. Every list may be empty; [`Seed::default`] changes nothing.
 ///
