@@ -259,6 +259,11 @@ async fn run(
     if playback.is_none() {
         config.check_control_api(config.bind)?;
     }
+    if config.seed.is_some() {
+        // Tried on a throwaway tenant first, so that a seed the emulator refuses stops it
+        // before it binds its port.
+        entra_emulator::router(config.clone())?;
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

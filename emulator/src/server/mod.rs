@@ -176,6 +176,12 @@ impl Server {
         if let Some(seed) = &state.config.seed {
             if fresh {
                 state.apply_seed(seed)?;
+                tracing::info!(
+                    applications = seed.applications.len(),
+                    resource_groups = seed.resource_groups.len(),
+                    role_assignments = seed.role_assignments.len(),
+                    "seed applied"
+                );
             } else {
                 tracing::info!(
                     "the data directory holds a tenant already: the seed is not applied again"

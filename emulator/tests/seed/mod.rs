@@ -465,6 +465,7 @@ async fn the_binary_seeds_a_new_data_directory_only_and_never_writes_the_secret(
     let (status, body) = get_group(&http, bin.url(), &sub, "rg-ci", access).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let stderr = bin.stop_and_collect_stderr().await;
+    assert!(stderr.contains("seed applied"), "{stderr}");
     assert!(!stderr.contains(SECRET), "{stderr}");
     assert!(
         !contents(&data)
@@ -527,7 +528,7 @@ async fn the_binary_refuses_a_bad_seed_before_listening() {
             .expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{stderr}");
-        let at = format!("{}{expected}", path.display());
+        let at = format!("invalid seed: {}{expected}", path.display());
         assert!(stderr.contains(&at), "{stderr}\nexpected: {at}");
         assert!(!conn.exists(), "it started");
         let _ = std::fs::remove_dir_all(&dir);
