@@ -262,7 +262,7 @@ async fn run(
     if config.seed.is_some() {
         // Tried on a throwaway tenant first, so that a seed the emulator refuses stops it
         // before it binds its port.
-        entra_emulator::router(config.clone())?;
+        drop(entra_emulator::router(config.clone())?);
     }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
