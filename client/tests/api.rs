@@ -861,3 +861,5 @@ async fn the_emulator_clock_sends_the_admin_token_the_control_api_requires() {
         "moved an hour"
     );
 }
+/// The README's in-process example, verbatim (the README quotes the file).
+mod readme;

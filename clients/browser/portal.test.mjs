@@ -125,6 +125,8 @@ test('portal: app registration to an effective role assignment, then a token', {
     assert.match(ids.object, GUID);
     assert.equal(await page.locator('#tenant-id').textContent(), emulator.info.tenant_id);
     await button('Copy Application (client) ID').click();
+    // The label changes once the clipboard write has resolved: wait for it, not a fixed time.
+    await button('Copy Application (client) ID').filter({ hasText: /^Copied$/ }).waitFor({ timeout: 5_000 });
     assert.equal(await button('Copy Application (client) ID').textContent(), 'Copied');
     assert.equal(await clipboard(), ids.client);
     await shot('03-app-overview');
@@ -144,6 +146,7 @@ test('portal: app registration to an effective role assignment, then a token', {
     ids.secret = await page.locator('#secret-value').textContent();
     assert.equal(ids.secret.length, 40);
     await button('Copy client secret value').click();
+    await button('Copy client secret value').filter({ hasText: /^Copied$/ }).waitFor({ timeout: 5_000 });
     assert.equal(await clipboard(), ids.secret);
     await shot('05-secret-value-once');
   });

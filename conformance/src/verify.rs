@@ -171,15 +171,7 @@ async fn send(
         }
         other => rewrite_strings(other, &|s| shift_datetimes(&bind(s), shift)),
     };
-    let now = target.now().await?;
-    if let Some(ahead) = datetimes_in(&body)
-        .into_iter()
-        .map(|t| t - now)
-        .filter(|d| d.is_positive() && *d <= PACE_WINDOW)
-        .max()
-    {
-        tokio::time::sleep(ahead.unsigned_abs()).await;
-    }
+    pace(&body, target.now().await?).await;
     let resp = req
         .body(body_bytes(&body))
         .send()
@@ -206,6 +198,19 @@ fn rewrite_strings(value: &Value, f: &dyn Fn(&str) -> String) -> Value {
 /// How far ahead of the live clock a request's date-time may be and still be taken for the
 /// recording's "now" (the replay then waits for it).
 const PACE_WINDOW: time::Duration = time::Duration::seconds(30);
+
+/// Holds a request whose body carries a date-time a little ahead of the live clock `now` (a
+/// secret "starting now" on the recording's clock) until the live clock reaches it.
+pub(crate) async fn pace(body: &Value, now: OffsetDateTime) {
+    if let Some(ahead) = datetimes_in(body)
+        .into_iter()
+        .map(|t| t - now)
+        .filter(|d| d.is_positive() && *d <= PACE_WINDOW)
+        .max()
+    {
+        tokio::time::sleep(ahead.unsigned_abs()).await;
+    }
+}
 
 /// The whole-string RFC 3339 date-times of a request body (JSON, or a form as a string).
 fn datetimes_in(body: &Value) -> Vec<OffsetDateTime> {

@@ -33,6 +33,28 @@ use crate::faults::Service;
 /// MiB.
 const MB: usize = 1 << 20;
 
+/// Longest request target (path and query) any API reads. Azure's front ends refuse far
+/// shorter ones (HTTP.sys's default head limit is 16 KiB); the emulator is lenient, so that
+/// the services' own checks (a 60,000-character resource group name, say) answer first, but
+/// stays below hyper's own limit (65,534 bytes), whose 414 carries no body.
+pub(crate) const MAX_URI_LEN: usize = 63 * 1024;
+
+/// Most bytes of header field names and values a request may carry. Large enough for any
+/// token the emulator reads (see [`crate::token::MAX_TOKEN_LEN`]) several times over, and
+/// below hyper's own HTTP/1.1 head limit (about 400 KiB), whose 431 carries no body.
+pub(crate) const MAX_HEADER_BYTES: usize = 256 * 1024;
+
+/// The Azure Core envelope's (ARM's, Logs Ingestion's) words for a request target over
+/// [`MAX_URI_LEN`]. A guess: no recorded answer was found.
+pub(crate) fn uri_too_long_message() -> String {
+    format!("The request URI exceeds the maximum length of {MAX_URI_LEN} bytes.")
+}
+
+/// The Azure Core envelope's words for header fields over [`MAX_HEADER_BYTES`]. A guess.
+pub(crate) fn headers_too_large_message() -> String {
+    format!("The request headers exceed the maximum size of {MAX_HEADER_BYTES} bytes.")
+}
+
 /// One API the emulator serves (see the module documentation for the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Api {

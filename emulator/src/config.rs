@@ -31,6 +31,13 @@ pub const DEFAULT_TENANT_DOMAIN: &str = "emulator.onmicrosoft.com";
 /// Most rows a query returns before the result is truncated (the Log Analytics limit).
 pub const DEFAULT_QUERY_ROW_LIMIT: usize = 500_000;
 
+/// Default cap on connections served at once: far more than tests and local tools open,
+/// and well under the usual limit of 1,024 open files per process.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// Default time a connection has to deliver a complete request head (hyper's default).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How the server speaks on its socket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TlsMode {
@@ -94,6 +101,15 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Fault injection rules installed at start and again on reset (see [`crate::faults`]).
     pub faults: Vec<crate::faults::FaultSpec>,
+    /// Most connections served at once; further ones wait in the listen backlog until one
+    /// closes (at least 1).
+    pub max_connections: usize,
+    /// How long a connection may go without delivering a complete request head, counted
+    /// from when it opens (after the TLS handshake, itself bounded by 10 s or this, the
+    /// shorter) and, on HTTP/1.1, from the end of its previous response: an idle
+    /// keep-alive connection is closed after it too. HTTP/2 connections are pinged at this
+    /// interval and closed when a ping goes unanswered as long.
+    pub header_read_timeout: Duration,
     /// Host names the emulator answers to besides the loopback names, IP addresses and the
     /// generated certificate's extra names; `*.name` covers one label under `name`.
     /// Requests naming another host are refused with 421, against DNS rebinding.
@@ -125,6 +141,8 @@ impl Default for Config {
             query_row_limit: DEFAULT_QUERY_ROW_LIMIT,
             admin_token: None,
             faults: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             allowed_hosts: Vec::new(),
             seed: None,
         }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::graph::odata::{Filter, Value as FilterValue};
 use crate::keys::KeyRing;
 #[cfg(feature = "monitor")]
-use crate::kql::{Column, ColumnType, QueryContext, Table, Value};
+use crate::kql::{Column, ColumnType, KqlErrorKind, Limits, QueryContext, Table, Value};
 
 /// The token endpoint's form parser: `grant_type`, `client_id`, `client_secret`, `scope`
 /// and `resource` as parsed from `body` sent with `content_type` (and an optional
@@ -71,17 +71,48 @@ pub fn odata_filter(input: &str) -> bool {
 }
 
 #[cfg(feature = "monitor")]
+/// Memory budget of the queries [`kql`] runs: small, so that a query that amplifies what
+/// it builds reaches it within a few operators.
+pub const KQL_BUDGET: usize = 4 << 20;
+
+#[cfg(feature = "monitor")]
 /// The KQL engine: `input` is syntax-checked, then run against a table `T` with columns
-/// `x` (long), `s` (string) and `t` (datetime) of a few rows. Returns the result's row
+/// `x` (long), `s` (string) and `t` (datetime) of a few rows, within a memory budget of
+/// [`KQL_BUDGET`] bytes that the run's account must never exceed. Returns the result's row
 /// count when it runs.
 pub fn kql(input: &str) -> Option<usize> {
     let syntax = crate::kql::check_syntax(input);
-    let ctx = QueryContext::log_analytics(OffsetDateTime::UNIX_EPOCH);
-    let result = crate::kql::run(input, &vec![sample_table()], &ctx);
-    if result.is_ok() {
-        assert!(syntax.is_ok(), "ran but failed the syntax check: {input:?}");
+    let ctx = QueryContext::log_analytics(OffsetDateTime::UNIX_EPOCH).with_limits(Limits {
+        memory_budget: KQL_BUDGET,
+        ..Limits::default()
+    });
+    let (result, usage) = crate::kql::run_measured(input, &vec![sample_table()], &ctx);
+    assert!(
+        usage.memory <= KQL_BUDGET,
+        "charged {} bytes, over the budget: {input:?}",
+        usage.memory
+    );
+    match &result {
+        Ok(_) => assert!(syntax.is_ok(), "ran but failed the syntax check: {input:?}"),
+        Err(e) => assert!(
+            !matches!(e.kind, KqlErrorKind::Timeout | KqlErrorKind::Cancelled),
+            "stopped without a deadline or a cancel flag: {input:?}"
+        ),
     }
     result.ok().map(|t| t.row_count())
+}
+
+/// The memory bomb of issue 15: `print` concatenates 64 copies of a 10-byte literal, then
+/// each of the `stages - 1` following `extend`s concatenates 64 copies of the previous
+/// column: 640 B, 40 KiB, 2.5 MiB, 160 MiB, 10 GiB, … from 5 KB of query text per stage.
+pub fn memory_bomb(stages: usize) -> String {
+    let mut q = format!("print a0 = strcat({})", ["'0123456789'"; 64].join(", "));
+    for i in 1..stages {
+        let prev = format!("a{}", i - 1);
+        let args = vec![prev.as_str(); 64].join(", ");
+        q.push_str(&format!(" | extend a{i} = strcat({args})"));
+    }
+    q
 }
 
 #[cfg(feature = "monitor")]

@@ -9,6 +9,7 @@
 //! key in the JWKS (tokens it signed stay valid until they expire) and signs with the new one,
 //! as Entra does when it rolls its signing keys.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::encoding::AsDer;
@@ -208,6 +209,9 @@ pub fn generate_in_background() {
 pub(crate) struct KeyRing {
     /// Newest first; empty until first needed when the ring uses the process-wide key.
     keys: RwLock<Vec<Arc<SigningKey>>>,
+    /// Bumped by every rotation, so that what was verified against the ring (the token
+    /// cache) can tell it may be out of date.
+    generation: AtomicU64,
 }
 
 impl KeyRing {
@@ -216,6 +220,7 @@ impl KeyRing {
     pub(crate) fn new(key: Option<Arc<SigningKey>>) -> Result<Self, KeyError> {
         Ok(Self {
             keys: RwLock::new(key.into_iter().collect()),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -253,6 +258,13 @@ impl KeyRing {
         keys.insert(0, key);
         // Entra publishes a handful of keys; keep the newest three.
         keys.truncate(3);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many rotations the ring has seen: a token verified under an earlier generation
+    /// may have been signed by a key the ring no longer holds.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The JWKS document (`{"keys": [...]}`).

@@ -2,11 +2,13 @@
 //! SIGINT/SIGTERM.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::builder::BoolishValueParser;
+use clap::builder::TypedValueParser as _;
+use clap::{ArgAction, CommandFactory as _, Parser};
 use entra_emulator::config::{Config, Jitter, Plane, Propagation};
 use entra_emulator::faults::FaultSpec;
 use entra_emulator::write_atomically;
@@ -20,16 +22,12 @@ struct Args {
     /// Listen address; port 0 picks a free one.
     #[arg(long, env = "ENTRA_EMULATOR_BIND", default_value = "127.0.0.1:8443")]
     bind: SocketAddr,
-    /// Serve plain HTTP instead of HTTPS.
-    #[arg(long, env = "ENTRA_EMULATOR_PLAIN_HTTP")]
+    /// Serve plain HTTP instead of HTTPS (the variable takes 1/0, true/false, yes/no, on/off).
+    #[arg(long, env = "ENTRA_EMULATOR_PLAIN_HTTP", action = ArgAction::Set, num_args = 0..=1,
+          default_value = "false", default_missing_value = "true", value_parser = BoolishValueParser::new())]
     plain_http: bool,
     /// Certificate chain (PEM) to serve instead of a generated one; needs --tls-key.
-    #[arg(
-        long,
-        env = "ENTRA_EMULATOR_TLS_CERT",
-        requires = "tls_key",
-        conflicts_with = "plain_http"
-    )]
+    #[arg(long, env = "ENTRA_EMULATOR_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// Private key (PEM) of --tls-cert.
     #[arg(long, env = "ENTRA_EMULATOR_TLS_KEY", requires = "tls_cert")]
@@ -131,6 +129,24 @@ struct Args {
     /// directory is seeded.
     #[arg(long, env = "ENTRA_EMULATOR_SEED", conflicts_with = "replay")]
     seed: Option<PathBuf>,
+    /// Most connections served at once; more wait in the listen backlog until one closes.
+    /// Keep it under the open-file limit (ulimit -n).
+    #[arg(long, env = "ENTRA_EMULATOR_MAX_CONNECTIONS", default_value_t = entra_emulator::config::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_connections: usize,
+    /// How long a connection may go without sending a complete request head, after it
+    /// opens or after its previous response (so it also closes idle keep-alive
+    /// connections); HTTP/2 connections are pinged at this interval.
+    #[arg(long, env = "ENTRA_EMULATOR_HEADER_READ_TIMEOUT", value_parser = positive_duration, default_value = "30s")]
+    header_read_timeout: Duration,
+}
+
+/// A duration longer than zero.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".to_owned()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl Args {
@@ -175,6 +191,8 @@ impl Args {
             admin_token: self.admin_token.map(Secret::new),
             faults,
             seed,
+            max_connections: self.max_connections,
+            header_read_timeout: self.header_read_timeout,
             // An empty entry (`a,,b`, or the variable set empty) names nothing.
             allowed_hosts: self
                 .allowed_host
@@ -197,6 +215,16 @@ async fn main() -> ExitCode {
         .with_ansi(false)
         .init();
     let args = Args::parse();
+    // Checked here rather than by clap, which would count ENTRA_EMULATOR_PLAIN_HTTP=0 as a
+    // conflict.
+    if args.plain_http && args.tls_cert.is_some() {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--plain-http cannot be used with --tls-cert",
+            )
+            .exit();
+    }
     if args.replay.is_empty() {
         // Tens to hundreds of milliseconds: overlap it with binding and announcing.
         entra_emulator::generate_in_background();
@@ -267,19 +295,35 @@ async fn run(
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let generated_ca = matches!(config.tls, TlsMode::SelfSigned { .. });
     let server = Server::new(listener, config, None)?;
     let info = server.connection_info();
+    let ca_bundle_path = match (&info.ca_cert_path, server.trust_pem()) {
+        (Some(ca_path), Some(ca_pem)) if generated_ca => {
+            let path = ca_path.with_file_name("ca-bundle.pem");
+            write_atomically(&path, ca_bundle(ca_pem).as_bytes())?;
+            Some(path)
+        }
+        _ => None,
+    };
     match &playback {
         Some(p) => println!(
             "Replaying {} recorded exchanges from {replay:?} on {}",
             p.len(),
             info.base_url
         ),
-        None => print_banner(&info, server.config().admin_token().is_some()),
+        None => print_banner(
+            &info,
+            ca_bundle_path.as_deref(),
+            server.config().admin_token().is_some(),
+        ),
     }
     if let Some(path) = connection_file {
-        let json = serde_json::to_vec_pretty(&info)?;
-        write_atomically(&path, &json)?;
+        let file = ConnectionFile {
+            info: &info,
+            ca_bundle_path: ca_bundle_path.as_deref(),
+        };
+        write_atomically(&path, &serde_json::to_vec_pretty(&file)?)?;
     }
     match playback {
         Some(p) => server.serve(p.router(), shutdown_signal()).await?,
@@ -289,7 +333,66 @@ async fn run(
     Ok(())
 }
 
-fn print_banner(info: &entra_emulator::ConnectionInfo, admin_token: bool) {
+/// The `--connection-file` document: the connection info (the external contract) plus the
+/// CA bundle the banner exports.
+#[derive(serde::Serialize)]
+struct ConnectionFile<'a> {
+    #[serde(flatten)]
+    info: &'a entra_emulator::ConnectionInfo,
+    /// The system's roots plus the emulator's CA (`None` without a generated CA).
+    ca_bundle_path: Option<&'a Path>,
+}
+
+/// Files where operating systems keep their trusted roots as one PEM bundle: Debian, Ubuntu
+/// and Alpine; Fedora and RHEL; macOS and the BSDs.
+const SYSTEM_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// A trust bundle for `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` / `CURL_CA_BUNDLE`: those
+/// variables replace a tool's whole trust store, so the bundle holds the system's roots
+/// (the first bundle file found, else Mozilla's roots as compiled into `webpki-root-certs`)
+/// followed by the emulator's CA, and other HTTPS keeps working in a shell that exports it.
+/// `SSL_CERT_FILE` itself is not read: it may name an earlier emulator's bundle.
+fn ca_bundle(emulator_ca_pem: &str) -> String {
+    let system = SYSTEM_BUNDLES
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .find(|text| text.contains("-----BEGIN CERTIFICATE-----"));
+    let mut bundle = system.unwrap_or_else(|| {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| certificate_pem(der.as_ref()))
+            .collect()
+    });
+    if !bundle.is_empty() && !bundle.ends_with('\n') {
+        bundle.push('\n');
+    }
+    bundle.push_str("# Entra Emulator Local CA\n");
+    bundle.push_str(emulator_ca_pem);
+    bundle
+}
+
+/// One DER certificate as PEM (base64 in 64-character lines).
+fn certificate_pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in text.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+fn print_banner(
+    info: &entra_emulator::ConnectionInfo,
+    ca_bundle: Option<&Path>,
+    admin_token: bool,
+) {
     let ca = info.ca_cert_path.as_ref().map(|p| p.display().to_string());
     println!("Entra emulator listening on {}", info.base_url);
     println!("  tenant:        {}", info.tenant_id);
@@ -316,8 +419,17 @@ fn print_banner(info: &entra_emulator::ConnectionInfo, admin_token: bool) {
         "  export AZURE_CLIENT_SECRET={}",
         info.admin.client_secret.expose()
     );
-    if let Some(ca) = ca {
-        println!("  export REQUESTS_CA_BUNDLE={ca} SSL_CERT_FILE={ca}");
+    if let (Some(ca), Some(bundle)) = (&ca, ca_bundle) {
+        let bundle = bundle.display();
+        println!();
+        println!("Trust its CA: the bundle is the system's roots plus the emulator's CA, so pip,");
+        println!("curl and other HTTPS keep working in a shell with these exports:");
+        println!(
+            "  export REQUESTS_CA_BUNDLE={bundle} SSL_CERT_FILE={bundle} CURL_CA_BUNDLE={bundle}"
+        );
+        println!("  export NODE_EXTRA_CA_CERTS={ca}");
+    } else if let Some(cert) = ca {
+        println!("Trust the issuer of {cert} (see docs/trust.md).");
     }
 }
 

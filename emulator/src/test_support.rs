@@ -11,6 +11,8 @@ use uuid::Uuid;
 use crate::Emulator;
 pub use crate::config::Plane;
 use crate::directory::{Application, PasswordCredential, ServicePrincipal};
+#[cfg(feature = "monitor")]
+pub use crate::kql::Queries;
 use crate::rbac::{Assignment, PrincipalType, RoleRef, Scope};
 use crate::resources::ResourceGroup;
 use crate::secret::SecretHash;
@@ -160,6 +162,13 @@ pub fn has_custom_metrics(emu: &Emulator, resource_id: &str) -> bool {
     emu.state().telemetry().namespaces(resource_id).is_some()
 }
 
+/// The Log Analytics and Application Insights queries `emu` is running, and how many were
+/// cancelled.
+#[cfg(feature = "monitor")]
+pub fn queries(emu: &Emulator) -> &Queries {
+    emu.queries()
+}
+
 /// How many validated tokens the token cache holds.
 pub fn token_cache_len(emu: &Emulator) -> usize {
     emu.state().tokens.len()
@@ -188,6 +197,12 @@ pub fn make_process_key() {
 /// The key id of the key the emulator signs with now.
 pub fn signing_kid(emu: &Emulator) -> String {
     emu.state().keys.current().kid().to_owned()
+}
+
+/// The key the emulator signs with now, for tests that sign a token under a header of their
+/// own.
+pub fn signing_key(emu: &Emulator) -> std::sync::Arc<crate::keys::SigningKey> {
+    emu.state().keys.current()
 }
 
 /// `claims` signed with the emulator's current key.

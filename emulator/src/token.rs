@@ -201,6 +201,10 @@ pub(crate) enum TokenError {
     /// No published key has the token's `kid`.
     #[error("unknown signing key")]
     UnknownKey,
+    /// The header has a `crit` parameter: it names extensions the recipient must understand,
+    /// and the emulator (like Entra's tokens) uses none (RFC 7515 §4.1.11).
+    #[error("the token header lists critical extensions")]
+    CriticalHeader,
     /// The signature does not verify, or the token is from another emulator instance.
     #[error("invalid signature")]
     BadSignature,
@@ -229,6 +233,13 @@ struct Header<'a> {
     alg: &'a str,
     #[serde(default)]
     kid: Option<&'a str>,
+    /// Whether a `crit` parameter is present, whatever its value (`null` included).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// Checks structure, algorithm, signature, issuing instance, issuer, tenant and lifetime.
@@ -256,6 +267,10 @@ pub(crate) fn validate(
         serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
     if header.alg != "RS256" {
         return Err(TokenError::UnsupportedAlgorithm);
+    }
+    // Every extension named in `crit` must be understood, and the emulator implements none.
+    if header.crit {
+        return Err(TokenError::CriticalHeader);
     }
     let key = header
         .kid
@@ -369,6 +384,20 @@ mod tests {
             v(&format!("{hs}.{}.{}", parts[1], parts[2])),
             Err(TokenError::UnsupportedAlgorithm)
         );
+        // A `crit` header, even with a valid signature over it, is refused.
+        for crit in [r#"["exp"],"exp":1"#, "[]", "null", r#""x""#] {
+            let header = format!(
+                r#"{{"typ":"JWT","alg":"RS256","kid":"{}","crit":{crit}}}"#,
+                keys.current().kid()
+            );
+            let signed = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), parts[1]);
+            let sig = URL_SAFE_NO_PAD.encode(keys.current().sign(signed.as_bytes()));
+            assert_eq!(
+                v(&format!("{signed}.{sig}")),
+                Err(TokenError::CriticalHeader),
+                "{crit}"
+            );
+        }
         let unknown = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","kid":"nope"}"#);
         assert_eq!(
             v(&format!("{unknown}.{}.{}", parts[1], parts[2])),

@@ -4,6 +4,9 @@
 //! Only what does not change with time is cached: structure, signature, issuing instance,
 //! issuer and tenant. Expiry and not-before are checked again on every hit, against the
 //! emulator's clock, so advancing the clock expires cached tokens as it does fresh ones.
+//! Each entry also remembers the key ring's [generation](KeyRing::generation): after a key
+//! rotation a token is verified in full again on its next use, so a token whose key has left
+//! the ring is refused whether or not it was used before.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -23,7 +26,14 @@ const CAPACITY: usize = 4096;
 /// Validated tokens by their exact text.
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
-    entries: Mutex<HashMap<Box<str>, Arc<Claims>, BuildHasherDefault<TailHasher>>>,
+    entries: Mutex<HashMap<Box<str>, Entry, BuildHasherDefault<TailHasher>>>,
+}
+
+/// A validated token's claims and the key ring generation it was verified under.
+#[derive(Debug)]
+struct Entry {
+    claims: Arc<Claims>,
+    generation: u64,
 }
 
 /// Hashes only the last bytes of a key. A token ends in its base64url RS256 signature,
@@ -65,17 +75,37 @@ impl TokenCache {
         tenant: &Uuid,
         now: OffsetDateTime,
     ) -> Result<Arc<Claims>, TokenError> {
-        let hit = self.entries.lock().get(token).cloned();
-        if let Some(claims) = hit {
-            check_lifetime(&claims, now)?;
-            return Ok(claims);
-        }
-        let claims = Arc::new(token::validate(token, keys, instance_tag, tenant, now)?);
+        // Read before verifying: a rotation during the verification leaves the entry one
+        // generation behind, to be verified again, never ahead.
+        let generation = keys.generation();
+        let stale = match self.entries.lock().get(token) {
+            Some(entry) if entry.generation == generation => {
+                check_lifetime(&entry.claims, now)?;
+                return Ok(Arc::clone(&entry.claims));
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let claims = match token::validate(token, keys, instance_tag, tenant, now) {
+            Ok(claims) => Arc::new(claims),
+            Err(e) => {
+                if stale {
+                    self.entries.lock().remove(token);
+                }
+                return Err(e);
+            }
+        };
         let mut entries = self.entries.lock();
         if entries.len() >= CAPACITY {
             entries.clear();
         }
-        entries.insert(token.into(), Arc::clone(&claims));
+        entries.insert(
+            token.into(),
+            Entry {
+                claims: Arc::clone(&claims),
+                generation,
+            },
+        );
         Ok(claims)
     }
 
@@ -108,6 +138,24 @@ mod tests {
     use crate::token::{Grant, TokenVersion};
     use std::time::Duration;
 
+    /// An hour-long ARM token's claims for the instance tagged "tag".
+    fn arm_claims(version: TokenVersion, tenant: &Uuid, now: OffsetDateTime) -> Claims {
+        token::claims(
+            Grant {
+                version,
+                aud: "https://management.azure.com/",
+                tenant,
+                client_id: &Uuid::from_u128(2),
+                client_name: "app",
+                object_id: &Uuid::from_u128(3),
+                roles: vec![],
+                instance_tag: "tag",
+            },
+            now,
+            Duration::from_secs(3600),
+        )
+    }
+
     #[test]
     fn the_tail_hash_tells_tokens_apart_by_their_last_bytes() {
         let hash = |s: &str| {
@@ -128,20 +176,7 @@ mod tests {
         let keys = KeyRing::new(None).expect("keys");
         let tenant = Uuid::from_u128(1);
         let now = OffsetDateTime::now_utc();
-        let claims = token::claims(
-            Grant {
-                version: TokenVersion::V1,
-                aud: "https://management.azure.com/",
-                tenant: &tenant,
-                client_id: &Uuid::from_u128(2),
-                client_name: "app",
-                object_id: &Uuid::from_u128(3),
-                roles: vec![],
-                instance_tag: "tag",
-            },
-            now,
-            Duration::from_secs(3600),
-        );
+        let claims = arm_claims(TokenVersion::V1, &tenant, now);
         let jwt = token::mint(&keys.current(), &claims);
         let cache = TokenCache::default();
         assert!(
@@ -168,5 +203,31 @@ mod tests {
             cache.validate(&jwt, &keys, "tag", &tenant, earlier),
             Err(TokenError::NotYetValid { .. })
         ));
+    }
+
+    #[test]
+    fn a_cached_token_is_refused_once_its_key_leaves_the_ring() {
+        let keys = KeyRing::new(None).expect("keys");
+        let old = keys.current();
+        let tenant = Uuid::from_u128(1);
+        let now = OffsetDateTime::now_utc();
+        let claims = arm_claims(TokenVersion::V2, &tenant, now);
+        let jwt = token::mint(&old, &claims);
+        let cache = TokenCache::default();
+        let validate = || cache.validate(&jwt, &keys, "tag", &tenant, now);
+        assert!(validate().is_ok());
+        // One rotation: the old key is still published, so its tokens stay valid.
+        let new = crate::keys::SigningKey::generate()
+            .map(Arc::new)
+            .expect("key");
+        keys.rotate(Arc::clone(&new));
+        assert!(validate().is_ok());
+        assert_eq!(cache.len(), 1);
+        // The ring keeps three keys: two more rotations push the old one out.
+        keys.rotate(Arc::clone(&new));
+        keys.rotate(new);
+        assert!(keys.find(old.kid()).is_none());
+        assert_eq!(validate().err(), Some(TokenError::UnknownKey));
+        assert!(cache.is_empty(), "the stale entry is dropped");
     }
 }

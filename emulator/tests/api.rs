@@ -2,6 +2,7 @@
 
 mod architecture;
 mod arm;
+mod cli;
 mod concurrency;
 mod entra;
 mod faults;
@@ -10,6 +11,8 @@ mod input;
 mod monitor;
 mod persistence;
 mod portal;
+mod query_limits;
+mod recipes;
 mod replay;
 mod security;
 mod seed;

@@ -848,6 +848,9 @@ async fn send(live: &mut Live, entry: &Entry) -> Result<(u16, Vec<String>, Value
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
+    // A replay can run faster than its recording did (a secret created "starting now" would
+    // still lie ahead when the next request signs in with it): wait as the verifier does.
+    crate::verify::pace(&body, live.emulator.now()).await;
     let resp = req
         .body(body_bytes(&body))
         .send()

@@ -165,22 +165,26 @@ pub(crate) async fn require_admin_token(state: AppState, request: Request, next:
     if !control || path == "/_emulator/health" {
         return next.run(request).await;
     }
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| presented_token(v, portal));
+    let presented = crate::http::bearer::authorization(request.headers()).map(|value| {
+        value
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| presented_token(v, portal))
+    });
     let (code, message) = match presented {
-        Some(token) if secret::same(&token, expected) => return next.run(request).await,
-        Some(_) => (
+        Ok(Some(token)) if secret::same(&token, expected) => return next.run(request).await,
+        Err(_) => (
+            "InvalidAdminToken",
+            "send the admin token in one Authorization header, not several",
+        ),
+        Ok(Some(_)) => (
             "InvalidAdminToken",
             "the admin token is not this emulator's",
         ),
-        None if portal => (
+        Ok(None) if portal => (
             "AdminTokenRequired",
             "this emulator's control API needs its admin token: send it as 'Authorization: Bearer <token>', or as the password of HTTP Basic",
         ),
-        None => (
+        Ok(None) => (
             "AdminTokenRequired",
             "this emulator's control API needs its admin token: send it as 'Authorization: Bearer <token>'",
         ),

@@ -75,6 +75,12 @@ pub(crate) enum EntraError {
     /// A body over the endpoint's size limit. Entra documents no limit and no answer for
     /// it: status 413 and the generic malformed-request code are guesses.
     RequestTooLarge,
+    /// A request target over [`crate::catalog::MAX_URI_LEN`]. Status 414 and the generic
+    /// malformed-request code are guesses.
+    UriTooLong,
+    /// Header fields over [`crate::catalog::MAX_HEADER_BYTES`]. Status 431 and the generic
+    /// malformed-request code are guesses.
+    HeadersTooLarge,
 }
 
 impl EntraError {
@@ -211,6 +217,18 @@ impl EntraError {
             ),
             RequestTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                9002313,
+                "Invalid request. Request is malformed or invalid.".to_owned(),
+            ),
+            UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "invalid_request",
+                9002313,
+                "Invalid request. Request is malformed or invalid.".to_owned(),
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "invalid_request",
                 9002313,
                 "Invalid request. Request is malformed or invalid.".to_owned(),

@@ -276,6 +276,12 @@ fn issue(
     if resolve_tenant(state, tenant)? != TenantRef::Ours {
         return Err(EntraError::NoTenant);
     }
+    // Two `Authorization` headers are two client credentials at once, which OAuth 2.0 calls
+    // an invalid request (RFC 6749 §2.3, §5.2). Entra's own answer was not found: the
+    // malformed-request code is a guess.
+    if crate::http::bearer::authorization(headers).is_err() {
+        return Err(EntraError::MalformedRequest);
+    }
     let form = TokenForm::parse(headers, body);
     let grant_type = form
         .grant_type

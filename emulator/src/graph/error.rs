@@ -47,7 +47,13 @@ pub(crate) enum GraphError {
     PayloadTooLarge,
     /// 415: a body declared as something other than JSON. Code and wording are guesses.
     UnsupportedMediaType(String),
+    /// 400: a request target or header fields over the emulator's limits. Graph answers an
+    /// oversized request with its front end's (HTTP.sys) page wrapped in its envelope.
+    RequestTooLong,
 }
+
+/// The page HTTP.sys serves for a request whose head is over its limits, as Graph relays it.
+const REQUEST_TOO_LONG_PAGE: &str = "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\"\"http://www.w3.org/TR/html4/strict.dtd\">\r\n<HTML><HEAD><TITLE>Bad Request</TITLE>\r\n<META HTTP-EQUIV=\"Content-Type\" Content=\"text/html; charset=us-ascii\"></HEAD>\r\n<BODY><h2>Bad Request - Request Too Long</h2>\r\n<hr><p>HTTP Error 400. The size of the request headers is too long.</p>\r\n</BODY></HTML>\r\n";
 
 impl GraphError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
@@ -129,6 +135,10 @@ impl GraphError {
                 "Request_UnsupportedMediaType",
                 format!("The content type '{ct}' is not supported; send application/json."),
             ),
+            // Recorded in microsoftgraph/microsoft-graph-docs issue #21903 (oversized
+            // headers) and microsoft-graph-explorer-v4 issue #3184 (a long URL): status 400,
+            // code UnknownError, HTTP.sys's page as the message.
+            RequestTooLong => (bad, "UnknownError", REQUEST_TOO_LONG_PAGE.to_owned()),
         }
     }
 

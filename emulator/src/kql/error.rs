@@ -6,7 +6,8 @@ use std::fmt;
 use serde_json::json;
 
 /// Broad class of a query error; decides the `innererror.code` the host
-/// reports (`SyntaxError` or `SemanticError`).
+/// reports (`SyntaxError` or `SemanticError`), or, for a query stopped by one of its
+/// [limits](super::Limits), the answer the host gives instead of a `BadArgumentError`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KqlErrorKind {
     /// The query text could not be parsed.
@@ -18,6 +19,12 @@ pub(crate) enum KqlErrorKind {
     /// `NotSupported` (an emulator-specific code, not one the real service
     /// uses).
     Unsupported,
+    /// The query needed more memory than its budget (`E_RUNAWAY_QUERY`).
+    Runaway,
+    /// The query ran past its deadline.
+    Timeout,
+    /// The query was cancelled (its client left, or the host is shutting down).
+    Cancelled,
 }
 
 /// Where a syntax error was detected.
@@ -97,12 +104,64 @@ impl KqlError {
         }
     }
 
+    /// The query needed more than `budget` bytes while `op` ran. The message follows a
+    /// real Log Analytics partial error (Azure/Azure-Sentinel issue #13143:
+    /// `'sort' operator has exceeded the memory budget (5368709120) during evaluation.
+    /// Results may be incorrect or incomplete (E_RUNAWAY_QUERY; see
+    /// https://aka.ms/kustoquerylimits).`); the code is `E_RUNAWAY_QUERY` (0x80DA0001)
+    /// as a signed 32-bit number, as that answer writes it.
+    pub(crate) fn runaway(op: &str, budget: usize) -> Self {
+        let op = if op.is_empty() { "query" } else { op };
+        KqlError {
+            kind: KqlErrorKind::Runaway,
+            code: "-2133196799".to_string(),
+            message: format!(
+                "'{op}' operator has exceeded the memory budget ({budget}) during evaluation. Results may be incorrect or incomplete (E_RUNAWAY_QUERY; see https://aka.ms/kustoquerylimits)."
+            ),
+            location: None,
+        }
+    }
+
+    /// The query ran past its deadline.
+    pub(crate) fn timeout() -> Self {
+        KqlError {
+            kind: KqlErrorKind::Timeout,
+            code: "GatewayTimeout".to_string(),
+            message: "Gateway timeout".to_string(),
+            location: None,
+        }
+    }
+
+    /// The query was cancelled. Code `E_QUERY_CANCELLED` (0x80DA0006, from Kusto's list of
+    /// native error codes) as a signed 32-bit number; the message is Kusto's short
+    /// description of that code.
+    pub(crate) fn cancelled() -> Self {
+        KqlError {
+            kind: KqlErrorKind::Cancelled,
+            code: "-2133196794".to_string(),
+            message: "Query was cancelled (E_QUERY_CANCELLED).".to_string(),
+            location: None,
+        }
+    }
+
+    /// Whether the query was stopped by one of its limits rather than refused for its
+    /// text.
+    pub(crate) fn is_limit(&self) -> bool {
+        matches!(
+            self.kind,
+            KqlErrorKind::Runaway | KqlErrorKind::Timeout | KqlErrorKind::Cancelled
+        )
+    }
+
     /// The code that goes in `error.innererror.code`: `SyntaxError` or
-    /// `SemanticError`.
+    /// `SemanticError` (`EngineError` for a query stopped by a limit).
     pub(crate) fn category_code(&self) -> &'static str {
         match self.kind {
             KqlErrorKind::Syntax => "SyntaxError",
             KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "SemanticError",
+            KqlErrorKind::Runaway | KqlErrorKind::Timeout | KqlErrorKind::Cancelled => {
+                "EngineError"
+            }
         }
     }
 
@@ -111,6 +170,9 @@ impl KqlError {
         match self.kind {
             KqlErrorKind::Syntax => "A recognition error occurred in the query.",
             KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "A semantic error occurred.",
+            KqlErrorKind::Runaway | KqlErrorKind::Timeout | KqlErrorKind::Cancelled => {
+                "Something went wrong processing your query on the server."
+            }
         }
     }
 

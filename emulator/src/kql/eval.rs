@@ -3,12 +3,15 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use super::ast::{BinOp, Expr, ExprKind, StrOp, UnOp};
 use super::error::KqlError;
+use super::exec::FastHashState;
+use super::limits::Governor;
 use super::parser;
 use super::table::{Column, ColumnData};
 use super::value::{
@@ -82,6 +85,8 @@ pub(super) struct Scope<'a> {
     pub(crate) op: &'a str,
     /// `now()` in ticks since the Unix epoch.
     pub(crate) now: i64,
+    /// The query's account: constant folding charges what it builds.
+    pub(crate) gov: &'a Governor,
 }
 
 impl Scope<'_> {
@@ -275,6 +280,12 @@ pub(super) enum CExpr {
         negated: bool,
         mode: CmpMode,
     },
+    /// `in` / `!in` / `in~` against a list of constants, looked up in a hash set.
+    InSet {
+        e: Box<CExpr>,
+        set: Box<ConstSet>,
+        negated: bool,
+    },
     Call {
         f: Func,
         args: Vec<CExpr>,
@@ -296,6 +307,8 @@ pub(super) struct Typed {
 /// Columns an expression reads from.
 pub(super) struct Frame<'a> {
     pub(crate) cols: &'a [Arc<ColumnData>],
+    /// The query's account: values built per row are charged to it.
+    pub(crate) gov: &'a Governor,
 }
 
 // ---------------------------------------------------------------------------
@@ -306,7 +319,7 @@ fn is_const(e: &CExpr) -> bool {
 }
 
 /// Evaluates an expression whose inputs are all constants.
-fn fold(e: CExpr) -> CExpr {
+fn fold(gov: &Governor, e: CExpr) -> CExpr {
     let all_const = match &e {
         CExpr::Const(_) | CExpr::Col(_) | CExpr::CmpColTicks { .. } | CExpr::CmpColStr { .. } => {
             return e;
@@ -324,11 +337,12 @@ fn fold(e: CExpr) -> CExpr {
                 }
         }
         CExpr::In { e, list, .. } => is_const(e) && list.iter().all(is_const),
+        CExpr::InSet { e, .. } => is_const(e),
         CExpr::Call { args, .. } => args.iter().all(is_const),
         CExpr::Member { e, key } => is_const(e) && is_const(key),
     };
     if all_const {
-        let frame = Frame { cols: &[] };
+        let frame = Frame { cols: &[], gov };
         CExpr::Const(e.eval(&frame, 0))
     } else {
         e
@@ -415,7 +429,7 @@ pub(super) fn compile(e: &Expr, scope: &Scope<'_>) -> Result<Typed, KqlError> {
             }
             match op {
                 UnOp::Plus => (inner.expr, inner.ty),
-                UnOp::Neg => (fold(CExpr::Neg(Box::new(inner.expr))), inner.ty),
+                UnOp::Neg => (fold(scope.gov, CExpr::Neg(Box::new(inner.expr))), inner.ty),
             }
         }
         ExprKind::Binary { op, left, right } => compile_binary(*op, left, right, scope)?,
@@ -455,15 +469,16 @@ pub(super) fn compile(e: &Expr, scope: &Scope<'_>) -> Result<Typed, KqlError> {
                 items.push(it.expr);
             }
             let mode = mode.unwrap_or(CmpMode::Str);
-            (
-                fold(CExpr::In {
+            let folded = fold(
+                scope.gov,
+                CExpr::In {
                     e: Box::new(lhs.expr),
                     list: items,
                     negated: *negated,
                     mode,
-                }),
-                ColumnType::Bool,
-            )
+                },
+            );
+            (in_set(folded), ColumnType::Bool)
         }
         ExprKind::Between {
             expr,
@@ -479,12 +494,15 @@ pub(super) fn compile(e: &Expr, scope: &Scope<'_>) -> Result<Typed, KqlError> {
                 && hi.ty == ColumnType::TimeSpan
             {
                 hi = Typed {
-                    expr: fold(CExpr::Arith {
-                        op: ArithOp::Add,
-                        mode: ArithMode::DtTs,
-                        l: Box::new(lo.expr.clone()),
-                        r: Box::new(hi.expr),
-                    }),
+                    expr: fold(
+                        scope.gov,
+                        CExpr::Arith {
+                            op: ArithOp::Add,
+                            mode: ArithMode::DtTs,
+                            l: Box::new(lo.expr.clone()),
+                            r: Box::new(hi.expr),
+                        },
+                    ),
                     ty: ColumnType::DateTime,
                 };
             }
@@ -494,15 +512,18 @@ pub(super) fn compile(e: &Expr, scope: &Scope<'_>) -> Result<Typed, KqlError> {
                     x.ty, lo.ty, hi.ty
                 )));
             };
-            let ge = make_cmp(CmpOp::Ge, m1, x.expr.clone(), lo.expr);
-            let le = make_cmp(CmpOp::Le, m2, x.expr, hi.expr);
-            let both = fold(CExpr::And(Box::new(ge), Box::new(le)));
+            let ge = make_cmp(scope.gov, CmpOp::Ge, m1, x.expr.clone(), lo.expr);
+            let le = make_cmp(scope.gov, CmpOp::Le, m2, x.expr, hi.expr);
+            let both = fold(scope.gov, CExpr::And(Box::new(ge), Box::new(le)));
             let e = if *negated {
-                fold(CExpr::Call {
-                    f: Func::Not,
-                    args: vec![both],
-                    ty: ColumnType::Bool,
-                })
+                fold(
+                    scope.gov,
+                    CExpr::Call {
+                        f: Func::Not,
+                        args: vec![both],
+                        ty: ColumnType::Bool,
+                    },
+                )
             } else {
                 both
             };
@@ -517,10 +538,13 @@ pub(super) fn compile(e: &Expr, scope: &Scope<'_>) -> Result<Typed, KqlError> {
                 )));
             }
             (
-                fold(CExpr::Member {
-                    e: Box::new(base.expr),
-                    key: Box::new(CExpr::Const(Value::string(name))),
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Member {
+                        e: Box::new(base.expr),
+                        key: Box::new(CExpr::Const(Value::string(name))),
+                    },
+                ),
                 ColumnType::Dynamic,
             )
         }
@@ -543,10 +567,13 @@ pub(super) fn compile(e: &Expr, scope: &Scope<'_>) -> Result<Typed, KqlError> {
                 )));
             }
             (
-                fold(CExpr::Member {
-                    e: Box::new(base.expr),
-                    key: Box::new(idx.expr),
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Member {
+                        e: Box::new(base.expr),
+                        key: Box::new(idx.expr),
+                    },
+                ),
                 ColumnType::Dynamic,
             )
         }
@@ -555,7 +582,123 @@ pub(super) fn compile(e: &Expr, scope: &Scope<'_>) -> Result<Typed, KqlError> {
     Ok(Typed { expr, ty })
 }
 
-fn make_cmp(op: CmpOp, mode: CmpMode, l: CExpr, r: CExpr) -> CExpr {
+/// Lists of constants at least this long are looked up in a hash set.
+const IN_SET_MIN: usize = 8;
+
+/// The constants of an `in` list, by comparison mode, keyed so that set membership
+/// matches [`compare_values`]' equality (nulls and NaN never match).
+#[derive(Clone, Debug)]
+pub(super) enum ConstSet {
+    /// int/long, or datetime/timespan ticks.
+    Ints(HashSet<i64, FastHashState>),
+    /// Numbers compared as reals: bits with -0 folded into 0.
+    Reals(HashSet<u64, FastHashState>),
+    Strs(HashSet<Arc<str>, FastHashState>),
+    /// `in~`: lower-cased text.
+    StrsCi(HashSet<String, FastHashState>),
+    Guids(HashSet<Uuid, FastHashState>),
+}
+
+fn real_key(x: f64) -> Option<u64> {
+    if x.is_nan() {
+        None
+    } else if x == 0.0 {
+        Some(0.0f64.to_bits())
+    } else {
+        Some(x.to_bits())
+    }
+}
+
+impl ConstSet {
+    fn build(mode: CmpMode, items: &[CExpr]) -> Option<ConstSet> {
+        let consts = items
+            .iter()
+            .map(CExpr::as_const)
+            .collect::<Option<Vec<&Value>>>()?;
+        let live = || consts.iter().copied().filter(|v| !v.is_null());
+        Some(match mode {
+            CmpMode::Int => ConstSet::Ints(live().map(as_i64).collect::<Option<_>>()?),
+            CmpMode::Tick => ConstSet::Ints(live().map(ticks_of).collect::<Option<_>>()?),
+            CmpMode::Real => {
+                let mut set = HashSet::default();
+                for v in live() {
+                    if let Some(k) = real_key(as_f64(v)?) {
+                        set.insert(k);
+                    }
+                }
+                ConstSet::Reals(set)
+            }
+            CmpMode::Str => ConstSet::Strs(
+                live()
+                    .map(|v| match v {
+                        Value::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            CmpMode::StrCi => {
+                ConstSet::StrsCi(live().map(|v| lower(&str_of(v)).into_owned()).collect())
+            }
+            CmpMode::Guid => ConstSet::Guids(
+                live()
+                    .map(|v| match v {
+                        Value::Guid(g) => Some(*g),
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            CmpMode::Bool | CmpMode::Dyn => return None,
+        })
+    }
+
+    /// Whether the non-null value `v` equals a member.
+    fn contains(&self, v: &Value) -> bool {
+        match self {
+            ConstSet::Ints(set) => as_i64(v)
+                .or_else(|| ticks_of(v))
+                .is_some_and(|k| set.contains(&k)),
+            ConstSet::Reals(set) => as_f64(v)
+                .and_then(real_key)
+                .is_some_and(|k| set.contains(&k)),
+            ConstSet::Strs(set) => match v {
+                Value::String(s) => set.contains(s.as_ref()),
+                _ => false,
+            },
+            ConstSet::StrsCi(set) => set.contains(lower(&str_of(v)).as_ref()),
+            ConstSet::Guids(set) => match v {
+                Value::Guid(g) => set.contains(g),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// Turns an `in` over a long list of constants into a set lookup.
+fn in_set(e: CExpr) -> CExpr {
+    match e {
+        CExpr::In {
+            e,
+            list,
+            negated,
+            mode,
+        } if list.len() >= IN_SET_MIN => match ConstSet::build(mode, &list) {
+            Some(set) => CExpr::InSet {
+                e,
+                set: Box::new(set),
+                negated,
+            },
+            None => CExpr::In {
+                e,
+                list,
+                negated,
+                mode,
+            },
+        },
+        other => other,
+    }
+}
+
+fn make_cmp(gov: &Governor, op: CmpOp, mode: CmpMode, l: CExpr, r: CExpr) -> CExpr {
     // Fast path for column-vs-constant on 64-bit integer-like columns.
     if matches!(mode, CmpMode::Int | CmpMode::Tick) {
         match (&l, &r) {
@@ -595,12 +738,15 @@ fn make_cmp(op: CmpOp, mode: CmpMode, l: CExpr, r: CExpr) -> CExpr {
             _ => {}
         }
     }
-    fold(CExpr::Cmp {
-        op,
-        mode,
-        l: Box::new(l),
-        r: Box::new(r),
-    })
+    fold(
+        gov,
+        CExpr::Cmp {
+            op,
+            mode,
+            l: Box::new(l),
+            r: Box::new(r),
+        },
+    )
 }
 
 fn int_like(v: &Value) -> Option<i64> {
@@ -638,7 +784,10 @@ fn compile_binary(
                 l.ty, r.ty
             )));
         };
-        Ok((make_cmp(cop, mode, l.expr, r.expr), ColumnType::Bool))
+        Ok((
+            make_cmp(scope.gov, cop, mode, l.expr, r.expr),
+            ColumnType::Bool,
+        ))
     };
     let arith = |aop: ArithOp, l: Typed, r: Typed| -> Result<(CExpr, ColumnType), KqlError> {
         let Some((mode, ty)) = arith_mode(aop, l.ty, r.ty) else {
@@ -650,12 +799,15 @@ fn compile_binary(
             )));
         };
         Ok((
-            fold(CExpr::Arith {
-                op: aop,
-                mode,
-                l: Box::new(l.expr),
-                r: Box::new(r.expr),
-            }),
+            fold(
+                scope.gov,
+                CExpr::Arith {
+                    op: aop,
+                    mode,
+                    l: Box::new(l.expr),
+                    r: Box::new(r.expr),
+                },
+            ),
             ty,
         ))
     };
@@ -663,14 +815,14 @@ fn compile_binary(
         BinOp::And => {
             bool_operands(&l, &r)?;
             Ok((
-                fold(CExpr::And(Box::new(l.expr), Box::new(r.expr))),
+                fold(scope.gov, CExpr::And(Box::new(l.expr), Box::new(r.expr))),
                 ColumnType::Bool,
             ))
         }
         BinOp::Or => {
             bool_operands(&l, &r)?;
             Ok((
-                fold(CExpr::Or(Box::new(l.expr), Box::new(r.expr))),
+                fold(scope.gov, CExpr::Or(Box::new(l.expr), Box::new(r.expr))),
                 ColumnType::Bool,
             ))
         }
@@ -696,7 +848,7 @@ fn compile_binary(
                 CmpOp::Ne
             };
             Ok((
-                make_cmp(cop, CmpMode::StrCi, l.expr, r.expr),
+                make_cmp(scope.gov, cop, CmpMode::StrCi, l.expr, r.expr),
                 ColumnType::Bool,
             ))
         }
@@ -715,12 +867,15 @@ fn compile_binary(
                 other => Needle::Expr(Box::new(other)),
             };
             Ok((
-                fold(CExpr::StrPred {
-                    op: sop,
-                    negated,
-                    l: Box::new(l.expr),
-                    r: needle,
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::StrPred {
+                        op: sop,
+                        negated,
+                        l: Box::new(l.expr),
+                        r: needle,
+                    },
+                ),
                 ColumnType::Bool,
             ))
         }
@@ -776,7 +931,7 @@ fn compile_call(
         for a in args {
             cargs.push(compile(a, scope)?.expr);
         }
-        Ok((fold(CExpr::Call { f, args: cargs, ty }), ty))
+        Ok((fold(scope.gov, CExpr::Call { f, args: cargs, ty }), ty))
     };
     match name {
         "tostring" => simple(Func::ToString, T::String, 1, 1),
@@ -806,11 +961,14 @@ fn compile_call(
                 _ => (Func::ToUpper, T::String),
             };
             Ok((
-                fold(CExpr::Call {
-                    f,
-                    args: vec![a.expr],
-                    ty,
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Call {
+                        f,
+                        args: vec![a.expr],
+                        ty,
+                    },
+                ),
                 ty,
             ))
         }
@@ -824,11 +982,14 @@ fn compile_call(
                 )));
             }
             Ok((
-                fold(CExpr::Call {
-                    f: Func::Not,
-                    args: vec![a.expr],
-                    ty: T::Bool,
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Call {
+                        f: Func::Not,
+                        args: vec![a.expr],
+                        ty: T::Bool,
+                    },
+                ),
                 T::Bool,
             ))
         }
@@ -841,11 +1002,14 @@ fn compile_call(
                 );
             }
             Ok((
-                fold(CExpr::Call {
-                    f: Func::IsNan,
-                    args: vec![a.expr],
-                    ty: T::Bool,
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Call {
+                        f: Func::IsNan,
+                        args: vec![a.expr],
+                        ty: T::Bool,
+                    },
+                ),
                 T::Bool,
             ))
         }
@@ -859,11 +1023,14 @@ fn compile_call(
             }
             let ty = a.ty;
             Ok((
-                fold(CExpr::Call {
-                    f: Func::Abs,
-                    args: vec![a.expr],
-                    ty,
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Call {
+                        f: Func::Abs,
+                        args: vec![a.expr],
+                        ty,
+                    },
+                ),
                 ty,
             ))
         }
@@ -894,7 +1061,7 @@ fn compile_call(
                 l: Box::new(CExpr::Const(Value::DateTime(scope.now))),
                 r: Box::new(a.expr),
             };
-            Ok((fold(e), T::DateTime))
+            Ok((fold(scope.gov, e), T::DateTime))
         }
         "bin" | "floor" => {
             arity(scope, name, args, 2, 2)?;
@@ -914,11 +1081,14 @@ fn compile_call(
                 },
             };
             Ok((
-                fold(CExpr::Call {
-                    f: Func::Bin,
-                    args: vec![v.expr, s.expr],
-                    ty,
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Call {
+                        f: Func::Bin,
+                        args: vec![v.expr, s.expr],
+                        ty,
+                    },
+                ),
                 ty,
             ))
         }
@@ -944,11 +1114,14 @@ fn compile_call(
                 )));
             };
             Ok((
-                fold(CExpr::Call {
-                    f: Func::Iff,
-                    args: vec![c.expr, a.expr, b.expr],
-                    ty,
-                }),
+                fold(
+                    scope.gov,
+                    CExpr::Call {
+                        f: Func::Iff,
+                        args: vec![c.expr, a.expr, b.expr],
+                        ty,
+                    },
+                ),
                 ty,
             ))
         }
@@ -976,8 +1149,13 @@ fn const_timespan(e: &Expr, scope: &Scope<'_>, fname: &str) -> Result<Option<i64
 // ---------------------------------------------------------------------------
 // Evaluation
 
+/// Whether lower-casing `s` may change it (and so copies it).
+fn needs_lowering(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80)
+}
+
 fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+    if needs_lowering(s) {
         Cow::Owned(s.to_lowercase())
     } else {
         Cow::Borrowed(s)
@@ -993,6 +1171,21 @@ fn str_of(v: &Value) -> Cow<'_, str> {
 
 fn is_term_char(c: char) -> bool {
     c.is_alphanumeric()
+}
+
+/// Before a string predicate scans `hay`: counts the work, and reserves the lower-cased
+/// copy a case-insensitive operator makes (at most three times the text). `None` when the
+/// query must stop; otherwise the bytes to give back once the predicate is done.
+fn before_scan(gov: &Governor, op: StrOp, hay: &str) -> Option<usize> {
+    if !gov.work(hay.len()) {
+        return None;
+    }
+    let copy = if is_case_insensitive(op) && needs_lowering(hay) {
+        hay.len().saturating_mul(3)
+    } else {
+        0
+    };
+    gov.charge(copy).then_some(copy)
 }
 
 /// Evaluates a string predicate; `needle` is lower-cased when `op` is
@@ -1391,12 +1584,35 @@ fn numeric_as(v: Value, ty: ColumnType) -> Value {
     }
 }
 
-fn call(f: Func, args: &[Value], ty: ColumnType) -> Value {
+/// A string value built by `build`, at most `max` bytes long, charged to the budget
+/// before it is built: the string and its copy into the value may both live at once. Null
+/// when it does not fit (the query then stops with a memory error).
+fn charged_string(gov: &Governor, max: usize, build: impl FnOnce() -> String) -> Value {
+    let reserve = max.saturating_mul(2);
+    if !gov.charge(reserve) {
+        return Value::Null;
+    }
+    if !gov.work(max) {
+        return Value::Null;
+    }
+    let s = build();
+    let len = s.len().min(max);
+    let v = Value::String(Arc::from(s));
+    gov.refund(reserve - len);
+    v
+}
+
+fn call(gov: &Governor, f: Func, args: &[Value], ty: ColumnType) -> Value {
     let a0 = args.first().unwrap_or(&Value::Null);
     match f {
         Func::ToString => match a0 {
             Value::String(_) => a0.clone(),
-            other => Value::String(Arc::from(other.to_kql_string())),
+            // Bounded by the size of a value the query already holds, so charged once made.
+            other => {
+                let s = other.to_kql_string();
+                let len = s.len();
+                charged_string(gov, len, || s)
+            }
         },
         Func::ToInt => to_i64(a0)
             .and_then(|i| i32::try_from(i).ok())
@@ -1428,14 +1644,25 @@ fn call(f: Func, args: &[Value], ty: ColumnType) -> Value {
             Value::Null => Value::Null,
             other => Value::Long(str_of(other).chars().count() as i64),
         },
-        Func::ToLower => Value::String(Arc::from(str_of(a0).to_lowercase())),
-        Func::ToUpper => Value::String(Arc::from(str_of(a0).to_uppercase())),
+        // Case mapping at most triples a string's UTF-8 length.
+        Func::ToLower => {
+            let s = str_of(a0);
+            charged_string(gov, s.len().saturating_mul(3), || s.to_lowercase())
+        }
+        Func::ToUpper => {
+            let s = str_of(a0);
+            charged_string(gov, s.len().saturating_mul(3), || s.to_uppercase())
+        }
         Func::StrCat => {
-            let mut s = String::new();
-            for a in args {
-                s.push_str(&str_of(a));
-            }
-            Value::String(Arc::from(s))
+            let parts: Vec<Cow<'_, str>> = args.iter().map(str_of).collect();
+            let len = parts.iter().fold(0usize, |n, p| n.saturating_add(p.len()));
+            charged_string(gov, len, || {
+                let mut s = String::with_capacity(len);
+                for p in &parts {
+                    s.push_str(p);
+                }
+                s
+            })
         }
         Func::IsEmpty | Func::IsNotEmpty => {
             let empty = match a0 {
@@ -1481,7 +1708,7 @@ fn call(f: Func, args: &[Value], ty: ColumnType) -> Value {
     }
 }
 
-fn member(base: &Value, key: &Value) -> Value {
+fn member(gov: &Governor, base: &Value, key: &Value) -> Value {
     let Value::Dynamic(d) = base else {
         return Value::Null;
     };
@@ -1504,7 +1731,36 @@ fn member(base: &Value, key: &Value) -> Value {
         }
         _ => None,
     };
-    found.cloned().map_or(Value::Null, Value::dynamic)
+    match found {
+        // The copy is at most the size of a value the query already holds (no operator
+        // builds dynamic values), so it is charged once made.
+        Some(j) if gov.work(1) => {
+            let v = j.clone();
+            if gov.charge(json_heap_size(&v)) {
+                Value::dynamic(v)
+            } else {
+                Value::Null
+            }
+        }
+        _ => Value::Null,
+    }
+}
+
+/// Approximate heap bytes of a JSON value (what a copy of it allocates).
+fn json_heap_size(j: &serde_json::Value) -> usize {
+    use serde_json::Value as J;
+    const NODE: usize = std::mem::size_of::<J>();
+    match j {
+        J::String(s) => NODE + s.len(),
+        J::Array(a) => NODE + a.iter().map(json_heap_size).sum::<usize>(),
+        J::Object(o) => {
+            NODE + o
+                .iter()
+                .map(|(k, v)| NODE + k.len() + json_heap_size(v))
+                .sum::<usize>()
+        }
+        _ => NODE,
+    }
 }
 
 impl CExpr {
@@ -1535,10 +1791,18 @@ impl CExpr {
                     && let Some(ColumnData::String(v)) = f.cols.get(*c).map(|d| d.as_ref())
                 {
                     let hay = v.get(row).map_or("", |s| s.as_ref());
-                    return Value::Bool(str_pred(*op, hay, n) != *negated);
+                    let Some(copy) = before_scan(f.gov, *op, hay) else {
+                        return Value::Null;
+                    };
+                    let found = str_pred(*op, hay, n);
+                    f.gov.refund(copy);
+                    return Value::Bool(found != *negated);
                 }
                 let hay = l.eval(f, row);
                 let hay = str_of(&hay);
+                let Some(copy) = before_scan(f.gov, *op, &hay) else {
+                    return Value::Null;
+                };
                 let res = match r {
                     Needle::Const(n) => str_pred(*op, &hay, n),
                     Needle::Expr(e) => {
@@ -1551,6 +1815,7 @@ impl CExpr {
                         }
                     }
                 };
+                f.gov.refund(copy);
                 Value::Bool(res != *negated)
             }
             CExpr::In {
@@ -1563,11 +1828,19 @@ impl CExpr {
                 if v.is_null() {
                     return Value::Bool(*negated);
                 }
+                f.gov.work(list.len());
                 let found = list.iter().any(|item| {
                     let w = item.eval(f, row);
                     compare_values(*mode, CmpOp::Eq, &v, &w) == Some(true)
                 });
                 Value::Bool(found != *negated)
+            }
+            CExpr::InSet { e, set, negated } => {
+                let v = e.eval(f, row);
+                if v.is_null() {
+                    return Value::Bool(*negated);
+                }
+                Value::Bool(set.contains(&v) != *negated)
             }
             CExpr::Call { f: func, args, ty } => {
                 if let (Func::Iff, [c, a, b]) = (func, args.as_slice()) {
@@ -1581,21 +1854,22 @@ impl CExpr {
                 }
                 // Small fixed arrays avoid a heap allocation per row.
                 match args.as_slice() {
-                    [] => call(*func, &[], *ty),
-                    [a] => call(*func, &[a.eval(f, row)], *ty),
-                    [a, b] => call(*func, &[a.eval(f, row), b.eval(f, row)], *ty),
+                    [] => call(f.gov, *func, &[], *ty),
+                    [a] => call(f.gov, *func, &[a.eval(f, row)], *ty),
+                    [a, b] => call(f.gov, *func, &[a.eval(f, row), b.eval(f, row)], *ty),
                     [a, b, c] => call(
+                        f.gov,
                         *func,
                         &[a.eval(f, row), b.eval(f, row), c.eval(f, row)],
                         *ty,
                     ),
                     _ => {
                         let vals: Vec<Value> = args.iter().map(|a| a.eval(f, row)).collect();
-                        call(*func, &vals, *ty)
+                        call(f.gov, *func, &vals, *ty)
                     }
                 }
             }
-            CExpr::Member { e, key } => member(&e.eval(f, row), &key.eval(f, row)),
+            CExpr::Member { e, key } => member(f.gov, &e.eval(f, row), &key.eval(f, row)),
         }
     }
 
@@ -1783,11 +2057,17 @@ mod tests {
         ]
     }
 
+    /// A governor for one test (leaked: a few bytes per test).
+    fn gov() -> &'static Governor {
+        Box::leak(Box::new(Governor::unlimited()))
+    }
+
     fn scope(c: &[Column]) -> Scope<'_> {
         Scope {
             columns: c,
             op: "where",
             now: 0,
+            gov: gov(),
         }
     }
 
@@ -2025,6 +2305,7 @@ mod tests {
             columns: &c,
             op: "where",
             now: 100 * value::TICKS_PER_DAY,
+            gov: gov(),
         };
         let t = compile(&p::expr("t > ago(1d)"), &sc).unwrap();
         match t.expr {
@@ -2051,7 +2332,10 @@ mod tests {
                 serde_json::json!({"a": {"b": "hi"}, "n": 5, "arr": [1, 2, 3]}),
             ))])),
         ];
-        let frame = Frame { cols: &data };
+        let frame = Frame {
+            cols: &data,
+            gov: gov(),
+        };
         let sc = scope(&c);
         let check = |q: &str, expect: Option<bool>| {
             let t = compile(&p::expr(q), &sc).expect(q);
@@ -2110,7 +2394,10 @@ mod tests {
     fn deep_expressions_evaluate_without_overflow() {
         let c = cols();
         let data = vec![Arc::new(ColumnData::Long(vec![Some(2)]))];
-        let frame = Frame { cols: &data };
+        let frame = Frame {
+            cols: &data,
+            gov: gov(),
+        };
         let chain = vec!["l == 1"; 3000].join(" or ");
         let t = compile(&p::expr(&chain), &scope(&c)).unwrap();
         assert_eq!(t.expr.eval_bool(&frame, 0), Some(false));
@@ -2123,5 +2410,141 @@ mod tests {
         let nested = format!("{}l{}", "abs(".repeat(60), ")".repeat(60));
         let t = compile(&p::expr(&format!("{nested} == 2")), &scope(&c)).unwrap();
         assert_eq!(t.expr.eval_bool(&frame, 0), Some(true));
+    }
+
+    #[test]
+    fn in_sets_agree_with_equality() {
+        let c = cols();
+        let sc = scope(&c);
+        let texts = ["a", "B", "b", "Straße", "STRASSE", "İ", "i", "", "x y", "ǅ"];
+        let reals = [0.0, -0.0, 1.0, 2.5, f64::NAN, f64::INFINITY, -3.0];
+        let mut l = Vec::new();
+        let mut s_col = Vec::new();
+        let mut r = Vec::new();
+        let mut t = Vec::new();
+        let mut d = Vec::new();
+        for i in 0..40i64 {
+            l.push((i % 13 != 0).then_some(i % 11 - 3));
+            s_col.push(Arc::from(texts[(i as usize) % texts.len()]));
+            r.push((i % 17 != 0).then_some(reals[(i as usize) % reals.len()]));
+            t.push((i % 7 != 0).then_some(i * value::TICKS_PER_DAY));
+            d.push(Some(Arc::new(if i % 3 == 0 {
+                serde_json::json!(texts[(i as usize) % texts.len()])
+            } else {
+                serde_json::json!(i % 5)
+            })));
+        }
+        let data = vec![
+            Arc::new(ColumnData::Long(l)),
+            Arc::new(ColumnData::String(s_col)),
+            Arc::new(ColumnData::Real(r)),
+            Arc::new(ColumnData::DateTime(t)),
+            Arc::new(ColumnData::Dynamic(d)),
+        ];
+        let frame = Frame {
+            cols: &data,
+            gov: gov(),
+        };
+        let days: Vec<String> = (0..9)
+            .map(|n| format!("datetime(1970-01-{:02})", n * 2 + 1))
+            .collect();
+        let days: Vec<&str> = days.iter().map(String::as_str).collect();
+        for (lhs, op, eq, items) in [
+            (
+                "l",
+                "in",
+                "==",
+                vec!["1", "2", "3", "-3", "5", "7", "long(null)", "100", "-1"],
+            ),
+            (
+                "l",
+                "in",
+                "==",
+                vec!["1", "2.0", "3.5", "real(nan)", "-0.0", "0", "7", "4", "6"],
+            ),
+            (
+                "r",
+                "in",
+                "==",
+                vec![
+                    "0.0",
+                    "1",
+                    "2.5",
+                    "real(nan)",
+                    "real(+inf)",
+                    "-3",
+                    "9",
+                    "10",
+                ],
+            ),
+            (
+                "s",
+                "in",
+                "==",
+                vec![
+                    "'a'",
+                    "'b'",
+                    "'Straße'",
+                    "''",
+                    "'x y'",
+                    "'zz'",
+                    "'İ'",
+                    "'q'",
+                ],
+            ),
+            (
+                "s",
+                "in~",
+                "=~",
+                vec![
+                    "'A'",
+                    "'straße'",
+                    "'strasse'",
+                    "'i̇'",
+                    "'I'",
+                    "'ǆ'",
+                    "''",
+                    "'q'",
+                ],
+            ),
+            (
+                "d",
+                "in~",
+                "=~",
+                vec![
+                    "'A'",
+                    "'b'",
+                    "'1'",
+                    "'3'",
+                    "'straße'",
+                    "'x Y'",
+                    "'q'",
+                    "'r'",
+                ],
+            ),
+            ("t", "in", "==", days),
+        ] {
+            let list = items.join(", ");
+            let set = compile(&p::expr(&format!("{lhs} {op} ({list})")), &sc).expect(&list);
+            assert!(
+                matches!(set.expr, CExpr::InSet { .. }),
+                "{lhs} {op} ({list})"
+            );
+            let not_set = compile(&p::expr(&format!("{lhs} !{op} ({list})")), &sc).expect(&list);
+            let any = items
+                .iter()
+                .map(|i| format!("{lhs} {eq} {i}"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let scan = compile(&p::expr(&any), &sc).expect(&any);
+            for row in 0..40 {
+                // A null never equals anything: `in` is false and `!in` true for it.
+                let want = scan.expr.eval_bool(&frame, row) == Some(true);
+                let found = set.expr.eval_bool(&frame, row);
+                assert_eq!(found, Some(want), "{lhs} {op} ({list}), row {row}");
+                let missing = not_set.expr.eval_bool(&frame, row);
+                assert_eq!(missing, Some(!want), "{lhs} !{op} ({list}), row {row}");
+            }
+        }
     }
 }

@@ -9,7 +9,8 @@ use super::error::KqlError;
 use super::eval::{
     self, CExpr, Frame, Func, KNOWN_AGGREGATES, SEM_TYPE, SEM_UNRESOLVED, Scope, Typed,
 };
-use super::table::{Catalog, Column, ColumnData, Table, coerce_for_column};
+use super::limits::{CHUNK, Governor};
+use super::table::{Catalog, Column, ColumnData, Table, coerce_for_column, row_bytes};
 use super::value::{
     ColumnType, DOTNET_EPOCH_OFFSET_TICKS, Value, compare_same_type, datetime_in_range,
     offset_datetime_to_ticks,
@@ -32,36 +33,69 @@ impl View {
         self.sel.as_ref().map_or(self.base_len, Vec::len)
     }
 
-    /// Row ids in order.
-    fn ids(&self) -> Vec<usize> {
-        match &self.sel {
+    /// Row ids in order (charged to the budget).
+    fn ids(&self, gov: &Governor, kw: &str) -> Result<Vec<usize>, KqlError> {
+        gov.reserve(self.len().saturating_mul(ID_BYTES), kw)?;
+        Ok(match &self.sel {
             Some(s) => s.clone(),
             None => (0..self.base_len).collect(),
-        }
+        })
     }
 
-    fn for_each_id(&self, mut f: impl FnMut(usize)) {
+    /// Calls `f` with each row id in order, looking at the query's limits every
+    /// [`CHUNK`] rows; stops with the error of the limit hit.
+    fn try_for_each_id(
+        &self,
+        gov: &Governor,
+        kw: &str,
+        mut f: impl FnMut(usize),
+    ) -> Result<(), KqlError> {
         match &self.sel {
-            Some(s) => s.iter().for_each(|&i| f(i)),
-            None => (0..self.base_len).for_each(f),
+            Some(s) => {
+                for chunk in s.chunks(CHUNK) {
+                    gov.check(kw)?;
+                    chunk.iter().for_each(|&r| f(r));
+                }
+            }
+            None => {
+                let mut start = 0;
+                while start < self.base_len {
+                    gov.check(kw)?;
+                    let end = (start + CHUNK).min(self.base_len);
+                    (start..end).for_each(&mut f);
+                    start = end;
+                }
+            }
         }
+        gov.check(kw)
     }
 
     /// Applies the selection so that row ids become 0..len.
-    fn materialize(&mut self) {
+    fn materialize(&mut self, gov: &Governor, kw: &str) -> Result<(), KqlError> {
         if let Some(sel) = self.sel.take() {
+            let per_row: usize = self.data.iter().map(|d| d.row_bytes()).sum();
+            gov.reserve(sel.len().saturating_mul(per_row), kw)?;
             self.data = self.data.iter().map(|d| Arc::new(d.gather(&sel))).collect();
             self.base_len = sel.len();
         }
+        Ok(())
     }
 
-    fn frame(&self) -> Frame<'_> {
-        Frame { cols: &self.data }
+    fn frame<'a>(&'a self, gov: &'a Governor) -> Frame<'a> {
+        Frame {
+            cols: &self.data,
+            gov,
+        }
     }
 
-    fn into_table(mut self, name: &str) -> Table {
-        self.materialize();
-        Table::from_parts(name, self.columns, self.data, self.base_len)
+    fn into_table(mut self, name: &str, gov: &Governor, kw: &str) -> Result<Table, KqlError> {
+        self.materialize(gov, kw)?;
+        Ok(Table::from_parts(
+            name,
+            self.columns,
+            self.data,
+            self.base_len,
+        ))
     }
 
     fn from_table(t: &Table) -> View {
@@ -74,25 +108,38 @@ impl View {
     }
 }
 
+/// Bytes of one row id in a selection.
+const ID_BYTES: usize = std::mem::size_of::<usize>();
+
 fn semantic(msg: String) -> KqlError {
     KqlError::semantic(SEM_TYPE, msg)
 }
 
-/// Runs a parsed query.
+/// Runs a parsed query within the limits `gov` enforces.
 pub(super) fn execute(
     q: &Query,
     catalog: &dyn Catalog,
     ctx: &QueryContext<'_>,
+    gov: &Governor,
 ) -> Result<Table, KqlError> {
     let now = offset_datetime_to_ticks(ctx.now).ok_or_else(|| {
         semantic("The query context's 'now' is outside the datetime range".into())
     })?;
     let first_op = q.ops.first().map_or("", |o| o.keyword.as_str());
-    let mut view = source(&q.source, first_op, catalog, ctx, now)?;
+    let source_kw = match &q.source {
+        Source::Print(_) => "print",
+        Source::DataTable { .. } => "datatable",
+        Source::Table(_) => first_op,
+    };
+    let mut view = source(&q.source, first_op, catalog, ctx, now, gov)?;
+    gov.check(source_kw)?;
+    let mut last = source_kw;
     for op in &q.ops {
-        view = apply(view, op, now)?;
+        view = apply(view, op, now, gov)?;
+        last = op.keyword.as_str();
+        gov.check(last)?;
     }
-    Ok(view.into_table(RESULT_NAME))
+    view.into_table(RESULT_NAME, gov, last)
 }
 
 fn source(
@@ -101,6 +148,7 @@ fn source(
     catalog: &dyn Catalog,
     ctx: &QueryContext<'_>,
     now: i64,
+    gov: &Governor,
 ) -> Result<View, KqlError> {
     match src {
         Source::Table(name) => {
@@ -117,7 +165,7 @@ fn source(
             };
             let mut view = View::from_table(t);
             if let Some((start, end)) = ctx.time_range {
-                apply_time_range(&mut view, ctx.time_column, start, end);
+                apply_time_range(&mut view, ctx.time_column, start, end, gov, first_op)?;
             }
             Ok(view)
         }
@@ -126,6 +174,7 @@ fn source(
                 columns: &[],
                 op: "print",
                 now,
+                gov,
             };
             let mut columns = Vec::new();
             let mut data = Vec::new();
@@ -136,7 +185,7 @@ fn source(
                 if columns.iter().any(|c: &Column| c.name == name) {
                     return Err(duplicate_column("print", &name));
                 }
-                let v = t.expr.eval(&Frame { cols: &[] }, 0);
+                let v = t.expr.eval(&Frame { cols: &[], gov }, 0);
                 let mut d = ColumnData::with_capacity(t.ty, 1);
                 d.push(coerce_for_column(v, t.ty).unwrap_or(Value::Null));
                 columns.push(Column::new(name, t.ty));
@@ -161,8 +210,11 @@ fn source(
                 columns: &[],
                 op: "datatable",
                 now,
+                gov,
             };
             let rows = values.len() / columns.len();
+            let per_row: usize = columns.iter().map(|(_, ty)| row_bytes(*ty)).sum();
+            gov.reserve(rows.saturating_mul(per_row), "datatable")?;
             let mut data: Vec<ColumnData> = columns
                 .iter()
                 .map(|(_, ty)| ColumnData::with_capacity(*ty, rows))
@@ -215,13 +267,16 @@ fn apply_time_range(
     time_column: &str,
     start: time::OffsetDateTime,
     end: time::OffsetDateTime,
-) {
+    gov: &Governor,
+    kw: &str,
+) -> Result<(), KqlError> {
     let Some(ci) = view.columns.iter().position(|c| c.name == time_column) else {
-        return;
+        return Ok(());
     };
     let Some(ColumnData::DateTime(times)) = view.data.get(ci).map(|d| d.as_ref()) else {
-        return;
+        return Ok(());
     };
+    gov.reserve(times.len().saturating_mul(ID_BYTES), kw)?;
     let to_ticks =
         |t: time::OffsetDateTime, fallback: i64| offset_datetime_to_ticks(t).unwrap_or(fallback);
     let lo = to_ticks(start, i64::MIN);
@@ -232,6 +287,7 @@ fn apply_time_range(
         .filter_map(|(i, t)| t.filter(|t| *t >= lo && *t < hi).map(|_| i))
         .collect();
     view.sel = Some(sel);
+    Ok(())
 }
 
 fn duplicate_column(op: &str, name: &str) -> KqlError {
@@ -241,23 +297,23 @@ fn duplicate_column(op: &str, name: &str) -> KqlError {
     ))
 }
 
-fn apply(view: View, op: &PipeOp, now: i64) -> Result<View, KqlError> {
+fn apply(view: View, op: &PipeOp, now: i64, gov: &Governor) -> Result<View, KqlError> {
     let kw = op.keyword.as_str();
     match &op.kind {
-        OpKind::Where(e) => where_op(view, e, kw, now),
-        OpKind::Project(items) => project(view, items, kw, now, false),
-        OpKind::Extend(items) => project(view, items, kw, now, true),
+        OpKind::Where(e) => where_op(view, e, kw, now, gov),
+        OpKind::Project(items) => project(view, items, kw, now, false, gov),
+        OpKind::Extend(items) => project(view, items, kw, now, true, gov),
         OpKind::ProjectAway(patterns) => project_away(view, patterns, kw),
         OpKind::ProjectRename(pairs) => project_rename(view, pairs, kw),
         OpKind::Take(e) => {
-            let n = const_count(e, kw, now)?;
-            Ok(take(view, n))
+            let n = const_count(e, kw, now, gov)?;
+            take(view, n, gov, kw)
         }
         OpKind::Top { count, key } => {
-            let n = const_count(count, kw, now)?;
-            sort(view, std::slice::from_ref(key), kw, now, Some(n))
+            let n = const_count(count, kw, now, gov)?;
+            sort(view, std::slice::from_ref(key), kw, now, Some(n), gov)
         }
-        OpKind::Sort(keys) => sort(view, keys, kw, now, None),
+        OpKind::Sort(keys) => sort(view, keys, kw, now, None, gov),
         OpKind::Count => {
             let n = i64::try_from(view.len()).unwrap_or(i64::MAX);
             Ok(View {
@@ -267,18 +323,26 @@ fn apply(view: View, op: &PipeOp, now: i64) -> Result<View, KqlError> {
                 sel: None,
             })
         }
-        OpKind::Summarize { aggs, by } => summarize(view, aggs, by, kw, now),
-        OpKind::Distinct(cols) => distinct(view, cols.as_deref(), kw),
+        OpKind::Summarize { aggs, by } => summarize(view, aggs, by, kw, now, gov),
+        OpKind::Distinct(cols) => distinct(view, cols.as_deref(), kw, gov),
     }
 }
 
-fn where_op(mut view: View, e: &Expr, kw: &str, now: i64) -> Result<View, KqlError> {
+fn where_op(
+    mut view: View,
+    e: &Expr,
+    kw: &str,
+    now: i64,
+    gov: &Governor,
+) -> Result<View, KqlError> {
     let scope = Scope {
         columns: &view.columns,
         op: kw,
         now,
+        gov,
     };
     let t = eval::compile(e, &scope)?;
+    gov.check(kw)?;
     if t.ty != ColumnType::Bool {
         return Err(scope.type_error(format!(
             "The filter expression must be of type bool, got {}",
@@ -291,18 +355,17 @@ fn where_op(mut view: View, e: &Expr, kw: &str, now: i64) -> Result<View, KqlErr
         }
         return Ok(view);
     }
-    let frame = view.frame();
+    let frame = view.frame(gov);
     let pred = &t.expr;
-    let sel: Vec<usize> = match &view.sel {
-        Some(s) => s
-            .iter()
-            .copied()
-            .filter(|&r| pred.eval_bool(&frame, r) == Some(true))
-            .collect(),
-        None => (0..view.base_len)
-            .filter(|&r| pred.eval_bool(&frame, r) == Some(true))
-            .collect(),
-    };
+    // Room for every row, reserved at once: the selection never grows past it.
+    let most = view.len();
+    gov.reserve(most.saturating_mul(ID_BYTES), kw)?;
+    let mut sel: Vec<usize> = Vec::with_capacity(most);
+    view.try_for_each_id(gov, kw, |r| {
+        if pred.eval_bool(&frame, r) == Some(true) {
+            sel.push(r);
+        }
+    })?;
     view.sel = Some(sel);
     Ok(view)
 }
@@ -319,22 +382,26 @@ fn next_default_name(counter: &mut usize, taken: &dyn Fn(&str) -> bool) -> Strin
 }
 
 /// Evaluates a compiled expression for every row of the view, densely.
-fn compute_column(view: &View, t: &Typed) -> ColumnData {
+fn compute_column(
+    view: &View,
+    t: &Typed,
+    gov: &Governor,
+    kw: &str,
+) -> Result<ColumnData, KqlError> {
     let n = view.len();
+    gov.reserve(n.saturating_mul(row_bytes(t.ty)), kw)?;
     let mut out = ColumnData::with_capacity(t.ty, n);
     if let Some(v) = t.expr.as_const() {
         let v = coerce_for_column(v.clone(), t.ty).unwrap_or(Value::Null);
-        for _ in 0..n {
-            out.push(v.clone());
-        }
-        return out;
+        view.try_for_each_id(gov, kw, |_| out.push(v.clone()))?;
+        return Ok(out);
     }
-    let frame = view.frame();
-    view.for_each_id(|r| {
+    let frame = view.frame(gov);
+    view.try_for_each_id(gov, kw, |r| {
         let v = t.expr.eval(&frame, r);
         out.push(coerce_for_column(v, t.ty).unwrap_or(Value::Null));
-    });
-    out
+    })?;
+    Ok(out)
 }
 
 enum Slot {
@@ -350,11 +417,13 @@ fn project(
     kw: &str,
     now: i64,
     extend: bool,
+    gov: &Governor,
 ) -> Result<View, KqlError> {
     let scope = Scope {
         columns: &view.columns,
         op: kw,
         now,
+        gov,
     };
     // Output layout: for extend, the input columns followed by new ones
     // (an explicitly named existing column is replaced in place).
@@ -424,11 +493,12 @@ fn project(
             sel: view.sel,
         });
     }
-    let new_data: Vec<Arc<ColumnData>> = computed
-        .iter()
-        .map(|t| Arc::new(compute_column(&view, t)))
-        .collect();
-    view.materialize();
+    gov.check(kw)?;
+    let mut new_data: Vec<Arc<ColumnData>> = Vec::with_capacity(computed.len());
+    for t in &computed {
+        new_data.push(Arc::new(compute_column(&view, t, gov, kw)?));
+    }
+    view.materialize(gov, kw)?;
     let data = slots
         .iter()
         .map(|s| match s {
@@ -526,11 +596,12 @@ fn project_rename(mut view: View, pairs: &[(String, String)], kw: &str) -> Resul
     Ok(view)
 }
 
-fn const_count(e: &Expr, kw: &str, now: i64) -> Result<usize, KqlError> {
+fn const_count(e: &Expr, kw: &str, now: i64, gov: &Governor) -> Result<usize, KqlError> {
     let scope = Scope {
         columns: &[],
         op: kw,
         now,
+        gov,
     };
     let t = eval::compile(e, &scope)?;
     match t.expr.as_const() {
@@ -540,17 +611,20 @@ fn const_count(e: &Expr, kw: &str, now: i64) -> Result<usize, KqlError> {
     }
 }
 
-fn take(mut view: View, n: usize) -> View {
+fn take(mut view: View, n: usize, gov: &Governor, kw: &str) -> Result<View, KqlError> {
     if n >= view.len() {
-        return view;
+        return Ok(view);
     }
     let mut ids = match view.sel.take() {
         Some(s) => s,
-        None => (0..n).collect(),
+        None => {
+            gov.reserve(n.saturating_mul(ID_BYTES), kw)?;
+            (0..n).collect()
+        }
     };
     ids.truncate(n);
     view.sel = Some(ids);
-    view
+    Ok(view)
 }
 
 /// Sorts the view by `keys`; with `limit`, keeps only the first rows
@@ -561,11 +635,13 @@ fn sort(
     kw: &str,
     now: i64,
     limit: Option<usize>,
+    gov: &Governor,
 ) -> Result<View, KqlError> {
     let scope = Scope {
         columns: &view.columns,
         op: kw,
         now,
+        gov,
     };
     let mut compiled = Vec::with_capacity(keys.len());
     for k in keys {
@@ -577,14 +653,24 @@ fn sort(
         }
         compiled.push((t, k.desc, k.nulls_first.unwrap_or(!k.desc)));
     }
-    let ids = view.ids();
-    let frame = view.frame();
+    gov.check(kw)?;
+    let ids = view.ids(gov, kw)?;
+    let frame = view.frame(gov);
     // Precompute key values per row (positionally aligned with `ids`).
-    let key_vals: Vec<Vec<Value>> = compiled
-        .iter()
-        .map(|(t, _, _)| ids.iter().map(|&r| t.expr.eval(&frame, r)).collect())
-        .collect();
-    let mut order: Vec<usize> = (0..ids.len()).collect();
+    let n = ids.len();
+    let mut key_vals: Vec<Vec<Value>> = Vec::with_capacity(compiled.len());
+    for (t, _, _) in &compiled {
+        gov.reserve(n.saturating_mul(std::mem::size_of::<Value>()), kw)?;
+        let mut vals = Vec::with_capacity(n);
+        for chunk in ids.chunks(CHUNK) {
+            gov.check(kw)?;
+            vals.extend(chunk.iter().map(|&r| t.expr.eval(&frame, r)));
+        }
+        key_vals.push(vals);
+    }
+    // The order, then the sorted selection.
+    gov.reserve(n.saturating_mul(2 * ID_BYTES), kw)?;
+    let mut order: Vec<usize> = (0..n).collect();
     let cmp = |a: &usize, b: &usize| {
         for (k, (_, desc, nulls_first)) in compiled.iter().enumerate() {
             let o = eval::sort_compare(&key_vals[k][*a], &key_vals[k][*b], *desc, *nulls_first);
@@ -617,7 +703,7 @@ fn sort(
 /// collisions cannot be precomputed (the same approach as foldhash; SipHash
 /// cost about a quarter of `summarize` time).
 #[derive(Clone, Copy)]
-struct FastHashState {
+pub(super) struct FastHashState {
     seed: u64,
 }
 
@@ -639,7 +725,7 @@ impl std::hash::BuildHasher for FastHashState {
     }
 }
 
-struct FastHasher {
+pub(super) struct FastHasher {
     h: u64,
 }
 
@@ -763,6 +849,16 @@ enum GroupKey {
     S(Arc<str>),
     G(u128),
     D(String),
+}
+
+/// Bytes a stored group key takes (the entry, and the text of a dynamic key).
+fn group_key_bytes(k: &GroupKey) -> usize {
+    let text = match k {
+        GroupKey::D(s) => s.len(),
+        _ => 0,
+    };
+    // The key and the hash table's slot and control byte.
+    2 * std::mem::size_of::<GroupKey>() + text
 }
 
 fn group_key(v: &Value) -> GroupKey {
@@ -899,7 +995,10 @@ impl AggSpec {
                         }
                     }
                     AggState::DCount(set) => {
-                        set.insert(group_key(&v));
+                        let k = group_key(&v);
+                        if !set.contains(&k) && frame.gov.charge(group_key_bytes(&k)) {
+                            set.insert(k);
+                        }
                     }
                     AggState::Count(_) => {}
                 }
@@ -1062,11 +1161,13 @@ fn summarize(
     by: &[NamedExpr],
     kw: &str,
     now: i64,
+    gov: &Governor,
 ) -> Result<View, KqlError> {
     let scope = Scope {
         columns: &view.columns,
         op: kw,
         now,
+        gov,
     };
     let mut out_cols: Vec<Column> = Vec::new();
     let mut used: HashSet<String> = HashSet::new();
@@ -1121,8 +1222,15 @@ fn summarize(
         specs.push(spec);
     }
 
-    let frame = view.frame();
+    gov.check(kw)?;
+    let frame = view.frame(gov);
     let nagg = specs.len();
+    // What one new group stores: its key values, their hashed form, its aggregate
+    // states, and the index entry.
+    let group_bytes = keys.len()
+        * (std::mem::size_of::<Value>() + 2 * std::mem::size_of::<GroupKey>())
+        + nagg * std::mem::size_of::<AggState>()
+        + 2 * std::mem::size_of::<usize>();
     let mut group_keys: Vec<Vec<Value>> = Vec::new();
     let mut states: Vec<AggState> = Vec::new();
     let update_group = |states: &mut Vec<AggState>, g: usize, r: usize| {
@@ -1138,14 +1246,14 @@ fn summarize(
         // One output row, even for empty input (aggregate defaults).
         group_keys.push(Vec::new());
         states.extend(specs.iter().map(AggSpec::init));
-        view.for_each_id(|r| update_group(&mut states, 0, r));
+        view.try_for_each_id(gov, kw, |r| update_group(&mut states, 0, r))?;
     } else if let [key] = keys.as_slice() {
         // Single group key: no per-row vectors; consecutive rows of the same
         // group (common in time-ordered logs) skip the hash lookup.
         let mut index: HashMap<GroupKey, usize, FastHashState> = HashMap::default();
         let mut last: Option<(GroupKey, usize)> = None;
         let fast = FastKey::new(&key.expr, &view.data);
-        view.for_each_id(|r| {
+        view.try_for_each_id(gov, kw, |r| {
             let (k, v) = match &fast {
                 Some(fk) => (fk.get(r).map_or(GroupKey::Null, GroupKey::I), None),
                 None => {
@@ -1159,6 +1267,9 @@ fn summarize(
                     let g = match index.get(&k) {
                         Some(&g) => g,
                         None => {
+                            if !gov.charge(group_bytes + group_key_bytes(&k)) {
+                                return;
+                            }
                             let g = group_keys.len();
                             index.insert(k.clone(), g);
                             let v = v.unwrap_or_else(|| key.expr.eval(&frame, r));
@@ -1172,12 +1283,12 @@ fn summarize(
                 }
             };
             update_group(&mut states, g, r);
-        });
+        })?;
     } else {
         let mut index: HashMap<Vec<GroupKey>, usize, FastHashState> = HashMap::default();
         let mut key_buf: Vec<GroupKey> = Vec::with_capacity(keys.len());
         let mut val_buf: Vec<Value> = Vec::with_capacity(keys.len());
-        view.for_each_id(|r| {
+        view.try_for_each_id(gov, kw, |r| {
             key_buf.clear();
             val_buf.clear();
             for k in &keys {
@@ -1188,6 +1299,10 @@ fn summarize(
             let g = match index.get(key_buf.as_slice()) {
                 Some(&g) => g,
                 None => {
+                    let text: usize = key_buf.iter().map(group_key_bytes).sum();
+                    if !gov.charge(group_bytes + text) {
+                        return;
+                    }
                     let g = group_keys.len();
                     index.insert(key_buf.clone(), g);
                     group_keys.push(val_buf.clone());
@@ -1196,10 +1311,12 @@ fn summarize(
                 }
             };
             update_group(&mut states, g, r);
-        });
+        })?;
     }
 
     let ngroups = group_keys.len();
+    let per_row: usize = out_cols.iter().map(|c| row_bytes(c.ty)).sum();
+    gov.reserve(ngroups.saturating_mul(per_row), kw)?;
     let mut data: Vec<ColumnData> = out_cols
         .iter()
         .map(|c| ColumnData::with_capacity(c.ty, ngroups))
@@ -1225,7 +1342,12 @@ fn summarize(
     })
 }
 
-fn distinct(view: View, cols: Option<&[String]>, kw: &str) -> Result<View, KqlError> {
+fn distinct(
+    view: View,
+    cols: Option<&[String]>,
+    kw: &str,
+    gov: &Governor,
+) -> Result<View, KqlError> {
     let idx: Vec<usize> = match cols {
         None => (0..view.columns.len()).collect(),
         Some(names) => {
@@ -1248,15 +1370,21 @@ fn distinct(view: View, cols: Option<&[String]>, kw: &str) -> Result<View, KqlEr
     };
     let mut seen: HashSet<Vec<GroupKey>, FastHashState> = HashSet::default();
     let mut keep: Vec<usize> = Vec::new();
-    view.for_each_id(|r| {
+    view.try_for_each_id(gov, kw, |r| {
         let key: Vec<GroupKey> = idx
             .iter()
             .map(|&i| group_key(&view.data[i].get(r)))
             .collect();
-        if seen.insert(key) {
-            keep.push(r);
+        if !seen.contains(&key) {
+            let bytes = key.iter().map(group_key_bytes).sum::<usize>()
+                + std::mem::size_of::<Vec<GroupKey>>()
+                + ID_BYTES;
+            if gov.charge(bytes) {
+                seen.insert(key);
+                keep.push(r);
+            }
         }
-    });
+    })?;
     Ok(View {
         columns: idx.iter().map(|&i| view.columns[i].clone()).collect(),
         data: idx.iter().map(|&i| view.data[i].clone()).collect(),

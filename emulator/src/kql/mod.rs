@@ -9,6 +9,9 @@
 //! `top`, `sort`/`order`, `count`, `summarize` (`count`, `countif`, `sum`,
 //! `avg`, `min`, `max`, `dcount`), `distinct`. Everything else returns a
 //! [`KqlError`] naming the unsupported operator or function.
+//!
+//! Every run is bounded by its [`Limits`]: a memory budget, an optional deadline and
+//! an optional cancel flag (see [`limits`](Limits) for how memory is counted).
 #![warn(missing_docs)]
 
 mod ast;
@@ -16,16 +19,17 @@ mod error;
 mod eval;
 mod exec;
 mod lexer;
+mod limits;
 mod parser;
 mod table;
 mod value;
 
-#[cfg(test)]
-pub(crate) use error::KqlErrorKind;
-pub(crate) use error::{IngestError, KqlError};
+pub(crate) use error::{IngestError, KqlError, KqlErrorKind};
+pub use limits::Queries;
+pub(crate) use limits::{CancelFlag, Limits, Usage};
 #[cfg(test)]
 pub(crate) use parser::{MAX_EXPR_DEPTH, MAX_QUERY_LEN};
-pub(crate) use table::{Catalog, Column, Table};
+pub(crate) use table::{Catalog, Column, Cut, Table};
 #[cfg(test)]
 pub(crate) use value::TICKS_PER_MINUTE;
 pub(crate) use value::{
@@ -46,6 +50,8 @@ pub(crate) struct QueryContext<'a> {
     /// The time column the range applies to: `TimeGenerated` for Log
     /// Analytics, `timestamp` for Application Insights.
     pub(crate) time_column: &'a str,
+    /// Memory budget, deadline and cancel flag of the run.
+    pub(crate) limits: Limits,
 }
 
 impl QueryContext<'static> {
@@ -55,6 +61,7 @@ impl QueryContext<'static> {
             now,
             time_range: None,
             time_column: "TimeGenerated",
+            limits: Limits::default(),
         }
     }
 
@@ -65,6 +72,7 @@ impl QueryContext<'static> {
             now,
             time_range: None,
             time_column: "timestamp",
+            limits: Limits::default(),
         }
     }
 }
@@ -75,19 +83,37 @@ impl<'a> QueryContext<'a> {
         self.time_range = Some((start, end));
         self
     }
+
+    /// Returns the context with these limits.
+    pub(crate) fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
 }
 
 /// Parses and runs `query` against the catalog. The result table is named
 /// `PrimaryResult`. Errors are syntax errors (with line/position), semantic
 /// errors (unknown names, type mismatches) or errors naming an unsupported
-/// operator/function; the engine never panics on any query text.
+/// operator/function; the engine never panics on any query text. A query stopped by
+/// one of `ctx.limits` fails with an error whose [`KqlError::is_limit`] holds.
 pub(crate) fn run(
     query: &str,
     catalog: &dyn Catalog,
     ctx: &QueryContext<'_>,
 ) -> Result<Table, KqlError> {
-    let q = parser::parse(query)?;
-    exec::execute(&q, catalog, ctx)
+    run_measured(query, catalog, ctx).0
+}
+
+/// [`run`], also reporting what the query used.
+pub(crate) fn run_measured(
+    query: &str,
+    catalog: &dyn Catalog,
+    ctx: &QueryContext<'_>,
+) -> (Result<Table, KqlError>, Usage) {
+    let gov = limits::Governor::new(&ctx.limits);
+    let result = parser::parse(query).and_then(|q| exec::execute(&q, catalog, ctx, &gov));
+    let usage = Usage { memory: gov.used() };
+    (result, usage)
 }
 
 /// Parses `query` without running it (syntax check only).

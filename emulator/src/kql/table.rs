@@ -42,7 +42,37 @@ pub(super) enum ColumnData {
     Guid(Vec<Option<Uuid>>),
 }
 
+/// Bytes one row of a column of type `ty` takes in [`ColumnData`] (a string or dynamic
+/// cell holds a pointer to text counted where the text is made).
+pub(super) fn row_bytes(ty: ColumnType) -> usize {
+    use std::mem::size_of;
+    match ty {
+        ColumnType::Bool => size_of::<Option<bool>>(),
+        ColumnType::Int => size_of::<Option<i32>>(),
+        ColumnType::Long | ColumnType::DateTime | ColumnType::TimeSpan => size_of::<Option<i64>>(),
+        ColumnType::Real => size_of::<Option<f64>>(),
+        ColumnType::String => size_of::<Arc<str>>(),
+        ColumnType::Dynamic => size_of::<Option<Arc<Json>>>(),
+        ColumnType::Guid => size_of::<Option<Uuid>>(),
+    }
+}
+
 impl ColumnData {
+    /// Bytes one row of this column takes (see [`row_bytes`]).
+    pub(super) fn row_bytes(&self) -> usize {
+        row_bytes(match self {
+            ColumnData::Bool(_) => ColumnType::Bool,
+            ColumnData::Int(_) => ColumnType::Int,
+            ColumnData::Long(_) => ColumnType::Long,
+            ColumnData::Real(_) => ColumnType::Real,
+            ColumnData::DateTime(_) => ColumnType::DateTime,
+            ColumnData::TimeSpan(_) => ColumnType::TimeSpan,
+            ColumnData::String(_) => ColumnType::String,
+            ColumnData::Dynamic(_) => ColumnType::Dynamic,
+            ColumnData::Guid(_) => ColumnType::Guid,
+        })
+    }
+
     pub(super) fn with_capacity(ty: ColumnType, cap: usize) -> ColumnData {
         match ty {
             ColumnType::Bool => ColumnData::Bool(Vec::with_capacity(cap)),
@@ -168,21 +198,6 @@ impl ColumnData {
             ),
             ColumnData::Dynamic(v) => ColumnData::Dynamic(g(v, idx)),
             ColumnData::Guid(v) => ColumnData::Guid(g(v, idx)),
-        }
-    }
-
-    /// Keeps only the first `n` rows.
-    fn truncate(&mut self, n: usize) {
-        match self {
-            ColumnData::Bool(v) => v.truncate(n),
-            ColumnData::Int(v) => v.truncate(n),
-            ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v) => {
-                v.truncate(n)
-            }
-            ColumnData::Real(v) => v.truncate(n),
-            ColumnData::String(v) => v.truncate(n),
-            ColumnData::Dynamic(v) => v.truncate(n),
-            ColumnData::Guid(v) => v.truncate(n),
         }
     }
 }
@@ -444,6 +459,47 @@ impl Table {
         Ok(t)
     }
 
+    /// [`Table::to_api_json`] of at most `max_rows` rows whose rendering (the JSON text
+    /// of `rows`) stays within `max_bytes`: rows are measured before they are rendered,
+    /// so a cell far larger than the limit is never copied. Also says which limit cut the
+    /// rows, if one did.
+    pub(crate) fn to_api_json_within(
+        &self,
+        max_rows: usize,
+        max_bytes: usize,
+    ) -> (Json, Option<Cut>) {
+        let mut cut = None;
+        let mut rows = Vec::new();
+        // `[` and `]` around the rows.
+        let mut size = 2usize;
+        for r in 0..self.len {
+            if r >= max_rows {
+                cut = Some(Cut::Records);
+                break;
+            }
+            let cells: usize = self.data.iter().map(|d| cell_json_len(&d.get(r))).sum();
+            // The row's brackets, the commas between its cells, and the comma before it.
+            let row = cells + 2 + self.data.len().saturating_sub(1) + usize::from(r > 0);
+            if size.saturating_add(row) > max_bytes {
+                cut = Some(Cut::Size);
+                break;
+            }
+            size += row;
+            rows.push(Json::Array(
+                self.data.iter().map(|d| d.get(r).to_api_json()).collect(),
+            ));
+        }
+        let columns: Vec<Json> = self
+            .columns
+            .iter()
+            .map(|c| serde_json::json!({"name": c.name, "type": c.ty.as_str()}))
+            .collect();
+        (
+            serde_json::json!({"name": self.name, "columns": columns, "rows": rows}),
+            cut,
+        )
+    }
+
     /// Renders the table exactly as the Log Analytics query API renders one
     /// entry of `tables`: `{"name":..,"columns":[{"name":..,"type":..}],"rows":[[..]]}`.
     pub(crate) fn to_api_json(&self) -> Json {
@@ -495,16 +551,51 @@ impl Table {
         self.len += other.len;
         Ok(other.len)
     }
+}
 
-    /// Keeps only the first `n` rows.
-    pub(crate) fn truncate(&mut self, n: usize) {
-        if n >= self.len {
-            return;
+/// Which limit [`Table::to_api_json_within`] cut the rows at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// The row count limit.
+    Records,
+    /// The size limit.
+    Size,
+}
+
+/// Length of a string once written as a JSON string literal, quotes included (the
+/// escapes serde_json writes: two characters for a quote, a backslash and the common
+/// control characters, six for the other control characters).
+fn json_str_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// Length of a cell in the API's JSON rendering, measured without copying text cells.
+fn cell_json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
         }
-        for d in &mut self.data {
-            Arc::make_mut(d).truncate(n);
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
-        self.len = n;
+    }
+    match v {
+        Value::String(s) => json_str_len(s),
+        other => {
+            let mut n = Count(0);
+            // Writing to a counter cannot fail.
+            let _ = serde_json::to_writer(&mut n, &other.to_api_json());
+            n.0
+        }
     }
 }
 

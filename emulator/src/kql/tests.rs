@@ -5,6 +5,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
+// For the query limits' tests (`tests/limits.rs`): a query whose memory use multiplies.
+use crate::fuzzing::memory_bomb as bomb;
+
+mod limits;
 
 const NOW: OffsetDateTime = datetime!(2024-06-15 12:00:00 UTC);
 

@@ -67,6 +67,7 @@ fn open(
 /// `GET|POST /v1/apps/{appId}/query`.
 pub(crate) async fn query(
     state: AppState,
+    queries: logs::QueriesExt,
     method: Method,
     Path(app): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -95,6 +96,7 @@ pub(crate) async fn query(
             time_column: "timestamp",
             prefer: Prefer::parse(&headers),
             row_limit: state.config.query_row_limit,
+            queries: queries.map(|axum::Extension(q)| q),
         })
         .await)
     }

@@ -48,6 +48,10 @@ pub(crate) enum MetricsError {
     NotAResource(String),
     ResourceNotFound(String),
     TooLarge,
+    /// A request target over [`crate::catalog::MAX_URI_LEN`]; ARM's answer (a guess).
+    UriTooLong,
+    /// Header fields over [`crate::catalog::MAX_HEADER_BYTES`]; ARM's answer (a guess).
+    HeadersTooLarge,
     UnsupportedContentType(String),
     /// The service's own text for a `time` outside the window.
     TimeOutOfRange,
@@ -101,6 +105,9 @@ impl MetricsError {
                 "RequestEntityTooLarge",
                 format!("The request body is larger than {MAX_BODY} bytes."),
             ),
+            // ARM's answers: these paths were ARM's before custom metrics had an envelope.
+            UriTooLong => crate::services::arm_error::ArmError::UriTooLong.parts(),
+            HeadersTooLarge => crate::services::arm_error::ArmError::HeadersTooLarge.parts(),
             UnsupportedContentType(ct) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UnsupportedMediaType",

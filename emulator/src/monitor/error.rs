@@ -38,6 +38,10 @@ pub(crate) enum QueryError {
     Validation(String),
     /// A body over the size limit. Code and wording are guesses.
     BodyTooLarge(usize),
+    /// A request target over [`crate::catalog::MAX_URI_LEN`]. Code and wording are guesses.
+    UriTooLong,
+    /// Header fields over [`crate::catalog::MAX_HEADER_BYTES`]. Code and wording are guesses.
+    HeadersTooLarge,
 }
 
 impl QueryError {
@@ -49,6 +53,8 @@ impl QueryError {
             InvalidToken | WrongAudience | InsufficientAccess => StatusCode::FORBIDDEN,
             PathNotFound | ApplicationNotFound => StatusCode::NOT_FOUND,
             BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            UriTooLong => StatusCode::URI_TOO_LONG,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             BadQuery(_) | InvalidJsonBody(_) | Validation(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -119,6 +125,22 @@ impl QueryError {
             BodyTooLarge(limit) => json!({
                 "message": format!("The request body is larger than the limit of {limit} bytes"),
                 "code": "PayloadTooLargeError",
+                "correlationId": correlation(),
+            }),
+            UriTooLong => json!({
+                "message": format!(
+                    "The request URI is longer than the limit of {} bytes",
+                    crate::catalog::MAX_URI_LEN
+                ),
+                "code": "UriTooLongError",
+                "correlationId": correlation(),
+            }),
+            HeadersTooLarge => json!({
+                "message": format!(
+                    "The request headers are larger than the limit of {} bytes",
+                    crate::catalog::MAX_HEADER_BYTES
+                ),
+                "code": "HeadersTooLargeError",
                 "correlationId": correlation(),
             }),
         }

@@ -52,6 +52,8 @@ pub(crate) enum IngestionError {
     StreamNotFound { stream: String, rule: String },
     InvalidPayload(String),
     PayloadTooLarge,
+    UriTooLong,
+    HeadersTooLarge,
     MethodNotAllowed,
 }
 
@@ -115,6 +117,16 @@ impl IngestionError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "ContentLengthLimitExceeded",
                 format!("The request body exceeds the maximum size of {MAX_BODY} bytes."),
+            ),
+            UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "UriTooLong",
+                crate::catalog::uri_too_long_message(),
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "RequestHeadersTooLarge",
+                crate::catalog::headers_too_large_message(),
             ),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

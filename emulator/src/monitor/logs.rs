@@ -2,8 +2,9 @@
 //! KQL engine over the workspace's tables. The query runner here also serves Application
 //! Insights, whose query endpoint behaves the same over a component's tables.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -18,7 +19,9 @@ use crate::first_party::audience_matches;
 use crate::first_party::{KnownResource, LOG_ANALYTICS};
 use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::request_base;
-use crate::kql::{self, QueryContext, Table};
+use crate::kql::{
+    self, CancelFlag, Cut, KqlError, KqlErrorKind, Limits, Queries, QueryContext, Table,
+};
 use crate::rbac::Plane;
 use crate::services::AppState;
 use crate::telemetry::Tables;
@@ -34,6 +37,19 @@ const MAX_BODY: usize = crate::catalog::Api::LogsQuery.body_limit();
 /// Most workspaces one query may span (the `workspaces` property); the service documents
 /// 100 for cross-resource queries.
 const MAX_WORKSPACES: usize = 100;
+
+/// How long a query may run without `Prefer: wait`, and the longest `wait` honoured: 3 and
+/// 10 minutes (learn.microsoft.com/azure/azure-monitor/logs/api/timeouts).
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
+/// See [`DEFAULT_TIMEOUT`].
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Most bytes of rows one answer carries before the rest is cut with a partial error:
+/// 64,000,000 bytes, the documented "maximum size of data returned" of the query API before
+/// the limit was restated for compressed answers (MicrosoftDocs/azure-docs,
+/// includes/azure-monitor-limits-log-queries.md; a third-party client's tests quote an
+/// answer naming the same figure). The emulator measures the JSON text of the rows.
+pub(crate) const MAX_RESULT_BYTES: usize = 64_000_000;
 
 /// A query request, from the URL (GET) or the JSON body (POST).
 #[derive(Debug, Default)]
@@ -62,12 +78,23 @@ impl Prefer {
                     "include-statistics" => {
                         prefer.statistics = val.trim().eq_ignore_ascii_case("true");
                     }
-                    "wait" => prefer.wait = val.trim().parse().ok(),
+                    // A longer wait is honoured up to the maximum, and reported as applied
+                    // at the maximum.
+                    "wait" => {
+                        let most = u32::try_from(MAX_TIMEOUT.as_secs()).unwrap_or(u32::MAX);
+                        prefer.wait = val.trim().parse::<u32>().ok().map(|w| w.min(most));
+                    }
                     _ => {}
                 }
             }
         }
         prefer
+    }
+
+    /// How long the query may run: `wait` seconds, else [`DEFAULT_TIMEOUT`].
+    pub(crate) fn timeout(self) -> Duration {
+        self.wait
+            .map_or(DEFAULT_TIMEOUT, |w| Duration::from_secs(u64::from(w)))
     }
 
     /// The `Preference-Applied` header value, when any preference was honoured.
@@ -247,30 +274,76 @@ pub(crate) struct Run {
     pub(crate) time_column: &'static str,
     pub(crate) prefer: Prefer,
     pub(crate) row_limit: usize,
+    /// The server's running queries (absent when the router runs without a server).
+    pub(crate) queries: Option<Queries>,
+}
+
+/// The running queries the server hands every request (see `Server::run`).
+pub(crate) type QueriesExt = Option<Extension<Queries>>;
+
+/// Raises a query's cancel flag when dropped. The handler holds one while it waits for
+/// the query: when the client leaves, hyper drops the handler's future, and the query
+/// stops at its next check instead of running on.
+struct CancelOnDrop(CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 /// Runs a query off the async workers and renders the service's answer: `tables`, plus
-/// `statistics` when asked for, plus a `PartialError` when the result was cut at the row
-/// limit.
+/// `statistics` when asked for, plus a `PartialError` when the result was cut at a limit
+/// or the query ran out of memory. The query stops at its deadline (504), when the client
+/// leaves, and when the server shuts down.
 pub(crate) async fn execute(run: Run) -> Response {
     let prefer = run.prefer;
-    let outcome = tokio::task::spawn_blocking(move || {
+    let deadline = Instant::now() + prefer.timeout();
+    let flag = CancelFlag::new();
+    let _cancel_on_drop = CancelOnDrop(flag.clone());
+    let registered = run.queries.as_ref().map(|q| q.register(flag.clone()));
+    let limits = Limits {
+        deadline: Some(deadline),
+        cancel: Some(flag.clone()),
+        ..Limits::default()
+    };
+    let task = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let mut ctx = QueryContext {
             now: run.now,
             time_range: None,
             time_column: run.time_column,
+            limits,
         };
         if let Some((start, end)) = run.range {
             ctx = ctx.with_time_range(start, end);
         }
+        tracing::debug!(query_bytes = run.query.len(), "query running");
         let result = kql::run(&run.query, &run.catalog, &ctx);
+        if let (Err(e), Some(r)) = (&result, &registered)
+            && e.kind == KqlErrorKind::Cancelled
+        {
+            r.mark_cancelled();
+        }
+        drop(registered);
         let scanned: usize = run.catalog.values().map(Table::row_count).sum();
-        result.map(|table| render(table, run.row_limit, prefer, started, scanned))
-    })
-    .await;
+        match result {
+            Ok(table) => Ok(render(table, run.row_limit, prefer, started, scanned)),
+            Err(e) if e.kind == KqlErrorKind::Runaway => Ok(runaway(&e, prefer, started, scanned)),
+            Err(e) => Err(e),
+        }
+    });
+    let outcome = match tokio::time::timeout_at(deadline.into(), task).await {
+        Ok(joined) => joined,
+        Err(_) => {
+            // The evaluator stops at its next check; the client need not wait for it.
+            flag.cancel();
+            return limit_error(&KqlError::timeout());
+        }
+    };
     let mut response = match outcome {
         Ok(Ok(body)) => super::json_response(StatusCode::OK, &body),
+        Ok(Err(e)) if e.is_limit() => return limit_error(&e),
         Ok(Err(e)) => return QueryError::BadQuery(e).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "query task failed");
@@ -294,41 +367,69 @@ pub(crate) async fn execute(run: Run) -> Response {
 }
 
 fn render(
-    mut table: Table,
+    table: Table,
     row_limit: usize,
     prefer: Prefer,
     started: Instant,
     scanned: usize,
 ) -> Value {
-    let truncated = table.row_count() > row_limit;
-    if truncated {
-        table.truncate(row_limit);
-    }
+    render_within(table, row_limit, MAX_RESULT_BYTES, prefer, started, scanned)
+}
+
+fn render_within(
+    table: Table,
+    row_limit: usize,
+    max_bytes: usize,
+    prefer: Prefer,
+    started: Instant,
+    scanned: usize,
+) -> Value {
+    let (rendered, cut) = table.to_api_json_within(row_limit, max_bytes);
+    let error = cut.map(|cut| match cut {
+        Cut::Records => truncated(cut, row_limit),
+        Cut::Size => truncated(cut, max_bytes),
+    });
+    answer(rendered, error, prefer, started, scanned)
+}
+
+/// The answer to a query that ran out of memory: an empty `PrimaryResult` and a
+/// `PartialError` naming the operator and the budget (the service answers 200 with the
+/// error beside the rows it has; whether it keeps a table when there are none is a guess).
+fn runaway(e: &KqlError, prefer: Prefer, started: Instant, scanned: usize) -> Value {
+    let empty = Table::new("PrimaryResult", Vec::new()).to_api_json();
+    let error = partial_error(&e.code, &e.message);
+    answer(empty, Some(error), prefer, started, scanned)
+}
+
+/// `{"tables":[table], "statistics"?, "error"?}`.
+fn answer(
+    table: Value,
+    error: Option<Value>,
+    prefer: Prefer,
+    started: Instant,
+    scanned: usize,
+) -> Value {
     let mut body = Map::new();
-    let rendered = table.to_api_json();
-    let size = rendered.to_string().len();
-    body.insert("tables".into(), json!([rendered]));
+    let size = table.to_string().len();
+    let rows = table["rows"].as_array().map_or(0, Vec::len);
+    body.insert("tables".into(), json!([table]));
     if prefer.statistics {
         body.insert(
             "statistics".into(),
-            statistics(
-                started.elapsed().as_secs_f64(),
-                scanned,
-                table.row_count(),
-                size,
-            ),
+            statistics(started.elapsed().as_secs_f64(), scanned, rows, size),
         );
     }
-    if truncated {
-        body.insert("error".into(), partial_error(row_limit));
+    if let Some(error) = error {
+        body.insert("error".into(), error);
     }
     Value::Object(body)
 }
 
-/// The `PartialError` of a result cut at the record limit. The outer codes and texts follow
-/// the service's documented partial-error shape; the engine's inner code and message are
-/// recalled from real answers, not from a capture (a guess).
-fn partial_error(limit: usize) -> Value {
+/// A `PartialError` carrying one engine error with the (signed 32-bit) Kusto error `code`
+/// and `message`, in the shape of the service's answers (grafana/grafana,
+/// pkg/tsdb/azuremonitor/testdata/loganalytics/9-log-analytics-response-error.json, a
+/// recorded answer; Azure/Azure-Sentinel issue #13143 quotes another).
+fn partial_error(code: &str, message: &str) -> Value {
     json!({
         "code": "PartialError",
         "message": "There were some errors when processing your query.",
@@ -336,13 +437,71 @@ fn partial_error(limit: usize) -> Value {
             "code": "EngineError",
             "message": "Something went wrong processing your query on the server.",
             "innererror": {
-                "code": "-2133196797",
-                "message": format!("Query result set has exceeded the internal record count limit {limit} (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"),
+                "code": code,
+                "message": message,
                 "severity": 2,
                 "severityName": "Error",
             },
         }],
     })
+}
+
+/// The `PartialError` of a result cut at the record limit (`limit` records) or at the size
+/// limit (`limit` bytes). Code `E_QUERY_RESULT_SET_TOO_LARGE` (0x80DA0003) as a signed
+/// number. The record message is a recorded answer's, word for word (Azure/azure-sdk-for-net,
+/// sdk/monitor/Azure.Monitor.Query/tests/SessionRecords/LogsQueryClientClientLiveTests/
+/// CanQueryPartialSuccess.json, kept in fixtures/azure/net_monitor_query_logs_partial_success.json:
+/// "Query result set has exceeded the internal record count limit 1 (E_QUERY_RESULT_SET_TOO_LARGE;
+/// see https://aka.ms/kustoquerylimits)"). The size message is Kusto's documented one ("Query
+/// result set has exceeded the internal data size limit 67108864 (E_QUERY_RESULT_SET_TOO_LARGE).",
+/// MicrosoftDocs/dataexplorer-docs, query-limits.md) with Log Analytics' limit and the same
+/// tail as the record message (a guess: no capture of it was found).
+fn truncated(cut: Cut, limit: usize) -> Value {
+    let what = match cut {
+        Cut::Records => "record count",
+        Cut::Size => "data size",
+    };
+    partial_error(
+        "-2133196797",
+        &format!(
+            "Query result set has exceeded the internal {what} limit {limit} (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"
+        ),
+    )
+}
+
+/// The answer to a query stopped by its deadline or cancelled.
+///
+/// A time-out is the service's 504 `GatewayTimeout`
+/// (learn.microsoft.com/azure/azure-monitor/logs/api/timeouts gives the status; the Azure
+/// SDKs' troubleshooting guides, e.g. Azure/azure-sdk-for-net
+/// sdk/monitor/Azure.Monitor.Query/TroubleshootingGuide.md, show the error: code
+/// `GatewayTimeout`, message `Gateway timeout`, inner error `GatewayTimeout` / `Unable to
+/// unzip response`). A gateway error, so written code first.
+///
+/// A cancelled query has no counterpart in the service (its client left, or the emulator is
+/// shutting down): 503 with a body of the same shape (a guess; whoever reads it is leaving).
+fn limit_error(e: &KqlError) -> Response {
+    let (status, body) = match e.kind {
+        KqlErrorKind::Timeout => (
+            StatusCode::GATEWAY_TIMEOUT,
+            json!({"error": {
+                "code": "GatewayTimeout",
+                "message": "Gateway timeout",
+                "innererror": {"code": "GatewayTimeout", "message": "Unable to unzip response"},
+            }}),
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": {
+                "code": "ServiceUnavailable",
+                "message": "The query was cancelled: its client left or the emulator is shutting down.",
+                "innererror": {"code": e.code, "message": e.message},
+            }}),
+        ),
+    };
+    let mut response = super::json_response(status, &body);
+    decorate(&mut response);
+    response
 }
 
 /// The `statistics` object in the recorded shape. The emulator measures the execution time
@@ -386,13 +545,15 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 /// `GET|POST /v1/workspaces/{workspaceId}/query`.
 pub(crate) async fn query(
     state: AppState,
+    queries: QueriesExt,
     method: Method,
     Path(workspace): Path<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match serve(&state, method, &workspace, &uri, &headers, body).await {
+    let queries = queries.map(|Extension(q)| q);
+    match serve(&state, queries, method, &workspace, &uri, &headers, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -400,6 +561,7 @@ pub(crate) async fn query(
 
 async fn serve(
     state: &AppState,
+    queries: Option<Queries>,
     method: Method,
     workspace: &str,
     uri: &axum::http::Uri,
@@ -479,6 +641,7 @@ async fn serve(
         time_column: "TimeGenerated",
         prefer: Prefer::parse(headers),
         row_limit: state.config.query_row_limit,
+        queries,
     })
     .await)
 }
@@ -514,15 +677,18 @@ mod tests {
         assert_eq!(Prefer::parse(&HeaderMap::new()).applied(), None);
     }
 
+    /// A one-column result holding `cells`.
+    fn column(ty: kql::ColumnType, cells: impl IntoIterator<Item = kql::Value>) -> Table {
+        let mut t = Table::new("PrimaryResult", vec![kql::Column::new("x", ty)]);
+        for v in cells {
+            t.push_row(vec![v]).expect("row");
+        }
+        t
+    }
+
     #[test]
     fn truncated_results_carry_a_partial_error() {
-        let mut t = Table::new(
-            "PrimaryResult",
-            vec![kql::Column::new("x", kql::ColumnType::Long)],
-        );
-        for i in 0..3 {
-            t.push_row(vec![kql::Value::Long(i)]).expect("row");
-        }
+        let t = column(kql::ColumnType::Long, (0..3).map(kql::Value::Long));
         let body = render(t.clone(), 2, Prefer::default(), Instant::now(), 3);
         assert_eq!(body["tables"][0]["rows"], json!([[0], [1]]));
         assert_eq!(body["error"]["code"], "PartialError");
@@ -541,6 +707,82 @@ mod tests {
             body["statistics"]["query"]["datasetStatistics"][0]["tableRowCount"],
             3
         );
+    }
+
+    #[test]
+    fn wait_sets_the_deadline_up_to_ten_minutes() {
+        assert_eq!(Prefer::default().timeout(), Duration::from_secs(180));
+        let mut h = HeaderMap::new();
+        h.insert("prefer", HeaderValue::from_static("wait=5"));
+        assert_eq!(Prefer::parse(&h).timeout(), Duration::from_secs(5));
+        h.insert("prefer", HeaderValue::from_static("wait=3600"));
+        let p = Prefer::parse(&h);
+        assert_eq!(p.timeout(), Duration::from_secs(600));
+        assert_eq!(p.applied().as_deref(), Some("wait=600"));
+    }
+
+    #[test]
+    fn a_timed_out_query_answers_the_gateway_timeout() {
+        let r = limit_error(&KqlError::timeout());
+        assert_eq!(r.status(), StatusCode::GATEWAY_TIMEOUT);
+        let r = limit_error(&KqlError::cancelled());
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn timeout_and_cancellation_bodies() {
+        let body = |r: Response| async move {
+            let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            serde_json::from_slice::<Value>(&bytes).expect("json")
+        };
+        // The Azure SDKs' troubleshooting guides show this error for a query over its
+        // time-out (Azure/azure-sdk-for-net, sdk/monitor/Azure.Monitor.Query/
+        // TroubleshootingGuide.md: code GatewayTimeout, message "Gateway timeout", inner
+        // error GatewayTimeout / "Unable to unzip response"); the status, 504, is the
+        // documented one (learn.microsoft.com/azure/azure-monitor/logs/api/timeouts).
+        assert_eq!(
+            body(limit_error(&KqlError::timeout())).await,
+            json!({"error": {
+                "code": "GatewayTimeout",
+                "message": "Gateway timeout",
+                "innererror": {"code": "GatewayTimeout", "message": "Unable to unzip response"},
+            }})
+        );
+        // No counterpart in the service (a guess): the query was cancelled.
+        let cancelled = body(limit_error(&KqlError::cancelled())).await;
+        assert_eq!(cancelled["error"]["code"], "ServiceUnavailable");
+        assert_eq!(cancelled["error"]["innererror"]["code"], "-2133196794");
+    }
+
+    #[test]
+    fn results_over_the_size_limit_are_cut_with_a_partial_error() {
+        let cell = kql::Value::string("x".repeat(100));
+        let t = column(kql::ColumnType::String, std::iter::repeat_n(cell, 3));
+        // Each row renders as `["xxx…"]` (104 bytes) plus a comma after the first.
+        let body = render_within(
+            t.clone(),
+            10,
+            2 + 104 + 105,
+            Prefer::default(),
+            Instant::now(),
+            3,
+        );
+        assert_eq!(body["tables"][0]["rows"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            body["error"]["details"][0]["innererror"]["message"],
+            "Query result set has exceeded the internal data size limit 211 (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"
+        );
+        let body = render_within(
+            t,
+            10,
+            2 + 104 + 2 * 105,
+            Prefer::default(),
+            Instant::now(),
+            3,
+        );
+        assert!(body.get("error").is_none(), "exactly fits");
     }
 
     #[test]

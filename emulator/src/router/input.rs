@@ -2,6 +2,10 @@
 //!
 //! One middleware ([`guard`]) sits in front of every route. It
 //!
+//! - refuses a request target longer than [`MAX_URI_LEN`] (414) or header fields larger than
+//!   [`MAX_HEADER_BYTES`] (431). hyper answers such requests itself, without a body, only
+//!   past its own larger limits (a 65,534-byte target, a ~400 KiB HTTP/1.1 head, 100 header
+//!   fields; HTTP/2 header lists past the limit [`crate::server`] sets);
 //! - enforces each service's request body limit ([`Api::body_limit`]): a declared
 //!   `Content-Length` over it is refused before the body is read, a streamed body is cut off
 //!   by axum's body limit, set here per service instead of axum's global 2 MB;
@@ -20,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer as _, ServiceExt as _};
 
 use crate::arm::ArmError;
-use crate::catalog::Api;
+use crate::catalog::{Api, MAX_HEADER_BYTES, MAX_URI_LEN};
 use crate::entra::EntraError;
 use crate::graph::GraphError;
 #[cfg(feature = "monitor")]
@@ -38,6 +42,10 @@ enum Refusal {
     BadRequest(String),
     /// A body over the service's limit.
     TooLarge,
+    /// A request target over [`MAX_URI_LEN`].
+    UriTooLong,
+    /// Header fields over [`MAX_HEADER_BYTES`].
+    HeadersTooLarge,
     /// A method the route does not take. (axum adds the `Allow` header to the answer after
     /// this middleware has run, so it is not known here.)
     MethodNotAllowed,
@@ -52,6 +60,9 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
     let limit = owner.body_limit();
     let path = request.uri().path().to_owned();
     let headers = request.headers().clone();
+    if let Some(refusal) = oversized_head(&request) {
+        return refuse(&state, owner, &method, &path, &headers, refusal);
+    }
     if declared_length(&headers).is_some_and(|n| n > limit) {
         return refuse(&state, owner, &method, &path, &headers, Refusal::TooLarge);
     }
@@ -82,6 +93,23 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         Ok(response) => response,
         Err(refusal) => refuse(&state, owner, &method, &path, &headers, refusal),
     }
+}
+
+/// The refusal for a request target or header fields over the limits, if any.
+fn oversized_head(request: &Request) -> Option<Refusal> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URI_LEN {
+        return Some(Refusal::UriTooLong);
+    }
+    let fields: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    (fields > MAX_HEADER_BYTES).then_some(Refusal::HeadersTooLarge)
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<usize> {
@@ -144,6 +172,8 @@ fn refuse(
         Api::Entra => {
             let error = match refusal {
                 Refusal::TooLarge => EntraError::RequestTooLarge,
+                Refusal::UriTooLong => EntraError::UriTooLong,
+                Refusal::HeadersTooLarge => EntraError::HeadersTooLarge,
                 // The token endpoints take POST (Entra's text also names OPTIONS, for
                 // CORS preflights); discovery and keys take GET.
                 Refusal::MethodNotAllowed => EntraError::MethodNotAllowed {
@@ -164,6 +194,7 @@ fn refuse(
         Api::Graph => {
             let error = match refusal {
                 Refusal::TooLarge => GraphError::PayloadTooLarge,
+                Refusal::UriTooLong | Refusal::HeadersTooLarge => GraphError::RequestTooLong,
                 Refusal::MethodNotAllowed => GraphError::MethodNotAllowed,
                 Refusal::UnsupportedMediaType(ct) => GraphError::UnsupportedMediaType(ct),
                 // Wording is a guess.
@@ -177,6 +208,8 @@ fn refuse(
         Api::Arm => {
             let error = match refusal {
                 Refusal::TooLarge => ArmError::RequestContentTooLarge,
+                Refusal::UriTooLong => ArmError::UriTooLong,
+                Refusal::HeadersTooLarge => ArmError::HeadersTooLarge,
                 Refusal::MethodNotAllowed => ArmError::MethodNotSupported {
                     method: method.to_string(),
                     collection: false,
@@ -190,6 +223,8 @@ fn refuse(
         Api::CustomMetrics => match refusal {
             Refusal::TooLarge => MetricsError::TooLarge,
             Refusal::UnsupportedMediaType(ct) => MetricsError::UnsupportedContentType(ct),
+            Refusal::UriTooLong => MetricsError::UriTooLong,
+            Refusal::HeadersTooLarge => MetricsError::HeadersTooLarge,
             // Only POST is custom metrics (the catalog gives other methods to ARM), so a
             // refused method does not reach here; the wording is a guess.
             Refusal::BadRequest(_) | Refusal::MethodNotAllowed => {
@@ -200,6 +235,8 @@ fn refuse(
         #[cfg(feature = "monitor")]
         Api::LogsQuery | Api::AppInsights => match refusal {
             Refusal::TooLarge => QueryError::BodyTooLarge(owner.body_limit()),
+            Refusal::UriTooLong => QueryError::UriTooLong,
+            Refusal::HeadersTooLarge => QueryError::HeadersTooLarge,
             Refusal::MethodNotAllowed => QueryError::PathNotFound,
             Refusal::UnsupportedMediaType(_) | Refusal::BadRequest(_) => {
                 QueryError::Validation("The request path or query could not be read".into())
@@ -209,6 +246,8 @@ fn refuse(
         #[cfg(feature = "monitor")]
         Api::LogsIngestion => match refusal {
             Refusal::TooLarge => IngestionError::PayloadTooLarge,
+            Refusal::UriTooLong => IngestionError::UriTooLong,
+            Refusal::HeadersTooLarge => IngestionError::HeadersTooLarge,
             Refusal::MethodNotAllowed => IngestionError::MethodNotAllowed,
             Refusal::UnsupportedMediaType(_) | Refusal::BadRequest(_) => {
                 IngestionError::InvalidPayload("The request could not be read.".into())
@@ -219,6 +258,11 @@ fn refuse(
         Api::Portal => {
             let (status, message) = match &refusal {
                 Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."),
+                Refusal::UriTooLong => (StatusCode::URI_TOO_LONG, "The address is too long."),
+                Refusal::HeadersTooLarge => (
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "The request's headers are too large.",
+                ),
                 Refusal::MethodNotAllowed => (
                     StatusCode::METHOD_NOT_ALLOWED,
                     "This page does not take that method.",
@@ -244,6 +288,16 @@ fn control_refusal(owner: Api, method: &Method, refusal: Refusal) -> Response {
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestBodyTooLarge",
             format!("the body is larger than {} bytes", owner.body_limit()),
+        ),
+        Refusal::UriTooLong => (
+            StatusCode::URI_TOO_LONG,
+            "UriTooLong",
+            format!("the request URI is longer than {MAX_URI_LEN} bytes"),
+        ),
+        Refusal::HeadersTooLarge => (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "RequestHeadersTooLarge",
+            format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
         ),
         Refusal::MethodNotAllowed => (
             StatusCode::METHOD_NOT_ALLOWED,

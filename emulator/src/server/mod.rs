@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio_rustls::TlsAcceptor;
 use uuid::Uuid;
 
@@ -23,6 +24,8 @@ use crate::config::{
     Config, ConfigError, ExposedControlApi, Jitter, Plane, Propagation, Secret, TlsMode,
 };
 use crate::keys::{KeyError, KeyRing, SigningKey};
+#[cfg(feature = "monitor")]
+use crate::kql::Queries;
 use crate::services::{AppState, SeedCounts, SeedError, SeedRequest};
 use crate::tls::{self, TlsError};
 
@@ -109,6 +112,9 @@ pub struct Server {
     state: AppState,
     tls: Option<tls::TlsSetup>,
     ca_cert_path: Option<PathBuf>,
+    /// The queries it runs, cancelled at shutdown.
+    #[cfg(feature = "monitor")]
+    queries: Queries,
 }
 
 impl Server {
@@ -198,6 +204,8 @@ impl Server {
             state,
             tls,
             ca_cert_path,
+            #[cfg(feature = "monitor")]
+            queries: Queries::new(),
         })
     }
 
@@ -227,9 +235,9 @@ impl Server {
         self.tls.as_ref().map(|t| t.trust_pem.as_str())
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to 10 s), writes any state not yet on disk (under a data directory)
-    /// and returns.
+    /// Serves until `shutdown` completes, then stops accepting, cancels the queries still
+    /// running (they answer at once), lets other in-flight requests finish (up to 10 s),
+    /// writes any state not yet on disk (under a data directory) and returns.
     /// Refuses (`PermissionDenied`) a non-loopback listener when no admin token is set.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let addr = self.listener.local_addr()?;
@@ -239,6 +247,10 @@ impl Server {
         let state = self.state.clone();
         #[cfg_attr(not(feature = "persistence"), allow(unused_mut))]
         let mut app = crate::router::router(state.clone());
+        #[cfg(feature = "monitor")]
+        {
+            app = app.layer(axum::Extension(self.queries.clone()));
+        }
         #[cfg(feature = "persistence")]
         if state.persistence().is_some() {
             // Outermost, so that every response to a write waits for its commit.
@@ -261,6 +273,12 @@ impl Server {
 
     /// Serves `app` instead of the emulator's own routes, on the same socket and TLS set-up
     /// (the playback server uses it).
+    ///
+    /// Connections are bounded as [`Config::max_connections`] and
+    /// [`Config::header_read_timeout`] say: past the cap, new connections wait in the
+    /// listen backlog until one closes; a connection that has not delivered a complete
+    /// request head that long after it opened (or, on HTTP/1.1, after its previous response)
+    /// is closed; HTTP/2 connections whose peer stops answering pings are closed.
     pub async fn serve(
         self,
         app: axum::Router,
@@ -268,9 +286,22 @@ impl Server {
     ) -> std::io::Result<()> {
         let acceptor = self.tls.map(|t| TlsAcceptor::from(t.config));
         let graceful = GracefulShutdown::new();
-        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        let config = &self.state.config;
+        let header_timeout = config.header_read_timeout;
+        let handshake_timeout = header_timeout.min(TLS_HANDSHAKE_TIMEOUT);
+        let builder = connection_builder(header_timeout);
+        let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
         tokio::pin!(shutdown);
         loop {
+            // A free slot first, so that connections past the cap stay in the kernel's
+            // backlog instead of taking a file descriptor each.
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            };
             let (stream, _peer) = tokio::select! {
                 accepted = self.listener.accept() => match accepted {
                     Ok(conn) => conn,
@@ -284,25 +315,32 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let service = TowerToHyperService::new(app.clone());
+            let first_request = Arc::new(Notify::new());
+            let service = FirstRequest {
+                inner: TowerToHyperService::new(app.clone()),
+                seen: Arc::clone(&first_request),
+            };
             let builder = builder.clone();
             let watcher = graceful.watcher();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
+                let _slot = slot;
                 match acceptor {
                     None => {
                         let conn =
                             builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                        let _ = watcher.watch(conn.into_owned()).await;
+                        let conn = watcher.watch(conn.into_owned());
+                        serve_connection(conn, &first_request, header_timeout).await;
                     }
                     Some(acceptor) => {
                         let handshake =
-                            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                            tokio::time::timeout(handshake_timeout, acceptor.accept(stream));
                         match handshake.await {
                             Ok(Ok(tls)) => {
                                 let conn = builder
                                     .serve_connection_with_upgrades(TokioIo::new(tls), service);
-                                let _ = watcher.watch(conn.into_owned()).await;
+                                let conn = watcher.watch(conn.into_owned());
+                                serve_connection(conn, &first_request, header_timeout).await;
                             }
                             Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                             Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -312,6 +350,9 @@ impl Server {
             });
         }
         drop(self.listener);
+        // A query can run for minutes; its handler answers as soon as it stops.
+        #[cfg(feature = "monitor")]
+        self.queries.shutdown();
         tokio::select! {
             () = graceful.shutdown() => {}
             () = tokio::time::sleep(Duration::from_secs(10)) => {
@@ -319,6 +360,72 @@ impl Server {
             }
         }
         Ok(())
+    }
+}
+
+/// Longest a TLS handshake may take (or the header-read timeout, if shorter).
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest HTTP/2 header list taken (names, values and 32 bytes per field). hyper's default
+/// (16 KiB) would answer a long token with a bodiless 431 before the emulator sees it; this
+/// leaves [`crate::catalog::MAX_HEADER_BYTES`] and [`crate::catalog::MAX_URI_LEN`] to decide, in
+/// the owning service's envelope.
+const H2_MAX_HEADER_LIST: u32 = 512 * 1024;
+
+/// The HTTP/1.1 and HTTP/2 connection settings.
+fn connection_builder(header_timeout: Duration) -> AutoBuilder<TokioExecutor> {
+    let mut builder = AutoBuilder::new(TokioExecutor::new());
+    // hyper starts this timer when a connection opens or goes idle after a response, so it
+    // also ends HTTP/1.1 keep-alive connections left idle that long.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(header_timeout)
+        .keep_alive_timeout(header_timeout)
+        .max_header_list_size(H2_MAX_HEADER_LIST);
+    builder
+}
+
+/// Drives `conn`, but drops it (closing the socket) when no complete request head has
+/// arrived `header_timeout` after it opened. hyper's own HTTP/1.1 timer cannot cover this:
+/// it starts only once the protocol is known, and a client that sends nothing, or part of
+/// the HTTP/2 preface, never lets the protocol be known.
+async fn serve_connection<C: Future>(conn: C, first_request: &Notify, header_timeout: Duration) {
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = &mut conn => return,
+        () = first_request.notified() => {}
+        () = tokio::time::sleep(header_timeout) => {
+            tracing::debug!("no request head within the header-read timeout; closing");
+            return;
+        }
+    }
+    let _ = conn.await;
+}
+
+/// Notes the connection's first request before passing each request on.
+#[derive(Debug, Clone)]
+struct FirstRequest<S> {
+    inner: S,
+    seen: Arc<Notify>,
+}
+
+impl<S, R> hyper::service::Service<R> for FirstRequest<S>
+where
+    S: hyper::service::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, request: R) -> Self::Future {
+        // Stores a permit for the waiter (or nothing new, after the first request).
+        self.seen.notify_one();
+        self.inner.call(request)
     }
 }
 
@@ -499,6 +606,19 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Most connections served at once (default 512); more wait in the listen backlog.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max;
+        self
+    }
+
+    /// How long a connection may go without delivering a complete request head, after it
+    /// opens or (HTTP/1.1) after its previous response, before it is closed (default 30 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
     /// Installs a fault injection rule at start (and again on every reset).
     pub fn fault(mut self, rule: crate::faults::FaultSpec) -> Self {
         self.config.faults.push(rule);
@@ -520,6 +640,8 @@ impl EmulatorBuilder {
         let info = server.connection_info();
         let ca_pem = server.trust_pem().map(str::to_owned);
         let state = server.state.clone();
+        #[cfg(feature = "monitor")]
+        let queries = server.queries.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let stop = async {
@@ -533,6 +655,8 @@ impl EmulatorBuilder {
             info,
             ca_pem,
             state,
+            #[cfg(feature = "monitor")]
+            queries,
             shutdown: Some(tx),
         })
     }
@@ -554,6 +678,8 @@ pub struct Emulator {
     info: ConnectionInfo,
     ca_pem: Option<String>,
     state: AppState,
+    #[cfg(feature = "monitor")]
+    queries: Queries,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -617,6 +743,13 @@ impl Emulator {
     /// The state, for the crate's test support.
     pub(crate) fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The Log Analytics and Application Insights queries running now (and how many were
+    /// cancelled), for the crate's test support.
+    #[cfg(feature = "monitor")]
+    pub(crate) fn queries(&self) -> &Queries {
+        &self.queries
     }
 
     /// Moves the emulator's clock forward.

@@ -145,6 +145,10 @@ pub(crate) enum ArmError {
     },
     /// A body over ARM's 4 MB request limit (ARM's documented text).
     RequestContentTooLarge,
+    /// A request target over [`crate::catalog::MAX_URI_LEN`]. Code and wording are guesses.
+    UriTooLong,
+    /// Header fields over [`crate::catalog::MAX_HEADER_BYTES`]. Code and wording are guesses.
+    HeadersTooLarge,
     /// A body sent without a JSON content type; `None` when the header is absent.
     UnsupportedMediaType(Option<String>),
     /// A request whose path or query cannot be read. Wording is a guess.
@@ -430,6 +434,16 @@ impl ArmError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestContentTooLarge",
                 "The request content size exceeds the maximum size of 4 MB.".to_owned(),
+            ),
+            UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                "RequestUriTooLong",
+                crate::catalog::uri_too_long_message(),
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "RequestHeadersTooLarge",
+                crate::catalog::headers_too_large_message(),
             ),
             UnsupportedMediaType(ct) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

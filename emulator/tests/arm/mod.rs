@@ -2441,30 +2441,11 @@ async fn resource_group_api_versions_of_current_clients_are_accepted() {
     }
 }
 
-/// The `az` executable: `ENTRA_EMULATOR_TEST_AZ`, else `az` on PATH. Outside CI a missing
-/// CLI skips the test with a notice; in CI it fails.
-fn azure_cli() -> Option<String> {
-    let az = std::env::var("ENTRA_EMULATOR_TEST_AZ").unwrap_or_else(|_| "az".into());
-    let ok = std::process::Command::new(&az)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(az);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must provide the Azure CLI (see .ci/run)"
-    );
-    eprintln!(
-        "SKIPPED: no Azure CLI at {az}; run .ci/run or pip install -r clients/azure-cli/requirements.txt"
-    );
-    None
-}
-
 #[tokio::test]
 async fn azure_cli_manages_apps_and_roles_and_sees_propagation() {
-    let Some(az) = azure_cli() else { return };
+    let Some(az) = real_client("arm::azure_cli_manages_apps_and_roles_and_sees_propagation") else {
+        return;
+    };
     let bin = RunningBinary::start(&[]).await;
     let az_dir = std::path::Path::new(&az)
         .parent()

@@ -574,17 +574,7 @@ async fn key_rotation_keeps_old_tokens_verifiable() {
         .admin_token_v2("https://graph.microsoft.com/.default")
         .await;
     let old = before["access_token"].as_str().expect("token").to_owned();
-    let r = app
-        .http
-        .post(app.url("/_emulator/keys/rotate"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), StatusCode::OK);
-    let new_kid = r.json::<Value>().await.expect("json")["kid"]
-        .as_str()
-        .expect("kid")
-        .to_owned();
+    let new_kid = app.rotate_keys().await;
     let (_, after) = app
         .admin_token_v2("https://graph.microsoft.com/.default")
         .await;
@@ -705,19 +695,14 @@ async fn binary_writes_connection_file_serves_https_and_exits_on_sigterm() {
     assert!(out.contains("export AZURE_AUTHORITY_HOST="), "{out}");
 }
 
+/// MSAL for Python (`clients/python/tests/test_msal.py`, through the pytest fixture): a token
+/// for the right secret, invalid_client / AADSTS7000215 for a wrong one.
 #[tokio::test]
 async fn msal_python_gets_a_token_over_https() {
-    let Some(python) = python_with("msal") else {
+    let Some(python) = real_client("entra::msal_python_gets_a_token_over_https") else {
         return;
     };
-    let bin = RunningBinary::start(&[]).await;
-    let result = bin.run_python(&python, "msal_client_credentials.py").await;
-    assert_eq!(result["token_type"], "Bearer", "{result}");
-    assert_eq!(result["expires_in"], 3599);
-    assert_eq!(result["bad_error"], "invalid_client");
-    assert_eq!(result["bad_error_codes"], json!([7000215]));
-    let token = result["access_token"].as_str().expect("token");
-    assert_eq!(claims_of(token)["appid"], bin.info["admin"]["client_id"]);
+    run_pytest(&python, "test_msal.py").await;
 }
 
 #[tokio::test]
@@ -759,80 +744,42 @@ async fn router_serves_without_a_socket() {
     assert_eq!(body["error_codes"][0], 7000229);
 }
 
+/// azure-identity for Python (`clients/python/tests/test_azure_identity.py`):
+/// ClientSecretCredential, EnvironmentCredential and a wrong secret's AADSTS7000215.
 #[tokio::test]
 async fn azure_identity_python_credentials_get_tokens_over_https() {
-    let Some(python) = python_with("azure.identity") else {
+    let Some(python) =
+        real_client("entra::azure_identity_python_credentials_get_tokens_over_https")
+    else {
         return;
     };
-    let bin = RunningBinary::start(&[]).await;
-    let result = bin
-        .run_python(&python, "azure_identity_credentials.py")
-        .await;
-    let arm = claims_of(result["client_secret_token"].as_str().expect("token"));
-    assert_eq!(arm["aud"], "https://management.azure.com");
-    let exp = arm["exp"].as_i64().expect("exp");
-    let expires_on = result["client_secret_expires_on"]
-        .as_i64()
-        .expect("expires_on");
-    // The SDK adds expires_in (lifetime - 1 s) to its own clock.
-    assert!(
-        (exp - 5..=exp).contains(&expires_on),
-        "{expires_on} vs exp {exp}"
-    );
-    let graph = claims_of(result["environment_token"].as_str().expect("token"));
-    assert_eq!(graph["roles"], json!(["Application.ReadWrite.All"]));
-    let err = result["wrong_secret_error"]
-        .as_str()
-        .expect("an authentication error");
-    assert!(err.contains("AADSTS7000215"), "{err}");
+    run_pytest(&python, "test_azure_identity.py").await;
 }
 
-/// @azure/identity for Node.js (`clients/node/identity.mjs`) with `authorityHost` and
-/// `disableInstanceDiscovery` gets a token ARM accepts, and a wrong secret fails with AADSTS.
+/// @azure/identity for Node.js (`clients/node/identity.test.mjs`, with the emulator started
+/// by the entra-emulator-node helper): a token ARM accepts, AADSTS7000215 for a wrong secret,
+/// the clock, and the banner's NODE_EXTRA_CA_CERTS.
 #[tokio::test]
 async fn azure_identity_node_credential_gets_a_token_arm_accepts() {
-    let Some(dir) = node_clients() else { return };
-    let bin = RunningBinary::start(&[]).await;
-    let out = tokio::process::Command::new("node")
-        .arg(dir.join("identity.mjs"))
-        .arg(bin.conn_path())
-        .env("NODE_EXTRA_CA_CERTS", bin.ca_path())
+    let Some(node) = real_client("entra::azure_identity_node_credential_gets_a_token_arm_accepts")
+    else {
+        return;
+    };
+    let out = tokio::process::Command::new(node)
+        .args(["--test", "identity.test.mjs"])
+        .current_dir(crate::support::real_clients::clients_dir().join("node"))
+        .env("ENTRA_EMULATOR_BIN", env!("CARGO_BIN_EXE_entra-emulator"))
         .output()
         .await
-        .expect("run node");
+        .expect("run node --test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{}",
+        "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let token = result["token"].as_str().expect("token");
-    let claims = claims_of(token);
-    assert_eq!(claims["aud"], "https://management.azure.com");
-    let exp = claims["exp"].as_i64().expect("exp");
-    let expires_on = result["expires_on_ms"].as_i64().expect("expires_on") / 1000;
-    // The SDK adds expires_in (lifetime - 1 s) to its own clock.
-    assert!(
-        (exp - 5..=exp).contains(&expires_on),
-        "{expires_on} vs exp {exp}"
-    );
-    let err = result["wrong_secret_error"].as_str().expect("an error");
-    assert!(err.contains("AADSTS7000215"), "{err}");
-
-    let base = bin.info["base_url"].as_str().expect("base_url");
-    let ca = std::fs::read_to_string(bin.ca_path()).expect("ca");
-    let listed = https_client(&ca)
-        .get(format!("{base}/subscriptions?api-version=2022-12-01"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(listed.status(), StatusCode::OK);
-    let body: Value = listed.json().await.expect("json");
-    assert_eq!(
-        body["value"][0]["subscriptionId"],
-        bin.info["subscription_id"]
-    );
+    assert!(stdout.contains("\n# pass 5\n"), "{stdout}");
+    assert!(stdout.contains("\n# fail 0\n"), "{stdout}");
 }
 
 /// The official Azure SDK for Rust: `azure_identity::ClientSecretCredential` with a custom

@@ -61,6 +61,17 @@ impl TestApp {
     }
 }
 
+/// `GET /_emulator/faults` of the emulator at `base`.
+async fn rules_of(http: &reqwest::Client, base: &str) -> Value {
+    http.get(format!("{base}/_emulator/faults"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
 fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
     headers
         .get(name)
@@ -404,6 +415,62 @@ async fn path_globs_and_methods_select_requests_and_the_control_api_is_never_fau
     assert_eq!(app.fault_rules().await.len(), 2);
 }
 
+/// A glob with many `**` used to be matched by backtracking, exponential in the path's
+/// length (issue 15: 1.5 s per request on a 60-byte path). Compiled globs answer in linear
+/// time; the test does not time them. It runs the binary, so that a matcher that spins
+/// (the backtracking one does not return on these paths) spins in another process: the
+/// client's deadline only turns that hang into a failure.
+#[tokio::test]
+async fn a_glob_built_to_backtrack_matches_long_paths_at_once() {
+    let bin = RunningBinary::start_plain(&[]).await;
+    let base = bin.url().to_owned();
+    let guarded = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let r = guarded
+        .post(format!("{base}/_emulator/faults"))
+        .json(&json!({"path": "/**a**a**a**a**a**a**b", "fault": "serviceUnavailable"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let status = |path: String| {
+        let (guarded, url) = (&guarded, format!("{base}{path}"));
+        async move {
+            let r = guarded
+                .get(url)
+                .send()
+                .await
+                .expect("an answer, not a hang");
+            r.status()
+        }
+    };
+    let tenant = bin.info["tenant_id"].as_str().expect("tenant").to_owned();
+    let long = "a".repeat(200);
+    // No `b` at the end: the rule does not match, and discovery answers normally.
+    assert_eq!(
+        status(format!(
+            "/{tenant}/v2.0/.well-known/openid-configuration?{long}"
+        ))
+        .await,
+        StatusCode::OK,
+        "the query is not part of the path"
+    );
+    assert_ne!(
+        status(format!("/v1.0/{long}")).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Graph's own answer"
+    );
+    // Six a's, then a b at the very end, across segments: the rule fires.
+    assert_eq!(
+        status(format!("/v1.0/{long}/a/b")).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let rules = rules_of(&guarded, &base).await;
+    assert_eq!(rules["rules"][0]["fired"], 1, "{rules}");
+}
+
 #[tokio::test]
 async fn invalid_rules_get_a_400_that_says_why() {
     let app = TestApp::new().await;
@@ -525,14 +592,7 @@ async fn the_binary_loads_rules_from_a_file_and_refuses_a_bad_one() {
     .await;
     let base = bin.info["base_url"].as_str().expect("base").to_owned();
     let http = reqwest::Client::new();
-    let rules: Value = http
-        .get(format!("{base}/_emulator/faults"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let rules = rules_of(&http, &base).await;
     assert_eq!(rules["rules"][0]["retryAfter"], "3s", "{rules}");
     let r = http
         .get(format!("{base}/v1.0/applications"))

@@ -4,8 +4,9 @@
 //! 5xx, a panic, a hang or axum's plain-text rejection. [`routes_table_covers_the_router`]
 //! keeps [`ROUTES`] in step with `src/router.rs`, so a new route cannot be left out.
 //! Two more tests send what only a socket can carry: raw non-UTF-8 bytes in the request
-//! line and a very long path.
+//! line and a very long path; [`head`] sends request heads over the size limits.
 
+mod head;
 mod properties;
 
 use std::time::Duration;

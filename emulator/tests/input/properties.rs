@@ -28,9 +28,10 @@ fn text() -> impl Strategy<Value = String> {
 
 /// A property name for filters.
 fn prop_name() -> impl Strategy<Value = String> {
+    // The parser reads keywords in any case (`nOT` is `not`).
     "[a-z][a-zA-Z]{0,10}".prop_filter("keywords", |s| {
         !matches!(
-            s.as_str(),
+            s.to_ascii_lowercase().as_str(),
             "and"
                 | "or"
                 | "not"
@@ -160,6 +161,29 @@ proptest! {
     #[test]
     fn kql_takes_query_like_text(input in "(T|print|datatable)( \\| (where|project|extend|summarize|take|top|sort by|count|distinct) [a-z0-9 =<>!()+*/,.'\"-]{0,16}){0,4}") {
         fuzzing::kql(&input);
+    }
+
+    /// Queries that multiply what they build at every stage (string functions, new
+    /// columns, per-row copies) stay within the budget `fuzzing::kql` asserts, and either
+    /// run or stop with the memory error.
+    #[test]
+    fn kql_amplifying_queries_stay_within_the_budget(
+        source in prop::sample::select(vec!["print a = 'abcdefgh'", "T | extend a = s", "T | project a = tostring(t)"]),
+        stages in prop::collection::vec((1usize..64, prop::sample::select(vec!["strcat", "toupper", "tolower"])), 1..8),
+        tail in prop::sample::select(vec!["", " | summarize count() by COL", " | distinct COL", " | sort by COL", " | where COL has 'x'"]),
+    ) {
+        let mut query = source.to_owned();
+        for (i, (copies, f)) in stages.iter().enumerate() {
+            let arg = if i == 0 { "a".to_owned() } else { format!("a{}", i - 1) };
+            let call = match *f {
+                "strcat" => format!("strcat({})", vec![arg.as_str(); *copies].join(", ")),
+                other => format!("{other}(strcat({arg}, {arg}))"),
+            };
+            query.push_str(&format!(" | extend a{i} = {call}"));
+        }
+        // Group, sort or filter by the last (largest) column.
+        query.push_str(&tail.replace("COL", &format!("a{}", stages.len() - 1)));
+        fuzzing::kql(&query);
     }
 
     #[test]

@@ -1990,56 +1990,26 @@ async fn seeding_shortcuts_check_their_input_and_reset_clears_the_data() {
 // ------------------------------------------------------------------ real clients
 
 /// azure-monitor-ingestion uploads (gzip) and azure-monitor-query reads logs, metrics,
-/// metric namespaces and definitions, against the binary over HTTPS.
+/// metric namespaces and definitions, against the binary over HTTPS
+/// (`clients/python/tests/test_azure_monitor.py`, through the pytest fixture).
 #[tokio::test]
 async fn azure_monitor_python_clients_ingest_and_query() {
-    let Some(python) = python_with("azure.monitor.query, azure.monitor.ingestion") else {
+    let Some(python) = real_client("monitor::azure_monitor_python_clients_ingest_and_query") else {
         return;
     };
-    let bin = RunningBinary::start(&[("ENTRA_EMULATOR_RBAC_PROPAGATION", "0s")]).await;
-    let result = bin.run_python(&python, "azure_monitor_clients.py").await;
-    assert_eq!(result["query_ok"], true, "{result}");
-    assert_eq!(result["columns"], json!(["Name", "total"]));
-    assert_eq!(result["rows"], json!([["a", 1], ["b", 2]]));
-    assert_eq!(result["has_statistics"], true);
-    assert_eq!(result["bad_query_error"], "BadArgumentError");
-    assert_eq!(result["metric_post_status"], 200);
-    assert_eq!(result["metric_name"], "Latency");
-    assert_eq!(result["metric_points"], json!([[10.0, 4.0]]));
-    assert_eq!(result["namespaces"], json!(["Microsoft.Web/sites", "Shop"]));
-    assert_eq!(result["definitions"], json!(["Latency"]));
+    run_pytest(&python, "test_azure_monitor.py").await;
 }
 
-/// The Azure SDK for Python (`clients/python/sdk_flow.py`): azure-mgmt-resource creates a
-/// group and a workspace, Graph REST registers an app, azure-mgmt-authorization grants it
-/// Log Analytics Reader, and azure-monitor-query's LogsQueryClient is refused until the clock
-/// passes the propagation delay, then reads the seeded row.
+/// The Azure SDK for Python (`clients/python/tests/test_sdk_flow.py`): azure-mgmt-resource
+/// creates a group and a workspace, Graph REST registers an app, azure-mgmt-authorization
+/// grants it Log Analytics Reader, and azure-monitor-query's LogsQueryClient is refused until
+/// the clock passes the propagation delay, then reads the seeded row.
 #[tokio::test]
 async fn azure_sdk_for_python_grants_log_analytics_access_that_propagates() {
-    let Some(python) = python_with("azure.monitor.query, azure.mgmt.authorization") else {
+    let Some(python) =
+        real_client("monitor::azure_sdk_for_python_grants_log_analytics_access_that_propagates")
+    else {
         return;
     };
-    let bin = RunningBinary::start(&[]).await;
-    let result = bin.run_python(&python, "sdk_flow.py").await;
-    let sub = bin.info["subscription_id"].as_str().expect("subscription");
-    let group = format!("/subscriptions/{sub}/resourceGroups/sdk-rg");
-    assert_eq!(result["group"], group);
-    assert_eq!(result["groups"], json!(["sdk-rg"]));
-    let workspace = format!("{group}/providers/Microsoft.OperationalInsights/workspaces/sdk-ws");
-    assert_eq!(result["workspace"], workspace);
-    assert_eq!(
-        result["assignment_role"],
-        format!(
-            "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{LOG_ANALYTICS_READER}"
-        )
-    );
-    // The new grant and the bootstrap admin's, inherited from the subscription.
-    assert_eq!(result["assignments"].as_array().expect("list").len(), 2);
-    assert_eq!(
-        result["before"],
-        json!({"status": 403, "code": "InsufficientAccessError"})
-    );
-    assert_eq!(result["after_status"], "success");
-    assert_eq!(result["columns"], json!(["Name", "DurationMs"]));
-    assert_eq!(result["rows"], json!([["checkout", 42]]));
+    run_pytest(&python, "test_sdk_flow.py").await;
 }

@@ -32,7 +32,7 @@ async fn start(dir: &Path) -> RunningBinary {
 
 /// A client of a running binary, with the admin's tokens.
 #[derive(Clone)]
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     tenant: String,
@@ -42,7 +42,7 @@ struct Client {
 }
 
 impl Client {
-    async fn new(bin: &RunningBinary) -> Self {
+    pub(crate) async fn new(bin: &RunningBinary) -> Self {
         let mut c = Self {
             http: reqwest::Client::new(),
             base: bin.url().to_owned(),
@@ -64,7 +64,12 @@ impl Client {
         c
     }
 
-    async fn token(&self, id: &str, secret: &str, scope: &str) -> Result<String, String> {
+    pub(crate) async fn token(
+        &self,
+        id: &str,
+        secret: &str,
+        scope: &str,
+    ) -> Result<String, String> {
         let r = self
             .http
             .post(format!("{}/{}/oauth2/v2.0/token", self.base, self.tenant))
@@ -85,7 +90,7 @@ impl Client {
     }
 
     /// A request; `Err` when the connection failed (the process is gone).
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -105,7 +110,7 @@ impl Client {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
-    async fn ok(
+    pub(crate) async fn ok(
         &self,
         method: Method,
         path: &str,
@@ -145,7 +150,7 @@ impl Client {
     }
 
     /// A resource group with a Log Analytics workspace; its customerId.
-    async fn workspace(&self, rg: &str) -> (String, String) {
+    pub(crate) async fn workspace(&self, rg: &str) -> (String, String) {
         let rg = self.rg(rg);
         self.ok(
             Method::PUT,

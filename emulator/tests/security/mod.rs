@@ -17,6 +17,8 @@ use uuid::Uuid;
 use crate::support::*;
 
 mod admin_token;
+mod connections;
+mod credentials;
 mod escalation;
 mod files;
 mod hosts;
@@ -196,9 +198,18 @@ async fn send(
     api: &Api,
     authorization: Option<&str>,
 ) -> (StatusCode, HeaderMap, Value) {
+    send_all(app, api, authorization.as_slice()).await
+}
+
+/// Sends `api`'s request with one raw `Authorization` header per value.
+async fn send_all(
+    app: &TestApp,
+    api: &Api,
+    authorization: &[&str],
+) -> (StatusCode, HeaderMap, Value) {
     let mut req = app.http.request(api.method.clone(), app.url(&api.path));
-    if let Some(value) = authorization {
-        req = req.header("authorization", value);
+    for value in authorization {
+        req = req.header("authorization", *value);
     }
     if let Some(body) = &api.body {
         req = req.json(body);
@@ -611,26 +622,27 @@ async fn hostile_tokens_are_refused_by_every_protected_api_in_its_own_envelope()
     );
 }
 
-#[tokio::test]
-async fn the_token_cache_never_admits_a_variant_and_still_expires_what_it_holds() {
-    let app = TestApp::new().await;
+/// Lists the default subscription's resource groups with `token`: the status and ARM's
+/// error code (empty on success).
+async fn list_groups(app: &TestApp, token: String) -> (StatusCode, String) {
     let path = format!(
         "/subscriptions/{}/resourceGroups?api-version=2022-09-01",
         app.emu.subscription_id()
     );
-    let get = |token: String| {
-        let (app, path) = (&app, &path);
-        async move {
-            let (status, _, body) = app.call(Method::GET, path, Some(&token), None).await;
-            (
-                status,
-                body["error"]["code"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        }
-    };
+    let (status, _, body) = app.call(Method::GET, &path, Some(&token), None).await;
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_token_cache_never_admits_a_variant_and_still_expires_what_it_holds() {
+    let app = TestApp::new().await;
+    let get = |token: String| list_groups(&app, token);
     let good = token_for(&app, ARM).await;
     assert_eq!(get(good.clone()).await.0, StatusCode::OK);
     let cached = test_support::token_cache_len(&app.emu);

@@ -156,26 +156,42 @@ pub(crate) fn entra_error_shape(body: &Value) -> Value {
 }
 
 pub(crate) fn https_client(ca_pem: &str) -> reqwest::Client {
+    https_client_with_roots(roots_of(ca_pem))
+}
+
+pub(crate) fn https_client_with_roots(roots: rustls::RootCertStore) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(roots))
+        .build()
+        .expect("client")
+}
+
+/// The certificates of `ca_pem` as trust roots.
+pub(crate) fn roots_of(ca_pem: &str) -> rustls::RootCertStore {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert.expect("pem")).expect("add root");
     }
-    https_client_with_roots(roots)
+    roots
 }
 
-pub(crate) fn https_client_with_roots(roots: rustls::RootCertStore) -> reqwest::Client {
+/// A TLS client configuration trusting `roots` (no ALPN: HTTP/1.1).
+pub(crate) fn tls_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()
-        .expect("client")
+        .with_no_client_auth()
+}
+
+/// A TLS client configuration trusting `ca_pem` that offers HTTP/2 and HTTP/1.1 by ALPN.
+pub(crate) fn alpn_tls_config(ca_pem: &str) -> rustls::ClientConfig {
+    let mut config = tls_config(roots_of(ca_pem));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config
 }
 
 /// The binary started as a process, with its connection file read and its stderr collected.
@@ -357,45 +373,62 @@ impl Drop for RunningBinary {
     }
 }
 
-/// The Python interpreter that has the pinned real clients (`clients/python/requirements.txt`):
-/// `ENTRA_EMULATOR_TEST_PYTHON`, else `python3` if it can import them. Outside CI a missing
-/// client skips the test with a notice; in CI (`CI` set) it fails.
-pub(crate) fn python_with(module: &str) -> Option<String> {
-    let python = std::env::var("ENTRA_EMULATOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
+pub(crate) mod real_clients;
+
+/// The program a real-client test needs (see [`real_clients::REAL_CLIENTS`], which must list
+/// `test`), or `None` when this machine lacks it: outside CI the test then returns early
+/// (shown as `ok`; the `real_clients` target lists it at the end of `cargo test`), in CI
+/// (`CI` set) it fails.
+pub(crate) fn real_client(test: &str) -> Option<String> {
+    let client = real_clients::REAL_CLIENTS
+        .iter()
+        .find(|c| c.tests.contains(&test))
+        .unwrap_or_else(|| panic!("{test} is not listed in support/real_clients.rs"));
+    match real_clients::probe(&client.need) {
+        Ok(program) => Some(program),
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must provide {}: {why}",
+                client.name
+            );
+            eprintln!("SKIPPED: {test}: {why}");
+            None
+        }
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must provide Python module {module} (see .ci/run)"
-    );
-    eprintln!(
-        "SKIPPED: {python} cannot import {module}; run .ci/run or pip install -r clients/python/requirements.txt"
-    );
-    None
 }
 
-/// The `node` that runs `clients/node` with its packages installed (`npm ci` there, as .ci/run
-/// does). Outside CI a missing install skips the test with a notice; in CI (`CI` set) it fails.
-pub(crate) fn node_clients() -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../clients/node");
-    let node_ok = std::process::Command::new("node")
-        .arg("--version")
+/// Runs the pytest file `clients/python/tests/{file}` with `python`: its `entra_emulator`
+/// fixture starts this build's binary, and the fixture package is the tree's (so a stale
+/// install is not what is tested). Fails unless every test in the file passed; returns the
+/// output.
+pub(crate) async fn run_pytest(python: &str, file: &str) -> String {
+    let python_dir = real_clients::clients_dir().join("python");
+    let out = tokio::process::Command::new(python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(python_dir.join("tests").join(file))
+        .env("ENTRA_EMULATOR_BIN", env!("CARGO_BIN_EXE_entra-emulator"))
+        .env("PYTHONPATH", python_dir.join("entra_emulator_pytest/src"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
-        .is_ok_and(|o| o.status.success());
-    if node_ok && dir.join("node_modules/@azure/identity").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must provide node and clients/node/node_modules (see .ci/run)"
+        .await
+        .expect("run pytest");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    eprintln!("SKIPPED: no node or no clients/node/node_modules; run npm ci in clients/node");
-    None
+    assert!(out.status.success(), "{output}");
+    let summary = output
+        .lines()
+        .rev()
+        .find(|l| l.contains(" passed"))
+        .unwrap_or_default();
+    assert!(
+        !summary.contains("skipped") && !summary.contains("failed") && !summary.contains("error"),
+        "{output}"
+    );
+    output
 }
 
 /// Replaces volatile values by their shape, for snapshots: GUIDs → `[uuid]`, date-times →
@@ -484,6 +517,21 @@ pub(crate) async fn app_with_sp(app: &TestApp, token: &str, name: &str) -> (Valu
 }
 
 impl TestApp {
+    /// Rotates the signing keys through the control API; answers the new key's id.
+    pub(crate) async fn rotate_keys(&self) -> String {
+        let r = self
+            .http
+            .post(self.url("/_emulator/keys/rotate"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.expect("json")["kid"]
+            .as_str()
+            .expect("kid")
+            .to_owned()
+    }
+
     /// A Graph token for the bootstrap admin.
     pub(crate) async fn admin_graph_token(&self) -> String {
         let (status, body) = self
@@ -518,26 +566,5 @@ impl TestApp {
             serde_json::from_str(&text).expect("json body")
         };
         (status, headers, body)
-    }
-}
-
-impl RunningBinary {
-    /// Runs `clients/python/{script}` with `python` against this binary (its connection file
-    /// as the argument, its CA in `REQUESTS_CA_BUNDLE`) and returns the JSON it prints.
-    pub(crate) async fn run_python(&self, python: &str, script: &str) -> Value {
-        let path = format!("{}/../clients/python/{script}", env!("CARGO_MANIFEST_DIR"));
-        let out = tokio::process::Command::new(python)
-            .arg(path)
-            .arg(self.conn_path())
-            .env("REQUESTS_CA_BUNDLE", self.ca_path())
-            .output()
-            .await
-            .expect("run python");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("json")
     }
 }

@@ -1,0 +1,31 @@
+"""azure-identity's ClientSecretCredential and EnvironmentCredential against the emulator
+over HTTPS."""
+
+import pytest
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity import ClientSecretCredential, EnvironmentCredential
+
+
+def test_client_secret_credential(entra_emulator, claims_of):
+    token = entra_emulator.credential.get_token("https://management.azure.com/.default")
+    claims = claims_of(token.token)
+    assert claims["aud"] == "https://management.azure.com"
+    # The SDK adds expires_in (lifetime - 1 s) to its own clock.
+    assert claims["exp"] - 5 <= token.expires_on <= claims["exp"]
+
+
+def test_environment_credential(entra_emulator, monkeypatch, claims_of):
+    for name, value in entra_emulator.env.items():
+        monkeypatch.setenv(name, value)
+    token = EnvironmentCredential(disable_instance_discovery=True).get_token(
+        "https://graph.microsoft.com/.default")
+    assert claims_of(token.token)["roles"] == ["Application.ReadWrite.All"]
+
+
+def test_wrong_secret_is_refused_with_aadsts7000215(entra_emulator):
+    wrong = ClientSecretCredential(
+        entra_emulator.tenant_id, entra_emulator.admin_client_id, "not-the-secret",
+        authority=entra_emulator.base_url, disable_instance_discovery=True)
+    with pytest.raises(ClientAuthenticationError) as refused:
+        wrong.get_token("https://management.azure.com/.default")
+    assert "AADSTS7000215" in str(refused.value.message)
