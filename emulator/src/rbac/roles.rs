@@ -18,15 +18,34 @@ use super::{Permission, RoleDefinition, Withheld};
 /// timestamps could not be confirmed from a source. It is not real ARM data.
 pub(crate) const PLACEHOLDER_TIMESTAMP: &str = "2020-01-01T00:00:00.0000000Z";
 
-/// GUIDs (role definition `name`) of the built-in roles the code names.
+/// GUIDs (role definition `name`) of the built-in roles the code names (the portal's
+/// common roles among them).
 pub(crate) mod ids {
     /// `Owner`
     pub(crate) const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
     /// `Reader`
     pub(crate) const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    /// `Contributor`
+    #[cfg(any(test, feature = "portal"))]
+    pub(crate) const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+    /// `User Access Administrator`
+    #[cfg(any(test, feature = "portal"))]
+    pub(crate) const USER_ACCESS_ADMINISTRATOR: &str = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
     /// `Monitoring Metrics Publisher`
-    #[cfg(test)]
+    #[cfg(any(test, feature = "portal"))]
     pub(crate) const MONITORING_METRICS_PUBLISHER: &str = "3913510d-42f4-4e42-8a64-420c390055eb";
+    /// `Log Analytics Reader`
+    #[cfg(any(test, feature = "portal"))]
+    pub(crate) const LOG_ANALYTICS_READER: &str = "73c42c96-874c-492b-b04d-ab87d138a893";
+    /// `Monitoring Reader`
+    #[cfg(any(test, feature = "portal"))]
+    pub(crate) const MONITORING_READER: &str = "43d0d8ad-25c7-4714-9337-8ba259a9fe05";
+    /// `Log Analytics Contributor`
+    #[cfg(any(test, feature = "portal"))]
+    pub(crate) const LOG_ANALYTICS_CONTRIBUTOR: &str = "92aaf0da-9dab-42b6-94a3-d43ce8d16293";
+    /// `Monitoring Contributor`
+    #[cfg(any(test, feature = "portal"))]
+    pub(crate) const MONITORING_CONTRIBUTOR: &str = "749f88d5-cbae-40b8-bcfc-e573ddc772fa";
 }
 
 /// The catalog as written by `tools/rbac/gen_catalog.py`.

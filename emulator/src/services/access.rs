@@ -175,6 +175,19 @@ impl AppState {
         new: NewAssignment,
         now: OffsetDateTime,
     ) -> Result<(Assignment, Upsert), ArmError> {
+        self.put_assignment_with(caller, scope, new, now, None)
+    }
+
+    /// [`AppState::put_assignment`], reaching the planes after `delays` instead of the
+    /// configured propagation delays when given (a seed's assignments effective at once).
+    pub(crate) fn put_assignment_with(
+        &self,
+        caller: Uuid,
+        scope: &str,
+        new: NewAssignment,
+        now: OffsetDateTime,
+        delays: Option<[std::time::Duration; 4]>,
+    ) -> Result<(Assignment, Upsert), ArmError> {
         // The directory is read before the ARM lock is taken, never while holding it.
         let seen = self.visible_principal(&new.principal_id, now);
         let principal_type = match (new.principal_type, seen) {
@@ -249,7 +262,7 @@ impl AppState {
             created_by: Some(caller),
             updated_by: Some(caller),
         };
-        let delays = self.config.propagation.delays(new.name.as_u128());
+        let delays = delays.unwrap_or_else(|| self.config.propagation.delays(new.name.as_u128()));
         match store.authz.upsert(assignment, now, delays) {
             Ok(outcome) => store
                 .authz
