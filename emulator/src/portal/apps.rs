@@ -319,7 +319,13 @@ fn certificates_table(app: &Application, now: OffsetDateTime) -> Markup {
         }
     };
     html::table(
-        &["Thumbprint", "Description", "Start date", "Expires", "Certificate ID"],
+        &[
+            "Thumbprint",
+            "Description",
+            "Start date",
+            "Expires",
+            "Certificate ID",
+        ],
         rows,
     )
 }
