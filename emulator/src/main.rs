@@ -76,9 +76,10 @@ struct Args {
     /// name a principalType.
     #[arg(long, env = "ENTRA_EMULATOR_PRINCIPAL_REPLICATION", value_parser = humantime::parse_duration, default_value = "60s")]
     principal_replication: Duration,
-    /// Lifetime of issued access tokens.
-    #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration, default_value = "1h")]
-    token_lifetime: Duration,
+    /// Lifetime of issued access tokens [default: 1h, and 24h for clients that declare CAE
+    /// capability cp1; when set, every token's]
+    #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration)]
+    token_lifetime: Option<Duration>,
     /// The emulated tenant id.
     #[arg(long, env = "ENTRA_EMULATOR_TENANT_ID", default_value_t = entra_emulator::config::DEFAULT_TENANT_ID)]
     tenant_id: Uuid,
@@ -145,6 +146,7 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
 
 impl Args {
     fn into_config(self, faults: Vec<FaultSpec>) -> Config {
+        let defaults = Config::default();
         let tls = match (self.plain_http, self.tls_cert, self.tls_key) {
             (true, _, _) => TlsMode::Plain,
             (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
@@ -177,7 +179,8 @@ impl Args {
             subscription_id: self.subscription_id,
             admin_client_id: self.admin_client_id,
             admin_client_secret: Secret::new(self.admin_client_secret),
-            token_lifetime: self.token_lifetime,
+            token_lifetime: self.token_lifetime.unwrap_or(defaults.token_lifetime),
+            cae_token_lifetime: self.token_lifetime.unwrap_or(defaults.cae_token_lifetime),
             graph_replication: self.graph_replication,
             propagation,
             principal_replication: self.principal_replication,
@@ -192,7 +195,7 @@ impl Args {
                 .into_iter()
                 .filter(|h| !h.is_empty())
                 .collect(),
-            ..Config::default()
+            ..defaults
         }
     }
 }

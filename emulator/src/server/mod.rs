@@ -486,9 +486,17 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Lifetime of issued access tokens.
+    /// Lifetime of every issued access token, those for CAE clients included.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.token_lifetime = lifetime;
+        self.config.cae_token_lifetime = lifetime;
+        self
+    }
+
+    /// Lifetime of the tokens for clients that declare CAE capability `cp1` (24 hours unless
+    /// set here or by [`Self::token_lifetime`]).
+    pub fn cae_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.cae_token_lifetime = lifetime;
         self
     }
 
