@@ -6,6 +6,8 @@ use entra_emulator::Emulator;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+mod issue18;
+
 use crate::support::*;
 
 #[tokio::test]
