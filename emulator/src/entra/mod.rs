@@ -178,9 +178,16 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// Splits a v2 `scope` into the requested resource identifier.
+/// The OpenID Connect scopes MSAL adds to a request; client credentials ignore them.
+const OIDC_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+
+/// Splits a v2 `scope` into the requested resource identifier. The OpenID Connect scopes
+/// beside a `/.default` are ignored, as Entra does.
 fn resource_from_scope(scope: &str) -> Result<String, EntraError> {
-    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let mut scopes: Vec<&str> = scope.split_whitespace().collect();
+    if scopes.iter().any(|s| !OIDC_SCOPES.contains(s)) {
+        scopes.retain(|s| !OIDC_SCOPES.contains(s));
+    }
     if let Some(plain) = scopes.iter().find(|s| !s.ends_with("/.default")) {
         return Err(EntraError::ScopeNotDefault((*plain).to_owned()));
     }
@@ -593,6 +600,21 @@ mod tests {
         assert_eq!(
             resource_from_scope("https://management.core.windows.net//.default"),
             Ok("https://management.core.windows.net/".into())
+        );
+        // Entra answered `https://vault.azure.net/.default openid profile offline_access`
+        // with a token (fixtures/azure/js_identity_environment_credential_secret.json,
+        // exchange 2).
+        assert_eq!(
+            resource_from_scope("https://vault.azure.net/.default openid profile offline_access"),
+            Ok("https://vault.azure.net".into())
+        );
+        assert_eq!(
+            resource_from_scope("openid"),
+            Err(EntraError::ScopeNotDefault("openid".into()))
+        );
+        assert_eq!(
+            resource_from_scope("User.Read openid"),
+            Err(EntraError::ScopeNotDefault("User.Read".into()))
         );
         assert_eq!(
             resource_from_scope("User.Read"),

@@ -371,3 +371,21 @@ async fn discovery_answers_carry_a_request_id() {
         seen.push(id);
     }
 }
+
+/// @azure/identity's EnvironmentCredential (msal-node) asked for
+/// `https://vault.azure.net/.default openid profile offline_access` and Entra answered with a
+/// token (fixtures/azure/js_identity_environment_credential_secret.json, exchange 2, from
+/// Azure/azure-sdk-for-js `sdk/identity/identity/recordings/node/environmentcredential/`):
+/// the OpenID Connect scopes are ignored beside a `/.default`.
+#[tokio::test]
+async fn oidc_scopes_beside_a_default_scope_are_ignored() {
+    let app = TestApp::new().await;
+    let (status, body) = app
+        .admin_token_v2("https://vault.azure.net/.default openid profile offline_access")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(aud_and_appid(&body).0, "https://vault.azure.net");
+    let (status, body) = app.admin_token_v2("openid profile").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error_codes"][0], 1002012);
+}
