@@ -76,8 +76,8 @@ struct Args {
     /// name a principalType.
     #[arg(long, env = "ENTRA_EMULATOR_PRINCIPAL_REPLICATION", value_parser = humantime::parse_duration, default_value = "60s")]
     principal_replication: Duration,
-    /// Lifetime of issued access tokens [default: 1h, and 24h for clients that declare CAE
-    /// capability cp1; when set, every token's]
+    /// Lifetime of every issued access token (default: 1h, and 24h for clients that declare
+    /// CAE capability cp1)
     #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration)]
     token_lifetime: Option<Duration>,
     /// The emulated tenant id.
@@ -457,4 +457,26 @@ async fn shutdown_signal() {
         () = term => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_lifetime_sets_every_token_and_defaults_apart() {
+        let config = |args: &[&str]| {
+            let args = Args::try_parse_from([&["entra-emulator"], args].concat()).expect("args");
+            let c = args.into_config(Vec::new(), None);
+            (c.token_lifetime, c.cae_token_lifetime)
+        };
+        assert_eq!(
+            config(&[]),
+            (Duration::from_secs(3600), Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            config(&["--token-lifetime", "10m"]),
+            (Duration::from_secs(600), Duration::from_secs(600))
+        );
+    }
 }
