@@ -15,6 +15,7 @@
 //! | Application Insights | `/v1/apps/{appId}/…` | `https://api.applicationinsights.io` | `Microsoft.Insights/components/query/read` |
 
 pub(crate) mod app_insights;
+pub(crate) mod batch;
 pub(crate) mod custom_metrics;
 mod error;
 pub(crate) mod ingestion;
