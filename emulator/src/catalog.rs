@@ -226,6 +226,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn resource_centric_query_paths_name_a_resource() {
+        let ws = "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w";
+        assert_eq!(logs_query_resource(&format!("/v1{ws}/query")), Some(ws));
+        assert_eq!(
+            logs_query_resource("/v1/subscriptions/s/resourceGroups/g/query"),
+            None
+        );
+        assert_eq!(logs_query_resource("/v1/workspaces/w/query"), None);
+        assert_eq!(logs_query_resource(&format!("/v1{ws}/metadata")), None);
+    }
+
+    #[test]
     fn paths_map_to_their_apis() {
         let (get, post) = (Method::GET, Method::POST);
         let resource = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/a";
