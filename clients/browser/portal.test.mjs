@@ -1,8 +1,9 @@
 // The portal's app registration flow in a real browser: Playwright (playwright-core) drives
 // Debian's Chromium against the emulator binary. Register an app, create a secret and read
-// its value once, reload and see only the hint, create the service principal, give it
-// Reader on a new resource group, see the assignment pending, advance the clock, see it
-// effective; then get a token with the copied client id and secret and read the group.
+// its value once, reload and see only the hint, create the service principal, find Reader
+// with the role search (as the user types, then on the server) and give it to the app on a
+// new resource group, see the assignment pending, advance the clock, see it effective;
+// then get a token with the copied client id and secret and read the group.
 //
 // Screenshots of each step go to target/portal-screenshots/NN-step.png; the assertions are
 // on page content, not pixels. UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/portal.png.
@@ -181,8 +182,28 @@ test('portal: app registration to an effective role assignment, then a token', {
     assert.ok((await page.locator('main dl').textContent()).includes(group));
   });
 
-  await t.test('09 add role assignment: Reader', async () => {
-    await page.locator('select[name=role]').selectOption({ label: 'Reader' });
+  await t.test('09 add role assignment: find Reader with the search box', async () => {
+    const search = page.locator('input[name=q]');
+    const roles = page.locator('select[name=role]');
+    const shown = () => roles.locator('option:not([value=""])')
+      .evaluateAll((options) => options.filter((o) => !o.hidden).map((o) => o.textContent));
+    assert.deepEqual((await shown()).slice(0, 4), ['Owner', 'Contributor', 'Reader', 'User Access Administrator']);
+    // As the user types, the script hides the roles that do not match.
+    await search.pressSequentially('metrics pub');
+    let list = await shown();
+    assert.ok(list.includes('Monitoring Metrics Publisher'), list.join(', '));
+    assert.ok(!list.includes('Reader') && !list.includes('Owner'), list.join(', '));
+    await search.fill('reader');
+    list = await shown();
+    assert.deepEqual(list.slice(0, 3), ['Reader', 'Log Analytics Reader', 'Monitoring Reader']);
+    assert.ok(!list.includes('Owner'), list.join(', '));
+    // Submitting the search filters on the server, as it does without script.
+    await search.press('Enter');
+    await page.waitForURL(/[?&]q=reader(&|$)/);
+    assert.equal(await heading(), 'Access control (IAM)');
+    assert.equal(await search.inputValue(), 'reader');
+    assert.equal(await roles.locator('option', { hasText: /^Owner$/ }).count(), 0);
+    await roles.selectOption({ label: 'Reader' });
     await page.locator('select[name=principal]').selectOption(ids.sp);
     await shot('09-add-role-assignment');
     await button('Assign').click();

@@ -7,6 +7,8 @@ use std::time::Duration;
 use uuid::{Uuid, uuid};
 
 pub use crate::rbac::{Jitter, Plane, Propagation};
+pub use crate::secret::Secret;
+use crate::seed::Seed;
 
 /// Default emulated tenant id.
 pub const DEFAULT_TENANT_ID: Uuid = uuid!("e17a0000-0000-4000-8000-000000000001");
@@ -112,6 +114,9 @@ pub struct Config {
     /// generated certificate's extra names; `*.name` covers one label under `name`.
     /// Requests naming another host are refused with 421, against DNS rebinding.
     pub allowed_hosts: Vec<String>,
+    /// The tenant to set up at start, after the bootstrap (`--seed`; see [`crate::seed`]).
+    /// Under `--data-dir`, only a new data directory is seeded.
+    pub seed: Option<Seed>,
 }
 
 impl Default for Config {
@@ -139,6 +144,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             allowed_hosts: Vec::new(),
+            seed: None,
         }
     }
 }
@@ -220,28 +226,6 @@ pub enum ConfigError {
     "refusing to serve the control API (/_emulator/*) on {0}, which is not a loopback address, without an admin token: set --admin-token (or ENTRA_EMULATOR_ADMIN_TOKEN), or bind to 127.0.0.1"
 )]
 pub struct ExposedControlApi(pub SocketAddr);
-
-/// A secret string whose `Debug` never shows the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The plaintext; call only where the value must go on the wire.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,8 @@
 //! # Public API
 //!
 //! [`Emulator`] (in-process, stops on drop) and its [`EmulatorBuilder`]; [`Server`] for the
-//! binary's bound listener; [`Config`]; fault rules ([`faults`]); the seed request
-//! ([`SeedRequest`]); recorded fixtures and playback ([`replay`]); the service catalog
+//! binary's bound listener; [`Config`]; fault rules ([`faults`]); the tenant declared at
+//! start ([`seed`], `--seed FILE`); the bulk seed request ([`SeedRequest`]); recorded fixtures and playback ([`replay`]); the service catalog
 //! ([`catalog`]). Everything else is internal: see `docs/ARCHITECTURE.md` for the layers.
 //!
 //! # Features
@@ -73,6 +73,7 @@ pub mod replay;
 mod resources;
 mod router;
 mod secret;
+pub mod seed;
 mod server;
 mod services;
 #[cfg(feature = "monitor")]
@@ -90,6 +91,7 @@ pub use keys::generate_in_background;
 pub use keys::{KeyError, SigningKey};
 #[cfg(feature = "persistence")]
 pub use persist::PersistError;
+pub use seed::{InvalidSeed, Seed};
 #[doc(hidden)]
 pub use server::write_atomically;
 pub use server::{

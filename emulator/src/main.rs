@@ -12,7 +12,7 @@ use clap::{ArgAction, CommandFactory as _, Parser};
 use entra_emulator::config::{Config, Jitter, Plane, Propagation};
 use entra_emulator::faults::FaultSpec;
 use entra_emulator::write_atomically;
-use entra_emulator::{Secret, Server, TlsMode};
+use entra_emulator::{Secret, Seed, Server, TlsMode};
 use uuid::Uuid;
 
 /// Offline emulator of Entra ID, Microsoft Graph, ARM RBAC and Azure Monitor data planes.
@@ -123,6 +123,12 @@ struct Args {
     /// of rules, as POST /_emulator/faults takes them).
     #[arg(long, env = "ENTRA_EMULATOR_FAULTS")]
     faults: Option<PathBuf>,
+    /// A seed file (TOML, or JSON when named *.json) declaring the tenant to set up at start:
+    /// applications with fixed ids and secrets, resource groups and resources, role
+    /// assignments, the clock (see docs/seed.md). Under --data-dir, only a new data
+    /// directory is seeded.
+    #[arg(long, env = "ENTRA_EMULATOR_SEED", conflicts_with = "replay")]
+    seed: Option<PathBuf>,
     /// Most connections served at once; more wait in the listen backlog until one closes.
     /// Keep it under the open-file limit (ulimit -n).
     #[arg(long, env = "ENTRA_EMULATOR_MAX_CONNECTIONS", default_value_t = entra_emulator::config::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
@@ -144,7 +150,7 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl Args {
-    fn into_config(self, faults: Vec<FaultSpec>) -> Config {
+    fn into_config(self, faults: Vec<FaultSpec>, seed: Option<Seed>) -> Config {
         let tls = match (self.plain_http, self.tls_cert, self.tls_key) {
             (true, _, _) => TlsMode::Plain,
             (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
@@ -184,6 +190,7 @@ impl Args {
             data_dir: self.data_dir,
             admin_token: self.admin_token.map(Secret::new),
             faults,
+            seed,
             max_connections: self.max_connections,
             header_read_timeout: self.header_read_timeout,
             // An empty entry (`a,,b`, or the variable set empty) names nothing.
@@ -237,7 +244,22 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(args.into_config(faults), connection_file, replay, matcher).await {
+    let seed = match args.seed.as_deref().map(Seed::from_path) {
+        None => None,
+        Some(Ok(seed)) => Some(seed),
+        Some(Err(e)) => {
+            eprintln!("entra-emulator: invalid seed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(
+        args.into_config(faults, seed),
+        connection_file,
+        replay,
+        matcher,
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("entra-emulator: {e}");
@@ -264,6 +286,11 @@ async fn run(
     config.validate()?;
     if playback.is_none() {
         config.check_control_api(config.bind)?;
+    }
+    if config.seed.is_some() {
+        // Tried on a throwaway tenant first, so that a seed the emulator refuses stops it
+        // before it binds its port.
+        drop(entra_emulator::router(config.clone())?);
     }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -101,7 +101,7 @@ pub fn insert_resource_group(emu: &Emulator, name: &str, location: &str) {
 
 /// How many built-in roles the emulator knows.
 pub fn builtin_role_count() -> usize {
-    crate::rbac::BUILTIN_ROLES.len()
+    crate::rbac::roles::all().len()
 }
 
 /// How many applications, service principals and role assignments the emulator holds.

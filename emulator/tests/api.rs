@@ -15,4 +15,5 @@ mod query_limits;
 mod recipes;
 mod replay;
 mod security;
+mod seed;
 mod support;

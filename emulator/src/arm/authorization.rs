@@ -39,16 +39,24 @@ fn ts(t: OffsetDateTime) -> Value {
 // ---------------------------------------------------------------- role definitions
 
 fn render_builtin(role: &RoleDefinition, prefix: &str) -> Value {
+    // A block with an ABAC condition carries `condition` and `conditionVersion` after the
+    // four lists, as the catalog's source shows them; other blocks have neither (a guess
+    // for ARM's answer: the source is a Get-AzRoleDefinition dump, not an ARM response).
     let permissions: Vec<Value> = role
         .permissions
         .iter()
         .map(|p| {
-            json!({
+            let mut block = json!({
                 "actions": p.actions,
                 "notActions": p.not_actions,
                 "dataActions": p.data_actions,
                 "notDataActions": p.not_data_actions,
-            })
+            });
+            if let (Some((condition, version)), Some(map)) = (p.condition, block.as_object_mut()) {
+                map.insert("condition".into(), json!(condition));
+                map.insert("conditionVersion".into(), json!(version));
+            }
+            block
         })
         .collect();
     json!({
@@ -56,7 +64,7 @@ fn render_builtin(role: &RoleDefinition, prefix: &str) -> Value {
             "roleName": role.role_name,
             "type": crate::rbac::BUILT_IN_ROLE_TYPE,
             "description": role.description,
-            "assignableScopes": crate::rbac::BUILT_IN_ASSIGNABLE_SCOPES,
+            "assignableScopes": role.assignable_scopes,
             "permissions": permissions,
             "createdOn": role.created_on,
             "updatedOn": role.updated_on,
@@ -174,12 +182,16 @@ pub(crate) fn list_definitions(call: &Call<'_>, scope: &str) -> Result<Response,
     };
     let mut value: Vec<Value> = Vec::new();
     if builtin {
-        value.extend(
-            crate::rbac::BUILTIN_ROLES
-                .iter()
-                .filter(|r| name.is_none_or(|n| r.role_name.eq_ignore_ascii_case(n)))
-                .map(|r| render_builtin(r, &prefix)),
-        );
+        match name {
+            Some(n) => {
+                value.extend(crate::rbac::find_by_name(n).map(|r| render_builtin(r, &prefix)))
+            }
+            None => value.extend(
+                crate::rbac::roles::all()
+                    .iter()
+                    .map(|r| render_builtin(r, &prefix)),
+            ),
+        }
     }
     if custom {
         value.extend(
@@ -380,7 +392,7 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
     let delays = call.state.config.propagation.delays(guid.as_u128());
     match store.authz.put_custom_role(role, call.now, delays) {
         Ok(Upsert::Created) => Ok(json(StatusCode::CREATED, &rendered)),
-        Ok(Upsert::Updated) => Ok(json(StatusCode::OK, &rendered)),
+        Ok(Upsert::Updated | Upsert::Unchanged) => Ok(json(StatusCode::OK, &rendered)),
         Err(_) => Err(ArmError::RoleDefinitionWithSameNameExists),
     }
 }
@@ -532,8 +544,9 @@ fn assignment_body(body: &Map<String, Value>, version: &str) -> Result<Assignmen
     })
 }
 
-/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 201 with the
-/// assignment, which reaches each plane after its propagation delay.
+/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 201 with a new
+/// assignment, which reaches each plane after its propagation delay; 200 with the stored one
+/// when the name already holds the same principal, role and scope.
 pub(crate) fn put_assignment(
     call: &Call<'_>,
     scope: &str,
@@ -555,10 +568,19 @@ pub(crate) fn put_assignment(
         delegated: fields.delegated,
         version: call.version.clone(),
     };
-    let stored = call
+    let (stored, outcome) = call
         .state
         .put_assignment(call.caller, scope, new, call.now)?;
-    Ok(json(StatusCode::CREATED, &render_assignment(&stored, true)))
+    // The spec lists 201 and 200 for this PUT (RoleAssignments_CreateForResourceGroup.json,
+    // 2022-04-01): 201 for a new assignment, 200 with the stored object for a name that
+    // already holds it. Only the create answer shows `createdBy` null (the CLI recordings);
+    // a re-PUT is shown as a read shows it (a guess: no recording of a re-PUT was found).
+    match outcome {
+        Upsert::Created => Ok(json(StatusCode::CREATED, &render_assignment(&stored, true))),
+        Upsert::Updated | Upsert::Unchanged => {
+            Ok(json(StatusCode::OK, &render_assignment(&stored, false)))
+        }
+    }
 }
 
 /// `DELETE {scope}/providers/Microsoft.Authorization/roleAssignments/{name}`: 200 with the

@@ -7,75 +7,14 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
-use super::{ArmError, Call, Route, empty, json, known_subscription, regions};
+use super::{ArmError, Call, Route, empty, json, known_subscription};
 use crate::rbac::{Plane, Scope};
-use crate::resources::{ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE};
-#[cfg(feature = "monitor")]
-use crate::resources::{DCE_TYPE, DCR_TYPE};
-#[cfg(feature = "monitor")]
-use crate::telemetry::dcr;
-
-/// A resource (or a collection of one type) inside a resource group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Address {
-    pub(crate) subscription: String,
-    pub(crate) group: String,
-    pub(crate) namespace: String,
-    /// Type segments, outermost first: `["servers", "databases"]`.
-    pub(crate) types: Vec<String>,
-    /// Names, outermost first; one fewer than `types` for a collection.
-    pub(crate) names: Vec<String>,
-}
-
-impl Address {
-    /// `sites` or `servers/databases`.
-    pub(crate) fn type_path(&self) -> String {
-        self.types.join("/")
-    }
-
-    /// `Microsoft.Sql/servers/databases`.
-    pub(crate) fn full_type(&self) -> String {
-        format!("{}/{}", self.namespace, self.type_path())
-    }
-
-    fn group_id(&self) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{}",
-            self.subscription, self.group
-        )
-    }
-
-    /// The id of the resource (or of the collection's parent plus the collection's type).
-    fn id(&self) -> String {
-        let mut id = format!("{}/providers/{}", self.group_id(), self.namespace);
-        for (i, t) in self.types.iter().enumerate() {
-            id.push('/');
-            id.push_str(t);
-            if let Some(n) = self.names.get(i) {
-                id.push('/');
-                id.push_str(n);
-            }
-        }
-        id
-    }
-
-    /// The parent resource's id, for nested types.
-    fn parent_id(&self) -> Option<String> {
-        let depth = self.types.len().checked_sub(1).filter(|d| *d > 0)?;
-        let parent = Address {
-            types: self.types[..depth].to_vec(),
-            names: self.names[..depth].to_vec(),
-            ..self.clone()
-        };
-        Some(parent.id())
-    }
-
-    fn name(&self) -> &str {
-        self.names.last().map_or("", String::as_str)
-    }
-}
+use crate::resources::Resource;
+pub(crate) use crate::services::resources::Address;
+use crate::services::resources::{
+    ResourceFields, Written, fill_properties, require_group, scope_of,
+};
 
 /// Maps `{ns}/{type}/{name}[/{child}/{name}…]` (what follows `…/resourceGroups/{rg}/providers`)
 /// onto a resource or collection route.
@@ -134,10 +73,6 @@ pub(crate) fn address(
     })
 }
 
-fn scope_of(id: &str) -> Result<Scope, ArmError> {
-    Scope::parse(id).map_err(|_| ArmError::MissingSubscription)
-}
-
 /// ARM's envelope of a stored resource.
 pub(crate) fn render(r: &Resource, with_properties: bool) -> Value {
     let mut v = Map::new();
@@ -167,15 +102,6 @@ fn list(items: impl Iterator<Item = Value>) -> Response {
         StatusCode::OK,
         &json!({ "value": items.collect::<Vec<_>>() }),
     )
-}
-
-/// Checks that the subscription and the resource group exist.
-fn require_group(store: &ArmStore, a: &Address) -> Result<(), ArmError> {
-    let sub = known_subscription(store, &a.subscription)?;
-    if store.group(&sub, &a.group).is_none() {
-        return Err(ArmError::ResourceGroupNotFound(a.group.clone()));
-    }
-    Ok(())
 }
 
 /// `GET …/providers/{ns}/{type}/{name}`.
@@ -231,177 +157,29 @@ fn object_field(body: &Map<String, Value>, key: &str) -> Result<Map<String, Valu
     }
 }
 
-/// Server-owned properties of the types the data planes read; the caller's values are kept
-/// for everything else.
-fn fill_properties(
-    call: &Call<'_>,
-    store: &ArmStore,
-    a: &Address,
-    existing: Option<&Resource>,
-    kind: Option<&str>,
-    given: Map<String, Value>,
-) -> Result<Map<String, Value>, ArmError> {
-    let kept = |key: &str| existing.and_then(|r| r.properties.get(key)).cloned();
-    let now = super::arm_datetime(call.now);
-    let mut p = Map::new();
-    let full_type = a.full_type();
-    if full_type.eq_ignore_ascii_case(WORKSPACE_TYPE) {
-        p.insert("provisioningState".into(), json!("Succeeded"));
-        p.insert(
-            "customerId".into(),
-            kept("customerId").unwrap_or_else(|| json!(Uuid::new_v4())),
-        );
-        p.insert("sku".into(), json!({"name": "PerGB2018"}));
-        p.insert("retentionInDays".into(), json!(30));
-        p.insert(
-            "features".into(),
-            json!({"legacy": 0, "searchVersion": 1, "enableLogAccessUsingOnlyResourcePermissions": true}),
-        );
-        p.insert("workspaceCapping".into(), json!({"dailyQuotaGb": -1.0}));
-        p.insert("publicNetworkAccessForIngestion".into(), json!("Enabled"));
-        p.insert("publicNetworkAccessForQuery".into(), json!("Enabled"));
-        for (k, v) in given {
-            if ![
-                "customerId",
-                "provisioningState",
-                "createdDate",
-                "modifiedDate",
-            ]
-            .contains(&k.as_str())
-            {
-                p.insert(k, v);
-            }
-        }
-        p.insert(
-            "createdDate".into(),
-            kept("createdDate").unwrap_or_else(|| json!(now)),
-        );
-        p.insert("modifiedDate".into(), json!(now));
-    } else if full_type.eq_ignore_ascii_case(COMPONENT_TYPE) {
-        let app_id = kept("AppId").unwrap_or_else(|| json!(Uuid::new_v4()));
-        let ikey = kept("InstrumentationKey").unwrap_or_else(|| json!(Uuid::new_v4()));
-        // Telemetry endpoints point at the emulator, like every other endpoint it describes.
-        let connection = format!(
-            "InstrumentationKey={};IngestionEndpoint={base}/;LiveEndpoint={base}/;ApplicationId={}",
-            ikey.as_str().unwrap_or_default(),
-            app_id.as_str().unwrap_or_default(),
-            base = call.base
-        );
-        let workspace = given.contains_key("WorkspaceResourceId");
-        p.insert("ApplicationId".into(), json!(a.name()));
-        p.insert("AppId".into(), app_id);
-        p.insert("Application_Type".into(), json!("web"));
-        p.insert("InstrumentationKey".into(), ikey);
-        p.insert("ConnectionString".into(), json!(connection));
-        p.insert("Name".into(), json!(a.name()));
-        p.insert(
-            "CreationDate".into(),
-            kept("CreationDate").unwrap_or_else(|| json!(now)),
-        );
-        // ARM reports the subscription id under this name.
-        p.insert("TenantId".into(), json!(a.subscription));
-        p.insert("provisioningState".into(), json!("Succeeded"));
-        p.insert(
-            "IngestionMode".into(),
-            json!(if workspace {
-                "LogAnalytics"
-            } else {
-                "ApplicationInsights"
-            }),
-        );
-        p.insert("RetentionInDays".into(), json!(90));
-        p.insert("publicNetworkAccessForIngestion".into(), json!("Enabled"));
-        p.insert("publicNetworkAccessForQuery".into(), json!("Enabled"));
-        let owned = [
-            "ApplicationId",
-            "AppId",
-            "InstrumentationKey",
-            "ConnectionString",
-            "Name",
-            "CreationDate",
-            "TenantId",
-            "provisioningState",
-            "IngestionMode",
-        ];
-        for (k, v) in given {
-            if !owned.contains(&k.as_str()) {
-                p.insert(k, v);
-            }
-        }
-    } else {
-        // Without the Monitor data planes, rules and endpoints are resources like any other.
-        #[cfg(not(feature = "monitor"))]
-        let _ = (store, kind);
-        #[cfg(feature = "monitor")]
-        if full_type.eq_ignore_ascii_case(DCR_TYPE) {
-            return dcr::dcr_properties(store, existing, given, kind, &call.base, call.now)
-                .map_err(ArmError::InvalidDataCollectionRule);
-        } else if full_type.eq_ignore_ascii_case(DCE_TYPE) {
-            return Ok(dcr::dce_properties(existing, given, &call.base));
-        }
-        p = given;
-        p.insert("provisioningState".into(), json!("Succeeded"));
-    }
-    Ok(p)
-}
-
 /// `PUT …/providers/{ns}/{type}/{name}`: 201 when created, 200 when replaced.
 pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let body = call.json_body()?;
-    let mut store = call.state.arm_mut();
-    known_subscription(&store, &a.subscription)?;
-    let id = a.id();
-    call.require(&store, &format!("{}/write", a.full_type()), &scope_of(&id)?)?;
-    require_group(&store, a)?;
-    if let Some(parent) = a.parent_id()
-        && store.resource(&parent).is_none()
-    {
-        let name = a
-            .names
-            .get(a.names.len().saturating_sub(2))
-            .cloned()
-            .unwrap_or_default();
-        return Err(ArmError::ParentResourceNotFound(name));
-    }
-    let existing = store.resource(&id).cloned();
-    if existing.is_none() {
-        super::names::check(&a.full_type(), a.name())?;
-    }
-    let location = match string_field(&body, "location")? {
-        Some(l) => Some(regions::normalize(&l, true).ok_or_else(|| {
-            ArmError::LocationNotAvailableForResourceType {
-                location: l.clone(),
-                resource_type: a.full_type(),
-            }
-        })?),
-        None => None,
+    let at = Written {
+        base: &call.base,
+        now: call.now,
+        fixed: &Map::new(),
     };
-    let tags = tags_field(&body)?;
-    let kind = string_field(&body, "kind")?;
-    let sku = body.get("sku").filter(|v| !v.is_null()).cloned();
-    let given = object_field(&body, "properties")?;
-    let properties = fill_properties(call, &store, a, existing.as_ref(), kind.as_deref(), given)?;
-    let resource = Resource {
-        id: existing
-            .as_ref()
-            .map_or_else(|| id.clone(), |r| r.id.clone()),
-        name: a.name().to_owned(),
-        resource_type: a.full_type(),
-        location,
-        tags,
-        sku,
-        kind,
-        properties,
-        created: existing.as_ref().map_or(call.now, |r| r.created),
-    };
-    let rendered = render(&resource, true);
-    let created = store.put_resource(resource);
+    let (resource, created) = call.state.put_resource(call.caller, a, &at, || {
+        Ok(ResourceFields {
+            location: string_field(&body, "location")?,
+            tags: tags_field(&body)?,
+            kind: string_field(&body, "kind")?,
+            sku: body.get("sku").filter(|v| !v.is_null()).cloned(),
+            properties: object_field(&body, "properties")?,
+        })
+    })?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok(json(status, &rendered))
+    Ok(json(status, &render(&resource, true)))
 }
 
 /// `PATCH …/providers/{ns}/{type}/{name}`: replaces the given tags, sku and kind, merges
@@ -435,8 +213,13 @@ pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> 
         merged.insert(k, v);
     }
     let kind = resource.kind.clone();
+    let at = Written {
+        base: &call.base,
+        now: call.now,
+        fixed: &Map::new(),
+    };
     resource.properties =
-        fill_properties(call, &store, a, Some(&resource), kind.as_deref(), merged)?;
+        fill_properties(&at, &store, a, Some(&resource), kind.as_deref(), merged)?;
     let rendered = render(&resource, true);
     store.put_resource(resource);
     Ok(json(StatusCode::OK, &rendered))

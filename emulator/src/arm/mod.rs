@@ -15,7 +15,6 @@ mod groups;
 mod metadata;
 #[cfg(feature = "monitor")]
 pub(crate) mod metrics;
-mod names;
 mod subscriptions;
 mod versions;
 
@@ -28,7 +27,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub(crate) use crate::resources::regions;
+pub(crate) use crate::resources::{arm_datetime, regions};
 use crate::services::access;
 pub(crate) use crate::services::access::known_subscription;
 pub(crate) use error::{ALLOWED_AUDIENCES, ArmError};
@@ -292,16 +291,6 @@ pub(crate) fn empty(status: StatusCode) -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = status;
     response
-}
-
-/// ARM's timestamp form for role assignments and definitions: seven fractional digits, `Z`.
-pub(crate) fn arm_datetime(t: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
-    );
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_default()
 }
 
 impl From<AuthFailure> for ArmError {

@@ -90,6 +90,11 @@ impl Opened {
         self.signing_key.clone()
     }
 
+    /// Whether the directory held a tenant already (a new one holds none).
+    pub(crate) fn holds_state(&self) -> bool {
+        self.loaded.is_some()
+    }
+
     /// The persisted instance tag, if any.
     pub(crate) fn instance_tag(&self) -> Option<&str> {
         self.loaded.as_ref()?.instance_tag.as_deref()

@@ -1,16 +1,15 @@
 //! App registrations: list, new registration, overview, certificates & secrets, and the
 //! service principal.
 
-use std::fmt::Write as _;
-
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
+use maud::{Markup, html};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::html::{self, BASE, Section, button_form, copyable, date, esc, page, see_other, when};
+use super::html::{self, BASE, Section, alert, button_form, copyable, date, page, see_other, when};
 use super::{Fields, SameOrigin, bad_request};
 use crate::config::Secret;
 use crate::directory::{Application, DirError};
@@ -67,75 +66,70 @@ fn find(state: &AppState, raw: &str) -> Option<Application> {
         .and_then(|id| state.directory().app(&id).cloned())
 }
 
-/// The tabs of an application's pages.
-fn tabs(app: &Application, current: &str) -> String {
+/// The tabs of an application's pages, each a path under the application's own.
+const TABS: [(&str, &str); 2] = [("", "Overview"), ("/secrets", "Certificates & secrets")];
+
+/// The tabs of an application's pages, `current` marked.
+fn tabs(app: &Application, current: &str) -> Markup {
     let base = app_path(&app.id);
-    let links: String = [
-        (base.clone(), "Overview"),
-        (format!("{base}/secrets"), "Certificates & secrets"),
-    ]
-    .iter()
-    .map(|(href, label)| {
-        let aria = if *label == current {
-            r#" aria-current="page""#
-        } else {
-            ""
-        };
-        format!(r#"<a href="{href}"{aria}>{}</a>"#, esc(label))
-    })
-    .collect();
-    format!(r#"<nav class="tabs" aria-label="Application">{links}</nav>"#)
+    html! {
+        nav class="tabs" aria-label="Application" {
+            @for (path, label) in TABS {
+                a href={ (base) (path) } aria-current=[(label == current).then_some("page")] {
+                    (label)
+                }
+            }
+        }
+    }
 }
 
 /// `GET /_emulator/portal/apps`.
 pub(crate) async fn apps(state: AppState) -> Response {
     let dir = state.directory();
-    let mut rows = String::new();
-    for (_, app) in dir.apps_after(0) {
-        let sp = if dir.sp_by_app_id(&app.app_id).is_some() {
-            "Yes"
-        } else {
-            "No"
-        };
-        let _ = write!(
-            rows,
-            r#"<tr><td><a href="{href}">{name}</a></td><td><code>{app_id}</code></td><td>{created}</td><td>{sp}</td></tr>"#,
-            href = app_path(&app.id),
-            name = esc(&app.display_name),
-            app_id = app.app_id,
-            created = when(app.created),
-        );
-    }
+    let rows = html! {
+        @for (_, app) in dir.apps_after(0) {
+            tr {
+                td { a href=(app_path(&app.id)) { (app.display_name) } }
+                td { code { (app.app_id) } }
+                td { (when(app.created)) }
+                td { @if dir.sp_by_app_id(&app.app_id).is_some() { "Yes" } @else { "No" } }
+            }
+        }
+    };
     drop(dir);
-    let body = format!(
-        r#"<p><a class="button" href="{BASE}/apps/new">New registration</a></p>
-<table><thead><tr><th scope="col">Display name</th><th scope="col">Application (client) ID</th><th scope="col">Created</th><th scope="col">Service principal</th></tr></thead>
-<tbody>{rows}</tbody></table>"#
-    );
-    page(StatusCode::OK, Section::Apps, "App registrations", &body)
+    let columns = [
+        "Display name",
+        "Application (client) ID",
+        "Created",
+        "Service principal",
+    ];
+    let body = html! {
+        p { a class="button" href={ (BASE) "/apps/new" } { "New registration" } }
+        (html::table(&columns, rows))
+    };
+    page(StatusCode::OK, Section::Apps, "App registrations", body)
 }
 
-fn registration_form(name: &str, audience: &str, error: Option<&str>) -> String {
-    let error = error.map_or_else(String::new, |e| {
-        format!(r#"<p class="error" role="alert">{}</p>"#, esc(e))
-    });
-    let choices: String = ACCOUNT_TYPES
-        .iter()
-        .map(|(value, label)| {
-            let checked = if *value == audience { " checked" } else { "" };
-            format!(
-                r#"<label><input type="radio" name="signInAudience" value="{value}"{checked}> {label}</label>"#
-            )
-        })
-        .collect();
-    format!(
-        r#"{error}<form method="post" action="{BASE}/apps" class="stack">
-<label>Name <input name="displayName" value="{name}" required maxlength="{MAX_TEXT}" autocomplete="off"></label>
-<fieldset><legend>Supported account types</legend>{choices}</fieldset>
-<div><button type="submit">Register</button></div>
-</form>"#,
-        name = esc(name),
-    )
+fn registration_form(name: &str, audience: &str, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(error) = error { (alert(error)) }
+        form method="post" action={ (BASE) "/apps" } class="stack" {
+            label {
+                "Name "
+                input name="displayName" value=(name) required maxlength=(MAX_TEXT) autocomplete="off";
+            }
+            fieldset {
+                legend { "Supported account types" }
+                @for (value, label) in ACCOUNT_TYPES {
+                    label {
+                        input type="radio" name="signInAudience" value=(value) checked[value == audience];
+                        " " (label)
+                    }
+                }
+            }
+            div { button type="submit" { "Register" } }
+        }
+    }
 }
 
 /// `GET /_emulator/portal/apps/new`.
@@ -144,7 +138,7 @@ pub(crate) async fn new_app() -> Response {
         StatusCode::OK,
         Section::Apps,
         "Register an application",
-        &registration_form("", ACCOUNT_TYPES[0].0, None),
+        registration_form("", ACCOUNT_TYPES[0].0, None),
     )
 }
 
@@ -168,7 +162,7 @@ pub(crate) async fn create_app(state: AppState, _: SameOrigin, body: Bytes) -> R
             StatusCode::BAD_REQUEST,
             Section::Apps,
             "Register an application",
-            &registration_form(name, audience, Some(&problem)),
+            registration_form(name, audience, Some(&problem)),
         );
     }
     let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), name, state.clock.now());
@@ -178,71 +172,61 @@ pub(crate) async fn create_app(state: AppState, _: SameOrigin, body: Bytes) -> R
     see_other(&app_path(&id))
 }
 
+/// The overview's service principal section: its object id, or a button that creates it.
+fn service_principal_section(state: &AppState, app: &Application) -> Markup {
+    let sp = state.directory().sp_by_app_id(&app.app_id).cloned();
+    html! {
+        h2 { "Service principal" }
+        @if let Some(sp) = sp {
+            dl class="props" {
+                dt { "Service principal object ID" }
+                dd { (copyable("sp-object-id", &sp.id.to_string(), "Service principal object ID")) }
+                dt { "Enabled for sign-in" }
+                dd { @if sp.account_enabled { "Yes" } @else { "No" } }
+            }
+            p {
+                "Give it a role on a subscription, resource group or resource from "
+                a href={ (BASE) "/resources" } { "Subscriptions & resource groups" }
+                "."
+            }
+        } @else {
+            p {
+                "This application has no service principal in the tenant yet. It needs one to get "
+                "tokens and to be given roles."
+            }
+            (button_form(&format!("{}/service-principal", app_path(&app.id)), &[], "Create service principal", None))
+        }
+    }
+}
+
 /// `GET /_emulator/portal/apps/{id}`: the application's overview.
 pub(crate) async fn app(state: AppState, Path(id): Path<String>) -> Response {
     let Some(app) = find(&state, &id) else {
         return not_found(&id);
     };
-    let sp = state.directory().sp_by_app_id(&app.app_id).cloned();
-    let sp_section = match sp {
-        Some(sp) => format!(
-            r#"<dl class="props">
-<dt>Service principal object ID</dt><dd>{sp_id}</dd>
-<dt>Enabled for sign-in</dt><dd>{enabled}</dd>
-</dl>
-<p>Give it a role on a subscription, resource group or resource from <a href="{BASE}/resources">Subscriptions &amp; resource groups</a>.</p>"#,
-            sp_id = copyable(
-                "sp-object-id",
-                &sp.id.to_string(),
-                "Service principal object ID"
-            ),
-            enabled = if sp.account_enabled { "Yes" } else { "No" },
-        ),
-        None => format!(
-            r#"<p>This application has no service principal in the tenant yet. It needs one to get tokens and to be given roles.</p>
-{}"#,
-            button_form(
-                &format!("{}/service-principal", app_path(&app.id)),
-                &[],
-                "Create service principal",
-                None
-            )
-        ),
-    };
     let secrets = app.password_credentials.len();
-    let secrets_href = format!("{}/secrets", app_path(&app.id));
-    let body = format!(
-        r#"{tabs}
-<h2>Essentials</h2>
-<dl class="props">
-<dt>Display name</dt><dd>{name}</dd>
-<dt>Application (client) ID</dt><dd>{client_id}</dd>
-<dt>Object ID</dt><dd>{object_id}</dd>
-<dt>Directory (tenant) ID</dt><dd>{tenant_id}</dd>
-<dt>Supported account types</dt><dd>{audience}</dd>
-<dt>Client credentials</dt><dd><a href="{secrets_href}">{secrets} client secret{plural}</a></dd>
-<dt>Created</dt><dd>{created}</dd>
-</dl>
-<h2>Service principal</h2>
-{sp_section}"#,
-        tabs = tabs(&app, "Overview"),
-        name = esc(&app.display_name),
-        client_id = copyable(
-            "client-id",
-            &app.app_id.to_string(),
-            "Application (client) ID"
-        ),
-        object_id = copyable("object-id", &app.id.to_string(), "Object ID"),
-        tenant_id = copyable(
-            "tenant-id",
-            &state.config.tenant_id.to_string(),
-            "Directory (tenant) ID"
-        ),
-        audience = esc(account_type(&app.sign_in_audience)),
-        plural = if secrets == 1 { "" } else { "s" },
-        created = when(app.created),
-    );
-    page(StatusCode::OK, Section::Apps, &app.display_name, &body)
+    let body = html! {
+        (tabs(&app, "Overview"))
+        h2 { "Essentials" }
+        dl class="props" {
+            dt { "Display name" } dd { (app.display_name) }
+            dt { "Application (client) ID" }
+            dd { (copyable("client-id", &app.app_id.to_string(), "Application (client) ID")) }
+            dt { "Object ID" } dd { (copyable("object-id", &app.id.to_string(), "Object ID")) }
+            dt { "Directory (tenant) ID" }
+            dd { (copyable("tenant-id", &state.config.tenant_id.to_string(), "Directory (tenant) ID")) }
+            dt { "Supported account types" } dd { (account_type(&app.sign_in_audience)) }
+            dt { "Client credentials" }
+            dd {
+                a href={ (app_path(&app.id)) "/secrets" } {
+                    (secrets) " client secret" @if secrets != 1 { "s" }
+                }
+            }
+            dt { "Created" } dd { (when(app.created)) }
+        }
+        (service_principal_section(&state, &app))
+    };
+    page(StatusCode::OK, Section::Apps, &app.display_name, body)
 }
 
 /// `POST /_emulator/portal/apps/{id}/service-principal`: creates the application's service
@@ -276,107 +260,115 @@ fn secrets_table(
     app: &Application,
     now: OffsetDateTime,
     revealed: Option<(&Uuid, &Secret)>,
-) -> String {
+) -> Markup {
     if app.password_credentials.is_empty() {
-        return r#"<p class="muted">No client secrets have been created for this application.</p>"#
-            .to_owned();
-    }
-    let mut rows = String::new();
-    for c in &app.password_credentials {
-        let description = c.display_name.as_deref().unwrap_or("");
-        let expired = if c.end <= now { " (expired)" } else { "" };
-        let value = match revealed {
-            Some((key, value)) if *key == c.key_id => {
-                copyable("secret-value", value.expose(), "client secret value")
-            }
-            _ => format!(r#"<code class="hint">{}******</code>"#, esc(&c.hint)),
+        return html! {
+            p class="muted" { "No client secrets have been created for this application." }
         };
-        let delete = button_form(
-            &format!("{}/secrets/{}/delete", app_path(&app.id), c.key_id),
-            &[],
-            "Delete",
-            Some(&format!(
-                "Delete client secret {}",
-                if description.is_empty() {
-                    c.key_id.to_string()
-                } else {
-                    description.to_owned()
-                }
-            )),
-        );
-        let _ = write!(
-            rows,
-            r#"<tr><td>{description}</td><td>{expires}{expired}</td><td>{value}</td><td>{secret_id}</td><td>{delete}</td></tr>"#,
-            description = esc(description),
-            expires = date(c.end),
-            secret_id = copyable(
-                &format!("secret-id-{}", c.key_id),
-                &c.key_id.to_string(),
-                "Secret ID"
-            ),
-        );
     }
-    format!(
-        r#"<table><thead><tr><th scope="col">Description</th><th scope="col">Expires</th><th scope="col">Value</th><th scope="col">Secret ID</th><th scope="col"><span class="muted">Actions</span></th></tr></thead>
-<tbody>{rows}</tbody></table>"#
-    )
+    let rows = html! {
+        @for c in &app.password_credentials {
+            @let description = c.display_name.as_deref().unwrap_or("");
+            @let named = if description.is_empty() { c.key_id.to_string() } else { description.to_owned() };
+            tr {
+                td { (description) }
+                td { (date(c.end)) @if c.end <= now { " (expired)" } }
+                td {
+                    @match revealed {
+                        Some((key, value)) if *key == c.key_id => {
+                            (copyable("secret-value", value.expose(), "client secret value"))
+                        }
+                        _ => { code class="hint" { (c.hint) "******" } }
+                    }
+                }
+                td { (copyable(&format!("secret-id-{}", c.key_id), &c.key_id.to_string(), "Secret ID")) }
+                td {
+                    (button_form(
+                        &format!("{}/secrets/{}/delete", app_path(&app.id), c.key_id),
+                        &[],
+                        "Delete",
+                        Some(&format!("Delete client secret {named}")),
+                    ))
+                }
+            }
+        }
+    };
+    html::table(&["Description", "Expires", "Value", "Secret ID", ""], rows)
 }
 
-fn new_secret_form(app: &Application) -> String {
-    let action = format!("{}/secrets", app_path(&app.id));
-    format!(
-        r#"<h2>New client secret</h2>
-<form method="post" action="{action}" class="stack">
-<label>Description <input name="description" maxlength="{MAX_TEXT}" autocomplete="off"></label>
-<label>Expires <select name="expires">
-<option value="180d" selected>Recommended: 180 days (6 months)</option>
-<option value="12m">12 months</option>
-<option value="24m">24 months</option>
-<option value="custom">Custom</option>
-</select></label>
-<label>Custom end date (when Expires is Custom) <input type="date" name="customEnd"></label>
-<div><button type="submit">Add</button></div>
-</form>"#,
-    )
+fn new_secret_form(app: &Application) -> Markup {
+    html! {
+        h2 { "New client secret" }
+        form method="post" action={ (app_path(&app.id)) "/secrets" } class="stack" {
+            label {
+                "Description "
+                input name="description" maxlength=(MAX_TEXT) autocomplete="off";
+            }
+            label {
+                "Expires "
+                select name="expires" {
+                    option value="180d" selected { "Recommended: 180 days (6 months)" }
+                    option value="12m" { "12 months" }
+                    option value="24m" { "24 months" }
+                    option value="custom" { "Custom" }
+                }
+            }
+            label {
+                "Custom end date (when Expires is Custom) "
+                input type="date" name="customEnd";
+            }
+            div { button type="submit" { "Add" } }
+        }
+    }
 }
 
+/// The client secrets section of Certificates & secrets: the table, then the form that
+/// adds one (or, right after adding one, the way back).
+fn client_secrets_section(
+    state: &AppState,
+    app: &Application,
+    revealed: Option<(&Uuid, &Secret)>,
+) -> Markup {
+    html! {
+        h2 { "Client secrets" }
+        p class="muted" {
+            "A secret string the application uses to prove its identity when it requests a token."
+        }
+        (secrets_table(app, state.clock.now(), revealed))
+        @if revealed.is_some() {
+            p { a href={ (app_path(&app.id)) "/secrets" } { "Done: back to Certificates & secrets" } }
+        } @else {
+            (new_secret_form(app))
+        }
+    }
+}
+
+/// Certificates & secrets: the tabs, the notice (if any), then one section per kind of
+/// credential.
 fn secrets_page(
     state: &AppState,
     status: StatusCode,
     app: &Application,
-    notice: &str,
+    notice: Option<Markup>,
     revealed: Option<(&Uuid, &Secret)>,
 ) -> Response {
-    let body = format!(
-        r#"{tabs}
-{notice}
-<h2>Client secrets</h2>
-<p class="muted">A secret string the application uses to prove its identity when it requests a token.</p>
-{table}
-{form}"#,
-        tabs = tabs(app, "Certificates & secrets"),
-        table = secrets_table(app, state.clock.now(), revealed),
-        form = if revealed.is_some() {
-            format!(
-                r#"<p><a href="{}/secrets">Done: back to Certificates &amp; secrets</a></p>"#,
-                app_path(&app.id)
-            )
-        } else {
-            new_secret_form(app)
-        },
-    );
+    let body = html! {
+        (tabs(app, "Certificates & secrets"))
+        @if let Some(notice) = notice { (notice) }
+        (client_secrets_section(state, app, revealed))
+    };
     page(
         status,
         Section::Apps,
         &format!("{} · Certificates & secrets", app.display_name),
-        &body,
+        body,
     )
 }
 
 /// `GET /_emulator/portal/apps/{id}/secrets`: the secrets, hints only.
 pub(crate) async fn secrets(state: AppState, Path(id): Path<String>) -> Response {
     match find(&state, &id) {
-        Some(app) => secrets_page(&state, StatusCode::OK, &app, "", None),
+        Some(app) => secrets_page(&state, StatusCode::OK, &app, None, None),
         None => not_found(&id),
     }
 }
@@ -440,12 +432,18 @@ pub(crate) async fn create_secret(
     let (Ok((credential, value)), Some(app)) = (added, app) else {
         return not_found(&id);
     };
-    let notice = r#"<p class="warning" role="alert"><strong>Copy the new client secret value now.</strong> It is shown only on this page: once you leave or reload it, the value cannot be viewed again, only its first three characters.</p>"#;
+    let notice = html! {
+        p class="warning" role="alert" {
+            strong { "Copy the new client secret value now." }
+            " It is shown only on this page: once you leave or reload it, the value cannot be "
+            "viewed again, only its first three characters."
+        }
+    };
     secrets_page(
         &state,
         StatusCode::OK,
         &app,
-        notice,
+        Some(notice),
         Some((&credential.key_id, &value)),
     )
 }

@@ -1,45 +1,25 @@
-//! HTML building blocks of the portal: escaping, the page frame, and the few small assets.
+//! HTML building blocks of the portal: the page frame, a few shared pieces, and the small
+//! assets.
 //!
-//! Pages are plain strings put together with `format!`; every value that comes from a
-//! user or from stored data goes through [`esc`] (or [`attr_url`]) on its way in.
-
-use std::fmt::Write as _;
+//! Pages are `maud` templates, checked when the crate compiles. maud escapes every value
+//! spliced into element text or an attribute, so no code here escapes by hand; only fixed
+//! markup written in this module is ever passed through unescaped.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
 use time::OffsetDateTime;
 
 /// Where the portal lives.
 pub(crate) const BASE: &str = "/_emulator/portal";
 
-/// Escapes text for use in HTML element content and in quoted attribute values.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `path?name=value`, with the value URL-encoded (ready for [`esc`] into an attribute, or
-/// for a `Location` header).
+/// `path?name=value`, with the value URL-encoded (for an `href`, where the template
+/// escapes it, or for a `Location` header).
 pub(crate) fn with_query(path: &str, name: &str, value: &str) -> String {
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair(name, value)
         .finish();
     format!("{path}?{query}")
-}
-
-/// `with_query`, escaped for an `href`.
-pub(crate) fn attr_url(path: &str, name: &str, value: &str) -> String {
-    esc(&with_query(path, name, value))
 }
 
 /// How the portal shows a time: `2025-01-31 12:00:00 UTC`.
@@ -60,13 +40,14 @@ pub(crate) fn date(t: OffsetDateTime) -> String {
 }
 
 /// A value with a copy button beside it (the button copies the element's text).
-pub(crate) fn copyable(id: &str, value: &str, label: &str) -> String {
-    format!(
-        r#"<code id="{id}">{value}</code> <button type="button" class="copy" data-copy-target="{id}" aria-label="Copy {label}">Copy</button>"#,
-        id = esc(id),
-        value = esc(value),
-        label = esc(label),
-    )
+pub(crate) fn copyable(id: &str, value: &str, label: &str) -> Markup {
+    html! {
+        code id=(id) { (value) }
+        " "
+        button type="button" class="copy" data-copy-target=(id) aria-label={ "Copy " (label) } {
+            "Copy"
+        }
+    }
 }
 
 /// A form that POSTs to `action` with one button; `hidden` fields go along.
@@ -75,26 +56,42 @@ pub(crate) fn button_form(
     hidden: &[(&str, &str)],
     label: &str,
     aria: Option<&str>,
-) -> String {
-    let mut out = format!(
-        r#"<form method="post" action="{}" class="inline">"#,
-        esc(action)
-    );
-    for (name, value) in hidden {
-        let _ = write!(
-            out,
-            r#"<input type="hidden" name="{}" value="{}">"#,
-            esc(name),
-            esc(value)
-        );
+) -> Markup {
+    html! {
+        form method="post" action=(action) class="inline" {
+            @for (name, value) in hidden {
+                input type="hidden" name=(name) value=(value);
+            }
+            button type="submit" aria-label=[aria] { (label) }
+        }
     }
-    let aria = aria.map_or_else(String::new, |a| format!(r#" aria-label="{}""#, esc(a)));
-    let _ = write!(
-        out,
-        r#"<button type="submit"{aria}>{}</button></form>"#,
-        esc(label)
-    );
-    out
+}
+
+/// An error message inside a page (a refused form, say).
+pub(crate) fn alert(message: &str) -> Markup {
+    html! { p class="error" role="alert" { (message) } }
+}
+
+/// A table with a header row of `columns`; an empty column heading is the actions column.
+pub(crate) fn table(columns: &[&str], rows: Markup) -> Markup {
+    html! {
+        table {
+            thead {
+                tr {
+                    @for column in columns {
+                        th scope="col" {
+                            @if column.is_empty() {
+                                span class="muted" { "Actions" }
+                            } @else {
+                                (column)
+                            }
+                        }
+                    }
+                }
+            }
+            tbody { (rows) }
+        }
+    }
 }
 
 /// The main navigation's sections.
@@ -106,51 +103,49 @@ pub(crate) enum Section {
     None,
 }
 
+/// The main navigation: section, path under [`BASE`], label.
+const NAV: [(Section, &str, &str); 3] = [
+    (Section::Overview, "", "Overview"),
+    (Section::Apps, "/apps", "App registrations"),
+    (
+        Section::Resources,
+        "/resources",
+        "Subscriptions & resource groups",
+    ),
+];
+
 /// A whole page: frame, navigation, `<main>` with the title as its heading.
-pub(crate) fn page(status: StatusCode, section: Section, title: &str, body: &str) -> Response {
-    let nav = [
-        (Section::Overview, BASE.to_owned(), "Overview"),
-        (Section::Apps, format!("{BASE}/apps"), "App registrations"),
-        (
-            Section::Resources,
-            format!("{BASE}/resources"),
-            "Subscriptions & resource groups",
-        ),
-    ]
-    .iter()
-    .map(|(s, href, label)| {
-        let current = if *s == section {
-            r#" aria-current="page""#
-        } else {
-            ""
-        };
-        format!(r#"<a href="{href}"{current}>{label}</a>"#)
-    })
-    .collect::<Vec<_>>()
-    .join(" ");
-    let html = format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Entra Emulator portal</title>
-<link rel="stylesheet" href="{BASE}/assets/portal.css">
-<script src="{BASE}/assets/portal.js" defer></script>
-</head>
-<body>
-<header><a class="brand" href="{BASE}">Entra Emulator</a>
-<nav aria-label="Portal">{nav}</nav></header>
-<main>
-<h1>{title}</h1>
-{body}
-</main>
-</body>
-</html>
-"#,
-        title = esc(title),
-    );
-    let mut response = (status, html).into_response();
+pub(crate) fn page(status: StatusCode, section: Section, title: &str, body: Markup) -> Response {
+    let html = html! {
+        (PreEscaped("<!doctype html>\n"))
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Entra Emulator portal" }
+                link rel="stylesheet" href={ (BASE) "/assets/portal.css" };
+                script src={ (BASE) "/assets/portal.js" } defer {}
+            }
+            body {
+                header {
+                    a class="brand" href=(BASE) { "Entra Emulator" }
+                    nav aria-label="Portal" {
+                        @for (s, path, label) in NAV {
+                            a href={ (BASE) (path) } aria-current=[(s == section).then_some("page")] {
+                                (label)
+                            }
+                            " "
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    };
+    let mut response = (status, html.into_string()).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -191,19 +186,14 @@ pub(crate) fn error_page(
     message: &str,
     back: Option<(&str, &str)>,
 ) -> Response {
-    let back = back.map_or_else(String::new, |(href, label)| {
-        format!(r#"<p><a href="{}">{}</a></p>"#, esc(href), esc(label))
-    });
     let title = status.canonical_reason().unwrap_or("Error");
-    page(
-        status,
-        Section::None,
-        title,
-        &format!(
-            r#"<p class="error" role="alert">{}</p>{back}"#,
-            esc(message)
-        ),
-    )
+    let body = html! {
+        (alert(message))
+        @if let Some((href, label)) = back {
+            p { a href=(href) { (label) } }
+        }
+    };
+    page(status, Section::None, title, body)
 }
 
 /// `303 See Other` to `location` (POST/redirect/GET).
@@ -259,6 +249,7 @@ code { font: 13px ui-monospace, SFMono-Regular, Consolas, monospace; word-break:
 button, .button { font: inherit; padding: .3rem .8rem; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
 button.copy, form.inline button { background: #fff; color: var(--accent); padding: .1rem .5rem; }
 form.inline { display: inline; margin: 0; }
+form.search { margin: 0 0 .8rem; }
 form.stack { display: grid; gap: .8rem; max-width: 36rem; background: #fff; padding: 1rem; border: 1px solid var(--line); }
 form.stack label { display: grid; gap: .2rem; font-weight: 600; }
 fieldset { border: 1px solid var(--line); padding: .5rem .8rem; }
@@ -273,7 +264,8 @@ ul.planes { margin: .2rem 0 0; padding-left: 1.1rem; color: var(--muted); }
 .muted { color: var(--muted); }
 "#;
 
-/// The portal's only script: copy buttons.
+/// The portal's only script: copy buttons, and the role search filtering as the user types.
+/// Every page works without it.
 pub(crate) const JS: &str = r#"// Copy buttons copy the text of the element named by data-copy-target.
 document.addEventListener('click', async (event) => {
   const button = event.target.closest('button[data-copy-target]');
@@ -293,6 +285,28 @@ document.addEventListener('click', async (event) => {
     button.textContent = 'Selected: press Ctrl+C';
   }
 });
+
+// A search box with data-filter hides the options of that select which do not match as
+// the user types, by the server's rule for ?q= (portal/roles.rs): each word of the search
+// is in the option's name or starts a word of its title (the role's description),
+// ignoring case. Submitting the search asks the server instead.
+const words = (text) => text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+document.addEventListener('input', (event) => {
+  const input = event.target.closest('input[data-filter]');
+  if (!input) return;
+  const select = document.getElementById(input.dataset.filter);
+  if (!select) return;
+  const terms = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+  for (const option of select.querySelectorAll('option:not([value=""])')) {
+    const name = option.textContent.toLowerCase();
+    const description = words(option.title);
+    option.hidden = !terms.every((t) => name.includes(t) || description.some((w) => w.startsWith(t)));
+  }
+  for (const group of select.querySelectorAll('optgroup')) {
+    group.hidden = !group.querySelector('option:not([hidden])');
+  }
+  if (select.selectedOptions[0]?.hidden) select.value = '';
+});
 "#;
 
 #[cfg(test)]
@@ -300,21 +314,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_markup_and_quotes() {
-        assert_eq!(
-            esc(r#"<script>alert("x&'y")</script>"#),
-            "&lt;script&gt;alert(&quot;x&amp;&#39;y&quot;)&lt;/script&gt;"
-        );
-        assert_eq!(esc("plain é"), "plain é");
-    }
-
-    #[test]
-    fn query_values_are_encoded_then_escaped() {
+    fn query_values_are_encoded() {
         assert_eq!(
             with_query("/p", "scope", "/subscriptions/a b&c"),
             "/p?scope=%2Fsubscriptions%2Fa+b%26c"
         );
-        assert_eq!(attr_url("/p", "a", "\"<"), "/p?a=%22%3C");
+        assert_eq!(with_query("/p", "a", "\"<"), "/p?a=%22%3C");
+    }
+
+    #[test]
+    fn values_are_escaped_in_text_and_attributes() {
+        let hostile = r#"<script>alert("x&y")</script>"#;
+        let escaped = "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;";
+        assert_eq!(
+            copyable("v", hostile, hostile).into_string(),
+            format!(
+                r#"<code id="v">{escaped}</code> <button type="button" class="copy" data-copy-target="v" aria-label="Copy {escaped}">Copy</button>"#
+            )
+        );
+        assert_eq!(
+            button_form("/a?b&c", &[("n", hostile)], "Go", None).into_string(),
+            format!(
+                r#"<form method="post" action="/a?b&amp;c" class="inline"><input type="hidden" name="n" value="{escaped}"><button type="submit">Go</button></form>"#
+            )
+        );
     }
 
     #[test]

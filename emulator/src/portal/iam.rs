@@ -2,16 +2,16 @@
 //! assignments with their propagation status, adding and removing them.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
+use maud::{Markup, html};
 use uuid::Uuid;
 
-use super::html::{self, BASE, Section, attr_url, button_form, esc, page, see_other, when};
-use super::{Fields, SameOrigin, bad_request, clock_panel};
+use super::html::{self, BASE, Section, button_form, page, see_other, when};
+use super::{Fields, SameOrigin, bad_request, clock_panel, roles};
 use crate::config::DEFAULT_ADMIN_OBJECT_ID;
 use crate::rbac::assignments::Change;
 use crate::rbac::{Plane, PrincipalType, RoleRef, Scope, ScopeKind};
@@ -28,8 +28,9 @@ fn iam_path() -> String {
     format!("{BASE}/iam")
 }
 
-fn iam_href(scope: &str) -> String {
-    attr_url(&iam_path(), "scope", scope)
+/// The access control page of `scope`.
+pub(super) fn iam_url(scope: &str) -> String {
+    html::with_query(&iam_path(), "scope", scope)
 }
 
 fn plane_label(plane: Plane) -> &'static str {
@@ -61,88 +62,78 @@ fn arm_error(e: &ArmError, back: &str) -> Response {
 /// each with a link to its access control, and a form to create a resource group.
 pub(crate) async fn resources(state: AppState) -> Response {
     let store = state.arm();
-    let mut body = String::new();
-    let mut subscription_options = String::new();
-    for sub in store.subscriptions() {
-        let sub_scope = format!("/subscriptions/{}", sub.id);
-        let selected = if sub.id == state.config.subscription_id {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(
-            subscription_options,
-            r#"<option value="{id}"{selected}>{name} ({id})</option>"#,
-            id = sub.id,
-            name = esc(&sub.display_name),
-        );
-        let _ = write!(
-            body,
-            r#"<h2>{name}</h2>
-<p>Subscription <code>{id}</code> · <a href="{iam}">Access control (IAM)</a></p>"#,
-            name = esc(&sub.display_name),
-            id = sub.id,
-            iam = iam_href(&sub_scope),
-        );
-        let mut rows = String::new();
-        for group in store.groups(&sub.id) {
-            let prefix = format!("{}/", group.id().to_ascii_lowercase());
-            let items: String = store
-                .resources_under(&prefix, false)
-                .map(|r| {
-                    format!(
-                        r#"<li>{name} <span class="muted">{ty}</span> · <a href="{iam}">Access control (IAM)</a></li>"#,
-                        name = esc(&r.name),
-                        ty = esc(&r.resource_type),
-                        iam = iam_href(&r.id),
-                    )
-                })
-                .collect();
-            let resources = if items.is_empty() {
-                r#"<span class="muted">None</span>"#.to_owned()
-            } else {
-                format!("<ul>{items}</ul>")
-            };
-            let _ = write!(
-                rows,
-                r#"<tr><td>{name}</td><td>{location}</td><td>{resources}</td><td><a href="{iam}">Access control (IAM)</a></td></tr>"#,
-                name = esc(&group.name),
-                location = esc(&group.location),
-                iam = iam_href(&group.id()),
-            );
+    let default = state.config.subscription_id;
+    let subscriptions = html! {
+        @for sub in store.subscriptions() {
+            h2 { (sub.display_name) }
+            p {
+                "Subscription " code { (sub.id) } " · "
+                a href=(iam_url(&format!("/subscriptions/{}", sub.id))) { "Access control (IAM)" }
+            }
+            @let groups: Vec<_> = store.groups(&sub.id).collect();
+            @if groups.is_empty() {
+                p class="muted" { "No resource groups." }
+            } @else {
+                (html::table(&["Resource group", "Location", "Resources", ""], html! {
+                    @for group in groups {
+                        @let prefix = format!("{}/", group.id().to_ascii_lowercase());
+                        @let resources: Vec<_> = store.resources_under(&prefix, false).collect();
+                        tr {
+                            td { (group.name) }
+                            td { (group.location) }
+                            td {
+                                @if resources.is_empty() {
+                                    span class="muted" { "None" }
+                                } @else {
+                                    ul {
+                                        @for r in resources {
+                                            li {
+                                                (r.name) " " span class="muted" { (r.resource_type) }
+                                                " · " a href=(iam_url(&r.id)) { "Access control (IAM)" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            td { a href=(iam_url(&group.id())) { "Access control (IAM)" } }
+                        }
+                    }
+                }))
+            }
         }
-        if rows.is_empty() {
-            body.push_str(r#"<p class="muted">No resource groups.</p>"#);
-        } else {
-            let _ = write!(
-                body,
-                r#"<table><thead><tr><th scope="col">Resource group</th><th scope="col">Location</th><th scope="col">Resources</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"#
-            );
+        h2 { "Create a resource group" }
+        form method="post" action={ (BASE) "/resource-groups" } class="stack" {
+            label {
+                "Subscription "
+                select name="subscription" {
+                    @for sub in store.subscriptions() {
+                        option value=(sub.id) selected[sub.id == default] {
+                            (sub.display_name) " (" (sub.id) ")"
+                        }
+                    }
+                }
+            }
+            label {
+                "Resource group name "
+                input name="name" required maxlength="90" autocomplete="off";
+            }
+            label {
+                "Region "
+                select name="location" {
+                    @for r in REGIONS {
+                        option value=(r) selected[*r == "eastus"] { (r) }
+                    }
+                }
+            }
+            div { button type="submit" { "Create" } }
         }
-    }
+    };
     drop(store);
-    let regions: String = REGIONS
-        .iter()
-        .map(|r| {
-            let selected = if *r == "eastus" { " selected" } else { "" };
-            format!(r#"<option value="{r}"{selected}>{r}</option>"#)
-        })
-        .collect();
-    let _ = write!(
-        body,
-        r#"<h2>Create a resource group</h2>
-<form method="post" action="{BASE}/resource-groups" class="stack">
-<label>Subscription <select name="subscription">{subscription_options}</select></label>
-<label>Resource group name <input name="name" required maxlength="90" autocomplete="off"></label>
-<label>Region <select name="location">{regions}</select></label>
-<div><button type="submit">Create</button></div>
-</form>"#
-    );
     page(
         StatusCode::OK,
         Section::Resources,
         "Subscriptions & resource groups",
-        &body,
+        subscriptions,
     )
 }
 
@@ -197,9 +188,9 @@ struct Revocation {
 
 /// "Effective", or "Pending until" the last plane catches up, with the planes grouped by
 /// status when they differ.
-fn status(pending: &[(Plane, time::OffsetDateTime)]) -> String {
+fn status(pending: &[(Plane, time::OffsetDateTime)]) -> Markup {
     let Some(latest) = pending.iter().map(|(_, t)| *t).max() else {
-        return r#"<span class="status ok">Effective</span>"#.to_owned();
+        return html! { span class="status ok" { "Effective" } };
     };
     let mut groups: Vec<(Option<time::OffsetDateTime>, Vec<&str>)> = Vec::new();
     for plane in Plane::ALL {
@@ -209,32 +200,31 @@ fn status(pending: &[(Plane, time::OffsetDateTime)]) -> String {
             None => groups.push((at, vec![plane_label(plane)])),
         }
     }
-    let detail = if groups.len() == 1 {
-        String::new()
-    } else {
-        let items: String = groups
-            .iter()
-            .map(|(at, planes)| match at {
-                Some(t) => format!("<li>{}: pending until {}</li>", planes.join(", "), when(*t)),
-                None => format!("<li>{}: effective</li>", planes.join(", ")),
-            })
-            .collect();
-        format!(r#"<ul class="planes">{items}</ul>"#)
-    };
-    format!(
-        r#"<span class="status pending">Pending until {}</span>{detail}"#,
-        when(latest)
-    )
+    html! {
+        span class="status pending" { "Pending until " (when(latest)) }
+        @if groups.len() > 1 {
+            ul class="planes" {
+                @for (at, planes) in &groups {
+                    li {
+                        (planes.join(", ")) ": "
+                        @match at {
+                            Some(t) => { "pending until " (when(*t)) }
+                            None => { "effective" }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /_emulator/portal/iam?scope=…`: access control of a subscription, resource group
 /// or resource.
 pub(crate) async fn iam(state: AppState, RawQuery(raw): RawQuery) -> Response {
     let back = format!("{BASE}/resources");
-    let Some(text) = Fields::parse(raw.unwrap_or_default().as_bytes())
-        .get("scope")
-        .map(str::to_owned)
-    else {
+    let query = Fields::parse(raw.unwrap_or_default().as_bytes());
+    let search = query.get("q").unwrap_or_default().to_owned();
+    let Some(text) = query.get("scope").map(str::to_owned) else {
         return see_other(&back);
     };
     let scope = match Scope::parse(&text) {
@@ -310,19 +300,7 @@ pub(crate) async fn iam(state: AppState, RawQuery(raw): RawQuery) -> Response {
             }),
         }
     }
-    let mut roles: Vec<(String, Uuid)> = crate::rbac::BUILTIN_ROLES
-        .iter()
-        .filter_map(|r| Some((r.role_name.to_owned(), Uuid::parse_str(r.id).ok()?)))
-        .chain(
-            store
-                .authz
-                .custom_roles()
-                .into_iter()
-                .filter(|c| c.assignable_at(&scope))
-                .map(|c| (c.role_name.clone(), c.id)),
-        )
-        .collect();
-    roles.sort_by_key(|(name, _)| name.to_ascii_lowercase());
+    let choices = roles::choose(roles::assignable(&store, &scope), &search);
     let sub_name = scope
         .subscription_id()
         .and_then(|s| Uuid::parse_str(s).ok())
@@ -336,154 +314,140 @@ pub(crate) async fn iam(state: AppState, RawQuery(raw): RawQuery) -> Response {
         .sps_after(0)
         .map(|(_, sp)| (sp.id, sp.display_name.clone()))
         .collect();
-    let members: String = dir
+    let members: Vec<(Uuid, String, Uuid)> = dir
         .sps_after(0)
-        .map(|(_, sp)| {
-            format!(
-                r#"<option value="{id}">{name} (application {app_id})</option>"#,
-                id = sp.id,
-                name = esc(&sp.display_name),
-                app_id = sp.app_id,
-            )
-        })
+        .map(|(_, sp)| (sp.id, sp.display_name.clone(), sp.app_id))
         .collect();
     drop(dir);
-    let member = |id: &Uuid| {
-        let name = names
-            .get(id)
-            .map_or_else(|| "Unknown principal".to_owned(), |n| esc(n));
-        format!(r#"{name}<br><code class="muted">{id}</code>"#)
-    };
+    let name_of = |id: &Uuid| names.get(id).map(String::as_str);
 
-    let here = html::with_query(&iam_path(), "scope", scope.as_str());
-    let mut table = String::new();
-    for row in &rows {
-        let (where_, action) = match row.inherited {
-            None => (
-                "This resource".to_owned(),
-                button_form(
-                    &format!("{BASE}/iam/assignments/delete"),
-                    &[("scope", scope.as_str()), ("name", &row.name.to_string())],
-                    "Remove",
-                    Some(&format!(
-                        "Remove {} for {}",
-                        row.role,
-                        names
-                            .get(&row.principal)
-                            .map_or("unknown principal", String::as_str)
-                    )),
-                ),
-            ),
-            Some(kind) => (format!("{} (inherited)", kind_label(kind)), String::new()),
-        };
-        let _ = write!(
-            table,
-            r#"<tr><td>{role}</td><td>{member}</td><td>{ty}</td><td>{where_}</td><td>{status}</td><td>{action}</td></tr>"#,
-            role = esc(&row.role),
-            member = member(&row.principal),
-            ty = row.principal_type,
-            status = status(&row.pending),
-        );
-    }
-    let assignments = if rows.is_empty() {
-        r#"<p class="muted">No role assignments apply here.</p>"#.to_owned()
-    } else {
-        format!(
-            r#"<table><thead><tr><th scope="col">Role</th><th scope="col">Member</th><th scope="col">Type</th><th scope="col">Scope</th><th scope="col">Status</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>{table}</tbody></table>"#
-        )
-    };
-    let revoked = if revocations.is_empty() {
-        String::new()
-    } else {
-        let items: String = revocations
-            .iter()
-            .map(|r| {
-                let until: Vec<String> = r
-                    .until
-                    .iter()
-                    .map(|(p, t)| format!("{} until {}", plane_label(*p), when(*t)))
-                    .collect();
-                format!(
-                    "<li>{role} for {member} at <code>{scope}</code>: still honoured by {until}</li>",
-                    role = esc(&r.role),
-                    member = names
-                        .get(&r.principal)
-                        .map_or_else(|| r.principal.to_string(), |n| esc(n)),
-                    scope = esc(&r.scope),
-                    until = until.join(", "),
-                )
-            })
-            .collect();
-        format!("<h2>Removals still propagating</h2><ul>{items}</ul>")
-    };
-    let role_options: String = roles
-        .iter()
-        .map(|(name, id)| format!(r#"<option value="{id}">{}</option>"#, esc(name)))
-        .collect();
-    let add = if members.is_empty() {
-        format!(
-            r#"<p class="muted">There is no service principal to assign a role to yet: create one from an <a href="{BASE}/apps">app registration</a>.</p>"#
-        )
-    } else {
-        format!(
-            r#"<form method="post" action="{BASE}/iam/assignments" class="stack">
-<input type="hidden" name="scope" value="{scope}">
-<label>Role <select name="role" required><option value="">Select a role</option>{role_options}</select></label>
-<label>Member <select name="principal" required><option value="">Select a service principal</option>{members}</select></label>
-<div><button type="submit">Assign</button></div>
-</form>"#,
-            scope = esc(scope.as_str()),
-        )
-    };
-
-    let mut crumbs = Vec::new();
-    if let Some(sub) = scope.subscription_id() {
-        let sub_scope = format!("/subscriptions/{sub}");
-        let label = if sub_name.is_empty() { sub } else { &sub_name };
-        crumbs.push(format!(
-            r#"<a href="{}">{}</a>"#,
-            iam_href(&sub_scope),
-            esc(label)
-        ));
-        if let Some(rg) = scope.resource_group() {
-            let rg_scope = format!("{sub_scope}/resourceGroups/{rg}");
-            crumbs.push(format!(
-                r#"<a href="{}">{}</a>"#,
-                iam_href(&rg_scope),
-                esc(rg)
-            ));
+    let here = iam_url(scope.as_str());
+    let assignments = html! {
+        h2 { "Role assignments" }
+        @if rows.is_empty() {
+            p class="muted" { "No role assignments apply here." }
+        } @else {
+            (html::table(&["Role", "Member", "Type", "Scope", "Status", ""], html! {
+                @for row in &rows {
+                    tr {
+                        td { (row.role) }
+                        td {
+                            (name_of(&row.principal).unwrap_or("Unknown principal"))
+                            br;
+                            code class="muted" { (row.principal) }
+                        }
+                        td { (row.principal_type) }
+                        @match row.inherited {
+                            None => {
+                                td { "This resource" }
+                                td { (status(&row.pending)) }
+                                td {
+                                    (button_form(
+                                        &format!("{BASE}/iam/assignments/delete"),
+                                        &[("scope", scope.as_str()), ("name", &row.name.to_string())],
+                                        "Remove",
+                                        Some(&format!(
+                                            "Remove {} for {}",
+                                            row.role,
+                                            name_of(&row.principal).unwrap_or("unknown principal")
+                                        )),
+                                    ))
+                                }
+                            }
+                            Some(kind) => {
+                                td { (kind_label(kind)) " (inherited)" }
+                                td { (status(&row.pending)) }
+                                td {}
+                            }
+                        }
+                    }
+                }
+            }))
         }
-    }
-    if let Some(name) = scope.resource_name() {
-        crumbs.push(esc(name));
-    }
-    let body = format!(
-        r#"<nav aria-label="Scope" class="muted">{crumbs}</nav>
-<dl class="props">
-<dt>{kind}</dt><dd>{name}</dd>
-<dt>Scope</dt><dd><code>{scope}</code></dd>
-</dl>
-<h2>Role assignments</h2>
-{assignments}
-{revoked}
-<h2>Add role assignment</h2>
-{add}
-{clock}"#,
-        crumbs = crumbs.join(" › "),
-        kind = kind_label(scope.kind()),
-        name = esc(match scope.kind() {
-            ScopeKind::Subscription => &sub_name,
-            ScopeKind::ResourceGroup => scope.resource_group().unwrap_or_default(),
-            _ => scope.resource_name().unwrap_or_default(),
-        }),
-        scope = esc(scope.as_str()),
-        clock = clock_panel(&state, &here),
-    );
+        @if !revocations.is_empty() {
+            h2 { "Removals still propagating" }
+            ul {
+                @for r in &revocations {
+                    li {
+                        (r.role) " for "
+                        @match name_of(&r.principal) {
+                            Some(name) => { (name) }
+                            None => { (r.principal) }
+                        }
+                        " at " code { (r.scope) } ": still honoured by "
+                        @for (i, (plane, t)) in r.until.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (plane_label(*plane)) " until " (when(*t))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let add = html! {
+        h2 { "Add role assignment" }
+        @if members.is_empty() {
+            p class="muted" {
+                "There is no service principal to assign a role to yet: create one from an "
+                a href={ (BASE) "/apps" } { "app registration" } "."
+            }
+        } @else {
+            (roles::search_form(scope.as_str(), &search))
+            @if choices.common.is_empty() && choices.others.is_empty() {
+                p class="muted" { "No role matches the search." }
+            }
+            form method="post" action={ (BASE) "/iam/assignments" } class="stack" {
+                input type="hidden" name="scope" value=(scope.as_str());
+                label { "Role " (roles::select(&choices, &search)) }
+                label {
+                    "Member "
+                    select name="principal" required {
+                        option value="" { "Select a service principal" }
+                        @for (id, name, app_id) in &members {
+                            option value=(id) { (name) " (application " (app_id) ")" }
+                        }
+                    }
+                }
+                div { button type="submit" { "Assign" } }
+            }
+        }
+    };
+
+    let crumbs = html! {
+        nav aria-label="Scope" class="muted" {
+            @if let Some(sub) = scope.subscription_id() {
+                @let sub_scope = format!("/subscriptions/{sub}");
+                a href=(iam_url(&sub_scope)) { @if sub_name.is_empty() { (sub) } @else { (sub_name) } }
+                @if let Some(rg) = scope.resource_group() {
+                    " › "
+                    a href=(iam_url(&format!("{sub_scope}/resourceGroups/{rg}"))) { (rg) }
+                }
+            }
+            @if let Some(name) = scope.resource_name() {
+                " › " (name)
+            }
+        }
+    };
+    let name = match scope.kind() {
+        ScopeKind::Subscription => &sub_name,
+        ScopeKind::ResourceGroup => scope.resource_group().unwrap_or_default(),
+        _ => scope.resource_name().unwrap_or_default(),
+    };
+    let body = html! {
+        (crumbs)
+        dl class="props" {
+            dt { (kind_label(scope.kind())) } dd { (name) }
+            dt { "Scope" } dd { code { (scope.as_str()) } }
+        }
+        (assignments)
+        (add)
+        (clock_panel(&state, &here))
+    };
     page(
         StatusCode::OK,
         Section::Resources,
         "Access control (IAM)",
-        &body,
+        body,
     )
 }
 
@@ -544,6 +508,7 @@ mod tests {
     fn status_groups_planes_that_agree() {
         let t = time::macros::datetime!(2025-01-01 0:10 UTC);
         let later = time::macros::datetime!(2025-01-01 1:00 UTC);
+        let status = |pending: &[(Plane, time::OffsetDateTime)]| status(pending).into_string();
         assert_eq!(status(&[]), r#"<span class="status ok">Effective</span>"#);
         let all: Vec<_> = Plane::ALL.iter().map(|p| (*p, t)).collect();
         assert_eq!(

@@ -2,8 +2,9 @@
 //! overview and clock, app registrations, client secrets, service principals, and access
 //! control (IAM) on subscriptions, resource groups and resources.
 //!
-//! Server-rendered HTML, forms that POST and redirect (POST/redirect/GET), one tiny script
-//! for copy buttons. Every change goes through the same domain code as Microsoft Graph and
+//! Server-rendered HTML from `maud` templates (every value escaped by the template), forms
+//! that POST and redirect (POST/redirect/GET), and one small script for copy buttons and
+//! the role search; every page works without it. Every change goes through the same domain code as Microsoft Graph and
 //! ARM (the services layer, acting as the bootstrap admin on ARM), so it is
 //! visible through those APIs and the other way round. A new secret's value appears only in
 //! the answer to the POST that created it, never on a page that can be fetched again.
@@ -16,19 +17,21 @@
 mod apps;
 mod html;
 mod iam;
+mod roles;
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use bytes::Bytes;
+use maud::{Markup, html};
 
 pub(crate) use apps::{
     app, apps, create_app, create_secret, create_sp, delete_secret, new_app, secrets,
 };
 pub(crate) use iam::{add_assignment, create_group, iam, remove_assignment, resources};
 
-use self::html::{BASE, Section, copyable, esc, page, when};
+use self::html::{BASE, Section, copyable, page, when};
 use crate::services::AppState;
 
 /// Refuses cross-site form posts. The portal has no login, so its only protection against
@@ -84,81 +87,73 @@ pub(crate) fn bad_request(message: &str, back: &str) -> Response {
 }
 
 /// The clock and a form to move it forward; `back` is where to return afterwards.
-pub(crate) fn clock_panel(state: &AppState, back: &str) -> String {
-    let presets = [
+pub(crate) fn clock_panel(state: &AppState, back: &str) -> Markup {
+    const PRESETS: [(&str, &str); 4] = [
         ("60", "+1 minute"),
         ("600", "+10 minutes"),
         ("3600", "+1 hour"),
         ("86400", "+1 day"),
-    ]
-    .iter()
-    .map(|(s, label)| {
-        format!(r#"<button type="submit" name="seconds" value="{s}">{label}</button>"#)
-    })
-    .collect::<Vec<_>>()
-    .join(" ");
-    format!(
-        r#"<section aria-labelledby="clock-heading">
-<h2 id="clock-heading">Clock</h2>
-<p>Emulator time: <time id="clock-now">{now}</time></p>
-<form method="post" action="{BASE}/clock/advance" class="inline">
-<input type="hidden" name="back" value="{back}">
-<span class="muted">Advance:</span> {presets}
-</form>
-<form method="post" action="{BASE}/clock/advance" class="inline">
-<input type="hidden" name="back" value="{back}">
-<label>or by <input type="number" name="seconds" min="0" step="1" required> seconds</label>
-<button type="submit">Advance</button>
-</form>
-</section>"#,
-        now = when(state.clock.now()),
-        back = esc(back),
-    )
+    ];
+    let action = format!("{BASE}/clock/advance");
+    html! {
+        section aria-labelledby="clock-heading" {
+            h2 id="clock-heading" { "Clock" }
+            p { "Emulator time: " time id="clock-now" { (when(state.clock.now())) } }
+            form method="post" action=(action) class="inline" {
+                input type="hidden" name="back" value=(back);
+                span class="muted" { "Advance:" }
+                @for (seconds, label) in PRESETS {
+                    " "
+                    button type="submit" name="seconds" value=(seconds) { (label) }
+                }
+            }
+            " "
+            form method="post" action=(action) class="inline" {
+                input type="hidden" name="back" value=(back);
+                label {
+                    "or by "
+                    input type="number" name="seconds" min="0" step="1" required;
+                    " seconds"
+                }
+                " "
+                button type="submit" { "Advance" }
+            }
+        }
+    }
 }
 
 /// `GET /_emulator/portal`: the tenant overview.
 pub(crate) async fn overview(state: AppState) -> Response {
     let c = &state.config;
     let (apps, sps) = state.directory().counts();
-    let subscriptions: String = state
-        .arm()
-        .subscriptions()
-        .map(|s| {
-            let id = s.id.to_string();
-            format!(
-                r#"<tr><td>{name}</td><td><code>{id}</code></td><td><a href="{iam}">Access control (IAM)</a></td></tr>"#,
-                name = esc(&s.display_name),
-                iam = html::attr_url(&format!("{BASE}/iam"), "scope", &format!("/subscriptions/{id}")),
-            )
-        })
-        .collect();
-    let body = format!(
-        r#"<dl class="props">
-<dt>Tenant name</dt><dd>{tenant_name}</dd>
-<dt>Tenant ID</dt><dd>{tenant}</dd>
-<dt>Primary domain</dt><dd>{domain}</dd>
-<dt>Default subscription</dt><dd>{subscription}</dd>
-<dt>Bootstrap admin client ID</dt><dd><code>{admin}</code></dd>
-<dt>App registrations</dt><dd><a href="{BASE}/apps">{apps}</a></dd>
-<dt>Service principals</dt><dd>{sps}</dd>
-</dl>
-{clock}
-<h2>Subscriptions</h2>
-<table><thead><tr><th scope="col">Name</th><th scope="col">Subscription ID</th><th scope="col"><span class="muted">Actions</span></th></tr></thead>
-<tbody>{subscriptions}</tbody></table>
-<p><a href="{BASE}/resources">Resource groups and resources</a></p>"#,
-        tenant_name = esc(&c.tenant_display_name),
-        tenant = copyable("tenant-id", &c.tenant_id.to_string(), "Tenant ID"),
-        domain = esc(&c.tenant_domain),
-        subscription = copyable(
-            "subscription-id",
-            &c.subscription_id.to_string(),
-            "Subscription ID"
-        ),
-        admin = c.admin_client_id,
-        clock = clock_panel(&state, BASE),
-    );
-    page(StatusCode::OK, Section::Overview, "Tenant overview", &body)
+    let store = state.arm();
+    let subscriptions = html! {
+        @for s in store.subscriptions() {
+            tr {
+                td { (s.display_name) }
+                td { code { (s.id) } }
+                td { a href=(iam::iam_url(&format!("/subscriptions/{}", s.id))) { "Access control (IAM)" } }
+            }
+        }
+    };
+    drop(store);
+    let body = html! {
+        dl class="props" {
+            dt { "Tenant name" } dd { (c.tenant_display_name) }
+            dt { "Tenant ID" } dd { (copyable("tenant-id", &c.tenant_id.to_string(), "Tenant ID")) }
+            dt { "Primary domain" } dd { (c.tenant_domain) }
+            dt { "Default subscription" }
+            dd { (copyable("subscription-id", &c.subscription_id.to_string(), "Subscription ID")) }
+            dt { "Bootstrap admin client ID" } dd { code { (c.admin_client_id) } }
+            dt { "App registrations" } dd { a href={ (BASE) "/apps" } { (apps) } }
+            dt { "Service principals" } dd { (sps) }
+        }
+        (clock_panel(&state, BASE))
+        h2 { "Subscriptions" }
+        (html::table(&["Name", "Subscription ID", ""], subscriptions))
+        p { a href={ (BASE) "/resources" } { "Resource groups and resources" } }
+    };
+    page(StatusCode::OK, Section::Overview, "Tenant overview", body)
 }
 
 /// `POST /_emulator/portal/clock/advance` with `seconds` and `back` (a portal path).

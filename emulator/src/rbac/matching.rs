@@ -12,7 +12,7 @@
 //! subtractions, not denies: another role assignment that grants the
 //! operation still grants it (see [`permits_any`]).
 
-use super::Permission;
+use super::{Permission, Withheld};
 
 /// Whether ARM action `pattern` (which may contain `*`) matches `action`.
 ///
@@ -75,11 +75,17 @@ pub(crate) fn action_matches(pattern: &str, action: &str) -> bool {
 /// role never removes what another role grants.
 pub(crate) fn permits(permissions: &[Permission], action: &str, is_data_action: bool) -> bool {
     permissions.iter().any(|block| {
-        if is_data_action {
+        let granted = if is_data_action {
             block_permits(block.data_actions, block.not_data_actions, action)
         } else {
             block_permits(block.actions, block.not_actions, action)
-        }
+        };
+        granted
+            && match block.withheld {
+                Withheld::Nothing => true,
+                Withheld::All => false,
+                Withheld::Actions(gated) => !gated.iter().any(|p| action_matches(p, action)),
+            }
     })
 }
 
@@ -323,12 +329,16 @@ mod tests {
                 not_actions: &["Microsoft.Foo/bars/delete"],
                 data_actions: &[],
                 not_data_actions: &[],
+                condition: None,
+                withheld: Withheld::Nothing,
             },
             Permission {
                 actions: &["Microsoft.Foo/bars/delete"],
                 not_actions: &[],
                 data_actions: &[],
                 not_data_actions: &[],
+                condition: None,
+                withheld: Withheld::Nothing,
             },
         ];
         assert!(permits(BLOCKS, "Microsoft.Foo/bars/delete", false));

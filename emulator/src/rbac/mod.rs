@@ -1,7 +1,8 @@
 //! Offline model of Azure Resource Manager role-based access control (RBAC).
 //!
-//! * [`roles`] — the real Azure built-in role definitions (static data, no
-//!   start-up cost) and lookups by GUID or by role name.
+//! * [`roles`] — the real Azure built-in role definitions (a JSON catalog
+//!   embedded in the binary, parsed once on first use) and lookups by GUID or
+//!   by role name.
 //! * [`matching`] — ARM's action-pattern matching ([`action_matches`]) and
 //!   the per-role-definition evaluation of `Actions`/`NotActions`
 //!   ([`permits`]).
@@ -38,15 +39,12 @@ pub(crate) use self::assignments::{
 };
 pub(crate) use self::matching::{block_permits, permits};
 pub use self::propagation::{Jitter, Plane, Propagation};
-pub(crate) use self::roles::{BUILTIN_ROLES, find_by_id, find_by_name};
+pub(crate) use self::roles::{find_by_id, find_by_name};
 pub(crate) use self::scope::{Scope, ScopeKind};
 
 /// Value of the `type` property of built-in role definitions in ARM
 /// (`properties.type`, shown as `roleType` by the Azure CLI).
 pub(crate) const BUILT_IN_ROLE_TYPE: &str = "BuiltInRole";
-
-/// `assignableScopes` of every built-in role definition in [`BUILTIN_ROLES`].
-pub(crate) const BUILT_IN_ASSIGNABLE_SCOPES: &[&str] = &["/"];
 
 /// ARM resource type of role definitions.
 pub(crate) const ROLE_DEFINITION_RESOURCE_TYPE: &str = "Microsoft.Authorization/roleDefinitions";
@@ -55,7 +53,8 @@ pub(crate) const ROLE_DEFINITION_RESOURCE_TYPE: &str = "Microsoft.Authorization/
 ///
 /// Evaluation (see [`permits`]): an operation is allowed by this block when
 /// it matches one of `actions` (or `data_actions` for a data-plane
-/// operation) and none of `not_actions` (`not_data_actions`).
+/// operation), none of `not_actions` (`not_data_actions`), and the block's
+/// ABAC condition does not withhold it ([`Permission::withheld`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Permission {
     /// Control-plane operations granted (`actions`), patterns may use `*`.
@@ -66,13 +65,30 @@ pub(crate) struct Permission {
     pub(crate) data_actions: &'static [&'static str],
     /// Data-plane operations removed from `data_actions` of this block.
     pub(crate) not_data_actions: &'static [&'static str],
+    /// The block's ABAC `condition` and `conditionVersion`, shown as ARM shows them.
+    pub(crate) condition: Option<(&'static str, &'static str)>,
+    /// What the condition keeps from this block (the emulator does not evaluate it).
+    pub(crate) withheld: Withheld,
+}
+
+/// The operations of a permission block that its ABAC condition may refuse. The emulator
+/// does not evaluate conditions (they read request attributes such as the role being
+/// assigned), so it never grants these: it may refuse what Azure allows, never the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Withheld {
+    /// No condition: the block grants what it lists.
+    Nothing,
+    /// The condition names the operations it constrains with `ActionMatches{'…'}` (every
+    /// built-in condition writes `!(ActionMatches{'x'}) OR …`, which leaves all other
+    /// operations of the block granted): these patterns are withheld.
+    Actions(&'static [&'static str]),
+    /// A condition that names no operation constrains all of them.
+    All,
 }
 
 /// An Azure built-in role definition, as returned by
-/// `GET /providers/Microsoft.Authorization/roleDefinitions/{id}`.
-///
-/// Built-in roles all have `assignableScopes` [`BUILT_IN_ASSIGNABLE_SCOPES`]
-/// and type [`BUILT_IN_ROLE_TYPE`].
+/// `GET /providers/Microsoft.Authorization/roleDefinitions/{id}`, of type
+/// [`BUILT_IN_ROLE_TYPE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct RoleDefinition {
     /// Role definition GUID (the ARM `name`), lowercase.
@@ -81,6 +97,8 @@ pub(crate) struct RoleDefinition {
     pub(crate) role_name: &'static str,
     /// `properties.description` as ARM returns it.
     pub(crate) description: &'static str,
+    /// `properties.assignableScopes`: `["/"]` for most roles.
+    pub(crate) assignable_scopes: &'static [&'static str],
     /// `properties.permissions`.
     pub(crate) permissions: &'static [Permission],
     /// `properties.createdOn` (RFC 3339). Real where known, otherwise
@@ -96,6 +114,14 @@ impl RoleDefinition {
     /// when `is_data_action`). Same rules as [`permits`].
     pub(crate) fn permits(&self, action: &str, is_data_action: bool) -> bool {
         permits(self.permissions, action, is_data_action)
+    }
+
+    /// Whether the role may be assigned at `scope`: one of its assignable scopes is the
+    /// root or contains `scope`.
+    pub(crate) fn assignable_at(&self, scope: &Scope) -> bool {
+        self.assignable_scopes
+            .iter()
+            .any(|s| *s == "/" || Scope::parse(s).is_ok_and(|a| scope.is_within(&a)))
     }
 
     /// Tenant-level resource ID,

@@ -27,6 +27,16 @@ pub(crate) const DCR_TYPE: &str = "Microsoft.Insights/dataCollectionRules";
 /// ARM type of data collection endpoints.
 pub(crate) const DCE_TYPE: &str = "Microsoft.Insights/dataCollectionEndpoints";
 
+/// ARM's timestamp form for role assignments and definitions: seven fractional digits, `Z`.
+pub(crate) fn arm_datetime(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
 /// A subscription of the tenant.
 #[derive(Debug, Clone)]
 pub(crate) struct Subscription {

@@ -60,6 +60,10 @@ pub enum StartError {
     /// A start-up fault rule is malformed.
     #[error(transparent)]
     Faults(#[from] crate::faults::FaultError),
+    /// The seed names something the emulator refuses (an unknown role, a bad scope, a
+    /// duplicate name, …).
+    #[error("invalid seed: {0}")]
+    Seed(#[from] crate::seed::InvalidSeed),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -165,12 +169,31 @@ impl Server {
         let signing_key = signing_key.or_else(|| opened.as_ref().map(|o| o.signing_key()));
         let keys = KeyRing::new(signing_key)?;
         #[cfg(feature = "persistence")]
+        let fresh = opened.as_ref().is_none_or(|o| !o.holds_state());
+        #[cfg(not(feature = "persistence"))]
+        let fresh = true;
+        #[cfg(feature = "persistence")]
         let state = match opened {
             Some(opened) => AppState::persisted(config, base_url, keys, opened),
             None => AppState::new(config, base_url, keys),
         };
         #[cfg(not(feature = "persistence"))]
         let state = AppState::new(config, base_url, keys);
+        if let Some(seed) = &state.config.seed {
+            if fresh {
+                state.apply_seed(seed)?;
+                tracing::info!(
+                    applications = seed.applications.len(),
+                    resource_groups = seed.resource_groups.len(),
+                    role_assignments = seed.role_assignments.len(),
+                    "seed applied"
+                );
+            } else {
+                tracing::info!(
+                    "the data directory holds a tenant already: the seed is not applied again"
+                );
+            }
+        }
         #[cfg(feature = "persistence")]
         if let Some(p) = state.persistence() {
             // A new data directory gets its first snapshot before anything is served.
@@ -422,6 +445,9 @@ pub fn router(config: Config) -> Result<axum::Router, StartError> {
     config.validate()?;
     let keys = KeyRing::new(None)?;
     let state = AppState::new(config, "http://localhost".to_owned(), keys);
+    if let Some(seed) = &state.config.seed {
+        state.apply_seed(seed)?;
+    }
     Ok(crate::router::router(state))
 }
 
@@ -554,6 +580,29 @@ impl EmulatorBuilder {
     /// the binary's `--data-dir`. The state is flushed when the emulator is dropped.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.config.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets up the tenant `seed` declares at start, after the bootstrap, as `--seed` does
+    /// (see [`crate::seed`]); [`start`](Self::start) fails with [`StartError::Seed`] when
+    /// the emulator refuses something in it. With [`data_dir`](Self::data_dir), only a new
+    /// data directory is seeded.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use entra_emulator::seed::{Application, ClientSecret, Seed};
+    /// let mut app = Application::new("ci-app");
+    /// app.secrets.push(ClientSecret::new("ci-secret-value"));
+    /// let emulator = entra_emulator::Emulator::builder()
+    ///     .seed(Seed::new().application(app))
+    ///     .start()
+    ///     .await?;
+    /// # drop(emulator);
+    /// # Ok(()) }
+    /// ```
+    pub fn seed(mut self, seed: crate::seed::Seed) -> Self {
+        self.config.seed = Some(seed);
         self
     }
 

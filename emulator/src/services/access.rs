@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::arm_error::ArmError;
-use crate::rbac::{Assignment, Conflict, Plane, PrincipalType, RoleRef, Scope, ScopeKind};
+use crate::rbac::{Assignment, Conflict, Plane, PrincipalType, RoleRef, Scope, ScopeKind, Upsert};
 use crate::resources::{ArmStore, Missing};
 
 /// The resource type of role assignments.
@@ -163,16 +163,31 @@ impl AppState {
     }
 
     /// Creates a role assignment at `scope` for `caller`, as ARM's PUT does, and returns it
-    /// as stored; it reaches each plane after that plane's propagation delay. Checks, in
-    /// ARM's order: the scope, the caller's `roleAssignments/write` on the new assignment,
-    /// the scope's existence, the role definition, the principal.
+    /// as stored with whether it was new; it reaches each plane after that plane's
+    /// propagation delay. Checks, in ARM's order: the scope, the caller's
+    /// `roleAssignments/write` on the new assignment, the scope's existence, the role
+    /// definition, the principal. Writing an existing name again may change only its
+    /// description and condition.
     pub(crate) fn put_assignment(
         &self,
         caller: Uuid,
         scope: &str,
         new: NewAssignment,
         now: OffsetDateTime,
-    ) -> Result<Assignment, ArmError> {
+    ) -> Result<(Assignment, Upsert), ArmError> {
+        self.put_assignment_with(caller, scope, new, now, None)
+    }
+
+    /// [`AppState::put_assignment`], reaching the planes after `delays` instead of the
+    /// configured propagation delays when given (a seed's assignments effective at once).
+    pub(crate) fn put_assignment_with(
+        &self,
+        caller: Uuid,
+        scope: &str,
+        new: NewAssignment,
+        now: OffsetDateTime,
+        delays: Option<[std::time::Duration; 4]>,
+    ) -> Result<(Assignment, Upsert), ArmError> {
         // The directory is read before the ARM lock is taken, never while holding it.
         let seen = self.visible_principal(&new.principal_id, now);
         let principal_type = match (new.principal_type, seen) {
@@ -212,6 +227,9 @@ impl AppState {
         })?;
         match role {
             RoleRef::BuiltIn(r) => {
+                if !r.assignable_at(&scope) {
+                    return Err(ArmError::RoleNotAssignableAtScope(r.role_name.to_owned()));
+                }
                 let has_data = r
                     .permissions
                     .iter()
@@ -244,12 +262,13 @@ impl AppState {
             created_by: Some(caller),
             updated_by: Some(caller),
         };
-        let delays = self.config.propagation.delays(new.name.as_u128());
+        let delays = delays.unwrap_or_else(|| self.config.propagation.delays(new.name.as_u128()));
         match store.authz.upsert(assignment, now, delays) {
-            Ok(_) => store
+            Ok(outcome) => store
                 .authz
                 .get(&new.name)
                 .cloned()
+                .map(|stored| (stored, outcome))
                 .ok_or(ArmError::RoleAssignmentUpdateNotPermitted),
             Err(Conflict::Exists { existing }) => Err(ArmError::RoleAssignmentExists(existing)),
             Err(_) => Err(ArmError::RoleAssignmentUpdateNotPermitted),

@@ -16,6 +16,9 @@ pub(crate) mod access;
 pub(crate) mod apps;
 pub(crate) mod arm_error;
 pub(crate) mod groups;
+pub(crate) mod names;
+pub(crate) mod resources;
+pub(crate) mod seeding;
 pub(crate) mod tenant;
 
 use std::sync::Arc;

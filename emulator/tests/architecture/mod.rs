@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rbac",
             "resources",
             "secret",
+            "seed",
             "telemetry",
             "token",
             "token_cache",

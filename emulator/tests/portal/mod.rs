@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use entra_emulator::Emulator;
+use entra_emulator::{Emulator, test_support};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -125,6 +125,17 @@ async fn register(app: &TestApp, name: &str) -> String {
         .strip_prefix(&format!("{P}/apps/"))
         .expect("redirect to the app")
         .to_owned()
+}
+
+/// Assigns `role` to the service principal `sp` at `scope` through the portal; returns the
+/// next page (a redirect to the scope's access control when it worked).
+async fn assign(app: &TestApp, scope: &str, role: &str, sp: &str) -> Page {
+    post(
+        app,
+        &format!("{P}/iam/assignments"),
+        &[("scope", scope), ("role", role), ("principal", sp)],
+    )
+    .await
 }
 
 /// Adds a secret through the portal; returns the one-time page.
@@ -683,17 +694,27 @@ async fn iam_assigns_roles_that_arm_sees_after_propagation() {
         page.body
             .contains(&format!(r#"<option value="{sp_id}">reader-app"#))
     );
-    assert!(
-        page.body
-            .contains(&format!(r#"<option value="{READER}">Reader</option>"#))
+    assert!(page.body.contains(&format!(
+        r#"<option value="{READER}" title="View all resources, but does not allow you to make any changes.">Reader</option>"#
+    )));
+    // The role picker offers every built-in role assignable at a resource group: all of
+    // the catalog but the 16 roles whose assignable scopes lie elsewhere (provider scopes
+    // such as `/providers/Microsoft.Capacity`, or other tenants' subscriptions).
+    let picker = page
+        .body
+        .split(r#"<select name="role""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</select>").next())
+        .expect("role picker");
+    assert_eq!(
+        picker.matches("<option value=\"").count(),
+        1 + test_support::builtin_role_count() - 16
     );
+    assert!(picker.contains(r#"<option value="974c5e8b-45b9-4653-ba55-5f855dd0fb88" title="#));
+    assert!(picker.contains(">Storage Queue Data Contributor</option>"));
+    assert!(!picker.contains("Reservations Reader"));
 
-    let assigned = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[("scope", &rg), ("role", READER), ("principal", &sp_id)],
-    )
-    .await;
+    let assigned = assign(&app, &rg, READER, &sp_id).await;
     assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
     assert_eq!(assigned.location(), iam);
     // ARM lists the assignment the portal made.
@@ -746,24 +767,10 @@ async fn iam_assigns_roles_that_arm_sees_after_propagation() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The same assignment again is ARM's conflict.
-    let twice = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[("scope", &rg), ("role", READER), ("principal", &sp_id)],
-    )
-    .await;
+    let twice = assign(&app, &rg, READER, &sp_id).await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert!(twice.body.contains("RoleAssignmentExists"));
-    let unknown_role = post(
-        &app,
-        &format!("{P}/iam/assignments"),
-        &[
-            ("scope", &rg),
-            ("role", &uuid::Uuid::new_v4().to_string()),
-            ("principal", &sp_id),
-        ],
-    )
-    .await;
+    let unknown_role = assign(&app, &rg, &uuid::Uuid::new_v4().to_string(), &sp_id).await;
     assert_eq!(unknown_role.status, StatusCode::BAD_REQUEST);
     assert!(unknown_role.body.contains("RoleDefinitionDoesNotExist"));
 
@@ -838,6 +845,227 @@ async fn iam_assigns_roles_that_arm_sees_after_propagation() {
     assert!(
         page.body
             .contains(&format!(r#"name="name" value="{arm_name}""#))
+    );
+}
+
+/// The text of each option of the role select, in order, with its group's label.
+fn role_options(body: &str) -> Vec<(String, String)> {
+    let start = body.find(r#"<select name="role""#).expect("role select");
+    let select = &body[start..start + body[start..].find("</select>").expect("end")];
+    let mut group = String::new();
+    let mut out = Vec::new();
+    for part in select.split('<').skip(1) {
+        if let Some(label) = part.strip_prefix(r#"optgroup label=""#) {
+            group = label[..label.find('"').expect("label")].to_owned();
+        } else if part.starts_with("option value=\"") && !part.starts_with(r#"option value="""#) {
+            out.push((
+                group.clone(),
+                part[part.find('>').expect("text") + 1..].to_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_role_picker_lists_common_roles_first_and_filters_on_the_server() {
+    let app = TestApp::new().await;
+    let id = register(&app, "picker").await;
+    post(&app, &format!("{P}/apps/{id}/service-principal"), &[]).await;
+    let iam = format!(
+        "{P}/iam?scope=%2Fsubscriptions%2F{}",
+        app.emu.subscription_id()
+    );
+    // No search: the common roles in their order, then every other role by name.
+    let page = get(&app, &iam).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(r#"<input type="search" name="q" value="" data-filter="role""#)
+    );
+    let options = role_options(&page.body);
+    let common: Vec<&str> = options
+        .iter()
+        .take_while(|(g, _)| g == "Common roles")
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(
+        common,
+        [
+            "Owner",
+            "Contributor",
+            "Reader",
+            "User Access Administrator",
+            "Monitoring Metrics Publisher",
+            "Log Analytics Reader",
+            "Monitoring Reader",
+            "Log Analytics Contributor",
+            "Monitoring Contributor",
+        ]
+    );
+    let others: Vec<&str> = options[common.len()..]
+        .iter()
+        .map(|(g, n)| {
+            assert_eq!(g, "All other roles");
+            n.as_str()
+        })
+        .collect();
+    let mut sorted = others.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(others, sorted);
+    assert!(others.contains(&"AcrPull") && !others.contains(&"Reader"));
+
+    // By name, ignoring case: the common matches first, then the others by name.
+    let readers = get(&app, &format!("{iam}&q=READER")).await;
+    assert_eq!(readers.status, StatusCode::OK);
+    assert!(readers.body.contains(r#"name="q" value="READER""#));
+    let options = role_options(&readers.body);
+    let names: Vec<&str> = options.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(
+        names[..3],
+        ["Reader", "Log Analytics Reader", "Monitoring Reader"]
+    );
+    assert!(names.contains(&"Key Vault Reader"));
+    assert!(!names.contains(&"Owner") && !names.contains(&"AcrPull"));
+    assert_eq!(options[3].0, "Other roles matching “READER”");
+    // By words of the description: Monitoring Metrics Publisher "Enables publishing
+    // metrics against Azure resources".
+    let described = get(&app, &format!("{iam}&q=publishing+AGAINST")).await;
+    let names: Vec<String> = role_options(&described.body)
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(names, ["Monitoring Metrics Publisher"]);
+    // Nothing matches: said so, and the form offers no role.
+    let none = get(&app, &format!("{iam}&q=zzz-no-such-role")).await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.body.contains("No role matches the search."));
+    assert!(role_options(&none.body).is_empty());
+    // A role found by the search is assigned like any other.
+    let sp = get(&app, &format!("{P}/apps/{id}"))
+        .await
+        .code("sp-object-id");
+    let mmp = "3913510d-42f4-4e42-8a64-420c390055eb";
+    assert!(
+        described
+            .body
+            .contains(&format!(r#"<option value="{mmp}""#))
+    );
+    let scope = format!("/subscriptions/{}", app.emu.subscription_id());
+    let assigned = assign(&app, &scope, mmp, &sp).await;
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
+    let page = get(&app, &iam).await;
+    assert!(page.body.contains("<td>Monitoring Metrics Publisher</td>"));
+}
+
+#[tokio::test]
+async fn user_text_is_escaped_on_every_page_that_shows_it() {
+    let app = TestApp::new().await;
+    let hostile = r#"<script>alert("x")</script> 'q'"#;
+    let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; 'q'";
+    let check = |what: &str, page: &Page| {
+        assert!(
+            !page.body.contains("<script>alert"),
+            "{what}: {}",
+            page.body
+        );
+        assert!(page.body.contains(escaped), "{what}: {}", page.body);
+    };
+    // The registration form, sent back with the entered name.
+    let refused = post(
+        &app,
+        &format!("{P}/apps"),
+        &[("displayName", hostile), ("signInAudience", "nope")],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    check("registration form", &refused);
+    assert!(
+        refused
+            .body
+            .contains(&format!(r#"name="displayName" value="{escaped}""#))
+    );
+    // The application's name and a secret's description.
+    let id = register(&app, hostile).await;
+    check("app list", &get(&app, &format!("{P}/apps")).await);
+    let overview = get(&app, &format!("{P}/apps/{id}")).await;
+    check("app overview", &overview);
+    assert!(
+        overview
+            .body
+            .contains(&format!("<title>{escaped} · Entra Emulator portal</title>"))
+    );
+    let created = add_secret(&app, &id, hostile).await;
+    check("new secret", &created);
+    assert!(
+        created
+            .body
+            .contains(&format!(r#"aria-label="Delete client secret {escaped}""#))
+    );
+    check(
+        "secrets",
+        &get(&app, &format!("{P}/apps/{id}/secrets")).await,
+    );
+    // A path segment echoed in a 404.
+    let missing = get(
+        &app,
+        &format!("{P}/apps/%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E%20'q'"),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    check("unknown app", &missing);
+    // The service principal's name (Graph copies the app's), a custom role's name and
+    // description, and the role search, on the access control page.
+    post(&app, &format!("{P}/apps/{id}/service-principal"), &[]).await;
+    let sub = format!("/subscriptions/{}", app.emu.subscription_id());
+    let (_, admin) = arm_token(&app, &app.admin_id(), &app.admin_secret()).await;
+    let role_id = "00000000-0000-4000-8000-00000000e5c4";
+    let (status, _, body) = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}?{RA_V}"),
+            Some(&admin),
+            Some(json!({"properties": {
+                "roleName": hostile, "description": hostile, "type": "CustomRole",
+                "permissions": [{"actions": ["*/read"]}], "assignableScopes": [sub]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let iam = format!(
+        "{P}/iam?scope=%2Fsubscriptions%2F{}",
+        app.emu.subscription_id()
+    );
+    let page = get(&app, &iam).await;
+    check("iam", &page);
+    assert!(
+        page.body
+            .contains(&format!(r#"title="{escaped}">{escaped}</option>"#))
+    );
+    assert!(page.body.contains(&format!("{escaped} (application ")));
+    let searched = get(
+        &app,
+        &format!("{iam}&q=%3Cscript%3Ealert(%22x%22)%3C%2Fscript%3E%20'q'"),
+    )
+    .await;
+    check("role search", &searched);
+    assert!(
+        searched
+            .body
+            .contains(&format!(r#"name="q" value="{escaped}""#))
+    );
+    let sp = get(&app, &format!("{P}/apps/{id}"))
+        .await
+        .code("sp-object-id");
+    let assigned = assign(&app, &sub, role_id, &sp).await;
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
+    let page = get(&app, &iam).await;
+    assert!(
+        page.body
+            .contains(&format!("<td>{escaped}</td><td>{escaped}<br>"))
+    );
+    assert!(
+        page.body
+            .contains(&format!(r#"aria-label="Remove {escaped} for {escaped}""#))
     );
 }
 

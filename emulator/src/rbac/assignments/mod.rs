@@ -223,6 +223,8 @@ pub(crate) enum Upsert {
     Created,
     /// The same assignment was written again (its mutable fields replaced).
     Updated,
+    /// The same assignment was written again with nothing changed; nothing was stored.
+    Unchanged,
 }
 
 /// Why a write was refused.
@@ -375,7 +377,7 @@ impl AssignmentStore {
     }
 
     /// Stores `assignment`, or rewrites the mutable fields (description, condition) of the
-    /// same assignment written again. The new assignment reaches each plane after the
+    /// same assignment written again (leaving it untouched when they are equal). The new assignment reaches each plane after the
     /// matching entry of `delays` (in [`Plane::ALL`] order), counted from `now`.
     ///
     /// Check and write happen in this one call, so under the caller's write lock two
@@ -392,6 +394,14 @@ impl AssignmentStore {
                 || existing.role != assignment.role
             {
                 return Err(Conflict::UpdateNotPermitted);
+            }
+            // ARM answers an identical write with the stored object as it was: the same
+            // `updatedOn` and `updatedBy`.
+            if existing.description == assignment.description
+                && existing.condition == assignment.condition
+                && existing.condition_version == assignment.condition_version
+            {
+                return Ok(Upsert::Unchanged);
             }
             existing.description = assignment.description;
             existing.condition = assignment.condition;

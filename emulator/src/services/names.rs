@@ -7,7 +7,7 @@
 
 use uuid::Uuid;
 
-use super::ArmError;
+use super::arm_error::ArmError;
 use crate::resources::{COMPONENT_TYPE, WORKSPACE_TYPE};
 
 /// Longest name accepted for a type without a rule of its own. A guess: 260 characters
