@@ -16,16 +16,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::QueryError;
 use super::logs::{
     self, Prefer, QueriesExt, Run, Target, authenticate, body_request, execute, prepare,
+    read_query_body, workspace_customer_id,
 };
-use super::{BodyError, QueryError};
 use crate::first_party::LOG_ANALYTICS;
 use crate::kql::Queries;
 use crate::services::AppState;
-
-/// Largest batch body read (the query API's limit).
-const MAX_BODY: usize = crate::catalog::Api::LogsQuery.body_limit();
 
 /// Most answers read back from one query to put into the batch answer. A query's answer is
 /// itself bounded by [`logs::MAX_RESULT_BYTES`] of rows; this is that bound plus room for
@@ -56,17 +54,7 @@ pub(crate) async fn batch(
             return Err(QueryError::PathNotFound);
         }
         let caller = authenticate(&state, &headers, &LOG_ANALYTICS)?;
-        let bytes = super::read_body(body, &headers, MAX_BODY)
-            .await
-            .map_err(|e| match e {
-                BodyError::TooLarge => QueryError::BodyTooLarge(MAX_BODY),
-                BodyError::UnsupportedEncoding(enc) => {
-                    QueryError::Validation(format!("Content-Encoding '{enc}' is not supported"))
-                }
-                BodyError::BadGzip | BodyError::Read => {
-                    QueryError::InvalidJsonBody("The request body could not be read".into())
-                }
-            })?;
+        let bytes = read_query_body(body, &headers).await?;
         let body: Value = serde_json::from_slice(&bytes)
             .map_err(|e| QueryError::InvalidJsonBody(e.to_string()))?;
         let items = items(&body)?;
@@ -163,21 +151,12 @@ async fn answer(
             return Err(QueryError::PathNotFound);
         }
         // A workspace by GUID or ARM id; one that names no workspace is the documented 400.
-        let id = Uuid::parse_str(&workspace)
-            .ok()
-            .or_else(|| {
-                let arm = state.arm();
-                arm.resource(&workspace)
-                    .filter(|r| {
-                        r.resource_type
-                            .eq_ignore_ascii_case(crate::resources::WORKSPACE_TYPE)
-                    })
-                    .and_then(|r| r.properties.get("customerId"))
-                    .and_then(Value::as_str)
-                    .and_then(|s| Uuid::parse_str(s).ok())
-            })
-            .filter(|id| state.arm().workspace_by_customer_id(id).is_some())
-            .ok_or(QueryError::FailedToResolveResource)?;
+        let id = {
+            let arm = state.arm();
+            workspace_customer_id(&arm, &workspace)
+                .filter(|id| arm.workspace_by_customer_id(id).is_some())
+        }
+        .ok_or(QueryError::FailedToResolveResource)?;
         let now = state.clock.now();
         let request = body_request(&body, None, now)?;
         let prepared = prepare(state, caller, &Target::Workspace(id), &request, now)?;

@@ -167,7 +167,21 @@ pub(crate) async fn read_request(
             .ok_or_else(|| QueryError::Validation("'query' property is required".into()))?;
         return Ok(Some(request));
     }
-    let bytes = super::read_body(body, headers, MAX_BODY)
+    let bytes = read_query_body(body, headers).await?;
+    if !super::is_json(headers) || bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let body: Value =
+        serde_json::from_slice(&bytes).map_err(|e| QueryError::InvalidJsonBody(e.to_string()))?;
+    body_request(&body, request.range, now).map(Some)
+}
+
+/// The bytes of a query (or batch) body, within [`MAX_BODY`], in the query API's errors.
+pub(crate) async fn read_query_body(
+    body: Body,
+    headers: &HeaderMap,
+) -> Result<axum::body::Bytes, QueryError> {
+    super::read_body(body, headers, MAX_BODY)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => QueryError::BodyTooLarge(MAX_BODY),
@@ -177,13 +191,22 @@ pub(crate) async fn read_request(
             BodyError::BadGzip | BodyError::Read => {
                 QueryError::InvalidJsonBody("The request body could not be read".into())
             }
-        })?;
-    if !super::is_json(headers) || bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let body: Value =
-        serde_json::from_slice(&bytes).map_err(|e| QueryError::InvalidJsonBody(e.to_string()))?;
-    body_request(&body, request.range, now).map(Some)
+        })
+}
+
+/// The `customerId` of a workspace named by GUID or by ARM resource id (names are not
+/// resolved: the service also takes them, the emulator does not model them).
+pub(crate) fn workspace_customer_id(arm: &crate::resources::ArmStore, w: &str) -> Option<Uuid> {
+    Uuid::parse_str(w).ok().or_else(|| {
+        arm.resource(w)
+            .filter(|r| {
+                r.resource_type
+                    .eq_ignore_ascii_case(crate::resources::WORKSPACE_TYPE)
+            })
+            .and_then(|r| r.properties.get("customerId"))
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    })
 }
 
 /// A query request from a JSON body (of a POST, or of a batch item); `url_range` is the
@@ -697,18 +720,7 @@ pub(crate) fn prepare(
     let mut ids = vec![primary];
     let mut scopes = vec![primary_scope];
     for w in extra {
-        // Other workspaces by GUID or ARM resource id; names are not resolved (the service
-        // also takes names, which the emulator does not model).
-        let id = Uuid::parse_str(w).ok().or_else(|| {
-            arm.resource(w)
-                .filter(|r| {
-                    r.resource_type
-                        .eq_ignore_ascii_case(crate::resources::WORKSPACE_TYPE)
-                })
-                .and_then(|r| r.properties.get("customerId"))
-                .and_then(Value::as_str)
-                .and_then(|s| Uuid::parse_str(s).ok())
-        });
+        let id = workspace_customer_id(&arm, w);
         // An unknown workspace cannot be told from one the caller may not read (a guess:
         // the service's answer for an unknown extra workspace was not captured).
         let id = id.ok_or(QueryError::InsufficientAccess)?;

@@ -103,6 +103,18 @@ async fn resource_centric_queries_run_at_a_workspace_or_a_component() {
         .await;
     assert_eq!(at_component.status, StatusCode::OK, "{}", at_component.text);
     assert_eq!(at_component.body["tables"][0]["rows"], json!([[1]]));
+    // `workspaces` has no meaning at a component (a guess: no capture found).
+    let spanning = Req::new("POST", path(&env.component_id))
+        .token(&la)
+        .json(&json!({"query": "requests | count", "workspaces": [env.customer_id]}))
+        .send(app)
+        .await;
+    assert_eq!(
+        spanning.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        spanning.text
+    );
     // A resource that is neither, or none: 404 (a guess: the service's answer for these was
     // not found).
     for id in [
@@ -209,6 +221,19 @@ async fn a_batch_answers_each_query_with_its_own_status() {
         .await;
     assert_eq!(dup.status, StatusCode::BAD_REQUEST, "{}", dup.text);
     assert_eq!(dup.body["error"]["code"], "BadArgumentError");
+    for bad in [
+        json!({}),
+        json!({"requests": "x"}),
+        json!({"requests": [1]}),
+    ] {
+        let a = Req::new("POST", "/v1/$batch")
+            .token(&la)
+            .json(&bad)
+            .send(app)
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}: {}", a.text);
+        assert_eq!(a.body["error"]["code"], "BadArgumentError");
+    }
     for missing in ["id", "workspace", "body"] {
         let mut item = json!({"id": "1", "workspace": ws, "body": {"query": "print 1"}});
         item.as_object_mut().expect("item").remove(missing);
