@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use super::QueryError;
 use super::logs::{
-    self, Prefer, QueriesExt, Run, Target, authenticate, body_request, execute, prepare,
-    read_query_body, workspace_customer_id,
+    self, QueriesExt, Target, authenticate, body_request, read_query_body, run_request,
+    workspace_customer_id,
 };
 use crate::first_party::LOG_ANALYTICS;
 use crate::kql::Queries;
@@ -159,18 +159,8 @@ async fn answer(
         .ok_or(QueryError::FailedToResolveResource)?;
         let now = state.clock.now();
         let request = body_request(&body, None, now)?;
-        let prepared = prepare(state, caller, &Target::Workspace(id), &request, now)?;
-        Ok(execute(Run {
-            query: request.query,
-            catalog: prepared.catalog,
-            now,
-            range: request.range,
-            time_column: prepared.time_column,
-            prefer: Prefer::parse(&headers),
-            row_limit: state.config.query_row_limit,
-            queries,
-        })
-        .await)
+        let target = Target::Workspace(id);
+        run_request(state, queries, caller, &target, request, &headers, now).await
     }
     .await;
     let response = outcome.unwrap_or_else(IntoResponse::into_response);

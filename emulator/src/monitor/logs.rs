@@ -784,7 +784,20 @@ async fn serve(
     let Some(request) = read_request(&method, uri, headers, body, now).await? else {
         return Ok(empty(StatusCode::OK));
     };
-    let prepared = prepare(state, &caller, &target, &request, now)?;
+    run_request(state, queries, &caller, &target, request, headers, now).await
+}
+
+/// Checks the caller's access to `target`, then runs the request over its tables.
+pub(crate) async fn run_request(
+    state: &AppState,
+    queries: Option<Queries>,
+    caller: &Uuid,
+    target: &Target,
+    request: QueryRequest,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Result<Response, QueryError> {
+    let prepared = prepare(state, caller, target, &request, now)?;
     Ok(execute(Run {
         query: request.query,
         catalog: prepared.catalog,
