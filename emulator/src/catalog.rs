@@ -210,9 +210,32 @@ fn is_custom_metrics(path: &str) -> bool {
         && segs.count() >= 8
 }
 
+/// The resource id of a resource-centric Log Analytics query, `/v1/{resourceId}/query`: at
+/// least a resource id's eight segments between `/v1` and `query`. The id keeps its leading
+/// slash (the Log Analytics data-plane spec declares the path `/{resourceId}/query` under
+/// base path `/v1`, Query_ResourceExecute in Azure/azure-rest-api-specs,
+/// specification/operationalinsights/data-plane/Microsoft.OperationalInsights/stable/2022-10-27/OperationalInsights.json).
+pub(crate) fn logs_query_resource(path: &str) -> Option<&str> {
+    let resource = path.strip_prefix("/v1")?.strip_suffix("/query")?;
+    let segments = resource.split('/').filter(|s| !s.is_empty()).count();
+    (resource.starts_with("/subscriptions/") && segments >= 8).then_some(resource)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_centric_query_paths_name_a_resource() {
+        let ws = "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w";
+        assert_eq!(logs_query_resource(&format!("/v1{ws}/query")), Some(ws));
+        assert_eq!(
+            logs_query_resource("/v1/subscriptions/s/resourceGroups/g/query"),
+            None
+        );
+        assert_eq!(logs_query_resource("/v1/workspaces/w/query"), None);
+        assert_eq!(logs_query_resource(&format!("/v1{ws}/metadata")), None);
+    }
 
     #[test]
     fn paths_map_to_their_apis() {
@@ -248,6 +271,8 @@ mod tests {
             (&post, "/subscriptions/s/resourceGroups/g/metrics", Api::Arm),
             (&post, "/v1/workspaces/w/query", Api::LogsQuery),
             (&get, "/v1/other", Api::LogsQuery),
+            (&post, "/v1/$batch", Api::LogsQuery),
+            (&post, &format!("/v1{resource}/query"), Api::LogsQuery),
             (&get, "/v1/apps/a/query", Api::AppInsights),
             (
                 &post,

@@ -218,7 +218,8 @@ fn monitor_routes() -> Router<AppState> {
             "/v1/apps/{app}/events/{event}/{id}",
             any(monitor::app_insights::events),
         )
-        .route("/v1/{*rest}", any(monitor::logs::path_not_found))
+        .route("/v1/$batch", any(monitor::batch::batch))
+        .route("/v1/{*rest}", any(monitor::logs::resource_query))
         .route(
             "/dataCollectionRules/{rule}/streams/{stream}",
             any(monitor::ingestion::upload),

@@ -355,12 +355,21 @@ const ROUTES: &[Route] = &[
         Nothing,
         AppInsights,
     ),
+    r("/v1/$batch", "/v1/$batch", ANY, "POST", Json, LogAnalytics),
     r(
         "/v1/{*rest}",
         "/v1/nothing/here",
         ANY,
         "GET",
         Nothing,
+        LogAnalytics,
+    ),
+    r(
+        "/v1/{*rest}",
+        "/v1/subscriptions/{sub}/resourceGroups/input-rg/providers/Microsoft.Insights/components/input-ai/query",
+        ANY,
+        "POST",
+        Json,
         LogAnalytics,
     ),
     r(
