@@ -606,6 +606,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The resource the caller runs on for the managed identity endpoints, as
+    /// `--managed-identity-host` sets it: its system-assigned identity is served when a
+    /// request names none.
+    pub fn managed_identity_host(mut self, resource_id: impl Into<String>) -> Self {
+        self.config.managed_identity_host = Some(resource_id.into());
+        self
+    }
+
     /// Most connections served at once (default 512); more wait in the listen backlog.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = max;
