@@ -810,3 +810,18 @@ async fn fault_rules_throttle_imds_in_its_own_envelope() {
     assert_eq!(body["error"], "too_many_requests");
     assert!(headers.contains_key("retry-after"));
 }
+
+/// azure-identity for Python (`clients/python/tests/test_managed_identity.py`):
+/// `ManagedIdentityCredential` through IMDS (`AZURE_POD_IDENTITY_AUTHORITY_HOST`) and App
+/// Service (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`), `DefaultAzureCredential` running as the
+/// host's system-assigned identity; each reads a resource group through ARM.
+#[tokio::test]
+async fn azure_identity_python_managed_identity_reads_arm() {
+    let Some(python) =
+        crate::support::real_client("identity::azure_identity_python_managed_identity_reads_arm")
+    else {
+        return;
+    };
+    let out = crate::support::run_pytest(&python, "test_managed_identity.py").await;
+    assert!(out.contains("4 passed"), "{out}");
+}
