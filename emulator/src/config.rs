@@ -118,9 +118,9 @@ pub struct Config {
     /// Under `--data-dir`, only a new data directory is seeded.
     pub seed: Option<Seed>,
     /// The resource id of the Azure resource the caller "runs on" for IMDS and the App
-    /// Service identity endpoint (`--managed-identity-host`): its system-assigned identity
-    /// is served by default. Without it, a request must name one of the tenant's managed
-    /// identities.
+    /// Service identity endpoint (`EmulatorBuilder::managed_identity_host`): its
+    /// system-assigned identity is served by default. Without it, a request must name one of
+    /// the tenant's managed identities.
     pub managed_identity_host: Option<String>,
 }
 

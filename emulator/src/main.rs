@@ -138,12 +138,6 @@ struct Args {
     /// connections); HTTP/2 connections are pinged at this interval.
     #[arg(long, env = "ENTRA_EMULATOR_HEADER_READ_TIMEOUT", value_parser = positive_duration, default_value = "30s")]
     header_read_timeout: Duration,
-    /// The ARM resource id the caller runs on, for the managed identity endpoints (IMDS
-    /// `/metadata/identity/oauth2/token`, App Service `/msi/token`): its system-assigned
-    /// identity is served when a request names none (see docs/managed-identity.md). Also
-    /// settable at run time: PUT /_emulator/managed-identity.
-    #[arg(long, env = "ENTRA_EMULATOR_MANAGED_IDENTITY_HOST")]
-    managed_identity_host: Option<String>,
 }
 
 /// A duration longer than zero.
@@ -199,7 +193,7 @@ impl Args {
             seed,
             max_connections: self.max_connections,
             header_read_timeout: self.header_read_timeout,
-            managed_identity_host: self.managed_identity_host,
+            managed_identity_host: None,
             // An empty entry (`a,,b`, or the variable set empty) names nothing.
             allowed_hosts: self
                 .allowed_host

@@ -606,9 +606,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The resource the caller runs on for the managed identity endpoints, as
-    /// `--managed-identity-host` sets it: its system-assigned identity is served when a
-    /// request names none.
+    /// The resource the caller runs on for the managed identity endpoints (as
+    /// `PUT /_emulator/managed-identity` sets it at run time): its system-assigned identity
+    /// is served when a request names none.
     pub fn managed_identity_host(mut self, resource_id: impl Into<String>) -> Self {
         self.config.managed_identity_host = Some(resource_id.into());
         self
