@@ -185,7 +185,20 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     } else {
         StatusCode::OK
     };
-    Ok(json(status, &render(&resource, true)))
+    let mut response = json(status, &render(&resource, true));
+    // A new managed identity's answer names it in `Location` (relative), as the recording
+    // fixtures/azure/cli_role_assignment_no_graph.json shows.
+    if created
+        && resource
+            .resource_type
+            .eq_ignore_ascii_case(crate::managed_identity::USER_ASSIGNED_TYPE)
+        && let Ok(v) = axum::http::HeaderValue::from_str(&resource.id)
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, v);
+    }
+    Ok(response)
 }
 
 /// `PATCH …/providers/{ns}/{type}/{name}`: replaces the given tags, sku and kind, merges

@@ -167,7 +167,8 @@ impl AppState {
             at.tenant,
         )?;
         // Managed identity ids spell `resourcegroups` in lower case (CLI-MI recording).
-        let new_id = if a.full_type().eq_ignore_ascii_case(USER_ASSIGNED_TYPE) {
+        let is_identity = a.full_type().eq_ignore_ascii_case(USER_ASSIGNED_TYPE);
+        let new_id = if is_identity {
             mi_resource_id(&id)
         } else {
             id.clone()
@@ -177,7 +178,12 @@ impl AppState {
             name: a.name().to_owned(),
             resource_type: a.full_type(),
             location,
-            tags: fields.tags,
+            // A managed identity always shows its tags, `{}` when none were given (as the
+            // recording above shows).
+            tags: match fields.tags {
+                None if is_identity => Some(Map::new()),
+                tags => tags,
+            },
             sku: fields.sku,
             kind: fields.kind,
             properties,
@@ -308,8 +314,16 @@ pub(crate) fn fill_properties(
             }
         }
     } else if full_type.eq_ignore_ascii_case(USER_ASSIGNED_TYPE) {
-        // Server-owned, in the order of a real answer (CLI-MI recording,
+        // Server-owned, in the order of a real answer (fixtures/azure/
+        // cli_role_assignment_no_graph.json, api-version 2024-11-30; CLI-MI recording,
         // Azure/azure-cli `…/identity/tests/latest/recordings/test_identity_management.yaml`).
+        let scope = given
+            .get("isolationScope")
+            .filter(|v| v.is_string())
+            .cloned()
+            .or_else(|| kept("isolationScope"))
+            .unwrap_or_else(|| json!("None"));
+        p.insert("isolationScope".into(), scope);
         p.insert(
             "tenantId".into(),
             kept("tenantId").unwrap_or_else(|| json!(at.tenant)),

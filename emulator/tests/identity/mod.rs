@@ -145,7 +145,9 @@ async fn user_assigned_identities_are_arm_resources_with_a_managed_identity_prin
     let created = mi.uai("payments").await;
     // Shape of a real PUT answer (CLI-MI: Azure/azure-cli
     // src/azure-cli/azure/cli/command_modules/identity/tests/latest/recordings/test_identity_management.yaml):
-    // lower-case `resourcegroups` in the id, properties tenantId, principalId, clientId.
+    // lower-case `resourcegroups` in the id, properties tenantId, principalId, clientId;
+    // `isolationScope` and `tags: {}` as fixtures/azure/cli_role_assignment_no_graph.json
+    // (api-version 2024-11-30) shows them, and the id in `Location`.
     assert_eq!(
         created["id"],
         format!(
@@ -158,7 +160,11 @@ async fn user_assigned_identities_are_arm_resources_with_a_managed_identity_prin
     assert_eq!(created["location"], "westus");
     let props = &created["properties"];
     let keys: Vec<&String> = props.as_object().expect("props").keys().collect();
-    assert_eq!(keys, ["tenantId", "principalId", "clientId"]);
+    assert_eq!(
+        keys,
+        ["isolationScope", "tenantId", "principalId", "clientId"]
+    );
+    assert_eq!(props["isolationScope"], "None");
     assert_eq!(props["tenantId"], mi.app.emu.tenant_id().to_string());
     let (principal, client) = (
         props["principalId"].as_str().expect("p").to_owned(),
