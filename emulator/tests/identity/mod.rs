@@ -21,7 +21,10 @@ struct Mi {
 
 impl Mi {
     async fn new(builder: entra_emulator::EmulatorBuilder) -> Self {
-        let app = TestApp::with(builder).await;
+        Self::on(TestApp::with(builder).await).await
+    }
+
+    async fn on(app: TestApp) -> Self {
         let arm = app
             .admin_token_v2("https://management.azure.com/.default")
             .await
@@ -830,4 +833,66 @@ async fn azure_identity_python_managed_identity_reads_arm() {
     };
     let out = crate::support::run_pytest(&python, "test_managed_identity.py").await;
     assert!(out.contains("4 passed"), "{out}");
+}
+
+#[tokio::test]
+async fn identities_and_their_principals_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("entra-mi-persist-{}", uuid::Uuid::new_v4()));
+    let (principal, client, site_principal) = {
+        let mi = Mi::new(Emulator::builder().data_dir(&dir)).await;
+        let uai = mi.uai("kept").await;
+        let (_, _, web) = mi
+            .put(
+                &mi.site_path("web"),
+                "2022-03-01",
+                json!({"location": "westus", "identity": {"type": "SystemAssigned"}}),
+            )
+            .await;
+        (
+            uai["properties"]["principalId"]
+                .as_str()
+                .expect("p")
+                .to_owned(),
+            uai["properties"]["clientId"]
+                .as_str()
+                .expect("c")
+                .to_owned(),
+            web["identity"]["principalId"]
+                .as_str()
+                .expect("p")
+                .to_owned(),
+        )
+    };
+    // The first emulator lets go of the directory's lock as it shuts down, just after drop.
+    let mut tries = 0;
+    let emu = loop {
+        match Emulator::builder().data_dir(&dir).start().await {
+            Ok(emu) => break emu,
+            Err(e) if tries < 100 => {
+                tries += 1;
+                assert!(format!("{e:?}").contains("Locked"), "{e:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    let mi = Mi::on(TestApp {
+        emu,
+        http: reqwest::Client::new(),
+    })
+    .await;
+    let (status, sp) = mi.graph_sp(&principal).await;
+    assert_eq!(status, StatusCode::OK, "{sp}");
+    assert_eq!(sp["servicePrincipalType"], "ManagedIdentity");
+    assert_eq!(mi.graph_sp(&site_principal).await.0, StatusCode::OK);
+    let (_, web) = mi
+        .arm(Method::GET, &mi.site_path("web"), "2022-03-01")
+        .await;
+    assert_eq!(web["identity"]["principalId"], site_principal.as_str());
+    let (status, _, _) = mi
+        .imds(&format!("{}&client_id={client}", arm_resource()), true)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    drop(mi);
+    let _ = std::fs::remove_dir_all(&dir);
 }
