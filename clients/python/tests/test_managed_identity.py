@@ -6,6 +6,7 @@ it. Each gets a token and reads ARM as the identity, which holds Reader on its g
 import uuid
 
 import pytest
+import requests
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -40,10 +41,17 @@ def user_assigned(emulator):
     """A resource group holding a user-assigned identity that may read it."""
     resources, _ = clients(emulator, emulator.credential)
     group = resources.resource_groups.create_or_update("mi-rg", {"location": "westeurope"})
-    identity = resources.resources.begin_create_or_update_by_id(
-        f"{group.id}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/worker",
-        {"location": "westeurope"}, api_version="2023-01-31").result()
-    grant_reader(emulator, group.id, identity.properties["principalId"])
+    # A plain PUT, as `az identity create` sends it: ARM answers 201 with a `Location` that
+    # carries no api-version, which the generic client's long-running-operation poller would
+    # follow.
+    token = emulator.credential.get_token(*ARM_SCOPE).token
+    created = requests.put(
+        f"{emulator.base_url}{group.id}/providers/Microsoft.ManagedIdentity/"
+        "userAssignedIdentities/worker?api-version=2023-01-31",
+        json={"location": "westeurope"}, headers={"Authorization": f"Bearer {token}"})
+    assert created.status_code == 201, created.text
+    identity = created.json()
+    grant_reader(emulator, group.id, identity["properties"]["principalId"])
     return group, identity
 
 
@@ -58,11 +66,11 @@ def platform(entra_emulator, monkeypatch):
 def test_imds_user_assigned(platform, monkeypatch, claims_of):
     group, identity = user_assigned(platform)
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", platform.base_url)
-    credential = ManagedIdentityCredential(client_id=identity.properties["clientId"])
+    credential = ManagedIdentityCredential(client_id=identity["properties"]["clientId"])
     token = credential.get_token(*ARM_SCOPE)
     claims = claims_of(token.token)
-    assert claims["oid"] == identity.properties["principalId"]
-    assert claims["xms_mirid"] == identity.id
+    assert claims["oid"] == identity["properties"]["principalId"]
+    assert claims["xms_mirid"] == identity["id"]
     resources, _ = clients(platform, credential)
     assert resources.resource_groups.get("mi-rg").id == group.id
 
@@ -73,7 +81,7 @@ def test_app_service_user_assigned(platform, monkeypatch):
     info = platform.control("GET", "managed-identity")
     monkeypatch.setenv("IDENTITY_ENDPOINT", info["identityEndpoint"])
     monkeypatch.setenv("IDENTITY_HEADER", info["identityHeader"])
-    credential = ManagedIdentityCredential(client_id=identity.properties["clientId"])
+    credential = ManagedIdentityCredential(client_id=identity["properties"]["clientId"])
     resources, _ = clients(platform, credential)
     assert resources.resource_groups.get("mi-rg").id == group.id
 
