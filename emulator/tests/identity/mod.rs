@@ -124,6 +124,15 @@ impl Mi {
         (status, headers, r.json().await.expect("json"))
     }
 
+    /// The status of reading the group `rg` with `token`.
+    async fn read_group(&self, token: Option<&str>) -> StatusCode {
+        let path = format!(
+            "/subscriptions/{}/resourceGroups/rg?api-version=2021-04-01",
+            self.sub
+        );
+        self.app.call(Method::GET, &path, token, None).await.0
+    }
+
     async fn set_host(&self, host: Value) -> Value {
         let r = self
             .app
@@ -729,17 +738,7 @@ async fn a_new_identity_replicates_and_a_role_gained_after_its_token_is_not_seen
         .imds(&format!("{}&client_id={client}", arm_resource()), true)
         .await;
     let bearer = token["access_token"].as_str().expect("token").to_owned();
-    let read = || async {
-        mi.app
-            .call(
-                Method::GET,
-                &format!("{scope}/resourceGroups/rg?api-version=2021-04-01"),
-                Some(&bearer),
-                None,
-            )
-            .await
-            .0
-    };
+    let read = || mi.read_group(Some(&bearer));
     // Unknown to ARM's role data yet: 403.
     assert_eq!(read().await, StatusCode::FORBIDDEN);
     let (status, _, body) = assign("0b1e5a5e-0000-4000-8000-000000000002", true).await;
@@ -761,16 +760,10 @@ async fn a_new_identity_replicates_and_a_role_gained_after_its_token_is_not_seen
         .imds(&format!("{}&client_id={client}", arm_resource()), true)
         .await;
     assert_ne!(fresh["access_token"].as_str(), Some(bearer.as_str()));
-    let (status, _, _) = mi
-        .app
-        .call(
-            Method::GET,
-            &format!("{scope}/resourceGroups/rg?api-version=2021-04-01"),
-            fresh["access_token"].as_str(),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        mi.read_group(fresh["access_token"].as_str()).await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -793,16 +786,10 @@ async fn without_a_cached_token_a_role_takes_the_usual_propagation_delay() {
     let (_, _, token) = mi
         .imds(&format!("{}&client_id={client}", arm_resource()), true)
         .await;
-    let (status, _, _) = mi
-        .app
-        .call(
-            Method::GET,
-            &format!("{scope}/resourceGroups/rg?api-version=2021-04-01"),
-            token["access_token"].as_str(),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        mi.read_group(token["access_token"].as_str()).await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
