@@ -222,6 +222,24 @@ async fn user_assigned_identities_are_arm_resources_with_a_managed_identity_prin
         sp["alternativeNames"],
         json!(["isExplicit=True", created["id"]])
     );
+    // Tools find managed identities by type (`az ad sp list --filter`).
+    let (status, _, list) = mi
+        .app
+        .call(
+            Method::GET,
+            "/v1.0/servicePrincipals?$filter=servicePrincipalType%20eq%20'ManagedIdentity'",
+            Some(&mi.graph),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let ids: Vec<&Value> = list["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .map(|v| &v["id"])
+        .collect();
+    assert_eq!(ids, [&json!(principal)]);
 
     // DELETE: 200 with an empty body (CLI-MI), and the principal leaves the directory.
     let (status, body) = mi
