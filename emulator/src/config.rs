@@ -124,6 +124,11 @@ pub struct Config {
     /// The tenant to set up at start, after the bootstrap (`--seed`; see [`crate::seed`]).
     /// Under `--data-dir`, only a new data directory is seeded.
     pub seed: Option<Seed>,
+    /// The resource id of the Azure resource the caller "runs on" for IMDS and the App
+    /// Service identity endpoint (`EmulatorBuilder::managed_identity_host`): its
+    /// system-assigned identity is served by default. Without it, a request must name one of
+    /// the tenant's managed identities.
+    pub managed_identity_host: Option<String>,
 }
 
 impl Default for Config {
@@ -153,6 +158,7 @@ impl Default for Config {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             allowed_hosts: Vec::new(),
             seed: None,
+            managed_identity_host: None,
         }
     }
 }

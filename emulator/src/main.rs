@@ -196,6 +196,7 @@ impl Args {
             seed,
             max_connections: self.max_connections,
             header_read_timeout: self.header_read_timeout,
+            managed_identity_host: None,
             // An empty entry (`a,,b`, or the variable set empty) names nothing.
             allowed_hosts: self
                 .allowed_host

@@ -171,7 +171,13 @@ pub(super) fn sp_values<'a>(
             "appid" => odata::Value::Str(Cow::Owned(sp.app_id.to_string())),
             "displayname" => odata::Value::Str(Cow::Borrowed(&sp.display_name)),
             "accountenabled" => odata::Value::Bool(sp.account_enabled),
-            "serviceprincipaltype" => odata::Value::Str(Cow::Borrowed("Application")),
+            // `ManagedIdentity` for a managed identity's principal (kept in its props).
+            "serviceprincipaltype" => odata::Value::Str(Cow::Borrowed(
+                sp.props
+                    .get("servicePrincipalType")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("Application"),
+            )),
             "serviceprincipalnames" => {
                 let mut names = vec![Cow::Owned(sp.app_id.to_string())];
                 if let Some(app) = dir.app_by_app_id(&sp.app_id) {

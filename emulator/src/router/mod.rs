@@ -25,7 +25,7 @@ use crate::monitor;
 #[cfg(feature = "portal")]
 use crate::portal;
 use crate::services::AppState;
-use crate::{arm, control, entra, graph};
+use crate::{arm, control, entra, graph, identity};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub(crate) fn router(state: AppState) -> Router {
@@ -95,6 +95,7 @@ fn table() -> Router<AppState> {
         .merge(entra_routes())
         .merge(graph_routes())
         .merge(arm_routes())
+        .merge(identity_routes())
         .merge(control_routes());
     #[cfg(feature = "monitor")]
     let table = table.merge(monitor_routes());
@@ -195,6 +196,13 @@ fn arm_routes() -> Router<AppState> {
         .route("/metadata/endpoints", get(arm::metadata_endpoints))
 }
 
+/// The managed identity endpoints: IMDS and App Service's `IDENTITY_ENDPOINT`.
+fn identity_routes() -> Router<AppState> {
+    Router::new()
+        .route("/metadata/identity/oauth2/token", get(identity::imds_token))
+        .route("/msi/token", get(identity::app_service_token))
+}
+
 /// The Azure Monitor data planes, and the control API that seeds their tables.
 #[cfg(feature = "monitor")]
 fn monitor_routes() -> Router<AppState> {
@@ -260,6 +268,10 @@ fn control_routes() -> Router<AppState> {
                 .delete(control::faults::clear),
         )
         .route("/_emulator/faults/{id}", delete(control::faults::remove))
+        .route(
+            "/_emulator/managed-identity",
+            get(control::identity::get).put(control::identity::put),
+        )
         .route(
             "/_emulator/{*rest}",
             get(control::not_found).post(control::not_found),

@@ -614,6 +614,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The resource the caller runs on for the managed identity endpoints (as
+    /// `PUT /_emulator/managed-identity` sets it at run time): its system-assigned identity
+    /// is served when a request names none.
+    pub fn managed_identity_host(mut self, resource_id: impl Into<String>) -> Self {
+        self.config.managed_identity_host = Some(resource_id.into());
+        self
+    }
+
     /// Most connections served at once (default 512); more wait in the listen backlog.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = max;

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "hosts",
             "keys",
             "kql",
+            "managed_identity",
             "rbac",
             "resources",
             "secret",
@@ -38,7 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "wire",
         &[
-            "arm", "control", "entra", "graph", "monitor", "portal", "replay",
+            "arm", "control", "entra", "graph", "identity", "monitor", "portal", "replay",
         ],
     ),
     ("router", &["router"]),

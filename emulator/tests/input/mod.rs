@@ -29,6 +29,10 @@ enum Owner {
     Ingestion,
     Control,
     Portal,
+    /// IMDS: `{"error", "error_description"}`.
+    Imds,
+    /// App Service's identity endpoint: `{"statusCode", "message"}`.
+    AppService,
 }
 
 /// How a route reads its body.
@@ -429,6 +433,30 @@ const ROUTES: &[Route] = &[
         Control,
     ),
     r(
+        "/metadata/identity/oauth2/token",
+        "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/",
+        GET,
+        "GET",
+        Nothing,
+        Imds,
+    ),
+    r(
+        "/msi/token",
+        "/msi/token?api-version=2019-08-01&resource=https://management.azure.com/",
+        GET,
+        "GET",
+        Nothing,
+        AppService,
+    ),
+    r(
+        "/_emulator/managed-identity",
+        "/_emulator/managed-identity",
+        &["GET", "PUT"],
+        "PUT",
+        Json,
+        Control,
+    ),
+    r(
         "/_emulator/faults",
         "/_emulator/faults",
         &["DELETE", "GET", "POST"],
@@ -656,7 +684,7 @@ const CASES: &[Case] = &[
 fn limit(owner: Owner) -> usize {
     const MB: usize = 1 << 20;
     match owner {
-        Entra | Portal | Ingestion => MB,
+        Entra | Portal | Ingestion | Imds | AppService => MB,
         Graph | Arm => 4 * MB,
         LogAnalytics | AppInsights => 2 * MB,
         Control => 64 * MB,
@@ -802,7 +830,7 @@ impl Tokens {
             LogAnalytics => &self.log_analytics,
             AppInsights => &self.app_insights,
             Ingestion => &self.ingestion,
-            Entra | Control | Portal => return None,
+            Entra | Control | Portal | Imds | AppService => return None,
         })
     }
 }
@@ -883,6 +911,8 @@ fn envelope_problem(owner: Owner, headers: &HeaderMap, body: &Value) -> Option<S
             is_str(&body["error"]["code"]) && is_str(&body["error"]["message"])
         }
         Portal => content_type.starts_with("text/html"),
+        Imds => is_str(&body["error"]) && is_str(&body["error_description"]),
+        AppService => body["statusCode"].is_u64() && is_str(&body["message"]),
     };
     let json = owner == Portal || content_type.starts_with("application/json");
     (!(ok && json)).then(|| format!("not a {owner:?} error ({content_type}): {body}"))

@@ -183,6 +183,7 @@ impl Loaded {
                     sku: r.sku,
                     kind: r.kind,
                     properties: r.properties,
+                    identity: r.identity,
                     created: r.created,
                 });
             }

@@ -211,6 +211,8 @@ pub(crate) struct ResourceRec {
     sku: Option<Json>,
     kind: Option<String>,
     properties: Map<String, Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<Json>,
     created: OffsetDateTime,
 }
 
@@ -410,6 +412,7 @@ fn resource(r: &Resource) -> Record {
         sku: r.sku.clone(),
         kind: r.kind.clone(),
         properties: r.properties.clone(),
+        identity: r.identity.clone(),
         created: r.created,
     })
 }
