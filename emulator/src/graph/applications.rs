@@ -76,7 +76,11 @@ pub(super) fn apply_app_body(
                         }
                     };
                 }
-                merge_prop(&mut next.props, "api", Value::Object(api));
+                let api = Value::Object(api);
+                if !template.get("api").is_some_and(|d| known_keys(d, &api)) {
+                    return Err(invalid_value("api", TY));
+                }
+                merge_prop(&mut next.props, "api", api);
             }
             // Secrets are added with addPassword and certificates are not emulated; an empty
             // list (which the Azure CLI sends) is accepted. The error wording is a guess.
@@ -411,6 +415,8 @@ mod tests {
             json!({"identifierUris": ["no scheme"]}),
             json!({"passwordCredentials": [{"displayName": "x"}]}),
             json!({"displayName": null}),
+            json!({"web": {"implicitGrantSettings": {"nope": true}}}),
+            json!({"api": {"nope": []}}),
         ] {
             assert!(
                 apply_app_body(&mut app, body(bad.clone()), false).is_err(),
