@@ -11,6 +11,7 @@ mod deleted;
 mod error;
 mod identifier_uri;
 pub(crate) mod odata;
+pub(crate) mod owners;
 mod query;
 pub(crate) mod render;
 mod service_principals;

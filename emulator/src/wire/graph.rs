@@ -192,19 +192,25 @@ pub(crate) struct Application<'a> {
     app_id: Uuid,
     application_template_id: Value,
     disabled_by_microsoft_status: Value,
+    created_by_app_id: Option<Uuid>,
     created_date_time: String,
     display_name: &'a str,
     description: Value,
     group_membership_claims: Value,
     identifier_uris: &'a [String],
     is_device_only_auth_supported: Value,
+    is_disabled: Value,
     is_fallback_public_client: Value,
+    native_authentication_apis_enabled: Value,
     notes: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2_require_post_response: Option<Value>,
     publisher_domain: &'a str,
     service_management_reference: Value,
     sign_in_audience: &'a str,
     tags: Value,
     token_encryption_key_id: Value,
+    unique_name: Value,
     saml_metadata_url: Value,
     default_redirect_uri: Value,
     certification: Value,
@@ -214,6 +220,8 @@ pub(crate) struct Application<'a> {
     add_ins: Value,
     api: ApiApplication,
     app_roles: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authentication_behaviors: Option<Value>,
     info: InformationalUrl,
     key_credentials: Vec<Value>,
     parental_control_settings: ParentalControlSettings,
@@ -239,19 +247,24 @@ impl<'a> Application<'a> {
             app_id: app.app_id,
             application_template_id: p.or_null("applicationTemplateId"),
             disabled_by_microsoft_status: p.or_null("disabledByMicrosoftStatus"),
+            created_by_app_id: app.created_by_app_id,
             created_date_time: datetime(app.created),
             display_name: &app.display_name,
             description: p.or_null("description"),
             group_membership_claims: p.or_null("groupMembershipClaims"),
             identifier_uris: &app.identifier_uris,
             is_device_only_auth_supported: p.or_null("isDeviceOnlyAuthSupported"),
+            is_disabled: p.or_null("isDisabled"),
             is_fallback_public_client: p.or_null("isFallbackPublicClient"),
+            native_authentication_apis_enabled: p.or_null("nativeAuthenticationApisEnabled"),
             notes: p.or_null("notes"),
+            oauth2_require_post_response: None,
             publisher_domain,
             service_management_reference: p.or_null("serviceManagementReference"),
             sign_in_audience: &app.sign_in_audience,
             tags: p.or_empty("tags"),
             token_encryption_key_id: p.or_null("tokenEncryptionKeyId"),
+            unique_name: p.or_null("uniqueName"),
             saml_metadata_url: p.or_null("samlMetadataUrl"),
             default_redirect_uri: p.or_null("defaultRedirectUri"),
             certification: p.or_null("certification"),
@@ -267,6 +280,7 @@ impl<'a> Application<'a> {
                 pre_authorized_applications: api.or_empty("preAuthorizedApplications"),
             },
             app_roles: p.or_empty("appRoles"),
+            authentication_behaviors: None,
             info: InformationalUrl::new(p.child("info")),
             key_credentials: Vec::new(),
             parental_control_settings: ParentalControlSettings {
@@ -295,6 +309,20 @@ impl<'a> Application<'a> {
             spa: RedirectUris::new(p.child("spa")),
         }
     }
+
+    /// Adds the properties Graph returns only when `$select` names them.
+    pub(crate) fn selecting(mut self, app: &directory::Application, fields: &[String]) -> Self {
+        let p = Props(Some(&app.props));
+        let named = |f: &str| fields.iter().any(|s| s.eq_ignore_ascii_case(f));
+        if named("oauth2RequirePostResponse") {
+            self.oauth2_require_post_response =
+                Some(p.or("oauth2RequirePostResponse", false.into()));
+        }
+        if named("authenticationBehaviors") {
+            self.authentication_behaviors = Some(p.or_null("authenticationBehaviors"));
+        }
+        self
+    }
 }
 
 /// A service principal (`microsoft.graph.servicePrincipal`).
@@ -311,11 +339,14 @@ pub(crate) struct ServicePrincipal<'a> {
     application_template_id: Value,
     app_owner_organization_id: Uuid,
     app_role_assignment_required: Value,
+    created_by_app_id: Option<Uuid>,
     created_date_time: Option<String>,
     description: Value,
     disabled_by_microsoft_status: Value,
     display_name: &'a str,
     homepage: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_disabled: Option<Value>,
     login_url: Value,
     logout_url: Value,
     notes: Value,
@@ -331,6 +362,8 @@ pub(crate) struct ServicePrincipal<'a> {
     saml_single_sign_on_settings: Value,
     add_ins: Value,
     app_roles: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_security_attributes: Option<Value>,
     info: InformationalUrl,
     key_credentials: Value,
     oauth2_permission_scopes: Value,
@@ -362,6 +395,7 @@ impl<'a> ServicePrincipal<'a> {
             application_template_id: p.or_null("applicationTemplateId"),
             app_owner_organization_id: tenant,
             app_role_assignment_required: p.or("appRoleAssignmentRequired", false.into()),
+            created_by_app_id: sp.created_by_app_id,
             // Graph keeps second precision here, unlike the application's 7-digit fraction.
             created_date_time: Some(datetime(
                 sp.created.replace_nanosecond(0).unwrap_or(sp.created),
@@ -370,6 +404,7 @@ impl<'a> ServicePrincipal<'a> {
             disabled_by_microsoft_status: p.or_null("disabledByMicrosoftStatus"),
             display_name: &sp.display_name,
             homepage: p.or_null("homepage"),
+            is_disabled: None,
             login_url: p.or_null("loginUrl"),
             logout_url: p.or_null("logoutUrl"),
             notes: p.or_null("notes"),
@@ -385,6 +420,7 @@ impl<'a> ServicePrincipal<'a> {
             saml_single_sign_on_settings: p.or_null("samlSingleSignOnSettings"),
             add_ins: p.or_empty("addIns"),
             app_roles: p.or_empty("appRoles"),
+            custom_security_attributes: None,
             info: InformationalUrl::new(p.child("info")),
             key_credentials: p.or_empty("keyCredentials"),
             oauth2_permission_scopes: p.or_empty("oauth2PermissionScopes"),
@@ -393,6 +429,19 @@ impl<'a> ServicePrincipal<'a> {
                 .or_empty("resourceSpecificApplicationPermissions"),
             verified_publisher: VerifiedPublisher::new(p.child("verifiedPublisher")),
         }
+    }
+
+    /// Adds the properties Graph returns only when `$select` names them.
+    pub(crate) fn selecting(mut self, sp: &directory::ServicePrincipal, fields: &[String]) -> Self {
+        let p = Props(Some(&sp.props));
+        let named = |f: &str| fields.iter().any(|s| s.eq_ignore_ascii_case(f));
+        if named("isDisabled") {
+            self.is_disabled = Some(p.or_null("isDisabled"));
+        }
+        if named("customSecurityAttributes") {
+            self.custom_security_attributes = Some(p.or_null("customSecurityAttributes"));
+        }
+        self
     }
 }
 
