@@ -278,6 +278,34 @@ async fn the_creator_owns_its_applications_and_owners_are_managed_by_ref() {
     }
     let (_, _, body) = get(&app, &admin, format!("/v1.0/applications/{id}/owners")).await;
     assert_eq!(body["value"].as_array().map(Vec::len), Some(1));
+
+    // An application that does not exist, an id that is not a GUID, a service principal.
+    let nobody = uuid::Uuid::new_v4();
+    for (method, path, want) in [
+        (
+            Method::GET,
+            format!("/v1.0/applications/{nobody}/owners"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            "/v1.0/applications/nope/owners".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::DELETE,
+            format!("/v1.0/applications/{nobody}/owners/{admin_sp}/$ref"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            format!("/v1.0/servicePrincipals(appId='{nobody}')/owners"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let (status, _, body) = app.call(method, &path, Some(&admin), None).await;
+        assert_eq!(status, want, "{path}: {body}");
+    }
 }
 
 #[tokio::test]
