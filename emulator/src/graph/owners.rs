@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::*;
@@ -16,17 +16,11 @@ use super::*;
 pub(super) fn rendered(state: &AppState, dir: &Directory, app: &Application) -> Value {
     let tenant = state.config.tenant_id;
     let owners = app.owners.iter().filter_map(|id| dir.sp(id)).map(|sp| {
-        let mut o = Map::new();
-        o.insert(
-            "@odata.type".into(),
-            json!("#microsoft.graph.servicePrincipal"),
-        );
-        o.extend(render::service_principal(
+        Value::Object(render::typed_service_principal(
             sp,
             dir.app_by_app_id(&sp.app_id),
             &tenant,
-        ));
-        Value::Object(o)
+        ))
     });
     Value::Array(owners.collect())
 }

@@ -117,6 +117,22 @@ pub(crate) fn service_principal(
     object(wire::ServicePrincipal::new(sp, app, *tenant))
 }
 
+/// A service principal as a directory object (in `getByIds`, deleted items, owners): with
+/// its `@odata.type` first.
+pub(crate) fn typed_service_principal(
+    sp: &ServicePrincipal,
+    app: Option<&Application>,
+    tenant: &Uuid,
+) -> Map<String, Value> {
+    let mut o = Map::new();
+    o.insert(
+        "@odata.type".into(),
+        Value::from("#microsoft.graph.servicePrincipal"),
+    );
+    o.extend(service_principal(sp, app, tenant));
+    o
+}
+
 /// Keeps only the `$select`ed properties, in Graph's order.
 pub(crate) fn select(object: Map<String, Value>, fields: Option<&[String]>) -> Map<String, Value> {
     match fields {
