@@ -209,7 +209,16 @@ pub(super) fn app_response(
     status: StatusCode,
     select: Option<&[String]>,
 ) -> Response {
-    let object = render::application_selected(app, tenant_domain(state), select);
+    let mut object = render::application_selected(app, tenant_domain(state), select);
+    if status == StatusCode::CREATED {
+        // The create answer has the 7-digit fraction that later reads drop (Azure/azure-cli
+        // test_credential_reset recording: fixtures/azure/cli_role_app_credential_reset.json,
+        // exchanges 1 and 3).
+        object.insert(
+            "createdDateTime".into(),
+            Value::from(crate::wire::graph::datetime(app.created)),
+        );
+    }
     entity_response(ctx, state, &APPLICATIONS, &app.id, object, status, select)
 }
 

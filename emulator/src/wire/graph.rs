@@ -248,7 +248,8 @@ impl<'a> Application<'a> {
             application_template_id: p.or_null("applicationTemplateId"),
             disabled_by_microsoft_status: p.or_null("disabledByMicrosoftStatus"),
             created_by_app_id: app.created_by_app_id,
-            created_date_time: datetime(app.created),
+            // Reads show whole seconds; only the create answer has the 7-digit fraction.
+            created_date_time: datetime(app.created.replace_nanosecond(0).unwrap_or(app.created)),
             display_name: &app.display_name,
             description: p.or_null("description"),
             group_membership_claims: p.or_null("groupMembershipClaims"),

@@ -115,6 +115,14 @@ async fn applications_carry_graphs_newer_v1_properties() {
     assert_eq!(body["createdByAppId"], client_id.as_str());
     assert_eq!(body.as_object().map(|o| o.len()), Some(8), "{body}");
 
+    // The create answer's createdDateTime has a 7-digit fraction, reads whole seconds
+    // (fixtures/azure/cli_role_app_credential_reset.json, exchanges 1 and 3).
+    let (_, _, read) = get(&app, &admin, format!("/v1.0/applications/{id}")).await;
+    let read = read["createdDateTime"].as_str().expect("read time");
+    let made = created["createdDateTime"].as_str().expect("create time");
+    assert!(!read.contains('.') && read.ends_with('Z'), "{read}");
+    assert_eq!(made[..19], read[..19]);
+
     // The enum has two members (Graph docs); read-only properties are refused.
     for bad in [
         json!({"nativeAuthenticationApisEnabled": "some"}),
