@@ -59,6 +59,28 @@ async fn graph_round_trip_keeps_the_secret_value_to_the_one_answer() {
         .await
         .expect("create");
     assert_eq!(app.display_name, "client-test");
+    // The creator is recorded and owns the application (issue 18 item 12).
+    let creator = app.created_by_app_id.clone().expect("createdByAppId");
+    let owners = graph.list_owners(&app.id).await.expect("owners");
+    assert_eq!(owners.len(), 1);
+    assert_eq!(owners[0]["appId"], creator.as_str());
+    let other = graph
+        .create_application("client-co-owner")
+        .await
+        .expect("create");
+    let other_sp = graph
+        .create_service_principal(&other.app_id)
+        .await
+        .expect("sp");
+    assert_eq!(
+        other_sp.created_by_app_id.as_deref(),
+        Some(creator.as_str())
+    );
+    graph
+        .add_owner(&app.id, &other_sp.id)
+        .await
+        .expect("add owner");
+    assert_eq!(graph.list_owners(&app.id).await.expect("owners").len(), 2);
     let options = SecretOptions {
         display_name: Some("ci".into()),
         ..Default::default()

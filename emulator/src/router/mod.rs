@@ -145,6 +145,19 @@ fn graph_routes() -> Router<AppState> {
             "/v1.0/applications/{id}/removePassword",
             post(graph::remove_password),
         )
+        .route("/v1.0/applications/$count", get(graph::owners::count))
+        .route("/v1.0/servicePrincipals/$count", get(graph::owners::count))
+        .route("/v1.0/applications/{id}/owners", get(graph::owners::list))
+        .route(
+            "/v1.0/applications/{id}/owners/$ref",
+            post(graph::owners::add),
+        )
+        .route(
+            "/v1.0/applications/{id}/owners/{owner}/$ref",
+            delete(graph::owners::remove),
+        )
+        .route("/v1.0/{key}/owners", get(graph::owners::list))
+        .route("/v1.0/{key}/owners/$ref", post(graph::owners::add))
         .route(
             "/v1.0/servicePrincipals",
             get(graph::list_sps).post(graph::create_sp),

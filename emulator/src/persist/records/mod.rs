@@ -174,6 +174,10 @@ pub(crate) struct AppRec {
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
+    #[serde(default)]
+    created_by_app_id: Option<Uuid>,
+    #[serde(default)]
+    owners: Vec<Uuid>,
 }
 
 /// [`ServicePrincipal`].
@@ -188,6 +192,8 @@ pub(crate) struct SpRec {
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
+    #[serde(default)]
+    created_by_app_id: Option<Uuid>,
 }
 
 /// [`ResourceGroup`].
@@ -366,6 +372,8 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
             props: a.props.clone(),
             deleted: a.deleted,
             seq: a.seq,
+            created_by_app_id: a.created_by_app_id,
+            owners: a.owners.clone(),
         }),
         StoredObject::ServicePrincipal(s) => Record::Sp(SpRec {
             id: s.id,
@@ -381,6 +389,7 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
             props: s.props.clone(),
             deleted: s.deleted,
             seq: s.seq,
+            created_by_app_id: s.created_by_app_id,
         }),
     }
 }
