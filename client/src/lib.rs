@@ -32,6 +32,7 @@ pub mod credential;
 pub mod error;
 pub mod graph;
 mod http;
+pub mod managed_identity;
 pub mod monitor;
 pub mod token;
 pub mod workflows;
@@ -47,6 +48,7 @@ pub use credential::{
 pub use error::{Error, Service, ServiceError};
 pub use graph::{Graph, NewSecret, OneTimeSecret};
 pub use http::{Exchange, Recorder, RetryPolicy};
+pub use managed_identity::{ManagedIdentityCredential, ManagedIdentityId};
 pub use monitor::Monitor;
 pub use token::{TokenApi, TokenEndpoint, TokenRequest, TokenResponse};
 

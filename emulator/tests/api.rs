@@ -8,6 +8,7 @@ mod credentials;
 mod entra;
 mod faults;
 mod graph;
+mod identity;
 mod input;
 mod monitor;
 mod persistence;

@@ -3,6 +3,7 @@
 mod certificates;
 mod create_for_rbac;
 mod federated;
+mod managed_identity;
 mod portal;
 mod powershell;
 mod propagation;
@@ -28,6 +29,7 @@ pub(crate) fn all() -> Vec<Definition> {
         powershell::scenarios(),
         role_assignments::scenarios(),
         propagation::scenarios(),
+        managed_identity::scenarios(),
     ]
     .concat()
 }

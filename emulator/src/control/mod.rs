@@ -1,6 +1,7 @@
 //! The emulator's own control API under `/_emulator` (not part of Azure).
 
 pub(crate) mod faults;
+pub(crate) mod identity;
 pub(crate) mod issuer;
 pub(crate) mod subscriptions;
 #[cfg(feature = "monitor")]

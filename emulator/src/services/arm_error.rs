@@ -211,6 +211,14 @@ pub(crate) enum ArmError {
     /// A metrics query the metrics API refuses. Its body is flat, `{"code","message"}`, as
     /// third-party captures of the metrics API show.
     MetricsBadRequest(String),
+    /// A resource's `identity` that the managed identity service refuses: ARM wraps the
+    /// service's own `BadRequest` (`inner`) in its message (Azure/azure-cli#31837).
+    FailedIdentityOperation {
+        /// The resource's id.
+        resource: String,
+        /// The managed identity service's message.
+        inner: String,
+    },
 }
 
 /// ARM's US-style timestamp, e.g. `8/17/2017 10:54:41 PM`.
@@ -562,6 +570,16 @@ impl ArmError {
                 "Data collection rule is invalid".to_owned(),
             ),
             MetricsBadRequest(message) => (bad, "BadRequest", message.clone()),
+            FailedIdentityOperation { resource, inner } => {
+                let inner = serde_json::json!({"error": {"code": "BadRequest", "message": inner}});
+                (
+                    bad,
+                    "FailedIdentityOperation",
+                    format!(
+                        "Identity operation for resource '{resource}' failed with error 'Failed to perform resource identity operation. Status: 'BadRequest'. Response: '{inner}'.'."
+                    ),
+                )
+            }
         }
     }
 }

@@ -204,6 +204,9 @@ impl AppState {
             telemetry: RwLock::new(MonitorStore::default()),
             tokens: TokenCache::default(),
             issuers: Default::default(),
+            platform: parking_lot::Mutex::new(super::identities::Platform::new(
+                config.managed_identity_host.clone(),
+            )),
             faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
             clock: Clock::default(),
             admin_secret: SecretHash::new(config.admin_client_secret.expose()),
@@ -243,6 +246,11 @@ impl AppState {
             *self.telemetry.write() = monitor;
         }
         self.faults.reset(self.clock.now());
+        {
+            let mut platform = self.platform.lock();
+            platform.tokens.clear();
+            platform.host = self.config.managed_identity_host.clone();
+        }
         #[cfg(feature = "persistence")]
         if let Some(p) = &self.persist {
             p.request_snapshot();

@@ -52,6 +52,13 @@ pub(crate) const REAL_CLIENTS: &[RealClient] = &[
         tests: &["credentials::python_certificate_and_workload_identity_credentials_call_arm"],
     },
     RealClient {
+        name: "azure-identity ManagedIdentityCredential (IMDS, App Service, DefaultAzureCredential)",
+        need: Need::Python(
+            "pytest, entra_emulator_pytest, azure.identity, azure.mgmt.authorization, azure.mgmt.resource",
+        ),
+        tests: &["identity::azure_identity_python_managed_identity_reads_arm"],
+    },
+    RealClient {
         name: "azure-monitor-query and azure-monitor-ingestion",
         need: Need::Python(
             "pytest, entra_emulator_pytest, azure.identity, azure.monitor.query, azure.monitor.ingestion",

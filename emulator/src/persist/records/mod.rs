@@ -204,6 +204,10 @@ pub(crate) struct AppRec {
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
+    #[serde(default)]
+    created_by_app_id: Option<Uuid>,
+    #[serde(default)]
+    owners: Vec<Uuid>,
 }
 
 /// [`ServicePrincipal`].
@@ -218,6 +222,8 @@ pub(crate) struct SpRec {
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
+    #[serde(default)]
+    created_by_app_id: Option<Uuid>,
 }
 
 /// [`ResourceGroup`].
@@ -241,6 +247,8 @@ pub(crate) struct ResourceRec {
     sku: Option<Json>,
     kind: Option<String>,
     properties: Map<String, Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<Json>,
     created: OffsetDateTime,
 }
 
@@ -417,6 +425,8 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
             props: a.props.clone(),
             deleted: a.deleted,
             seq: a.seq,
+            created_by_app_id: a.created_by_app_id,
+            owners: a.owners.clone(),
         }),
         StoredObject::ServicePrincipal(s) => Record::Sp(SpRec {
             id: s.id,
@@ -432,6 +442,7 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
             props: s.props.clone(),
             deleted: s.deleted,
             seq: s.seq,
+            created_by_app_id: s.created_by_app_id,
         }),
     }
 }
@@ -463,6 +474,7 @@ fn resource(r: &Resource) -> Record {
         sku: r.sku.clone(),
         kind: r.kind.clone(),
         properties: r.properties.clone(),
+        identity: r.identity.clone(),
         created: r.created,
     })
 }
