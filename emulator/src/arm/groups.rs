@@ -4,7 +4,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::generic::tags_field;
@@ -12,45 +11,15 @@ use super::{ArmError, Call, empty, json, known_subscription, regions};
 use crate::rbac::{Plane, Scope};
 use crate::resources::{ArmStore, ResourceGroup};
 use crate::services::groups::{GroupFields, group_scope};
+use crate::wire::arm as wire;
 
 const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
 use crate::services::groups::WRITE;
 const DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
 const JOB_PREFIX: &str = "RESOURCEGROUPDELETIONJOB-";
 
-/// A resource group as ARM shows it, serialized straight from the stored group.
-#[derive(Serialize)]
-struct Rendered<'a> {
-    id: String,
-    name: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    location: &'a str,
-    #[serde(rename = "managedBy", skip_serializing_if = "Option::is_none")]
-    managed_by: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<&'a Map<String, Value>>,
-    properties: Provisioned,
-}
-
-#[derive(Serialize)]
-struct Provisioned {
-    #[serde(rename = "provisioningState")]
-    provisioning_state: &'static str,
-}
-
-fn render(g: &ResourceGroup) -> Rendered<'_> {
-    Rendered {
-        id: g.id(),
-        name: &g.name,
-        kind: "Microsoft.Resources/resourceGroups",
-        location: &g.location,
-        managed_by: g.managed_by.as_deref(),
-        tags: g.tags.as_ref(),
-        properties: Provisioned {
-            provisioning_state: "Succeeded",
-        },
-    }
+fn render(g: &ResourceGroup) -> wire::ResourceGroup<'_> {
+    wire::ResourceGroup::new(g)
 }
 
 /// `GET /subscriptions/{s}/resourcegroups`: every group the caller may read.
@@ -71,12 +40,18 @@ pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
             scope: sub_scope.as_str().to_owned(),
         });
     }
-    let value: Vec<Rendered<'_>> = store
+    let value: Vec<wire::ResourceGroup<'_>> = store
         .groups(&id)
         .filter(|g| all || group_scope(sub, &g.name).is_ok_and(|s| call.allowed(&store, READ, &s)))
         .map(render)
         .collect();
-    Ok(json(StatusCode::OK, &json!({ "value": value })))
+    Ok(json(
+        StatusCode::OK,
+        &wire::List {
+            value,
+            next_link: None,
+        },
+    ))
 }
 
 fn existing<'s>(store: &'s ArmStore, sub: &str, rg: &str) -> Result<&'s ResourceGroup, ArmError> {

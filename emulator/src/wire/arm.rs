@@ -1,6 +1,7 @@
 //! Azure Resource Manager objects.
 
 use serde::Serialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::resources;
@@ -45,6 +46,58 @@ impl<'a> Subscription<'a> {
             },
         }
     }
+}
+
+/// A resource group (`GET /subscriptions/{s}/resourcegroups/{rg}` and its lists), serialized
+/// straight from the stored group, fields in ARM's order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ResourceGroup<'a> {
+    id: String,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    location: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    managed_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<&'a Map<String, Value>>,
+    properties: Provisioned,
+}
+
+/// `properties` of an object ARM reports as provisioned.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Provisioned {
+    provisioning_state: &'static str,
+}
+
+impl<'a> ResourceGroup<'a> {
+    /// The stored group `g`; groups are created synchronously, so always `Succeeded`.
+    pub(crate) fn new(g: &'a resources::ResourceGroup) -> Self {
+        Self {
+            id: g.id(),
+            name: &g.name,
+            kind: "Microsoft.Resources/resourceGroups",
+            location: &g.location,
+            managed_by: g.managed_by.as_deref(),
+            tags: g.tags.as_ref(),
+            properties: Provisioned {
+                provisioning_state: "Succeeded",
+            },
+        }
+    }
+}
+
+/// ARM's list envelope: one page of `value`, and the URL of the next when there is one.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct List<T> {
+    /// The page.
+    pub(crate) value: Vec<T>,
+    /// The next page's URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_link: Option<String>,
 }
 
 #[cfg(test)]
