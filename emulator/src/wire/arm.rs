@@ -87,6 +87,11 @@ impl<'a> ResourceGroup<'a> {
             },
         }
     }
+
+    /// The group's name.
+    pub(crate) fn name(&self) -> &str {
+        self.name
+    }
 }
 
 /// ARM's list envelope: one page of `value`, and the URL of the next when there is one.

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod group_lists;
 mod paths;
 
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
