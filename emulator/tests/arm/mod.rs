@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod component_shape;
 mod group_lists;
 mod paths;
 
