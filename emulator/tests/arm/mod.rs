@@ -16,6 +16,7 @@ use crate::support::*;
 mod component_shape;
 mod group_lists;
 mod paths;
+mod providers;
 
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
