@@ -28,33 +28,21 @@ fn known(namespace: &str) -> Result<&'static providers::Provider, ArmError> {
         .ok_or_else(|| ArmError::InvalidResourceNamespace(namespace.to_owned()))
 }
 
+const READ_PROVIDERS: &str = "Microsoft.Resources/subscriptions/providers/read";
+
 /// `GET /subscriptions/{s}/providers`: every provider the emulator knows, registered.
 pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
-    subscription_scope(
-        call,
-        sub,
-        "Microsoft.Resources/subscriptions/providers/read",
-    )?;
-    let value = providers::PROVIDERS
+    subscription_scope(call, sub, READ_PROVIDERS)?;
+    let value: Vec<_> = providers::PROVIDERS
         .iter()
         .map(|p| wire::Provider::new(sub, p))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &wire::List {
-            value,
-            next_link: None,
-        },
-    ))
+    Ok(json(StatusCode::OK, &wire::List::all(value)))
 }
 
 /// `GET /subscriptions/{s}/providers/{namespace}`.
 pub(crate) fn get(call: &Call<'_>, sub: &str, namespace: &str) -> Result<Response, ArmError> {
-    subscription_scope(
-        call,
-        sub,
-        "Microsoft.Resources/subscriptions/providers/read",
-    )?;
+    subscription_scope(call, sub, READ_PROVIDERS)?;
     Ok(json(
         StatusCode::OK,
         &wire::Provider::new(sub, known(namespace)?),
@@ -81,17 +69,11 @@ pub(crate) fn locations(call: &Call<'_>, sub: &str) -> Result<Response, ArmError
         sub,
         "Microsoft.Resources/subscriptions/locations/read",
     )?;
-    let value = regions::DISPLAY
+    let value: Vec<_> = regions::DISPLAY
         .iter()
         .map(|r| wire::Location::new(sub, r))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &wire::List {
-            value,
-            next_link: None,
-        },
-    ))
+    Ok(json(StatusCode::OK, &wire::List::all(value)))
 }
 
 /// ARM's answer to a resource asked for with an api-version its type does not take: when the

@@ -106,6 +106,16 @@ pub(crate) struct List<T> {
     pub(crate) next_link: Option<String>,
 }
 
+impl<T> List<T> {
+    /// Every item in one page.
+    pub(crate) fn all(value: Vec<T>) -> Self {
+        Self {
+            value,
+            next_link: None,
+        }
+    }
+}
+
 /// A resource provider registered in a subscription (`GET /subscriptions/{s}/providers/{ns}`),
 /// fields in the order of `GetProvider.json` (Microsoft.Resources REST spec, 2021-04-01).
 #[derive(Debug, Clone, Serialize)]

@@ -9,6 +9,22 @@ async fn tagged_group(app: &TestApp, token: &str, name: &str, tags: Value) {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
 }
 
+/// GET of a `nextLink` (an absolute URL on the emulator).
+async fn follow(app: &TestApp, token: &str, next: &str) -> Answer {
+    let r = app
+        .http
+        .get(next)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("next");
+    Answer {
+        status: r.status(),
+        headers: r.headers().clone(),
+        body: r.json().await.unwrap_or(Value::Null),
+    }
+}
+
 fn names(body: &Value) -> Vec<&str> {
     body["value"]
         .as_array()
@@ -60,18 +76,7 @@ async fn resource_group_lists_filter_by_tag_and_page() {
             break;
         };
         assert!(next.starts_with(&app.url(&sub(&app))), "{next}");
-        let r = app
-            .http
-            .get(next)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("next");
-        page = Answer {
-            status: r.status(),
-            headers: r.headers().clone(),
-            body: r.json().await.unwrap_or(Value::Null),
-        };
+        page = follow(&app, &token, next).await;
     }
     assert_eq!(seen, ["alpha", "Bravo", "charlie", "delta", "echo"]);
     assert_eq!(pages, 3);
@@ -79,15 +84,8 @@ async fn resource_group_lists_filter_by_tag_and_page() {
     let first = list("$top=1&$filter=tagName%20eq%20'env'%20and%20tagValue%20eq%20'prod'").await;
     assert_eq!(names(&first.body), ["alpha"]);
     let next = first.body["nextLink"].as_str().expect("nextLink");
-    let r = app
-        .http
-        .get(next)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("next");
-    let second: Value = r.json().await.expect("json");
-    assert_eq!(names(&second), ["charlie"]);
+    let second = follow(&app, &token, next).await;
+    assert_eq!(names(&second.body), ["charlie"]);
     // Without $top, every group at once.
     let all = list("").await;
     assert_eq!(names(&all.body).len(), 5);
