@@ -1,4 +1,4 @@
-//! What an Application Insights component's create answers (issue 18 item 10).
+//! What Monitor resources (App Insights components, Log Analytics workspaces) answer (issue 18 item 10).
 
 use super::*;
 
@@ -56,4 +56,30 @@ async fn components_answer_the_spec_examples_properties() {
     let b = send(&app, "PUT", &other, Some(&token), Some(body)).await;
     assert_eq!(b.body["properties"]["Flow_Type"], "Bluefield");
     assert_eq!(b.body["properties"]["Request_Source"], "rest");
+}
+
+/// A workspace's PUT answers `provisioningState: Creating` (201 and 200 alike), a read
+/// `Succeeded`: `WorkspacesCreate.json` (Azure/azure-rest-api-specs,
+/// `specification/operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2020-08-01/examples/`)
+/// and `WorkspacesSubscriptionList.json` (2022-10-01).
+#[tokio::test]
+async fn workspaces_answer_their_put_while_creating() {
+    let app = immediate_app().await;
+    let token = admin_arm(&app).await;
+    create_group(&app, &token, "oiautorest6685").await;
+    let path = format!(
+        "{}/resourceGroups/oiautorest6685/providers/Microsoft.OperationalInsights/workspaces/AzTest2170?api-version=2020-08-01",
+        sub(&app)
+    );
+    let body = json!({"properties": {"sku": {"name": "PerGB2018"}, "retentionInDays": 30},
+        "location": "australiasoutheast", "tags": {"tag1": "val1"}});
+    let created = send(&app, "PUT", &path, Some(&token), Some(body.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["properties"]["provisioningState"], "Creating");
+    assert_eq!(created.body["name"], "AzTest2170");
+    let replaced = send(&app, "PUT", &path, Some(&token), Some(body)).await;
+    assert_eq!(replaced.status, StatusCode::OK);
+    assert_eq!(replaced.body["properties"]["provisioningState"], "Creating");
+    let read = send(&app, "GET", &path, Some(&token), None).await;
+    assert_eq!(read.body["properties"]["provisioningState"], "Succeeded");
 }
