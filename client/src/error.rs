@@ -18,6 +18,8 @@ pub enum Service {
     Metrics,
     /// Application Insights query API.
     AppInsights,
+    /// A managed identity endpoint (IMDS, App Service).
+    ManagedIdentity,
 }
 
 /// An error answer from a service, parsed.

@@ -36,6 +36,10 @@ pub struct Application {
     pub app_id: String,
     /// Display name.
     pub display_name: String,
+    /// App id of the client that created it (Graph's `createdByAppId`; absent from older
+    /// answers).
+    #[serde(default)]
+    pub created_by_app_id: Option<String>,
     /// Who can sign in.
     #[serde(default)]
     pub sign_in_audience: Option<String>,
@@ -60,6 +64,9 @@ pub struct ServicePrincipal {
     pub app_id: String,
     /// Display name.
     pub display_name: String,
+    /// App id of the client that created it (`createdByAppId`).
+    #[serde(default)]
+    pub created_by_app_id: Option<String>,
     /// Whether it can sign in.
     #[serde(default)]
     pub account_enabled: Option<bool>,
@@ -313,6 +320,28 @@ impl Graph {
         let req = Request::new(Method::POST, self.url("/directoryObjects/getByIds")).json(&body);
         let page: Page<Value> = self.send(req).await?.json(Service::Graph)?;
         Ok(page.value)
+    }
+
+    /// `GET /applications/{id}/owners`: the owners as directory objects, each with its
+    /// `@odata.type` (the emulator's are service principals).
+    pub async fn list_owners(&self, object_id: &str) -> Result<Vec<Value>, Error> {
+        let url = self.url(&format!("/applications/{object_id}/owners"));
+        let page: Page<Value> = self
+            .send(Request::new(Method::GET, url))
+            .await?
+            .json(Service::Graph)?;
+        Ok(page.value)
+    }
+
+    /// `POST /applications/{id}/owners/$ref`: makes directory object `owner_id` an owner.
+    pub async fn add_owner(&self, object_id: &str, owner_id: &str) -> Result<(), Error> {
+        let url = self.url(&format!("/applications/{object_id}/owners/$ref"));
+        let body = json!({
+            "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{owner_id}")
+        });
+        self.send(Request::new(Method::POST, url).json(&body))
+            .await
+            .map(drop)
     }
 
     /// Deletes a service principal.

@@ -31,6 +31,7 @@ pub mod credential;
 pub mod error;
 pub mod graph;
 mod http;
+pub mod managed_identity;
 pub mod monitor;
 pub mod token;
 pub mod workflows;
@@ -45,6 +46,7 @@ pub use credential::{
 pub use error::{Error, Service, ServiceError};
 pub use graph::{Graph, NewSecret, OneTimeSecret};
 pub use http::{Exchange, Recorder, RetryPolicy};
+pub use managed_identity::{ManagedIdentityCredential, ManagedIdentityId};
 pub use monitor::Monitor;
 pub use token::{TokenApi, TokenEndpoint, TokenRequest, TokenResponse};
 

@@ -59,6 +59,28 @@ async fn graph_round_trip_keeps_the_secret_value_to_the_one_answer() {
         .await
         .expect("create");
     assert_eq!(app.display_name, "client-test");
+    // The creator is recorded and owns the application (issue 18 item 12).
+    let creator = app.created_by_app_id.clone().expect("createdByAppId");
+    let owners = graph.list_owners(&app.id).await.expect("owners");
+    assert_eq!(owners.len(), 1);
+    assert_eq!(owners[0]["appId"], creator.as_str());
+    let other = graph
+        .create_application("client-co-owner")
+        .await
+        .expect("create");
+    let other_sp = graph
+        .create_service_principal(&other.app_id)
+        .await
+        .expect("sp");
+    assert_eq!(
+        other_sp.created_by_app_id.as_deref(),
+        Some(creator.as_str())
+    );
+    graph
+        .add_owner(&app.id, &other_sp.id)
+        .await
+        .expect("add owner");
+    assert_eq!(graph.list_owners(&app.id).await.expect("owners").len(), 2);
     let options = SecretOptions {
         display_name: Some("ci".into()),
         ..Default::default()
@@ -817,17 +839,16 @@ async fn monitor_publish_and_read_metrics_and_query_a_workspace() {
         .collect();
     assert_eq!(totals, vec![12.0], "{read}");
 
-    // The admin holds no Log Analytics data role, but Owner grants the query action.
-    let empty = env
+    // The admin holds no Log Analytics data role, but Owner grants the query action. A
+    // workspace without data still answers `print` (the query is resolved first).
+    let printed = env
         .admin
         .monitor()
         .query_workspace(&customer_id, "print n = 1", None)
         .await
-        .expect("204 is no error");
-    assert!(
-        empty.tables.is_empty(),
-        "a workspace without data answers 204"
-    );
+        .expect("print in a workspace without data");
+    assert_eq!(printed.tables.len(), 1);
+    assert_eq!(printed.tables[0].rows, vec![vec![serde_json::json!(1)]]);
 }
 
 #[tokio::test]
@@ -863,3 +884,84 @@ async fn the_emulator_clock_sends_the_admin_token_the_control_api_requires() {
 }
 /// The README's in-process example, verbatim (the README quotes the file).
 mod readme;
+
+#[tokio::test]
+async fn managed_identity_credentials_get_tokens_from_imds_and_app_service() {
+    use entra_client::{ManagedIdentityCredential, ManagedIdentityId};
+    let env = TestEnv::new().await;
+    let arm = env.admin.arm();
+    let sub = env.emu.subscription_id().to_string();
+    let rg = arm
+        .create_resource_group(&sub, "mi-rg", "eastus", None)
+        .await
+        .expect("rg");
+    let uai = arm
+        .put_resource(
+            &format!(
+                "{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/worker",
+                rg.id
+            ),
+            "2023-01-31",
+            &serde_json::json!({"location": "eastus"}),
+        )
+        .await
+        .expect("identity");
+    let principal = uai.properties["principalId"].as_str().expect("principal");
+    let client_id = uai.properties["clientId"].as_str().expect("client");
+    let reader = arm
+        .role_definition_by_name(&rg.id, "Reader")
+        .await
+        .expect("reader")
+        .expect("Reader exists");
+    arm.create_role_assignment(&rg.id, &reader.id, principal, Some("ServicePrincipal"))
+        .await
+        .expect("assignment");
+    env.emu.advance_clock(Duration::from_secs(3600));
+
+    let imds = ManagedIdentityCredential::imds(
+        &env.cloud,
+        env.emu.url(),
+        ManagedIdentityId::ClientId(client_id.to_owned()),
+    )
+    .expect("credential");
+    let as_identity = AzureClient::new(env.cloud.clone(), imds).expect("client");
+    let got = as_identity
+        .arm()
+        .get_resource_group(&sub, "mi-rg")
+        .await
+        .expect("read as the identity");
+    assert_eq!(got.id, rg.id);
+
+    let info: serde_json::Value =
+        reqwest::get(format!("{}/_emulator/managed-identity", env.emu.url()))
+            .await
+            .expect("control")
+            .json()
+            .await
+            .expect("json");
+    let app_service = ManagedIdentityCredential::app_service(
+        &env.cloud,
+        info["identityEndpoint"].as_str().expect("endpoint"),
+        info["identityHeader"].as_str().expect("header"),
+        ManagedIdentityId::ObjectId(principal.to_owned()),
+    )
+    .expect("credential");
+    let token = app_service
+        .get_token("https://management.azure.com/.default")
+        .await
+        .expect("token");
+    assert!(token.expires_on > time::OffsetDateTime::now_utc() + time::Duration::hours(23));
+    // A wrong header: the endpoint's error surfaces as a service error.
+    let wrong = ManagedIdentityCredential::app_service(
+        &env.cloud,
+        info["identityEndpoint"].as_str().expect("endpoint"),
+        "wrong",
+        ManagedIdentityId::SystemAssigned,
+    )
+    .expect("credential");
+    let err = wrong
+        .get_token("https://management.azure.com/.default")
+        .await
+        .expect_err("refused");
+    assert_eq!(err.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
+}

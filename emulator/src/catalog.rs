@@ -19,6 +19,8 @@
 //! | [`Api::LogsQuery`] | `/v1/workspaces/…` and other `/v1/…` | OneAPI `error` with `innererror` |
 //! | [`Api::AppInsights`] | `/v1/apps/…` | OneAPI `error` |
 //! | [`Api::LogsIngestion`] | `/dataCollectionRules/…` | `error.code/message` |
+//! | [`Api::Imds`] | `/metadata/identity/…` | IMDS's `error`/`error_description` |
+//! | [`Api::AppServiceIdentity`] | `/msi/…` | `statusCode`/`message` |
 //! | [`Api::Portal`] | `/_emulator/portal…` | an HTML page |
 //! | [`Api::Control`] | `/_emulator…` | `error.code/message` |
 //! | [`Api::Unmatched`] | anything else | the control API's |
@@ -73,6 +75,10 @@ pub enum Api {
     AppInsights,
     /// The Logs Ingestion API.
     LogsIngestion,
+    /// The Azure Instance Metadata Service's managed identity token endpoint.
+    Imds,
+    /// The App Service / Functions managed identity endpoint (`IDENTITY_ENDPOINT`).
+    AppServiceIdentity,
     /// The emulator's HTML portal.
     Portal,
     /// The emulator's control API.
@@ -83,7 +89,7 @@ pub enum Api {
 
 impl Api {
     /// Every API, in the order of the module documentation's table.
-    pub const ALL: [Api; 10] = [
+    pub const ALL: [Api; 12] = [
         Api::Entra,
         Api::Graph,
         Api::Arm,
@@ -91,6 +97,8 @@ impl Api {
         Api::LogsQuery,
         Api::AppInsights,
         Api::LogsIngestion,
+        Api::Imds,
+        Api::AppServiceIdentity,
         Api::Portal,
         Api::Control,
         Api::Unmatched,
@@ -113,6 +121,8 @@ impl Api {
         let second = segs.next();
         match first {
             "v1.0" | "beta" => Api::Graph,
+            "metadata" if second == Some("identity") => Api::Imds,
+            "msi" => Api::AppServiceIdentity,
             _ if arm_root(first).is_some() => {
                 if *method == Method::POST && is_custom_metrics(path) {
                     Api::CustomMetrics
@@ -153,6 +163,8 @@ impl Api {
             Api::LogsQuery | Api::AppInsights => 2 * MB,
             // The documented limit of one call, compressed or not.
             Api::LogsIngestion => MB,
+            // Token requests are GETs: no body is read.
+            Api::Imds | Api::AppServiceIdentity => MB,
             Api::Portal => MB,
             // Table seeding takes large bodies (larger than any Azure API, to seed quickly).
             Api::Control | Api::Unmatched => 64 * MB,
@@ -170,6 +182,7 @@ impl Api {
             Api::LogsQuery | Api::LogsIngestion => Some(Service::Logs),
             Api::AppInsights => Some(Service::Appinsights),
             Api::Unmatched => Some(Service::All),
+            Api::Imds | Api::AppServiceIdentity => Some(Service::ManagedIdentity),
             Api::Portal | Api::Control => None,
         }
     }
@@ -202,6 +215,10 @@ impl Api {
             Api::AppInsights => "https://api.applicationinsights.io".into(),
             // Really the rule's (or its endpoint's) own host, which the path does not name.
             Api::LogsIngestion => "https://logs.ingest.monitor.azure.com".into(),
+            // IMDS's link-local address, plain HTTP as on Azure.
+            Api::Imds => "http://169.254.169.254".into(),
+            // The documented example of `IDENTITY_ENDPOINT`'s host.
+            Api::AppServiceIdentity => "http://localhost:4141".into(),
             Api::Portal | Api::Control => return None,
         })
     }
@@ -230,9 +247,32 @@ fn is_custom_metrics(path: &str) -> bool {
         && segs.count() >= 8
 }
 
+/// The resource id of a resource-centric Log Analytics query, `/v1/{resourceId}/query`: at
+/// least a resource id's eight segments between `/v1` and `query`. The id keeps its leading
+/// slash (the Log Analytics data-plane spec declares the path `/{resourceId}/query` under
+/// base path `/v1`, Query_ResourceExecute in Azure/azure-rest-api-specs,
+/// specification/operationalinsights/data-plane/Microsoft.OperationalInsights/stable/2022-10-27/OperationalInsights.json).
+pub(crate) fn logs_query_resource(path: &str) -> Option<&str> {
+    let resource = path.strip_prefix("/v1")?.strip_suffix("/query")?;
+    let segments = resource.split('/').filter(|s| !s.is_empty()).count();
+    (resource.starts_with("/subscriptions/") && segments >= 8).then_some(resource)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_centric_query_paths_name_a_resource() {
+        let ws = "/subscriptions/s/resourceGroups/g/providers/Microsoft.OperationalInsights/workspaces/w";
+        assert_eq!(logs_query_resource(&format!("/v1{ws}/query")), Some(ws));
+        assert_eq!(
+            logs_query_resource("/v1/subscriptions/s/resourceGroups/g/query"),
+            None
+        );
+        assert_eq!(logs_query_resource("/v1/workspaces/w/query"), None);
+        assert_eq!(logs_query_resource(&format!("/v1{ws}/metadata")), None);
+    }
 
     #[test]
     fn paths_map_to_their_apis() {
@@ -251,6 +291,8 @@ mod tests {
             (&get, "/beta/x", Api::Graph),
             (&get, "/subscriptions/x/resourceGroups", Api::Arm),
             (&get, "/metadata/endpoints", Api::Arm),
+            (&get, "/metadata/identity/oauth2/token", Api::Imds),
+            (&get, "/msi/token", Api::AppServiceIdentity),
             (&get, "/tenants", Api::Arm),
             (&get, "/Subscriptions/x/resourcegroups", Api::Arm),
             (&get, "/SUBSCRIPTIONS", Api::Arm),
@@ -279,6 +321,8 @@ mod tests {
             (&post, "/subscriptions/s/resourceGroups/g/metrics", Api::Arm),
             (&post, "/v1/workspaces/w/query", Api::LogsQuery),
             (&get, "/v1/other", Api::LogsQuery),
+            (&post, "/v1/$batch", Api::LogsQuery),
+            (&post, &format!("/v1{resource}/query"), Api::LogsQuery),
             (&get, "/v1/apps/a/query", Api::AppInsights),
             (
                 &post,

@@ -28,6 +28,10 @@ pub const DEFAULT_ADMIN_OWNER_ASSIGNMENT: Uuid = uuid!("e17a0000-0000-4000-8000-
 /// Default verified domain of the tenant (accepted in place of the tenant id in URLs).
 pub const DEFAULT_TENANT_DOMAIN: &str = "emulator.onmicrosoft.com";
 
+/// Lifetime of the tokens for clients that declare CAE capability `cp1`: recorded answers
+/// to such clients say `expires_in: 86399` (docs/entra.md).
+pub const DEFAULT_CAE_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
+
 /// Most rows a query returns before the result is truncated (the Log Analytics limit).
 pub const DEFAULT_QUERY_ROW_LIMIT: usize = 500_000;
 
@@ -83,6 +87,9 @@ pub struct Config {
     pub admin_client_secret: Secret,
     /// Lifetime of issued access tokens (`expires_in` is one second less, as Entra reports).
     pub token_lifetime: Duration,
+    /// Lifetime of tokens for clients that declare continuous access evaluation (`xms_cc`
+    /// `cp1`); Entra gives them 24 hours.
+    pub cae_token_lifetime: Duration,
     /// How long after an application's creation Graph still refuses to create its service
     /// principal ("does not reference a valid application object"), as replication does.
     pub graph_replication: Duration,
@@ -117,6 +124,11 @@ pub struct Config {
     /// The tenant to set up at start, after the bootstrap (`--seed`; see [`crate::seed`]).
     /// Under `--data-dir`, only a new data directory is seeded.
     pub seed: Option<Seed>,
+    /// The resource id of the Azure resource the caller "runs on" for IMDS and the App
+    /// Service identity endpoint (`EmulatorBuilder::managed_identity_host`): its
+    /// system-assigned identity is served by default. Without it, a request must name one of
+    /// the tenant's managed identities.
+    pub managed_identity_host: Option<String>,
 }
 
 impl Default for Config {
@@ -132,6 +144,7 @@ impl Default for Config {
             admin_client_id: DEFAULT_ADMIN_CLIENT_ID,
             admin_client_secret: Secret::new(DEFAULT_ADMIN_CLIENT_SECRET),
             token_lifetime: Duration::from_secs(3600),
+            cae_token_lifetime: DEFAULT_CAE_TOKEN_LIFETIME,
             graph_replication: Duration::ZERO,
             propagation: Propagation::default(),
             // A guess: Microsoft documents the delay but not its length; one minute fits
@@ -145,6 +158,7 @@ impl Default for Config {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             allowed_hosts: Vec::new(),
             seed: None,
+            managed_identity_host: None,
         }
     }
 }

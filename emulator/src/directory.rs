@@ -66,6 +66,10 @@ pub(crate) struct Application {
     /// When it was deleted (it is then in deleted items).
     pub(crate) deleted: Option<OffsetDateTime>,
     pub(crate) seq: u64,
+    /// App id of the client that created it (Graph's `createdByAppId`).
+    pub(crate) created_by_app_id: Option<Uuid>,
+    /// Object ids of its owners (service principals).
+    pub(crate) owners: Vec<Uuid>,
 }
 
 /// An app role held by a service principal on some resource (an appRoleAssignment).
@@ -97,6 +101,8 @@ pub(crate) struct ServicePrincipal {
     /// When it was deleted (it is then in deleted items).
     pub(crate) deleted: Option<OffsetDateTime>,
     pub(crate) seq: u64,
+    /// App id of the client that created it (Graph's `createdByAppId`).
+    pub(crate) created_by_app_id: Option<Uuid>,
 }
 
 impl Application {
@@ -119,6 +125,8 @@ impl Application {
             props: Map::new(),
             deleted: None,
             seq: 0,
+            created_by_app_id: None,
+            owners: Vec::new(),
         }
     }
 }
@@ -141,6 +149,7 @@ impl ServicePrincipal {
             props: Map::new(),
             deleted: None,
             seq: 0,
+            created_by_app_id: None,
         }
     }
 }

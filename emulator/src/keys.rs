@@ -169,13 +169,16 @@ impl SigningKey {
             .is_ok()
     }
 
-    /// The JWKS entry; `issuer` is added for v2 key sets, as Entra does.
+    /// The JWKS entry; `cloud_instance_name` and `issuer` are added for v2 key sets, as Entra
+    /// does.
     pub fn jwk(&self, issuer: Option<&str>) -> Value {
         let mut jwk = json!({
             "kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
             "n": self.n, "e": self.e, "x5c": [self.x5c],
         });
+        // v2 entries only: the v1 key set's form was not found.
         if let Some(issuer) = issuer {
+            jwk["cloud_instance_name"] = Value::from("microsoftonline.com");
             jwk["issuer"] = Value::from(issuer);
         }
         jwk

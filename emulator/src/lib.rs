@@ -58,9 +58,11 @@ pub mod fuzzing;
 mod graph;
 mod hosts;
 mod http;
+mod identity;
 mod keys;
 #[cfg(feature = "monitor")]
 mod kql;
+mod managed_identity;
 #[cfg(feature = "monitor")]
 mod monitor;
 #[cfg(feature = "persistence")]

@@ -76,9 +76,10 @@ struct Args {
     /// name a principalType.
     #[arg(long, env = "ENTRA_EMULATOR_PRINCIPAL_REPLICATION", value_parser = humantime::parse_duration, default_value = "60s")]
     principal_replication: Duration,
-    /// Lifetime of issued access tokens.
-    #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration, default_value = "1h")]
-    token_lifetime: Duration,
+    /// Lifetime of every issued access token (default: 1h, and 24h for clients that declare
+    /// CAE capability cp1)
+    #[arg(long, env = "ENTRA_EMULATOR_TOKEN_LIFETIME", value_parser = humantime::parse_duration)]
+    token_lifetime: Option<Duration>,
     /// The emulated tenant id.
     #[arg(long, env = "ENTRA_EMULATOR_TENANT_ID", default_value_t = entra_emulator::config::DEFAULT_TENANT_ID)]
     tenant_id: Uuid,
@@ -151,6 +152,7 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
 
 impl Args {
     fn into_config(self, faults: Vec<FaultSpec>, seed: Option<Seed>) -> Config {
+        let defaults = Config::default();
         let tls = match (self.plain_http, self.tls_cert, self.tls_key) {
             (true, _, _) => TlsMode::Plain,
             (false, Some(cert), Some(key)) => TlsMode::Files { cert, key },
@@ -183,7 +185,8 @@ impl Args {
             subscription_id: self.subscription_id,
             admin_client_id: self.admin_client_id,
             admin_client_secret: Secret::new(self.admin_client_secret),
-            token_lifetime: self.token_lifetime,
+            token_lifetime: self.token_lifetime.unwrap_or(defaults.token_lifetime),
+            cae_token_lifetime: self.token_lifetime.unwrap_or(defaults.cae_token_lifetime),
             graph_replication: self.graph_replication,
             propagation,
             principal_replication: self.principal_replication,
@@ -193,13 +196,14 @@ impl Args {
             seed,
             max_connections: self.max_connections,
             header_read_timeout: self.header_read_timeout,
+            managed_identity_host: None,
             // An empty entry (`a,,b`, or the variable set empty) names nothing.
             allowed_hosts: self
                 .allowed_host
                 .into_iter()
                 .filter(|h| !h.is_empty())
                 .collect(),
-            ..Config::default()
+            ..defaults
         }
     }
 }
@@ -454,4 +458,26 @@ async fn shutdown_signal() {
         () = term => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_lifetime_sets_every_token_and_defaults_apart() {
+        let config = |args: &[&str]| {
+            let args = Args::try_parse_from([&["entra-emulator"], args].concat()).expect("args");
+            let c = args.into_config(Vec::new(), None);
+            (c.token_lifetime, c.cae_token_lifetime)
+        };
+        assert_eq!(
+            config(&[]),
+            (Duration::from_secs(3600), Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            config(&["--token-lifetime", "10m"]),
+            (Duration::from_secs(600), Duration::from_secs(600))
+        );
+    }
 }

@@ -92,6 +92,9 @@ pub struct Claims {
     pub uti: String,
     /// "1.0" or "2.0".
     pub ver: String,
+    /// A managed identity's resource id (managed identity tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xms_mirid: Option<String>,
     /// Tenant creation time (Unix seconds, v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xms_tcdt: Option<i64>,
@@ -170,6 +173,7 @@ pub fn claims(grant: Grant<'_>, now: OffsetDateTime, lifetime: std::time::Durati
         tid,
         uti: URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes()),
         ver: if v1 { "1.0" } else { "2.0" }.to_owned(),
+        xms_mirid: None,
         xms_tcdt: v1.then_some(TENANT_CREATED),
     }
 }

@@ -7,6 +7,7 @@ mod concurrency;
 mod entra;
 mod faults;
 mod graph;
+mod identity;
 mod input;
 mod monitor;
 mod persistence;

@@ -29,3 +29,23 @@ def test_wrong_secret_is_refused_with_aadsts7000215(entra_emulator):
     with pytest.raises(ClientAuthenticationError) as refused:
         wrong.get_token("https://management.azure.com/.default")
     assert "AADSTS7000215" in str(refused.value.message)
+
+
+def test_key_vault_scope_with_cae_gets_a_day_long_token_and_refresh_time(entra_emulator, claims_of):
+    # Key Vault's client asks for CAE: azure-identity then sends the claims
+    # {"access_token": {"xms_cc": {"values": ["CP1"]}}}; Entra answers such a request
+    # with expires_in 86399 and refresh_in 43199, which the SDK reports as refresh_on.
+    info = entra_emulator.credential.get_token_info(
+        "https://vault.azure.net/.default", options={"enable_cae": True})
+    claims = claims_of(info.token)
+    assert claims["aud"] == "https://vault.azure.net"
+    assert claims["appid"] == entra_emulator.admin_client_id
+    issued = claims["iat"] + 300  # iat is back-dated five minutes
+    assert claims["exp"] - issued == 86400
+    assert abs(info.expires_on - (issued + 86399)) <= 5
+    assert info.refresh_on is not None
+    assert abs(info.refresh_on - (issued + 43199)) <= 5
+
+    # Without CAE the same scope gets the emulator's default hour and no refresh time.
+    plain = entra_emulator.credential.get_token_info("https://vault.azure.net/.default")
+    assert claims_of(plain.token)["exp"] - claims_of(plain.token)["iat"] == 3600 + 300

@@ -454,7 +454,7 @@ mod own_recordings {
                 .recordings
                 .push(score(&name, &replayed, &[], &mut []));
         }
-        assert_eq!(report.recordings.len(), 12);
+        assert_eq!(report.recordings.len(), 13);
         let t = report.totals();
         assert_eq!(
             (t.status.failed(), t.keys.failed(), t.codes.failed()),

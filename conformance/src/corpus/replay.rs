@@ -533,12 +533,14 @@ async fn setup(live: &mut Live, entries: &[Entry]) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the recording learns `id` from one of its own answers (it made the workspace, app
-/// or rule itself), so that setup must not make one.
+/// Whether the recording learns `id` from one of ARM's answers (it made the workspace, app
+/// or rule itself), so that setup must not make one. Only ARM answers count: a sanitized id
+/// (the zero GUID) also appears in token and query answers, which make nothing.
 fn answered(entries: &[Entry], id: &str) -> bool {
-    entries
-        .iter()
-        .any(|e| e.response_body.to_string().contains(id))
+    entries.iter().any(|e| {
+        host_of(&e.request_uri) == "management.azure.com"
+            && e.response_body.to_string().contains(id)
+    })
 }
 
 fn needs_setup_group(host: &str) -> bool {

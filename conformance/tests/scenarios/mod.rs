@@ -1,6 +1,7 @@
 //! One file per story, each listed in `all()`.
 
 mod create_for_rbac;
+mod managed_identity;
 mod portal;
 mod powershell;
 mod propagation;
@@ -24,6 +25,7 @@ pub(crate) fn all() -> Vec<Definition> {
         powershell::scenarios(),
         role_assignments::scenarios(),
         propagation::scenarios(),
+        managed_identity::scenarios(),
     ]
     .concat()
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{ArmError, Call, Route, empty, json, known_subscription};
 use crate::rbac::{Plane, Scope};
 use crate::resources::{Resource, WORKSPACE_TYPE};
+use crate::services::identities::fill_identity;
 pub(crate) use crate::services::resources::Address;
 use crate::services::resources::{
     ResourceFields, Written, fill_properties, require_group, scope_of,
@@ -91,6 +92,9 @@ pub(crate) fn render(r: &Resource, with_properties: bool) -> Value {
     if let Some(sku) = &r.sku {
         v.insert("sku".into(), sku.clone());
     }
+    if let Some(identity) = &r.identity {
+        v.insert("identity".into(), identity.clone());
+    }
     if with_properties {
         v.insert("properties".into(), Value::Object(r.properties.clone()));
     }
@@ -163,6 +167,7 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let at = Written {
         base: &call.base,
         now: call.now,
+        tenant: call.state.config.tenant_id,
         fixed: &Map::new(),
     };
     let (resource, created) = call.state.put_resource(call.caller, a, &at, || {
@@ -172,6 +177,7 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
             kind: string_field(&body, "kind")?,
             sku: body.get("sku").filter(|v| !v.is_null()).cloned(),
             properties: object_field(&body, "properties")?,
+            identity: body.get("identity").cloned(),
         })
     })?;
     let status = if created {
@@ -186,7 +192,20 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     if resource.resource_type.eq_ignore_ascii_case(WORKSPACE_TYPE) {
         rendered["properties"]["provisioningState"] = json!("Creating");
     }
-    Ok(json(status, &rendered))
+    let mut response = json(status, &rendered);
+    // A new managed identity's answer names it in `Location` (relative), as the recording
+    // fixtures/azure/cli_role_assignment_no_graph.json shows.
+    if created
+        && resource
+            .resource_type
+            .eq_ignore_ascii_case(crate::managed_identity::USER_ASSIGNED_TYPE)
+        && let Ok(v) = axum::http::HeaderValue::from_str(&resource.id)
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, v);
+    }
+    Ok(response)
 }
 
 /// `PATCH …/providers/{ns}/{type}/{name}`: replaces the given tags, sku and kind, merges
@@ -223,12 +242,20 @@ pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> 
     let at = Written {
         base: &call.base,
         now: call.now,
+        tenant: call.state.config.tenant_id,
         fixed: &Map::new(),
     };
     resource.properties =
         fill_properties(&at, &store, a, Some(&resource), kind.as_deref(), merged)?;
+    let before = resource.clone();
+    if let Some(identity) = body.get("identity") {
+        resource.identity = fill_identity(&store, Some(&before), Some(identity), &id, at.tenant)?;
+    }
     let rendered = render(&resource, true);
-    store.put_resource(resource);
+    store.put_resource(resource.clone());
+    drop(store);
+    call.state
+        .sync_identities(&resource, Some(&before), call.now);
     Ok(json(StatusCode::OK, &rendered))
 }
 
@@ -245,6 +272,11 @@ pub(crate) fn delete(call: &Call<'_>, a: &Address) -> Result<Response, ArmError>
     require_group(&store, a)?;
     let propagation = call.state.config.propagation;
     let deleted = store.delete_resource(&id, call.now, |name| propagation.delays(name.as_u128()));
+    drop(store);
+    if deleted.is_some() {
+        // A system-assigned identity, or a user-assigned identity itself, goes with it.
+        call.state.sweep_identities(call.now);
+    }
     Ok(empty(if deleted.is_some() {
         StatusCode::OK
     } else {

@@ -288,6 +288,9 @@ pub(crate) fn delete(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, A
     let group = store
         .delete_group(&id, rg, call.now, |name| propagation.delays(name.as_u128()))
         .ok_or_else(|| ArmError::ResourceGroupNotFound(rg.to_owned()))?;
+    drop(store);
+    // Identities inside the group (and those of its resources) leave the directory with it.
+    call.state.sweep_identities(call.now);
     let location = format!(
         "{}/subscriptions/{sub}/operationresults/{}?api-version={}",
         call.base,

@@ -1,6 +1,7 @@
 //! The emulator's own control API under `/_emulator` (not part of Azure).
 
 pub(crate) mod faults;
+pub(crate) mod identity;
 pub(crate) mod subscriptions;
 #[cfg(feature = "monitor")]
 pub(crate) mod tables;

@@ -1,6 +1,7 @@
 //! Entra ID: the v1 and v2 token endpoints (client credentials), OIDC discovery, JWKS and
 //! MSAL's instance discovery.
 
+mod cae;
 mod error;
 
 use axum::extract::{Path, Query};
@@ -61,9 +62,10 @@ fn resolve_tenant(state: &AppState, raw: &str) -> Result<TenantRef, EntraError> 
     }
 }
 
+/// A name Entra looks up as a tenant (one label or more: `tenant` is not found, AADSTS90002)
+/// rather than refusing it as malformed (AADSTS900023).
 fn is_dns_name(s: &str) -> bool {
     s.len() <= 253
-        && s.contains('.')
         && s.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
@@ -107,6 +109,7 @@ struct TokenForm {
     client_secret: Option<String>,
     scope: Option<String>,
     resource: Option<String>,
+    claims: Option<String>,
 }
 
 impl TokenForm {
@@ -128,6 +131,7 @@ impl TokenForm {
                     "client_secret" => &mut form.client_secret,
                     "scope" => &mut form.scope,
                     "resource" => &mut form.resource,
+                    "claims" => &mut form.claims,
                     _ => continue,
                 };
                 if slot.is_none() && !v.is_empty() {
@@ -174,9 +178,16 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// Splits a v2 `scope` into the requested resource identifier.
+/// The OpenID Connect scopes MSAL adds to a request; client credentials ignore them.
+const OIDC_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+
+/// Splits a v2 `scope` into the requested resource identifier. The OpenID Connect scopes
+/// beside a `/.default` are ignored, as Entra does.
 fn resource_from_scope(scope: &str) -> Result<String, EntraError> {
-    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let mut scopes: Vec<&str> = scope.split_whitespace().collect();
+    if scopes.iter().any(|s| !OIDC_SCOPES.contains(s)) {
+        scopes.retain(|s| !OIDC_SCOPES.contains(s));
+    }
     if let Some(plain) = scopes.iter().find(|s| !s.ends_with("/.default")) {
         return Err(EntraError::ScopeNotDefault((*plain).to_owned()));
     }
@@ -289,6 +300,7 @@ fn issue(
     if grant_type != "client_credentials" {
         return Err(EntraError::UnsupportedGrantType(grant_type));
     }
+    let lifetime = cae::lifetime(&state.config, cae::capable(form.claims.as_deref())?);
     let client_id = form
         .client_id
         .ok_or(EntraError::MissingParameter("client_id"))?;
@@ -353,17 +365,23 @@ fn issue(
             instance_tag: &state.instance_tag,
         },
         now,
-        state.config.token_lifetime,
+        lifetime,
     );
     let access_token = token::mint(&state.keys.current(), &claims);
-    let expires_in = state.config.token_lifetime.as_secs().saturating_sub(1);
+    let expires_in = lifetime.as_secs().saturating_sub(1);
     Ok(match endpoint {
-        Endpoint::V2 => json!({
-            "token_type": "Bearer",
-            "expires_in": expires_in,
-            "ext_expires_in": expires_in,
-            "access_token": access_token,
-        }),
+        Endpoint::V2 => {
+            let mut body = json!({
+                "token_type": "Bearer",
+                "expires_in": expires_in,
+                "ext_expires_in": expires_in,
+            });
+            if let Some(refresh_in) = cae::refresh_in(expires_in) {
+                body["refresh_in"] = json!(refresh_in);
+            }
+            body["access_token"] = json!(access_token);
+            body
+        }
         Endpoint::V1 => json!({
             "token_type": "Bearer",
             "expires_in": expires_in.to_string(),
@@ -392,9 +410,14 @@ fn discovery_tenant(state: &AppState, raw: &str) -> Result<(String, String), Ent
     })
 }
 
+/// A discovery answer with the headers Entra sends: caching, CORS and a request id (which
+/// MSAL logs).
 fn discovery_response(doc: Value) -> Response {
     let mut r = axum::Json(doc).into_response();
     let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&Uuid::new_v4().to_string()) {
+        h.insert("x-ms-request-id", v);
+    }
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=86400, private"),
@@ -578,6 +601,21 @@ mod tests {
             resource_from_scope("https://management.core.windows.net//.default"),
             Ok("https://management.core.windows.net/".into())
         );
+        // Entra answered `https://vault.azure.net/.default openid profile offline_access`
+        // with a token (fixtures/azure/js_identity_environment_credential_secret.json,
+        // exchange 2).
+        assert_eq!(
+            resource_from_scope("https://vault.azure.net/.default openid profile offline_access"),
+            Ok("https://vault.azure.net".into())
+        );
+        assert_eq!(
+            resource_from_scope("openid"),
+            Err(EntraError::ScopeNotDefault("openid".into()))
+        );
+        assert_eq!(
+            resource_from_scope("User.Read openid"),
+            Err(EntraError::ScopeNotDefault("User.Read".into()))
+        );
         assert_eq!(
             resource_from_scope("User.Read"),
             Err(EntraError::ScopeNotDefault("User.Read".into()))
@@ -596,7 +634,9 @@ mod tests {
     fn dns_names_and_garbage_are_told_apart() {
         assert!(is_dns_name("contoso.onmicrosoft.com"));
         assert!(!is_dns_name("not a tenant"));
-        assert!(!is_dns_name("nodots"));
+        assert!(is_dns_name("tenant"));
+        assert!(!is_dns_name("bad_tenant"));
+        assert!(!is_dns_name("a..b"));
         assert!(!is_dns_name("-bad.com"));
     }
 

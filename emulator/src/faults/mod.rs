@@ -60,6 +60,9 @@ pub enum Service {
     Metrics,
     /// The Application Insights query API (`/v1/apps/…`).
     Appinsights,
+    /// The managed identity endpoints: IMDS (`/metadata/identity/…`) and App Service
+    /// (`/msi/…`); written `managedidentity`.
+    ManagedIdentity,
 }
 
 /// One fault rule as it is written (control API body, `--faults` file), in camelCase JSON.

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use super::owners;
 use super::query::*;
 use super::*;
 use crate::directory::SIGN_IN_AUDIENCES;
@@ -24,6 +25,10 @@ pub(super) const APP_READ_ONLY: &[&str] = &[
     "certification",
     "disabledByMicrosoftStatus",
     "applicationTemplateId",
+    "createdByAppId",
+    "uniqueName",
+    // Set by Microsoft (a guess: no public source says whether clients may write it).
+    "isDisabled",
 ];
 
 /// Applies a POST/PATCH body to an application; on error nothing is applied.
@@ -44,6 +49,16 @@ pub(super) fn apply_app_body(
                 Value::String(s) if !s.trim().is_empty() => next.display_name = s,
                 Value::Null => return Err(required("displayName", TY)),
                 _ => return Err(invalid_value("displayName", TY)),
+            },
+            // Values from Graph's nativeAuthenticationApisEnabled enum (application resource).
+            "nativeAuthenticationApisEnabled" => match value {
+                Value::Null => {
+                    next.props.remove("nativeAuthenticationApisEnabled");
+                }
+                Value::String(ref s) if s == "none" || s == "all" => {
+                    next.props.insert(key, value);
+                }
+                _ => return Err(invalid_value("nativeAuthenticationApisEnabled", TY)),
             },
             "signInAudience" => match value.as_str() {
                 Some(a) if SIGN_IN_AUDIENCES.contains(&a) => next.sign_in_audience = a.to_owned(),
@@ -76,7 +91,11 @@ pub(super) fn apply_app_body(
                         }
                     };
                 }
-                merge_prop(&mut next.props, "api", Value::Object(api));
+                let api = Value::Object(api);
+                if !template.get("api").is_some_and(|d| known_keys(d, &api)) {
+                    return Err(invalid_value("api", TY));
+                }
+                merge_prop(&mut next.props, "api", api);
             }
             // Secrets are added with addPassword and certificates are not emulated; an empty
             // list (which the Azure CLI sends) is accepted. The error wording is a guess.
@@ -125,8 +144,16 @@ pub(crate) async fn list_apps(
         )?;
         let dir = state.directory();
         let domain = tenant_domain(&state);
-        let render =
-            |a: &Application| render::select(render::application(a, domain), q.select.as_deref());
+        let render = |a: &Application| {
+            let mut o = render::select(
+                render::application_selected(a, domain, q.select.as_deref()),
+                q.select.as_deref(),
+            );
+            if q.expand_owners {
+                o.insert("owners".into(), owners::rendered(&state, &dir, a));
+            }
+            o
+        };
         let items: Vec<(u64, Map<String, Value>)> =
             match q.filter.as_ref().and_then(|f| f.exact("appId")) {
                 // Index lookup for the most common filter.
@@ -138,13 +165,25 @@ pub(crate) async fn list_apps(
                     .into_iter()
                     .collect(),
                 None => {
-                    let matching = dir.apps_after(q.after).filter(|(_, a)| {
+                    let matches = |a: &Application| {
                         q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a)))
-                    });
-                    matching
-                        .take(q.top + 1)
-                        .map(|(seq, a)| (seq, render(a)))
-                        .collect()
+                    };
+                    match q.order_by_name {
+                        Some(desc) => {
+                            let all = dir.apps_after(0).filter(|(_, a)| matches(a)).collect();
+                            order_by_name(all, |a| a.display_name.clone(), desc, q.after)
+                                .into_iter()
+                                .take(q.top + 1)
+                                .map(|(pos, a)| (pos, render(a)))
+                                .collect()
+                        }
+                        None => dir
+                            .apps_after(q.after)
+                            .filter(|(_, a)| matches(a))
+                            .take(q.top + 1)
+                            .map(|(seq, a)| (seq, render(a)))
+                            .collect(),
+                    }
                 }
             };
         let count = q.count.then(|| {
@@ -170,7 +209,16 @@ pub(super) fn app_response(
     status: StatusCode,
     select: Option<&[String]>,
 ) -> Response {
-    let object = render::application(app, tenant_domain(state));
+    let mut object = render::application_selected(app, tenant_domain(state), select);
+    if status == StatusCode::CREATED {
+        // The create answer has the 7-digit fraction that later reads drop (Azure/azure-cli
+        // test_credential_reset recording: fixtures/azure/cli_role_app_credential_reset.json,
+        // exchanges 1 and 3).
+        object.insert(
+            "createdDateTime".into(),
+            Value::from(crate::wire::graph::datetime(app.created)),
+        );
+    }
     entity_response(ctx, state, &APPLICATIONS, &app.id, object, status, select)
 }
 
@@ -184,6 +232,10 @@ pub(crate) async fn create_app(state: AppState, caller: Caller, body: Bytes) -> 
             return Err(required("displayName", "Application"));
         }
         let mut app = Application::new(Uuid::new_v4(), Uuid::new_v4(), "", ctx.now);
+        app.created_by_app_id = Uuid::parse_str(caller.claims.client_id()).ok();
+        // The caller's service principal owns what it creates, which is what lets
+        // Application.ReadWrite.OwnedBy ("Manage apps that this app creates or owns") work.
+        app.owners.extend(Uuid::parse_str(&caller.claims.oid).ok());
         apply_app_body(&mut app, body, true)?;
         check_identifier_uris(&state, &app, &[])?;
         let mut dir = state.directory_mut();
@@ -223,13 +275,20 @@ pub(super) fn get_app_impl(
     raw: Option<&str>,
 ) -> Result<Response, GraphError> {
     caller.require(READ_ROLES)?;
-    let select = select_only(raw, &render::application_template(), "Application")?;
+    let q = object_query(raw, &render::application_template(), "Application")?;
+    let select = q.select;
     let dir = state.directory();
     let app = find_app(&dir, key)?;
-    Ok(app_response(
+    let mut object = render::application_selected(app, tenant_domain(state), select.as_deref());
+    if q.expand_owners {
+        object.insert("owners".into(), owners::rendered(state, &dir, app));
+    }
+    Ok(entity_response(
         &caller.ctx,
         state,
-        app,
+        &APPLICATIONS,
+        &app.id,
+        object,
         StatusCode::OK,
         select.as_deref(),
     ))
@@ -352,7 +411,14 @@ pub(super) fn add_password_impl(
     if let Value::Object(fields) = rendered {
         body.extend(fields);
     }
-    Ok(caller.ctx.json(StatusCode::OK, Value::Object(body)))
+    let mut response = caller.ctx.json(StatusCode::OK, Value::Object(body));
+    // Graph's addPassword answer carries this fixed `Location` (Azure/azure-cli
+    // test_credential_reset recording, fixtures/azure/cli_role_app_credential_reset.json).
+    response.headers_mut().insert(
+        header::LOCATION,
+        axum::http::HeaderValue::from_static("https://graph.microsoft.com"),
+    );
+    Ok(response)
 }
 
 pub(super) fn remove_password_impl(
@@ -411,6 +477,8 @@ mod tests {
             json!({"identifierUris": ["no scheme"]}),
             json!({"passwordCredentials": [{"displayName": "x"}]}),
             json!({"displayName": null}),
+            json!({"web": {"implicitGrantSettings": {"nope": true}}}),
+            json!({"api": {"nope": []}}),
         ] {
             assert!(
                 apply_app_body(&mut app, body(bad.clone()), false).is_err(),

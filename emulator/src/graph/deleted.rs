@@ -20,17 +20,7 @@ pub(super) fn deleted_object(
         return Some(o);
     }
     dir.deleted_sp(id).map(|sp| {
-        let mut o = Map::new();
-        o.insert(
-            "@odata.type".into(),
-            json!("#microsoft.graph.servicePrincipal"),
-        );
-        o.extend(render::service_principal(
-            sp,
-            dir.app_by_app_id(&sp.app_id),
-            &state.config.tenant_id,
-        ));
-        o
+        render::typed_service_principal(sp, dir.app_by_app_id(&sp.app_id), &state.config.tenant_id)
     })
 }
 
@@ -171,17 +161,11 @@ pub(crate) async fn get_by_ids(state: AppState, caller: Caller, body: Bytes) -> 
                 o.extend(render::application(app, tenant_domain(&state)));
                 value.push(Value::Object(o));
             } else if let Some(sp) = dir.sp(&id).filter(|_| wants("servicePrincipal")) {
-                let mut o = Map::new();
-                o.insert(
-                    "@odata.type".into(),
-                    json!("#microsoft.graph.servicePrincipal"),
-                );
-                o.extend(render::service_principal(
+                value.push(Value::Object(render::typed_service_principal(
                     sp,
                     dir.app_by_app_id(&sp.app_id),
                     &state.config.tenant_id,
-                ));
-                value.push(Value::Object(o));
+                )));
             }
         }
         Ok(ctx.json(

@@ -11,6 +11,7 @@ mod deleted;
 mod error;
 mod identifier_uri;
 pub(crate) mod odata;
+pub(crate) mod owners;
 mod query;
 pub(crate) mod render;
 mod service_principals;
@@ -249,7 +250,18 @@ fn shape_matches(default: &Value, value: &Value) -> bool {
             | (Value::Object(_), Value::Object(_))
             | (Value::Bool(_), Value::Bool(_))
             | (Value::String(_), Value::String(_))
-    )
+    ) && known_keys(default, value)
+}
+
+/// Whether every key of an object `value` (at any depth) is a property of Graph's default
+/// object: the renderer shows only those, so an unknown one would be silently lost.
+fn known_keys(default: &Value, value: &Value) -> bool {
+    match (default, value) {
+        (Value::Object(d), Value::Object(v)) => v
+            .iter()
+            .all(|(k, v)| d.get(k).is_some_and(|d| known_keys(d, v))),
+        _ => true,
+    }
 }
 
 fn string_list(value: &Value) -> Option<Vec<String>> {

@@ -23,6 +23,10 @@ pub(super) struct ListQuery {
     pub(super) top: usize,
     pub(super) after: u64,
     pub(super) count: bool,
+    /// `$orderby=displayName` (`true`: descending).
+    pub(super) order_by_name: Option<bool>,
+    /// `$expand=owners`.
+    pub(super) expand_owners: bool,
 }
 
 pub(super) fn parse_list_query(
@@ -95,15 +99,33 @@ pub(super) fn parse_list_query(
                 q.after = odata::parse_skiptoken(&v)
                     .ok_or_else(|| GraphError::ODataBadRequest("Invalid skip token.".into()))?;
             }
-            "$count" => {
-                if !advanced {
-                    return Err(GraphError::BadRequest(
-                        "$count is not currently supported.".into(),
-                    ));
+            // Without `ConsistencyLevel: eventual` Graph ignores `$count=true` and answers
+            // without `@odata.count` (concepts/aad-advanced-queries.md).
+            "$count" => q.count = advanced && v == "true",
+            // displayName "Supports … $orderby" (Graph docs, application resource); other
+            // properties are refused as before.
+            "$orderby" => {
+                let mut words = v.split_whitespace();
+                let prop = words.next().unwrap_or_default();
+                let desc = match words.next() {
+                    None => false,
+                    Some(d) if d.eq_ignore_ascii_case("asc") => false,
+                    Some(d) if d.eq_ignore_ascii_case("desc") => true,
+                    Some(_) => {
+                        return Err(GraphError::ODataBadRequest(
+                            "Invalid $orderby clause".into(),
+                        ));
+                    }
+                };
+                if !prop.eq_ignore_ascii_case("displayName") || words.next().is_some() {
+                    return Err(GraphError::UnsupportedQuery("Unsupported Query.".into()));
                 }
-                q.count = v == "true";
+                q.order_by_name = Some(desc);
             }
-            "$orderby" | "$search" | "$expand" | "$skip" => {
+            "$expand" if ty == "Application" && v.trim().eq_ignore_ascii_case("owners") => {
+                q.expand_owners = true;
+            }
+            "$search" | "$expand" | "$skip" => {
                 return Err(GraphError::UnsupportedQuery("Unsupported Query.".into()));
             }
             _ => {}
@@ -171,7 +193,13 @@ pub(super) fn sp_values<'a>(
             "appid" => odata::Value::Str(Cow::Owned(sp.app_id.to_string())),
             "displayname" => odata::Value::Str(Cow::Borrowed(&sp.display_name)),
             "accountenabled" => odata::Value::Bool(sp.account_enabled),
-            "serviceprincipaltype" => odata::Value::Str(Cow::Borrowed("Application")),
+            // `ManagedIdentity` for a managed identity's principal (kept in its props).
+            "serviceprincipaltype" => odata::Value::Str(Cow::Borrowed(
+                sp.props
+                    .get("servicePrincipalType")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("Application"),
+            )),
             "serviceprincipalnames" => {
                 let mut names = vec![Cow::Owned(sp.app_id.to_string())];
                 if let Some(app) = dir.app_by_app_id(&sp.app_id) {
@@ -254,10 +282,38 @@ pub(super) fn page(
     ctx.json(StatusCode::OK, Value::Object(body))
 }
 
+/// The query options of a single object: `$select` (and `$expand` where allowed).
+pub(super) fn object_query(
+    raw: Option<&str>,
+    template: &Value,
+    ty: &str,
+) -> Result<ListQuery, GraphError> {
+    parse_list_query(raw, &HeaderMap::new(), template, ty, &[])
+}
+
 pub(super) fn select_only(
     raw: Option<&str>,
     template: &Value,
     ty: &str,
 ) -> Result<Option<Vec<String>>, GraphError> {
-    Ok(parse_list_query(raw, &HeaderMap::new(), template, ty, &[])?.select)
+    Ok(object_query(raw, template, ty)?.select)
+}
+
+/// Orders `items` by display name for `$orderby` (ties keep creation order) and numbers
+/// them by position, so that the skip token of a sorted page is a position.
+pub(super) fn order_by_name<T>(
+    mut items: Vec<(u64, T)>,
+    name: impl Fn(&T) -> String,
+    desc: bool,
+    after: u64,
+) -> Vec<(u64, T)> {
+    items.sort_by_cached_key(|(_, t)| name(t).to_lowercase());
+    if desc {
+        items.reverse();
+    }
+    (1..)
+        .zip(items)
+        .filter(|(pos, _)| *pos > after)
+        .map(|(pos, (_, t))| (pos, t))
+        .collect()
 }

@@ -72,7 +72,12 @@ pub(super) fn sp_response(
     select: Option<&[String]>,
 ) -> Response {
     let app = dir.app_by_app_id(&sp.app_id);
-    let object = render::service_principal(sp, app, &state.config.tenant_id);
+    let mut object = render::service_principal_selected(sp, app, &state.config.tenant_id, select);
+    if status == StatusCode::CREATED {
+        // Graph's create answer has no creation time yet; later reads do (az CLI output of
+        // `ad sp create` and `ad sp show`, research issue18.md 12.2).
+        object.insert("createdDateTime".into(), Value::Null);
+    }
     entity_response(
         ctx,
         state,
@@ -106,7 +111,12 @@ pub(crate) async fn list_sps(
         let tenant = state.config.tenant_id;
         let render = |s: &ServicePrincipal| {
             render::select(
-                render::service_principal(s, dir.app_by_app_id(&s.app_id), &tenant),
+                render::service_principal_selected(
+                    s,
+                    dir.app_by_app_id(&s.app_id),
+                    &tenant,
+                    q.select.as_deref(),
+                ),
                 q.select.as_deref(),
             )
         };
@@ -130,12 +140,22 @@ pub(crate) async fn list_sps(
                 .map(|s| (1, render(s)))
                 .into_iter()
                 .collect(),
-            None => dir
-                .sps_after(q.after)
-                .filter(|(_, s)| matches(s))
-                .take(q.top + 1)
-                .map(|(seq, s)| (seq, render(s)))
-                .collect(),
+            None => match q.order_by_name {
+                Some(desc) => {
+                    let all = dir.sps_after(0).filter(|(_, s)| matches(s)).collect();
+                    order_by_name(all, |s| s.display_name.clone(), desc, q.after)
+                        .into_iter()
+                        .take(q.top + 1)
+                        .map(|(pos, s)| (pos, render(s)))
+                        .collect()
+                }
+                None => dir
+                    .sps_after(q.after)
+                    .filter(|(_, s)| matches(s))
+                    .take(q.top + 1)
+                    .map(|(seq, s)| (seq, render(s)))
+                    .collect(),
+            },
         };
         let count = q
             .count
@@ -164,8 +184,10 @@ pub(crate) async fn create_sp(state: AppState, caller: Caller, body: Bytes) -> R
             Some(_) => return Err(invalid_value("appId", "ServicePrincipal")),
             None => return Err(required("appId", "ServicePrincipal")),
         };
-        let sp =
-            state.create_service_principal(app_id, ctx.now, |sp| apply_sp_body(sp, body, true))?;
+        let sp = state.create_service_principal(app_id, ctx.now, |sp| {
+            sp.created_by_app_id = Uuid::parse_str(caller.claims.client_id()).ok();
+            apply_sp_body(sp, body, true)
+        })?;
         let dir = state.directory();
         Ok(sp_response(
             ctx,

@@ -28,6 +28,11 @@ pub(crate) enum QueryError {
     InsufficientAccess,
     /// A path or method the API does not serve.
     PathNotFound,
+    /// A workspace id (or a resource-centric query's resource id) that names no workspace:
+    /// the same 404 with a `correlationId`, as recorded.
+    WorkspaceNotFound,
+    /// A batch item's workspace that names no workspace.
+    FailedToResolveResource,
     /// An Application Insights app id that names no component.
     ApplicationNotFound,
     /// A query that does not parse, names unknown things, or uses what the engine lacks.
@@ -51,11 +56,13 @@ impl QueryError {
         match self {
             MissingAuthorization | MalformedAuthorization => StatusCode::UNAUTHORIZED,
             InvalidToken | WrongAudience | InsufficientAccess => StatusCode::FORBIDDEN,
-            PathNotFound | ApplicationNotFound => StatusCode::NOT_FOUND,
+            PathNotFound | WorkspaceNotFound | ApplicationNotFound => StatusCode::NOT_FOUND,
             BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             UriTooLong => StatusCode::URI_TOO_LONG,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            BadQuery(_) | InvalidJsonBody(_) | Validation(_) => StatusCode::BAD_REQUEST,
+            BadQuery(_) | InvalidJsonBody(_) | Validation(_) | FailedToResolveResource => {
+                StatusCode::BAD_REQUEST
+            }
         }
     }
 
@@ -93,6 +100,16 @@ impl QueryError {
             PathNotFound => json!({
                 "message": "The requested path does not exist",
                 "code": "PathNotFoundError",
+            }),
+            WorkspaceNotFound => json!({
+                "message": "The requested path does not exist",
+                "code": "PathNotFoundError",
+                "correlationId": correlation(),
+            }),
+            // Microsoft's batch-queries page, word for word (its "resovled" included).
+            FailedToResolveResource => json!({
+                "code": "FailedToResolveResource",
+                "message": "Resource identity could not be resovled",
             }),
             // Seen in a third-party report; the status (404) is inferred from the code.
             ApplicationNotFound => json!({

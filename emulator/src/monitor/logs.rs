@@ -26,6 +26,7 @@ use crate::rbac::Plane;
 use crate::services::AppState;
 use crate::telemetry::Tables;
 use crate::telemetry::timespan::{self, Interval};
+use crate::telemetry::workspace_schema::{rule_tables, workspace_catalog};
 
 /// The action the query API checks on the workspace (granted by `*/read`: Reader, Log
 /// Analytics Reader, Monitoring Reader, Log Analytics Data Reader…).
@@ -166,7 +167,21 @@ pub(crate) async fn read_request(
             .ok_or_else(|| QueryError::Validation("'query' property is required".into()))?;
         return Ok(Some(request));
     }
-    let bytes = super::read_body(body, headers, MAX_BODY)
+    let bytes = read_query_body(body, headers).await?;
+    if !super::is_json(headers) || bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let body: Value =
+        serde_json::from_slice(&bytes).map_err(|e| QueryError::InvalidJsonBody(e.to_string()))?;
+    body_request(&body, request.range, now).map(Some)
+}
+
+/// The bytes of a query (or batch) body, within [`MAX_BODY`], in the query API's errors.
+pub(crate) async fn read_query_body(
+    body: Body,
+    headers: &HeaderMap,
+) -> Result<axum::body::Bytes, QueryError> {
+    super::read_body(body, headers, MAX_BODY)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => QueryError::BodyTooLarge(MAX_BODY),
@@ -176,12 +191,35 @@ pub(crate) async fn read_request(
             BodyError::BadGzip | BodyError::Read => {
                 QueryError::InvalidJsonBody("The request body could not be read".into())
             }
-        })?;
-    if !super::is_json(headers) || bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let body: Value =
-        serde_json::from_slice(&bytes).map_err(|e| QueryError::InvalidJsonBody(e.to_string()))?;
+        })
+}
+
+/// The `customerId` of a workspace named by GUID or by ARM resource id (names are not
+/// resolved: the service also takes them, the emulator does not model them).
+pub(crate) fn workspace_customer_id(arm: &crate::resources::ArmStore, w: &str) -> Option<Uuid> {
+    Uuid::parse_str(w).ok().or_else(|| {
+        arm.resource(w)
+            .filter(|r| {
+                r.resource_type
+                    .eq_ignore_ascii_case(crate::resources::WORKSPACE_TYPE)
+            })
+            .and_then(|r| r.properties.get("customerId"))
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    })
+}
+
+/// A query request from a JSON body (of a POST, or of a batch item); `url_range` is the
+/// URL's `timespan`, intersected with the body's.
+pub(crate) fn body_request(
+    body: &Value,
+    url_range: Option<Interval>,
+    now: OffsetDateTime,
+) -> Result<QueryRequest, QueryError> {
+    let mut request = QueryRequest {
+        range: url_range,
+        ..QueryRequest::default()
+    };
     let Value::Object(body) = body else {
         return Err(QueryError::InvalidJsonBody(
             "The request body must be a JSON object".into(),
@@ -240,7 +278,7 @@ pub(crate) async fn read_request(
             ));
         }
     }
-    Ok(Some(request))
+    Ok(request)
 }
 
 /// Tables of several sources merged by name: same-named tables are concatenated into the
@@ -534,8 +572,7 @@ fn statistics(seconds: f64, scanned: usize, rows: usize, size: usize) -> Value {
     }})
 }
 
-/// An empty answer with the query APIs' headers (200 for a POST without a JSON body, 204 for
-/// a workspace without data).
+/// An empty answer with the query APIs' headers (200 for a POST without a JSON body).
 pub(crate) fn empty(status: StatusCode) -> Response {
     let mut response = status.into_response();
     decorate(&mut response);
@@ -553,17 +590,187 @@ pub(crate) async fn query(
     body: Body,
 ) -> Response {
     let queries = queries.map(|Extension(q)| q);
-    match serve(&state, queries, method, &workspace, &uri, &headers, body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let result = async {
+        // A workspace name instead of its GUID is not a path the API serves.
+        let primary = Uuid::parse_str(&workspace).map_err(|_| QueryError::WorkspaceNotFound)?;
+        let target = |_: &AppState| Ok(Target::Workspace(primary));
+        serve(&state, queries, method, &target, &uri, &headers, body).await
     }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET|POST /v1/{resourceId}/query` (the resource-centric query: a workspace or an
+/// Application Insights component by ARM id), and the query service's 404 for any other path
+/// under `/v1/`.
+pub(crate) async fn resource_query(
+    state: AppState,
+    queries: QueriesExt,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let queries = queries.map(|Extension(q)| q);
+    let result = async {
+        let resource =
+            crate::catalog::logs_query_resource(uri.path()).ok_or(QueryError::PathNotFound)?;
+        let target = |state: &AppState| resource_target(state, resource);
+        serve(&state, queries, method, &target, &uri, &headers, body).await
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What a query runs over, before access is checked.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A workspace, by `customerId`.
+    Workspace(Uuid),
+    /// An Application Insights component: its ARM id and `AppId`.
+    Component { scope: String, app_id: Uuid },
+}
+
+/// The target a resource id names. A resource that is neither a workspace nor a component,
+/// or does not exist, is the service's 404 (a guess: its answer for these was not found;
+/// an unknown workspace GUID is a 404 `PathNotFoundError`).
+fn resource_target(state: &AppState, resource: &str) -> Result<Target, QueryError> {
+    let arm = state.arm();
+    let found = arm
+        .resource(resource)
+        .ok_or(QueryError::WorkspaceNotFound)?;
+    let id_property = |name: &str| {
+        found
+            .properties
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(|s| Uuid::parse_str(s).ok())
+    };
+    if found
+        .resource_type
+        .eq_ignore_ascii_case(crate::resources::WORKSPACE_TYPE)
+    {
+        id_property("customerId")
+            .map(Target::Workspace)
+            .ok_or(QueryError::WorkspaceNotFound)
+    } else if found
+        .resource_type
+        .eq_ignore_ascii_case(crate::resources::COMPONENT_TYPE)
+    {
+        let scope = found.id.clone();
+        id_property("AppId")
+            .map(|app_id| Target::Component { scope, app_id })
+            .ok_or(QueryError::WorkspaceNotFound)
+    } else {
+        Err(QueryError::WorkspaceNotFound)
+    }
+}
+
+/// A checked query: the tables it may read and the column its time range applies to.
+pub(crate) struct Prepared {
+    pub(crate) catalog: Tables,
+    pub(crate) time_column: &'static str,
+}
+
+/// Finds the target's tables and checks that `caller` may query every workspace the request
+/// spans. A workspace's tables are its stored ones, the ones its data collection rules write
+/// to, and the standard tables (empty until rows arrive), so a query is resolved against
+/// them whether or not data has arrived.
+pub(crate) fn prepare(
+    state: &AppState,
+    caller: &Uuid,
+    target: &Target,
+    request: &QueryRequest,
+    now: OffsetDateTime,
+) -> Result<Prepared, QueryError> {
+    let (primary, extra) = match target {
+        Target::Component { scope, app_id } => {
+            if !request.workspaces.is_empty() {
+                // A guess: the service's answer for `workspaces` on a component was not found.
+                return Err(QueryError::Validation(
+                    "'workspaces' is not supported for an Application Insights resource".into(),
+                ));
+            }
+            if !super::allowed(
+                state,
+                caller,
+                scope,
+                super::app_insights::QUERY_ACTION,
+                false,
+                Plane::LogAnalytics,
+                now,
+            ) {
+                return Err(QueryError::InsufficientAccess);
+            }
+            let catalog =
+                crate::telemetry::app_tables::catalog(state.telemetry().app_tables(app_id));
+            return Ok(Prepared {
+                catalog,
+                time_column: "timestamp",
+            });
+        }
+        Target::Workspace(primary) => (*primary, &request.workspaces),
+    };
+    let arm = state.arm();
+    // An unknown workspace GUID is the service's 404 (azure-sdk-for-python issue #32798).
+    let primary_scope = arm
+        .workspace_by_customer_id(&primary)
+        .map(|r| r.id.clone())
+        .ok_or(QueryError::WorkspaceNotFound)?;
+    let mut ids = vec![primary];
+    let mut scopes = vec![primary_scope];
+    for w in extra {
+        let id = workspace_customer_id(&arm, w);
+        // An unknown workspace cannot be told from one the caller may not read (a guess:
+        // the service's answer for an unknown extra workspace was not captured).
+        let id = id.ok_or(QueryError::InsufficientAccess)?;
+        if ids.contains(&id) {
+            continue;
+        }
+        let scope = arm
+            .workspace_by_customer_id(&id)
+            .ok_or(QueryError::InsufficientAccess)?
+            .id
+            .clone();
+        ids.push(id);
+        scopes.push(scope);
+    }
+    let rules: Vec<Tables> = scopes
+        .iter()
+        .map(|scope| rule_tables(&arm, scope, now))
+        .collect();
+    drop(arm);
+    for scope in &scopes {
+        if !super::allowed(
+            state,
+            caller,
+            scope,
+            QUERY_ACTION,
+            false,
+            Plane::LogAnalytics,
+            now,
+        ) {
+            return Err(QueryError::InsufficientAccess);
+        }
+    }
+    let store = state.telemetry();
+    let catalogs: Vec<Tables> = ids
+        .iter()
+        .zip(rules)
+        .map(|(id, rules)| workspace_catalog(store.workspace_tables(id), rules))
+        .collect();
+    drop(store);
+    Ok(Prepared {
+        catalog: merge_catalogs(catalogs.iter()),
+        time_column: "TimeGenerated",
+    })
 }
 
 async fn serve(
     state: &AppState,
     queries: Option<Queries>,
     method: Method,
-    workspace: &str,
+    target: &(dyn Fn(&AppState) -> Result<Target, QueryError> + Sync),
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     body: Body,
@@ -571,84 +778,37 @@ async fn serve(
     if method != Method::GET && method != Method::POST {
         return Err(QueryError::PathNotFound);
     }
-    // A workspace name instead of its GUID is not a path the API serves.
-    let primary = Uuid::parse_str(workspace).map_err(|_| QueryError::PathNotFound)?;
     let now = state.clock.now();
     let caller = authenticate(state, headers, &LOG_ANALYTICS)?;
+    let target = target(state)?;
     let Some(request) = read_request(&method, uri, headers, body, now).await? else {
         return Ok(empty(StatusCode::OK));
     };
-    let catalog = {
-        let arm = state.arm();
-        let mut ids = vec![primary];
-        for w in &request.workspaces {
-            // Other workspaces by GUID or ARM resource id; names are not resolved (the
-            // service also takes names, which the emulator does not model).
-            let id = Uuid::parse_str(w).ok().or_else(|| {
-                arm.resource(w)
-                    .filter(|r| {
-                        r.resource_type
-                            .eq_ignore_ascii_case(crate::resources::WORKSPACE_TYPE)
-                    })
-                    .and_then(|r| r.properties.get("customerId"))
-                    .and_then(Value::as_str)
-                    .and_then(|s| Uuid::parse_str(s).ok())
-            });
-            // An unknown workspace cannot be told from one the caller may not read (a
-            // guess: the service's answer for an unknown GUID was not captured).
-            let id = id.ok_or(QueryError::InsufficientAccess)?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        let mut scopes = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let resource = arm
-                .workspace_by_customer_id(id)
-                .ok_or(QueryError::InsufficientAccess)?;
-            scopes.push(resource.id.clone());
-        }
-        drop(arm);
-        for scope in &scopes {
-            if !super::allowed(
-                state,
-                &caller,
-                scope,
-                QUERY_ACTION,
-                false,
-                Plane::LogAnalytics,
-                now,
-            ) {
-                return Err(QueryError::InsufficientAccess);
-            }
-        }
-        let store = state.telemetry();
-        let sources: Vec<&Tables> = ids
-            .iter()
-            .filter_map(|id| store.workspace_tables(id))
-            .collect();
-        if sources.is_empty() {
-            // The documented answer for a workspace that holds no data.
-            return Ok(empty(StatusCode::NO_CONTENT));
-        }
-        merge_catalogs(sources.into_iter())
-    };
+    run_request(state, queries, &caller, &target, request, headers, now).await
+}
+
+/// Checks the caller's access to `target`, then runs the request over its tables.
+pub(crate) async fn run_request(
+    state: &AppState,
+    queries: Option<Queries>,
+    caller: &Uuid,
+    target: &Target,
+    request: QueryRequest,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Result<Response, QueryError> {
+    let prepared = prepare(state, caller, target, &request, now)?;
     Ok(execute(Run {
         query: request.query,
-        catalog,
+        catalog: prepared.catalog,
         now,
         range: request.range,
-        time_column: "TimeGenerated",
+        time_column: prepared.time_column,
         prefer: Prefer::parse(headers),
         row_limit: state.config.query_row_limit,
         queries,
     })
     .await)
-}
-
-/// Any other path under `/v1/`: the query service's 404.
-pub(crate) async fn path_not_found() -> Response {
-    QueryError::PathNotFound.into_response()
 }
 
 #[cfg(test)]

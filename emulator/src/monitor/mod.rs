@@ -8,13 +8,14 @@
 //!
 //! | API | path | token audience | action checked |
 //! |---|---|---|---|
-//! | Log Analytics query | `/v1/workspaces/{customerId}/query` | `https://api.loganalytics.io` | `Microsoft.OperationalInsights/workspaces/query/read` |
+//! | Log Analytics query | `/v1/workspaces/{customerId}/query`, `/v1/{resourceId}/query`, `/v1/$batch` | `https://api.loganalytics.io` | `Microsoft.OperationalInsights/workspaces/query/read` (`Microsoft.Insights/components/query/read` at a component) |
 //! | Logs Ingestion | `/dataCollectionRules/{immutableId}/streams/{stream}` | `https://monitor.azure.com` | data action `Microsoft.Insights/Telemetry/Write` |
 //! | custom metrics | `POST {resourceId}/metrics` | `https://monitoring.azure.com/` | data action `Microsoft.Insights/Metrics/Write` |
 //! | metrics read (ARM) | `{resourceId}/providers/Microsoft.Insights/metrics` | ARM | `Microsoft.Insights/metrics/read` |
 //! | Application Insights | `/v1/apps/{appId}/…` | `https://api.applicationinsights.io` | `Microsoft.Insights/components/query/read` |
 
 pub(crate) mod app_insights;
+pub(crate) mod batch;
 pub(crate) mod custom_metrics;
 mod error;
 pub(crate) mod ingestion;

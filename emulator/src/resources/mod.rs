@@ -91,6 +91,8 @@ pub(crate) struct Resource {
     pub(crate) kind: Option<String>,
     /// `properties`, with the server-owned ones filled in.
     pub(crate) properties: Map<String, Value>,
+    /// `identity` (managed identities) as ARM shows it, when the resource has one.
+    pub(crate) identity: Option<Value>,
     /// Creation time.
     pub(crate) created: OffsetDateTime,
 }
@@ -434,6 +436,7 @@ mod tests {
             sku: None,
             kind: None,
             properties: props.as_object().cloned().unwrap_or_default(),
+            identity: None,
             created: OffsetDateTime::UNIX_EPOCH,
         }
     }

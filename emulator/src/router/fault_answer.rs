@@ -55,9 +55,13 @@ pub(super) fn respond(
         Api::LogsQuery | Api::AppInsights => one_api(kind, status),
         #[cfg(not(feature = "monitor"))]
         Api::LogsQuery | Api::AppInsights => plain(kind, status),
-        Api::LogsIngestion | Api::CustomMetrics | Api::Unmatched | Api::Portal | Api::Control => {
-            plain(kind, status)
-        }
+        Api::LogsIngestion
+        | Api::CustomMetrics
+        | Api::Unmatched
+        | Api::Portal
+        | Api::Control
+        | Api::AppServiceIdentity => plain(kind, status),
+        Api::Imds => imds(kind, status),
     };
     let h = response.headers_mut();
     if let Some(after) = retry_after {
@@ -294,6 +298,17 @@ fn one_api(kind: FaultKind, status: StatusCode) -> Response {
 
 /// `{"error":{"code","message"}}`: custom metrics, Logs Ingestion and unknown paths. Codes
 /// and texts are guesses.
+/// IMDS's envelope. `too_many_requests` is the code of its spec's 429 example (SPECS
+/// `imds/…/2018-10-01/imds.json`); the other codes and the descriptions are guesses.
+fn imds(kind: FaultKind, status: StatusCode) -> Response {
+    let (code, message) = match kind {
+        FaultKind::Throttle => ("too_many_requests", "Too many requests"),
+        FaultKind::ServiceUnavailable => ("service_unavailable", "Service unavailable"),
+        _ => ("internal_error", "Internal error"),
+    };
+    crate::identity::imds_error(status, code, message)
+}
+
 fn plain(kind: FaultKind, status: StatusCode) -> Response {
     let (code, message) = match kind {
         FaultKind::Throttle => (

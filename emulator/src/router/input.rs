@@ -271,6 +271,31 @@ fn refuse(
             };
             crate::portal::error_page(status, message)
         }
+        Api::Imds | Api::AppServiceIdentity => {
+            let (status, message) = match refusal {
+                Refusal::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request too large"),
+                Refusal::UriTooLong => (StatusCode::URI_TOO_LONG, "Request URI too long"),
+                Refusal::HeadersTooLarge => (
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "Request headers too large",
+                ),
+                // IMDS's own answer to a method other than GET: its spec example.
+                Refusal::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Not allowed"),
+                Refusal::BadRequest(_) | Refusal::UnsupportedMediaType(_) => {
+                    (StatusCode::BAD_REQUEST, "Bad request")
+                }
+            };
+            if owner == Api::Imds {
+                let code = if status == StatusCode::METHOD_NOT_ALLOWED {
+                    "method_not_allowed"
+                } else {
+                    "invalid_request"
+                };
+                crate::identity::imds_error(status, code, message)
+            } else {
+                crate::identity::app_service_error(status, message)
+            }
+        }
         Api::Control | Api::Unmatched => control_refusal(owner, method, refusal),
         #[cfg(not(feature = "monitor"))]
         Api::CustomMetrics | Api::LogsQuery | Api::AppInsights | Api::LogsIngestion => {

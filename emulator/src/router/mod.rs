@@ -25,7 +25,7 @@ use crate::monitor;
 #[cfg(feature = "portal")]
 use crate::portal;
 use crate::services::AppState;
-use crate::{arm, control, entra, graph};
+use crate::{arm, control, entra, graph, identity};
 
 /// The emulator's router over `state`, usable without a socket (e.g. with `tower::ServiceExt::oneshot`).
 pub(crate) fn router(state: AppState) -> Router {
@@ -128,6 +128,7 @@ fn table() -> Router<AppState> {
         .merge(entra_routes())
         .merge(graph_routes())
         .merge(arm_routes())
+        .merge(identity_routes())
         .merge(control_routes());
     #[cfg(feature = "monitor")]
     let table = table.merge(monitor_routes());
@@ -177,6 +178,19 @@ fn graph_routes() -> Router<AppState> {
             "/v1.0/applications/{id}/removePassword",
             post(graph::remove_password),
         )
+        .route("/v1.0/applications/$count", get(graph::owners::count))
+        .route("/v1.0/servicePrincipals/$count", get(graph::owners::count))
+        .route("/v1.0/applications/{id}/owners", get(graph::owners::list))
+        .route(
+            "/v1.0/applications/{id}/owners/$ref",
+            post(graph::owners::add),
+        )
+        .route(
+            "/v1.0/applications/{id}/owners/{owner}/$ref",
+            delete(graph::owners::remove),
+        )
+        .route("/v1.0/{key}/owners", get(graph::owners::list))
+        .route("/v1.0/{key}/owners/$ref", post(graph::owners::add))
         .route(
             "/v1.0/servicePrincipals",
             get(graph::list_sps).post(graph::create_sp),
@@ -228,6 +242,13 @@ fn arm_routes() -> Router<AppState> {
         .route("/metadata/endpoints", get(arm::metadata_endpoints))
 }
 
+/// The managed identity endpoints: IMDS and App Service's `IDENTITY_ENDPOINT`.
+fn identity_routes() -> Router<AppState> {
+    Router::new()
+        .route("/metadata/identity/oauth2/token", get(identity::imds_token))
+        .route("/msi/token", get(identity::app_service_token))
+}
+
 /// The Azure Monitor data planes, and the control API that seeds their tables.
 #[cfg(feature = "monitor")]
 fn monitor_routes() -> Router<AppState> {
@@ -251,7 +272,8 @@ fn monitor_routes() -> Router<AppState> {
             "/v1/apps/{app}/events/{event}/{id}",
             any(monitor::app_insights::events),
         )
-        .route("/v1/{*rest}", any(monitor::logs::path_not_found))
+        .route("/v1/$batch", any(monitor::batch::batch))
+        .route("/v1/{*rest}", any(monitor::logs::resource_query))
         .route(
             "/dataCollectionRules/{rule}/streams/{stream}",
             any(monitor::ingestion::upload),
@@ -292,6 +314,10 @@ fn control_routes() -> Router<AppState> {
                 .delete(control::faults::clear),
         )
         .route("/_emulator/faults/{id}", delete(control::faults::remove))
+        .route(
+            "/_emulator/managed-identity",
+            get(control::identity::get).put(control::identity::put),
+        )
         .route(
             "/_emulator/{*rest}",
             get(control::not_found).post(control::not_found),

@@ -512,9 +512,17 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Lifetime of issued access tokens.
+    /// Lifetime of every issued access token, those for CAE clients included.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.token_lifetime = lifetime;
+        self.config.cae_token_lifetime = lifetime;
+        self
+    }
+
+    /// Lifetime of the tokens for clients that declare CAE capability `cp1` (24 hours unless
+    /// set here or by [`Self::token_lifetime`]).
+    pub fn cae_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.cae_token_lifetime = lifetime;
         self
     }
 
@@ -603,6 +611,14 @@ impl EmulatorBuilder {
     /// ```
     pub fn seed(mut self, seed: crate::seed::Seed) -> Self {
         self.config.seed = Some(seed);
+        self
+    }
+
+    /// The resource the caller runs on for the managed identity endpoints (as
+    /// `PUT /_emulator/managed-identity` sets it at run time): its system-assigned identity
+    /// is served when a request names none.
+    pub fn managed_identity_host(mut self, resource_id: impl Into<String>) -> Self {
+        self.config.managed_identity_host = Some(resource_id.into());
         self
     }
 

@@ -190,6 +190,11 @@ impl AppState {
     ) -> Result<(Assignment, Upsert), ArmError> {
         // The directory is read before the ARM lock is taken, never while holding it.
         let seen = self.visible_principal(&new.principal_id, now);
+        // A managed identity's cached token hides the new role until it is renewed.
+        let delays = delays.unwrap_or_else(|| {
+            let configured = self.config.propagation.delays(new.name.as_u128());
+            self.unseen_by_cached_tokens(&new.principal_id, configured, now)
+        });
         let principal_type = match (new.principal_type, seen) {
             (Some(given), Some(actual)) if given != actual => {
                 Err(ArmError::UnmatchedPrincipalType {
@@ -262,7 +267,6 @@ impl AppState {
             created_by: Some(caller),
             updated_by: Some(caller),
         };
-        let delays = delays.unwrap_or_else(|| self.config.propagation.delays(new.name.as_u128()));
         match store.authz.upsert(assignment, now, delays) {
             Ok(outcome) => store
                 .authz

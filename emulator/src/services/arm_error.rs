@@ -231,6 +231,14 @@ pub(crate) enum ArmError {
         /// The type's regions, comma-separated.
         locations: String,
     },
+    /// A resource's `identity` that the managed identity service refuses: ARM wraps the
+    /// service's own `BadRequest` (`inner`) in its message (Azure/azure-cli#31837).
+    FailedIdentityOperation {
+        /// The resource's id.
+        resource: String,
+        /// The managed identity service's message.
+        inner: String,
+    },
 }
 
 /// ARM's US-style timestamp, e.g. `8/17/2017 10:54:41 PM`.
@@ -605,6 +613,16 @@ impl ArmError {
                     "No registered resource provider found for location '{location}' and API version '{version}' for type '{resource_type}'. The supported api-versions are '{versions}'. The supported locations are '{locations}'."
                 ),
             ),
+            FailedIdentityOperation { resource, inner } => {
+                let inner = serde_json::json!({"error": {"code": "BadRequest", "message": inner}});
+                (
+                    bad,
+                    "FailedIdentityOperation",
+                    format!(
+                        "Identity operation for resource '{resource}' failed with error 'Failed to perform resource identity operation. Status: 'BadRequest'. Response: '{inner}'.'."
+                    ),
+                )
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ pub(crate) mod access;
 pub(crate) mod apps;
 pub(crate) mod arm_error;
 pub(crate) mod groups;
+pub(crate) mod identities;
 pub(crate) mod names;
 pub(crate) mod resources;
 pub(crate) mod seeding;
@@ -87,6 +88,10 @@ pub(crate) struct Shared {
     pub(crate) tokens: TokenCache,
     /// Fault injection rules (see [`crate::faults`]).
     pub(crate) faults: Faults,
+    /// The managed identity platform's host and token cache (see [`identities`]). A
+    /// `parking_lot::Mutex`: every use is a short lookup or insert, never held across
+    /// another lock's acquisition.
+    pub(crate) platform: parking_lot::Mutex<identities::Platform>,
     admin_secret: SecretHash,
     #[cfg(feature = "persistence")]
     /// The journal and snapshots under `--data-dir` (`None`: state in memory only).

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::access::{known_subscription, require};
 use super::arm_error::ArmError;
+use crate::managed_identity::{USER_ASSIGNED_TYPE, mi_resource_id};
 use crate::rbac::Scope;
 use crate::resources::{ArmStore, COMPONENT_TYPE, Resource, WORKSPACE_TYPE, arm_datetime, regions};
 #[cfg(feature = "monitor")]
@@ -84,6 +85,8 @@ pub(crate) struct Written<'a> {
     pub(crate) base: &'a str,
     /// The emulator's time of the write.
     pub(crate) now: OffsetDateTime,
+    /// The tenant (a managed identity's `tenantId`).
+    pub(crate) tenant: Uuid,
     /// Server-owned properties a new resource takes instead of generated ones (a seed's
     /// fixed `customerId`, `AppId`, `InstrumentationKey`); empty for ARM's PUT.
     pub(crate) fixed: &'a Map<String, Value>,
@@ -102,6 +105,8 @@ pub(crate) struct ResourceFields {
     pub(crate) sku: Option<Value>,
     /// `properties`.
     pub(crate) properties: Map<String, Value>,
+    /// `identity` as written (managed identities); absent or null: none.
+    pub(crate) identity: Option<Value>,
 }
 
 impl AppState {
@@ -154,20 +159,40 @@ impl AppState {
             fields.kind.as_deref(),
             fields.properties,
         )?;
+        let identity = super::identities::fill_identity(
+            &store,
+            existing.as_ref(),
+            fields.identity.as_ref(),
+            &id,
+            at.tenant,
+        )?;
+        // Managed identity ids spell `resourcegroups` in lower case (CLI-MI recording).
+        let is_identity = a.full_type().eq_ignore_ascii_case(USER_ASSIGNED_TYPE);
+        let new_id = if is_identity {
+            mi_resource_id(&id)
+        } else {
+            id.clone()
+        };
         let resource = Resource {
-            id: existing
-                .as_ref()
-                .map_or_else(|| id.clone(), |r| r.id.clone()),
+            id: existing.as_ref().map_or(new_id, |r| r.id.clone()),
             name: a.name().to_owned(),
             resource_type: a.full_type(),
             location,
-            tags: fields.tags,
+            // A managed identity always shows its tags, `{}` when none were given (as the
+            // recording above shows).
+            tags: match fields.tags {
+                None if is_identity => Some(Map::new()),
+                tags => tags,
+            },
             sku: fields.sku,
             kind: fields.kind,
             properties,
+            identity,
             created: existing.as_ref().map_or(at.now, |r| r.created),
         };
         let created = store.put_resource(resource.clone());
+        drop(store);
+        self.sync_identities(&resource, existing.as_ref(), at.now);
         Ok((resource, created))
     }
 }
@@ -300,6 +325,29 @@ pub(crate) fn fill_properties(
                 p.insert(k, v);
             }
         }
+    } else if full_type.eq_ignore_ascii_case(USER_ASSIGNED_TYPE) {
+        // Server-owned, in the order of a real answer (fixtures/azure/
+        // cli_role_assignment_no_graph.json, api-version 2024-11-30; CLI-MI recording,
+        // Azure/azure-cli `…/identity/tests/latest/recordings/test_identity_management.yaml`).
+        let scope = given
+            .get("isolationScope")
+            .filter(|v| v.is_string())
+            .cloned()
+            .or_else(|| kept("isolationScope"))
+            .unwrap_or_else(|| json!("None"));
+        p.insert("isolationScope".into(), scope);
+        p.insert(
+            "tenantId".into(),
+            kept("tenantId").unwrap_or_else(|| json!(at.tenant)),
+        );
+        p.insert(
+            "principalId".into(),
+            kept("principalId").unwrap_or_else(|| json!(Uuid::new_v4())),
+        );
+        p.insert(
+            "clientId".into(),
+            kept("clientId").unwrap_or_else(|| json!(Uuid::new_v4())),
+        );
     } else {
         // Without the Monitor data planes, rules and endpoints are resources like any other.
         #[cfg(not(feature = "monitor"))]

@@ -237,6 +237,7 @@ impl AppState {
         let written = Written {
             base: &self.base_url,
             now,
+            tenant: self.config.tenant_id,
             fixed: &fixed,
         };
         let fields = ResourceFields {
@@ -250,6 +251,7 @@ impl AppState {
             kind: resource.kind.clone(),
             sku: None,
             properties: resource.properties.clone(),
+            identity: None,
         };
         self.put_resource(DEFAULT_ADMIN_OBJECT_ID, address, &written, || Ok(fields))
             .map_err(|e| {

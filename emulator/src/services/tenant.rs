@@ -203,6 +203,9 @@ impl AppState {
             #[cfg(feature = "monitor")]
             telemetry: RwLock::new(MonitorStore::default()),
             tokens: TokenCache::default(),
+            platform: parking_lot::Mutex::new(super::identities::Platform::new(
+                config.managed_identity_host.clone(),
+            )),
             faults: Faults::new(config.faults.clone(), OffsetDateTime::now_utc()),
             clock: Clock::default(),
             admin_secret: SecretHash::new(config.admin_client_secret.expose()),
@@ -242,6 +245,11 @@ impl AppState {
             *self.telemetry.write() = monitor;
         }
         self.faults.reset(self.clock.now());
+        {
+            let mut platform = self.platform.lock();
+            platform.tokens.clear();
+            platform.host = self.config.managed_identity_host.clone();
+        }
         #[cfg(feature = "persistence")]
         if let Some(p) = &self.persist {
             p.request_snapshot();

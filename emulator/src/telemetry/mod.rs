@@ -13,6 +13,7 @@ use uuid::Uuid;
 pub(crate) mod app_tables;
 pub(crate) mod dcr;
 pub(crate) mod timespan;
+pub(crate) mod workspace_schema;
 
 use crate::changes::{Counter, Log, Mark};
 use crate::kql::{Column, ColumnType, IngestError, Table};

@@ -7,3 +7,4 @@
 //! in the client's tests keeps the two compatible.
 
 pub(crate) mod arm;
+pub(crate) mod graph;

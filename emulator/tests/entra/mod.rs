@@ -6,6 +6,8 @@ use entra_emulator::Emulator;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+mod issue18;
+
 use crate::support::*;
 
 #[tokio::test]
@@ -745,7 +747,8 @@ async fn router_serves_without_a_socket() {
 }
 
 /// azure-identity for Python (`clients/python/tests/test_azure_identity.py`):
-/// ClientSecretCredential, EnvironmentCredential and a wrong secret's AADSTS7000215.
+/// ClientSecretCredential (also for a Key Vault scope with CAE, which must come back with a
+/// day-long token and a refresh time), EnvironmentCredential and a wrong secret's AADSTS7000215.
 #[tokio::test]
 async fn azure_identity_python_credentials_get_tokens_over_https() {
     let Some(python) =

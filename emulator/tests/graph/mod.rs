@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+mod objects;
+
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 
 #[tokio::test]
@@ -235,7 +237,7 @@ async fn lists_filter_select_and_page_like_graph() {
         ("$top=0", 400, "BadRequest"),
         ("$top=1000", 400, "BadRequest"),
         ("$skiptoken=garbage", 400, "BadRequest"),
-        ("$orderby=displayName", 400, "Request_UnsupportedQuery"),
+        ("$orderby=description", 400, "Request_UnsupportedQuery"),
     ] {
         let (got, _, body) = list(q.into()).await;
         assert_eq!(

@@ -29,6 +29,10 @@ enum Owner {
     Ingestion,
     Control,
     Portal,
+    /// IMDS: `{"error", "error_description"}`.
+    Imds,
+    /// App Service's identity endpoint: `{"statusCode", "message"}`.
+    AppService,
 }
 
 /// How a route reads its body.
@@ -212,6 +216,62 @@ const ROUTES: &[Route] = &[
         Graph,
     ),
     r(
+        "/v1.0/applications/$count",
+        "/v1.0/applications/$count",
+        GET,
+        "GET",
+        Nothing,
+        Graph,
+    ),
+    r(
+        "/v1.0/servicePrincipals/$count",
+        "/v1.0/servicePrincipals/$count",
+        GET,
+        "GET",
+        Nothing,
+        Graph,
+    ),
+    r(
+        "/v1.0/applications/{id}/owners",
+        "/v1.0/applications/{guid}/owners",
+        GET,
+        "GET",
+        Nothing,
+        Graph,
+    ),
+    r(
+        "/v1.0/applications/{id}/owners/$ref",
+        "/v1.0/applications/{guid}/owners/$ref",
+        POST,
+        "POST",
+        Json,
+        Graph,
+    ),
+    r(
+        "/v1.0/applications/{id}/owners/{owner}/$ref",
+        "/v1.0/applications/{guid}/owners/{guid}/$ref",
+        &["DELETE"],
+        "DELETE",
+        Nothing,
+        Graph,
+    ),
+    r(
+        "/v1.0/{key}/owners",
+        "/v1.0/applications(appId='{guid}')/owners",
+        GET,
+        "GET",
+        Nothing,
+        Graph,
+    ),
+    r(
+        "/v1.0/{key}/owners/$ref",
+        "/v1.0/applications(appId='{guid}')/owners/$ref",
+        POST,
+        "POST",
+        Json,
+        Graph,
+    ),
+    r(
         "/v1.0/directory/deletedItems/microsoft.graph.application",
         "/v1.0/directory/deletedItems/microsoft.graph.application",
         GET,
@@ -355,12 +415,21 @@ const ROUTES: &[Route] = &[
         Nothing,
         AppInsights,
     ),
+    r("/v1/$batch", "/v1/$batch", ANY, "POST", Json, LogAnalytics),
     r(
         "/v1/{*rest}",
         "/v1/nothing/here",
         ANY,
         "GET",
         Nothing,
+        LogAnalytics,
+    ),
+    r(
+        "/v1/{*rest}",
+        "/v1/subscriptions/{sub}/resourceGroups/input-rg/providers/Microsoft.Insights/components/input-ai/query",
+        ANY,
+        "POST",
+        Json,
         LogAnalytics,
     ),
     r(
@@ -416,6 +485,30 @@ const ROUTES: &[Route] = &[
         "/_emulator/seed",
         POST,
         "POST",
+        Json,
+        Control,
+    ),
+    r(
+        "/metadata/identity/oauth2/token",
+        "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/",
+        GET,
+        "GET",
+        Nothing,
+        Imds,
+    ),
+    r(
+        "/msi/token",
+        "/msi/token?api-version=2019-08-01&resource=https://management.azure.com/",
+        GET,
+        "GET",
+        Nothing,
+        AppService,
+    ),
+    r(
+        "/_emulator/managed-identity",
+        "/_emulator/managed-identity",
+        &["GET", "PUT"],
+        "PUT",
         Json,
         Control,
     ),
@@ -647,7 +740,7 @@ const CASES: &[Case] = &[
 fn limit(owner: Owner) -> usize {
     const MB: usize = 1 << 20;
     match owner {
-        Entra | Portal | Ingestion => MB,
+        Entra | Portal | Ingestion | Imds | AppService => MB,
         Graph | Arm => 4 * MB,
         LogAnalytics | AppInsights => 2 * MB,
         Control => 64 * MB,
@@ -793,7 +886,7 @@ impl Tokens {
             LogAnalytics => &self.log_analytics,
             AppInsights => &self.app_insights,
             Ingestion => &self.ingestion,
-            Entra | Control | Portal => return None,
+            Entra | Control | Portal | Imds | AppService => return None,
         })
     }
 }
@@ -874,6 +967,8 @@ fn envelope_problem(owner: Owner, headers: &HeaderMap, body: &Value) -> Option<S
             is_str(&body["error"]["code"]) && is_str(&body["error"]["message"])
         }
         Portal => content_type.starts_with("text/html"),
+        Imds => is_str(&body["error"]) && is_str(&body["error_description"]),
+        AppService => body["statusCode"].is_u64() && is_str(&body["message"]),
     };
     let json = owner == Portal || content_type.starts_with("application/json");
     (!(ok && json)).then(|| format!("not a {owner:?} error ({content_type}): {body}"))

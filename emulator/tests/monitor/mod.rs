@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod logs_api;
+
 const LOG_ANALYTICS_READER: &str = "73c42c96-874c-492b-b04d-ab87d138a893";
 const METRICS_PUBLISHER: &str = "3913510d-42f4-4e42-8a64-420c390055eb";
 const MONITORING_READER: &str = "43d0d8ad-25c7-4714-9337-8ba259a9fe05";
@@ -698,18 +700,120 @@ async fn log_analytics_answers_every_error_row_in_its_own_envelope() {
 }
 
 #[tokio::test]
-async fn log_analytics_quirks_empty_200_and_204() {
+async fn a_fresh_workspace_resolves_queries_against_the_standard_tables() {
     let env = Env::immediate().await;
     let app = &env.app;
     let reader = seed_sp(app, 5);
     env.assign(&env.workspace_id, LOG_ANALYTICS_READER, &reader.object_id)
         .await;
     let la = reader.token(app, LA_SCOPE).await;
-    // A workspace that holds no data answers 204, whatever the query.
-    let empty = query(&env, &la, "print 1").await;
+    // `print` needs no table: 200 with its row in a workspace without data. Shape per the
+    // data-plane spec's queryResults (Azure/azure-rest-api-specs, specification/
+    // operationalinsights/data-plane/Microsoft.OperationalInsights/stable/2022-10-27/
+    // OperationalInsights.json); integer literals are `long`. No recording of `print` was
+    // found.
+    let print = query(&env, &la, "print a = 42").await;
+    assert_eq!(print.status, StatusCode::OK, "{}", print.text);
     assert_eq!(
-        (empty.status, empty.text.as_str()),
-        (StatusCode::NO_CONTENT, "")
+        print.body,
+        json!({"tables": [{"name": "PrimaryResult",
+            "columns": [{"name": "a", "type": "long"}], "rows": [[42]]}]})
+    );
+    // A standard table without rows: its columns, in the physical order a real answer to
+    // `AppRequests | take 5` recorded (Azure/azure-sdk-assets, python/sdk/monitor/
+    // azure-monitor-query/tests/recordings/test_logs_client.pyTestLogsClienttest_logs_query_result_row_type.json,
+    // fixtures/azure/py_monitor_query_logs_take_schema.json), and no rows.
+    let take = query(&env, &la, "AppRequests | take 5").await;
+    assert_eq!(take.status, StatusCode::OK, "{}", take.text);
+    let columns = take.body["tables"][0]["columns"]
+        .as_array()
+        .expect("columns");
+    assert_eq!(columns.len(), 41);
+    assert_eq!(columns[0], json!({"name": "TenantId", "type": "string"}));
+    assert_eq!(columns[8], json!({"name": "DurationMs", "type": "real"}));
+    assert_eq!(
+        columns[40],
+        json!({"name": "_ResourceId", "type": "string"})
+    );
+    assert_eq!(take.body["tables"][0]["rows"], json!([]));
+    // A summarize over it keeps typed columns, as the recorded answer shows
+    // (test_logs_client.pyTestLogsClienttest_logs_single_query.json,
+    // fixtures/azure/py_monitor_query_logs_single_query.json).
+    let summary = query(
+        &env,
+        &la,
+        "AppRequests | where TimeGenerated > ago(12h) | summarize avgRequestDuration=avg(DurationMs) by bin(TimeGenerated, 10m), _ResourceId",
+    )
+    .await;
+    assert_eq!(summary.status, StatusCode::OK, "{}", summary.text);
+    assert_eq!(
+        summary.body,
+        json!({"tables": [{"name": "PrimaryResult", "columns": [
+            {"name": "TimeGenerated", "type": "datetime"},
+            {"name": "_ResourceId", "type": "string"},
+            {"name": "avgRequestDuration", "type": "real"}], "rows": []}]})
+    );
+    // Every standard table of the reference (learn.microsoft.com/azure/azure-monitor/
+    // reference/tables/{table}) is known, and the table the rule writes to too.
+    for table in [
+        "AppDependencies",
+        "AppExceptions",
+        "AppTraces",
+        "AzureActivity",
+        "Heartbeat",
+        "Usage",
+        "Perf",
+        "Syslog",
+        "Event",
+    ] {
+        let a = query(&env, &la, &format!("{table} | count")).await;
+        assert_eq!(a.status, StatusCode::OK, "{table}: {}", a.text);
+        assert_eq!(a.body["tables"][0]["rows"], json!([[0]]), "{table}");
+    }
+    let orders = query(&env, &la, "Orders_CL | take 1").await;
+    assert_eq!(orders.status, StatusCode::OK, "{}", orders.text);
+    let names: Vec<&str> = orders.body["tables"][0]["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "TimeGenerated",
+            "Item",
+            "Quantity",
+            "Price",
+            "Paid",
+            "Extra",
+            "Total"
+        ]
+    );
+    // An unknown table: 400 BadArgumentError / SemanticError / SEM0100, the prefix naming
+    // the operator that reads it. Recorded: Azure/azure-sdk-assets, python/sdk/monitor/
+    // azure-monitor-query/tests/recordings/test_logs_client.pyTestLogsClienttest_logs_single_query_with_non_200.json
+    // (fixtures/azure/py_monitor_query_logs_semantic_error.json).
+    let unknown = query(
+        &env,
+        &la,
+        "AppInsights |\n        where TimeGenerated > ago(12h)",
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+    let error = &unknown.body["error"];
+    assert_eq!(error["message"], "The request had some invalid properties");
+    assert_eq!(error["code"], "BadArgumentError");
+    assert!(
+        error["correlationId"]
+            .as_str()
+            .is_some_and(|c| c.len() == 36)
+    );
+    assert_eq!(
+        error["innererror"],
+        json!({"code": "SemanticError", "message": "A semantic error occurred.",
+            "innererror": {"code": "SEM0100",
+                "message": "'where' operator: Failed to resolve table or column expression named 'AppInsights'"}})
     );
     env.seed_workspace("T", &json!([{"x": 1}])).await;
     // A POST without a JSON content type (or body) answers an empty 200.

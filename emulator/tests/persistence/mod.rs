@@ -213,6 +213,7 @@ async fn observe(c: &Client, app: &str, sp: &str, rg: &str, role: &str, resource
     };
     json!({
         "app": get(format!("/v1.0/applications/{app}"), c.graph.clone()).await,
+        "owners": get(format!("/v1.0/applications/{app}/owners"), c.graph.clone()).await,
         "sp": get(format!("/v1.0/servicePrincipals/{sp}"), c.graph.clone()).await,
         "deleted": get("/v1.0/directory/deletedItems/microsoft.graph.application".into(), c.graph.clone()).await,
         "apps": get("/v1.0/applications".into(), c.graph.clone()).await,
@@ -375,6 +376,9 @@ async fn every_kind_of_state_survives_a_clean_restart_and_tokens_stay_valid() {
         "{component_id}/providers/Microsoft.Insights/metrics?api-version=2023-10-01&metricnames=Latency&metricnamespace=Perf&timespan=PT1H&interval=FULL&aggregation=total,count"
     );
     let before = observe(&c, app_oid, &sp_oid, "keep", &role_id, &ws_id).await;
+    // The creator's ownership and `createdByAppId` are stored too.
+    assert_eq!(before["owners"]["value"].as_array().map(Vec::len), Some(1));
+    assert!(before["app"]["createdByAppId"].is_string());
     let before_rows = c
         .ok(Method::POST, &la_path, Some(&la), Some(query.clone()))
         .await;

@@ -272,3 +272,18 @@ fn documents_link_only_inside_the_repository_and_to_files_that_exist() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[tokio::test]
+async fn managed_identity_recipe_gets_tokens_from_imds_and_app_service() {
+    let bin = RunningBinary::start(&[]).await;
+    let out = bin.run_client_script("managed-identity.sh").await;
+    for line in [
+        r#"1. user-assigned identity: ["clientId","isolationScope","principalId","tenantId"]"#,
+        "2. web app identity: SystemAssigned, UserAssigned",
+        "3. IMDS token: expires_in 86400",
+        "4. App Service token for the user-assigned identity: Bearer",
+        "5. the web app's identity reads the group: 200",
+    ] {
+        assert!(out.contains(line), "missing '{line}' in:\n{out}");
+    }
+}

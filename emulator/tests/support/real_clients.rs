@@ -45,6 +45,13 @@ pub(crate) const REAL_CLIENTS: &[RealClient] = &[
         tests: &["entra::azure_identity_python_credentials_get_tokens_over_https"],
     },
     RealClient {
+        name: "azure-identity ManagedIdentityCredential (IMDS, App Service, DefaultAzureCredential)",
+        need: Need::Python(
+            "pytest, entra_emulator_pytest, azure.identity, azure.mgmt.authorization, azure.mgmt.resource",
+        ),
+        tests: &["identity::azure_identity_python_managed_identity_reads_arm"],
+    },
+    RealClient {
         name: "azure-monitor-query and azure-monitor-ingestion",
         need: Need::Python(
             "pytest, entra_emulator_pytest, azure.identity, azure.monitor.query, azure.monitor.ingestion",

@@ -140,6 +140,8 @@ impl Loaded {
                 app.props = a.props;
                 app.deleted = a.deleted;
                 app.seq = a.seq;
+                app.created_by_app_id = a.created_by_app_id;
+                app.owners = a.owners;
                 self.dir.load_app(app);
             }
             Record::Sp(s) => {
@@ -156,6 +158,7 @@ impl Loaded {
                 sp.props = s.props;
                 sp.deleted = s.deleted;
                 sp.seq = s.seq;
+                sp.created_by_app_id = s.created_by_app_id;
                 self.dir.load_sp(sp);
             }
             Record::DirGone(id) => self.dir.forget(&id),
@@ -183,6 +186,7 @@ impl Loaded {
                     sku: r.sku,
                     kind: r.kind,
                     properties: r.properties,
+                    identity: r.identity,
                     created: r.created,
                 });
             }

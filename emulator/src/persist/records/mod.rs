@@ -174,6 +174,10 @@ pub(crate) struct AppRec {
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
+    #[serde(default)]
+    created_by_app_id: Option<Uuid>,
+    #[serde(default)]
+    owners: Vec<Uuid>,
 }
 
 /// [`ServicePrincipal`].
@@ -188,6 +192,8 @@ pub(crate) struct SpRec {
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
+    #[serde(default)]
+    created_by_app_id: Option<Uuid>,
 }
 
 /// [`ResourceGroup`].
@@ -211,6 +217,8 @@ pub(crate) struct ResourceRec {
     sku: Option<Json>,
     kind: Option<String>,
     properties: Map<String, Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<Json>,
     created: OffsetDateTime,
 }
 
@@ -364,6 +372,8 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
             props: a.props.clone(),
             deleted: a.deleted,
             seq: a.seq,
+            created_by_app_id: a.created_by_app_id,
+            owners: a.owners.clone(),
         }),
         StoredObject::ServicePrincipal(s) => Record::Sp(SpRec {
             id: s.id,
@@ -379,6 +389,7 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
             props: s.props.clone(),
             deleted: s.deleted,
             seq: s.seq,
+            created_by_app_id: s.created_by_app_id,
         }),
     }
 }
@@ -410,6 +421,7 @@ fn resource(r: &Resource) -> Record {
         sku: r.sku.clone(),
         kind: r.kind.clone(),
         properties: r.properties.clone(),
+        identity: r.identity.clone(),
         created: r.created,
     })
 }
