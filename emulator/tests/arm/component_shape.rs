@@ -37,12 +37,7 @@ async fn components_answer_the_spec_examples_properties() {
             .is_ok(),
         "{created}"
     );
-    let keys: Vec<&str> = p
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys(p);
     let at = |k: &str| keys.iter().position(|x| *x == k).expect(k);
     // The example's order: Application_Type, Flow_Type, Request_Source, InstrumentationKey.
     assert!(at("Application_Type") < at("Flow_Type"));

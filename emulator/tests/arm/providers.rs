@@ -24,13 +24,7 @@ async fn providers_are_listed_read_and_registered() {
     )
     .await;
     assert_eq!(one.status, StatusCode::OK, "{}", one.body);
-    let keys: Vec<&str> = one
-        .body
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys(&one.body);
     assert_eq!(
         keys,
         [
