@@ -356,7 +356,7 @@ pub(crate) struct ServicePrincipal<'a> {
     preferred_token_signing_key_thumbprint: Value,
     reply_urls: Value,
     service_principal_names: Vec<String>,
-    service_principal_type: &'static str,
+    service_principal_type: Value,
     sign_in_audience: Option<&'a str>,
     tags: Value,
     token_encryption_key_id: Value,
@@ -414,7 +414,8 @@ impl<'a> ServicePrincipal<'a> {
             preferred_token_signing_key_thumbprint: p.or_null("preferredTokenSigningKeyThumbprint"),
             reply_urls: p.or_empty("replyUrls"),
             service_principal_names: names,
-            service_principal_type: "Application",
+            // Managed identities store theirs (`ManagedIdentity`); apps' principals have none.
+            service_principal_type: p.or("servicePrincipalType", "Application".into()),
             sign_in_audience: app.map(|a| a.sign_in_audience.as_str()),
             tags: p.or_empty("tags"),
             token_encryption_key_id: p.or_null("tokenEncryptionKeyId"),
