@@ -123,7 +123,7 @@ impl Api {
             "v1.0" | "beta" => Api::Graph,
             "metadata" if second == Some("identity") => Api::Imds,
             "msi" => Api::AppServiceIdentity,
-            "subscriptions" | "providers" | "tenants" | "metadata" => {
+            _ if arm_root(first).is_some() => {
                 if *method == Method::POST && is_custom_metrics(path) {
                     Api::CustomMetrics
                 } else {
@@ -187,6 +187,14 @@ impl Api {
         }
     }
 
+    /// Whether the API echoes `x-ms-client-request-id` when the request carries
+    /// `x-ms-return-client-request-id: true`: ARM's common headers (every resource
+    /// provider documents them, e.g. Cosmos DB's "Common headers for the REST Resource
+    /// Provider"). Whether the data planes do was not checked, so they do not.
+    pub fn echoes_client_request_id(self) -> bool {
+        matches!(self, Api::Arm)
+    }
+
     /// The `Retry-After` of a throttling answer when the fault rule names none.
     pub fn default_retry_after(self) -> Duration {
         match self {
@@ -214,6 +222,18 @@ impl Api {
             Api::Portal | Api::Control => return None,
         })
     }
+}
+
+/// ARM's first path segments, lower-case as the route table spells them: ARM compares every
+/// segment of a path case-insensitively (`/Subscriptions/…` is `/subscriptions/…`).
+const ARM_ROOTS: [&str; 4] = ["subscriptions", "providers", "tenants", "metadata"];
+
+/// The route table's spelling of `segment` when it is one of ARM's first segments in any
+/// casing.
+pub(crate) fn arm_root(segment: &str) -> Option<&'static str> {
+    ARM_ROOTS
+        .into_iter()
+        .find(|root| root.eq_ignore_ascii_case(segment))
 }
 
 /// `{resourceId}/metrics`: at least a resource id's eight segments
@@ -274,6 +294,17 @@ mod tests {
             (&get, "/metadata/identity/oauth2/token", Api::Imds),
             (&get, "/msi/token", Api::AppServiceIdentity),
             (&get, "/tenants", Api::Arm),
+            (&get, "/Subscriptions/x/resourcegroups", Api::Arm),
+            (&get, "/SUBSCRIPTIONS", Api::Arm),
+            (&get, "/PROVIDERS/Microsoft.Web", Api::Arm),
+            (
+                &post,
+                &format!(
+                    "/Subscriptions{}/metrics",
+                    &resource["/subscriptions".len()..]
+                ),
+                Api::CustomMetrics,
+            ),
             (&post, &format!("{resource}/metrics"), Api::CustomMetrics),
             (&post, &format!("{resource}/METRICS"), Api::CustomMetrics),
             (&get, &format!("{resource}/metrics"), Api::Arm),

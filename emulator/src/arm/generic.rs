@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ArmError, Call, Route, empty, json, known_subscription};
 use crate::rbac::{Plane, Scope};
-use crate::resources::Resource;
+use crate::resources::{Resource, WORKSPACE_TYPE};
 use crate::services::identities::fill_identity;
 pub(crate) use crate::services::resources::Address;
 use crate::services::resources::{
@@ -185,7 +185,14 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     } else {
         StatusCode::OK
     };
-    let mut response = json(status, &render(&resource, true));
+    let mut rendered = render(&resource, true);
+    // A workspace answers its PUT (201 and 200 alike) while still `Creating`; reads then show
+    // it `Succeeded` (WorkspacesCreate.json, Microsoft.OperationalInsights 2020-08-01). The
+    // emulator's workspace is ready at once, so the stored state stays `Succeeded`.
+    if resource.resource_type.eq_ignore_ascii_case(WORKSPACE_TYPE) {
+        rendered["properties"]["provisioningState"] = json!("Creating");
+    }
+    let mut response = json(status, &rendered);
     // A new managed identity's answer names it in `Location` (relative), as the recording
     // fixtures/azure/cli_role_assignment_no_graph.json shows.
     if created

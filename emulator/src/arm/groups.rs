@@ -4,7 +4,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::generic::tags_field;
@@ -12,49 +11,40 @@ use super::{ArmError, Call, empty, json, known_subscription, regions};
 use crate::rbac::{Plane, Scope};
 use crate::resources::{ArmStore, ResourceGroup};
 use crate::services::groups::{GroupFields, group_scope};
+use crate::wire::arm as wire;
 
 const READ: &str = "Microsoft.Resources/subscriptions/resourceGroups/read";
 use crate::services::groups::WRITE;
 const DELETE: &str = "Microsoft.Resources/subscriptions/resourceGroups/delete";
 const JOB_PREFIX: &str = "RESOURCEGROUPDELETIONJOB-";
 
-/// A resource group as ARM shows it, serialized straight from the stored group.
-#[derive(Serialize)]
-struct Rendered<'a> {
-    id: String,
-    name: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    location: &'a str,
-    #[serde(rename = "managedBy", skip_serializing_if = "Option::is_none")]
-    managed_by: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<&'a Map<String, Value>>,
-    properties: Provisioned,
+fn render(g: &ResourceGroup) -> wire::ResourceGroup<'_> {
+    wire::ResourceGroup::new(g)
 }
 
-#[derive(Serialize)]
-struct Provisioned {
-    #[serde(rename = "provisioningState")]
-    provisioning_state: &'static str,
-}
-
-fn render(g: &ResourceGroup) -> Rendered<'_> {
-    Rendered {
-        id: g.id(),
-        name: &g.name,
-        kind: "Microsoft.Resources/resourceGroups",
-        location: &g.location,
-        managed_by: g.managed_by.as_deref(),
-        tags: g.tags.as_ref(),
-        properties: Provisioned {
-            provisioning_state: "Succeeded",
-        },
-    }
-}
-
-/// `GET /subscriptions/{s}/resourcegroups`: every group the caller may read.
+/// `GET /subscriptions/{s}/resourcegroups`: every group the caller may read, in name order,
+/// those with a tag when `$filter` names one, `$top` at a time with a `nextLink` to the rest.
 pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
+    let filter = call
+        .query
+        .filter
+        .as_deref()
+        .map(TagFilter::parse)
+        .transpose()?;
+    let top = match call.query.get("$top") {
+        None => None,
+        Some(t) => Some(
+            t.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ArmError::InvalidTop(t.to_owned()))?,
+        ),
+    };
+    let after = call
+        .query
+        .skip_token
+        .as_deref()
+        .map(str::to_ascii_lowercase);
     let store = call.state.arm();
     let id = known_subscription(&store, sub)?;
     let sub_scope =
@@ -71,12 +61,107 @@ pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
             scope: sub_scope.as_str().to_owned(),
         });
     }
-    let value: Vec<Rendered<'_>> = store
+    let mut groups = store
         .groups(&id)
+        .filter(|g| {
+            after
+                .as_deref()
+                .is_none_or(|t| g.name.to_ascii_lowercase().as_str() > t)
+        })
+        .filter(|g| filter.as_ref().is_none_or(|f| f.matches(g)))
         .filter(|g| all || group_scope(sub, &g.name).is_ok_and(|s| call.allowed(&store, READ, &s)))
-        .map(render)
-        .collect();
-    Ok(json(StatusCode::OK, &json!({ "value": value })))
+        .peekable();
+    let mut value = Vec::new();
+    while let Some(g) = groups.next_if(|_| top.is_none_or(|n| value.len() < n)) {
+        value.push(render(g));
+    }
+    let next_link = match (groups.peek(), value.last(), top) {
+        (Some(_), Some(last), Some(top)) => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("api-version", &call.version);
+            if let Some(f) = &call.query.filter {
+                query.append_pair("$filter", f);
+            }
+            query.append_pair("$top", &top.to_string());
+            query.append_pair("$skiptoken", &last.name().to_ascii_lowercase());
+            Some(format!(
+                "{}/subscriptions/{sub}/resourcegroups?{}",
+                call.base,
+                query.finish()
+            ))
+        }
+        _ => None,
+    };
+    Ok(json(StatusCode::OK, &wire::List { value, next_link }))
+}
+
+/// A resource group list's `$filter`: `tagName eq '{name}'`, optionally
+/// `and tagValue eq '{value}'` (the only filter ARM takes there; Azure/azure-rest-api-specs
+/// issue #3853). Tag names compare case-insensitively, values exactly (a guess: no source
+/// states how values compare).
+#[derive(Debug, PartialEq, Eq)]
+struct TagFilter {
+    name: String,
+    value: Option<String>,
+}
+
+impl TagFilter {
+    fn parse(text: &str) -> Result<Self, ArmError> {
+        let invalid = || ArmError::InvalidFilter(text.to_owned());
+        let (name, rest) = clause(text.trim_start(), "tagName").ok_or_else(invalid)?;
+        let rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(Self { name, value: None });
+        }
+        let rest = keyword(rest, "and").ok_or_else(invalid)?;
+        let (value, rest) = clause(rest.trim_start(), "tagValue").ok_or_else(invalid)?;
+        if !rest.trim().is_empty() {
+            return Err(invalid());
+        }
+        Ok(Self {
+            name,
+            value: Some(value),
+        })
+    }
+
+    fn matches(&self, g: &ResourceGroup) -> bool {
+        g.tags.as_ref().is_some_and(|tags| {
+            tags.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case(&self.name)
+                    && self
+                        .value
+                        .as_deref()
+                        .is_none_or(|want| v.as_str() == Some(want))
+            })
+        })
+    }
+}
+
+/// `text` after the keyword `word` (any casing) and the whitespace after it.
+fn keyword<'t>(text: &'t str, word: &str) -> Option<&'t str> {
+    let head = text.get(..word.len())?;
+    let rest = &text[word.len()..];
+    (head.eq_ignore_ascii_case(word) && rest.starts_with(char::is_whitespace))
+        .then(|| rest.trim_start())
+}
+
+/// `{field} eq '{literal}'` at the start of `text`: the literal (`''` read as `'`) and the rest.
+fn clause<'t>(text: &'t str, field: &str) -> Option<(String, &'t str)> {
+    let rest = keyword(text, field)?;
+    let rest = keyword(rest, "eq")?.strip_prefix('\'')?;
+    let mut literal = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\'' {
+            literal.push(c);
+        } else if rest[i + 1..].starts_with('\'') {
+            literal.push('\'');
+            chars.next();
+        } else {
+            return Some((literal, &rest[i + 1..]));
+        }
+    }
+    None
 }
 
 fn existing<'s>(store: &'s ArmStore, sub: &str, rg: &str) -> Result<&'s ResourceGroup, ArmError> {
@@ -244,6 +329,44 @@ pub(crate) fn operation_result(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_filters_read_arms_one_form() {
+        let f = |t: &str| TagFilter::parse(t);
+        assert_eq!(
+            f("tagName eq 'env' and tagValue eq 'prod'"),
+            Ok(TagFilter {
+                name: "env".into(),
+                value: Some("prod".into())
+            })
+        );
+        assert_eq!(
+            f("tagname eq 'it''s'  AND tagvalue eq ''"),
+            Ok(TagFilter {
+                name: "it's".into(),
+                value: Some(String::new())
+            })
+        );
+        assert_eq!(
+            f("tagName eq 'env'"),
+            Ok(TagFilter {
+                name: "env".into(),
+                value: None
+            })
+        );
+        for bad in [
+            "name eq 'foo'",
+            "tagName eq env",
+            "tagName eq 'env",
+            "tagName eq 'a' or tagValue eq 'b'",
+            "tagName eq 'a' and tagValue eq 'b' and x",
+            "tagValue eq 'b'",
+            "tagNameeq 'a'",
+            "",
+        ] {
+            assert_eq!(f(bad), Err(ArmError::InvalidFilter(bad.into())), "{bad}");
+        }
+    }
 
     #[test]
     fn job_tokens_encode_the_deletion_job_as_arm_does() {

@@ -15,6 +15,7 @@ mod groups;
 mod metadata;
 #[cfg(feature = "monitor")]
 pub(crate) mod metrics;
+mod providers;
 mod subscriptions;
 mod versions;
 
@@ -72,6 +73,14 @@ pub(crate) enum Route {
     ResourcesOfType(generic::Address),
     /// `GET|PUT|PATCH|DELETE /subscriptions/{s}/resourcegroups/{rg}/providers/{ns}/{type}/{name}[/{child}/{name}…]`
     Resource(generic::Address),
+    /// `GET /subscriptions/{s}/providers`
+    Providers(String),
+    /// `GET /subscriptions/{s}/providers/{namespace}`
+    Provider(String, String),
+    /// `POST /subscriptions/{s}/providers/{namespace}/register`
+    RegisterProvider(String, String),
+    /// `GET /subscriptions/{s}/locations`
+    Locations(String),
     /// `GET {resourceId}/providers/Microsoft.Insights/metrics`
     Metrics(String),
     /// `GET {resourceId}/providers/Microsoft.Insights/metricDefinitions`
@@ -110,6 +119,12 @@ pub(crate) fn route(segs: &[&str], version: &str) -> Result<Route, ArmError> {
         [] => Ok(Route::Subscription(sub)),
         [_] if word(0, "resourcegroups") => Ok(Route::Groups(sub)),
         [_] if word(0, "resources") => Ok(Route::SubscriptionResources(sub)),
+        [_] if word(0, "providers") => Ok(Route::Providers(sub)),
+        [_] if word(0, "locations") => Ok(Route::Locations(sub)),
+        [_, ns] if word(0, "providers") => Ok(Route::Provider(sub, (*ns).to_owned())),
+        [_, ns, _] if word(0, "providers") && word(2, "register") => {
+            Ok(Route::RegisterProvider(sub, (*ns).to_owned()))
+        }
         [_, token] if word(0, "operationresults") => {
             Ok(Route::OperationResult(sub, (*token).to_owned()))
         }
@@ -414,7 +429,8 @@ fn serve(
         .clone()
         .ok_or(ArmError::MissingApiVersion)?;
     let route = route(segs, &version)?;
-    versions::check(&route, &version)?;
+    versions::check(&route, &version)
+        .map_err(|e| providers::unserved_version(state, &method, &route, &body, &version, e))?;
     let caller = bearer.caller(|aud| ALLOWED_AUDIENCES.contains(&aud))?;
     if !body.is_empty() && matches!(method, Method::PUT | Method::PATCH | Method::POST) {
         check_json_content_type(headers)?;
@@ -448,6 +464,12 @@ fn serve(
             Method::DELETE => groups::delete(&call, &sub, &rg),
             _ => Err(unsupported(false)),
         },
+        Route::Providers(sub) if m == Method::GET => providers::list(&call, &sub),
+        Route::Provider(sub, ns) if m == Method::GET => providers::get(&call, &sub, &ns),
+        Route::RegisterProvider(sub, ns) if m == Method::POST => {
+            providers::register(&call, &sub, &ns)
+        }
+        Route::Locations(sub) if m == Method::GET => providers::locations(&call, &sub),
         Route::GroupResources(sub, rg) if m == Method::GET => {
             generic::list_in_group(&call, &sub, &rg)
         }

@@ -1,6 +1,7 @@
 //! Which `api-version` each route takes, and ARM's answer to one it does not.
 
 use super::{ArmError, Route};
+use crate::resources::providers;
 
 /// Microsoft.Resources (subscriptions, tenants, resource groups, resource lists), newest
 /// first, as ARM listed them in an October 2024 error message (its odd tail included), plus
@@ -91,10 +92,12 @@ pub(crate) fn check(route: &Route, version: &str) -> Result<(), ArmError> {
             }
         }
         Route::Resource(a) | Route::ResourcesOfType(a) => {
-            if well_formed(version) {
-                Ok(())
-            } else {
-                provider(&a.type_path(), &a.namespace, None)
+            let known = providers::provider(&a.namespace)
+                .ok_or_else(|| ArmError::InvalidResourceNamespace(a.namespace.clone()))?;
+            match known.resource_type(&a.type_path()) {
+                Some(ty) if ty.takes(version) => Ok(()),
+                Some(ty) => provider(&a.type_path(), known.namespace, Some(ty.api_versions)),
+                None => provider(&a.type_path(), known.namespace, None),
             }
         }
         _ => {

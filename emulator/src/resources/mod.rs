@@ -4,6 +4,7 @@
 //! of it: deleting a resource group removes its resources and the role assignments
 //! scoped inside it.
 
+pub(crate) mod providers;
 pub(crate) mod regions;
 
 use std::collections::{BTreeMap, HashMap};

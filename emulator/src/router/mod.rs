@@ -11,7 +11,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::OriginalUri;
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::response::Response;
@@ -34,16 +34,23 @@ pub(crate) fn router(state: AppState) -> Router {
     let routes = routes(state.clone());
     use tower::Layer as _;
     Router::new()
-        .fallback_service(tower::util::MapRequestLayer::new(collapse_slashes).layer(routes))
+        .fallback_service(tower::util::MapRequestLayer::new(normalize_path).layer(routes))
         .layer(faults::FaultLayer::new(state))
 }
 
-/// Collapses repeated slashes in the path, as Azure's front ends do: clients that join a
-/// base URL ending in `/` with a path starting with `/` (the Azure CLI's cloud discovery
-/// does) ask for `//metadata/endpoints`.
-fn collapse_slashes(mut request: Request) -> Request {
+/// Normalizes the path before routing: collapses repeated slashes, as Azure's front ends do
+/// (clients that join a base URL ending in `/` with a path starting with `/` — the Azure
+/// CLI's cloud discovery does — ask for `//metadata/endpoints`), and spells ARM's first
+/// segment as the route table does, since ARM paths are case-insensitive in every segment
+/// (`/Subscriptions/…`, see [`crate::catalog::arm_root`]). Handlers read the path as sent
+/// (`OriginalUri`), so answers are not affected.
+fn normalize_path(mut request: Request) -> Request {
     let uri = request.uri();
-    if !uri.path().contains("//") {
+    let first = uri.path().trim_start_matches('/').split('/').next();
+    let root = first
+        .and_then(crate::catalog::arm_root)
+        .filter(|root| Some(*root) != first);
+    if !uri.path().contains("//") && root.is_none() {
         return request;
     }
     let mut path = String::with_capacity(uri.path().len());
@@ -51,6 +58,9 @@ fn collapse_slashes(mut request: Request) -> Request {
         if !(c == '/' && path.ends_with('/')) {
             path.push(c);
         }
+    }
+    if let Some(root) = root {
+        path.replace_range(1..=root.len(), root);
     }
     let path_and_query = match uri.query() {
         Some(q) => format!("{path}?{q}"),
@@ -87,7 +97,30 @@ fn routes(state: AppState) -> Router {
             std::sync::Arc::new(state.config.allowed_hosts()),
             hosts::check,
         ))
+        .layer(middleware::from_fn(echo_client_request_id))
         .layer(middleware::from_fn(log_request))
+}
+
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const RETURN_CLIENT_REQUEST_ID: HeaderName =
+    HeaderName::from_static("x-ms-return-client-request-id");
+
+/// The caller's `x-ms-client-request-id`, echoed in the answer when it asks for it with
+/// `x-ms-return-client-request-id: true` and the API does so ([`Api::echoes_client_request_id`]).
+async fn echo_client_request_id(request: Request, next: Next) -> Response {
+    let echo = request
+        .headers()
+        .get(RETURN_CLIENT_REQUEST_ID)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+        && Api::of(request.method(), request.uri().path()).echoes_client_request_id();
+    let id = echo
+        .then(|| request.headers().get(CLIENT_REQUEST_ID).cloned())
+        .flatten();
+    let mut response = next.run(request).await;
+    if let Some(id) = id {
+        response.headers_mut().insert(CLIENT_REQUEST_ID, id);
+    }
+    response
 }
 
 fn table() -> Router<AppState> {

@@ -211,6 +211,26 @@ pub(crate) enum ArmError {
     /// A metrics query the metrics API refuses. Its body is flat, `{"code","message"}`, as
     /// third-party captures of the metrics API show.
     MetricsBadRequest(String),
+    /// A `$filter` the operation cannot read (Azure/azure-sdk-for-go issue #2480: a
+    /// resource group list filtered by `name eq 'foo'`).
+    InvalidFilter(String),
+    /// A `$top` that is not a positive integer. Code and wording are guesses, after the
+    /// `$filter` answer's.
+    InvalidTop(String),
+    /// A provider type ARM knows, asked for with an api-version its provider does not serve
+    /// (Azure/azure-rest-api-specs issue #22203). Status 400 is an inference.
+    NoRegisteredProviderFound {
+        /// Normalized region name of the resource, as sent.
+        location: String,
+        /// As sent.
+        version: String,
+        /// Type within the namespace, e.g. `workspaces`.
+        resource_type: String,
+        /// The type's api-versions, comma-separated.
+        versions: String,
+        /// The type's regions, comma-separated.
+        locations: String,
+    },
     /// A resource's `identity` that the managed identity service refuses: ARM wraps the
     /// service's own `BadRequest` (`inner`) in its message (Azure/azure-cli#31837).
     FailedIdentityOperation {
@@ -570,6 +590,29 @@ impl ArmError {
                 "Data collection rule is invalid".to_owned(),
             ),
             MetricsBadRequest(message) => (bad, "BadRequest", message.clone()),
+            InvalidFilter(filter) => (
+                bad,
+                "InvalidFilterInQueryString",
+                format!("Invalid $filter '{filter}' specified in the query string."),
+            ),
+            InvalidTop(top) => (
+                bad,
+                "InvalidTopInQueryString",
+                format!("Invalid $top '{top}' specified in the query string."),
+            ),
+            NoRegisteredProviderFound {
+                location,
+                version,
+                resource_type,
+                versions,
+                locations,
+            } => (
+                bad,
+                "NoRegisteredProviderFound",
+                format!(
+                    "No registered resource provider found for location '{location}' and API version '{version}' for type '{resource_type}'. The supported api-versions are '{versions}'. The supported locations are '{locations}'."
+                ),
+            ),
             FailedIdentityOperation { resource, inner } => {
                 let inner = serde_json::json!({"error": {"code": "BadRequest", "message": inner}});
                 (

@@ -210,6 +210,13 @@ pub(crate) fn require_group(store: &ArmStore, a: &Address) -> Result<(), ArmErro
     Ok(())
 }
 
+/// A component's `CreationDate`: seven fraction digits and `+00:00`, as
+/// `ComponentsCreate.json` (Azure/azure-rest-api-specs, Microsoft.Insights 2020-02-02) shows.
+fn offset_datetime(t: OffsetDateTime) -> String {
+    let z = arm_datetime(t);
+    format!("{}+00:00", z.trim_end_matches('Z'))
+}
+
 /// Server-owned properties of the types the data planes read; the caller's values are kept
 /// for everything else. ARM's PUT and PATCH and the seed fill them alike.
 pub(crate) fn fill_properties(
@@ -276,16 +283,21 @@ pub(crate) fn fill_properties(
         p.insert("ApplicationId".into(), json!(a.name()));
         p.insert("AppId".into(), app_id);
         p.insert("Application_Type".into(), json!("web"));
+        // What the portal and `az monitor app-insights component create` send; kept when given.
+        p.insert("Flow_Type".into(), json!("Bluefield"));
+        p.insert("Request_Source".into(), json!("rest"));
         p.insert("InstrumentationKey".into(), ikey);
         p.insert("ConnectionString".into(), json!(connection));
         p.insert("Name".into(), json!(a.name()));
         p.insert(
             "CreationDate".into(),
-            kept("CreationDate").unwrap_or_else(|| json!(now)),
+            kept("CreationDate").unwrap_or_else(|| json!(offset_datetime(at.now))),
         );
         // ARM reports the subscription id under this name.
         p.insert("TenantId".into(), json!(a.subscription));
         p.insert("provisioningState".into(), json!("Succeeded"));
+        p.insert("SamplingPercentage".into(), json!(100.0));
+        p.insert("DisableIpMasking".into(), json!(false));
         p.insert(
             "IngestionMode".into(),
             json!(if workspace {

@@ -414,7 +414,7 @@ impl<'a> ServicePrincipal<'a> {
             preferred_token_signing_key_thumbprint: p.or_null("preferredTokenSigningKeyThumbprint"),
             reply_urls: p.or_empty("replyUrls"),
             service_principal_names: names,
-            // A managed identity's principal carries its own type (see `managed_identity`).
+            // Managed identities store theirs (`ManagedIdentity`); apps' principals have none.
             service_principal_type: p.or("servicePrincipalType", "Application".into()),
             sign_in_audience: app.map(|a| a.sign_in_audience.as_str()),
             tags: p.or_empty("tags"),

@@ -13,6 +13,11 @@ use uuid::Uuid;
 
 use crate::support::*;
 
+mod component_shape;
+mod group_lists;
+mod paths;
+mod providers;
+
 const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";

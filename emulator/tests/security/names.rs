@@ -17,10 +17,16 @@ async fn put(
     resource_type: &str,
     name: &str,
 ) -> (StatusCode, Value) {
+    // A version each type takes (ARM refuses one it does not before reading the name).
+    let version = match resource_type {
+        "Microsoft.Insights/components" => "2020-02-02",
+        "Microsoft.Insights/dataCollectionRules" => "2022-06-01",
+        _ => "2022-10-01",
+    };
     let (status, _, body) = app
         .call(
             Method::PUT,
-            &format!("{rg}/providers/{resource_type}/{name}?api-version=2022-10-01"),
+            &format!("{rg}/providers/{resource_type}/{name}?api-version={version}"),
             Some(token),
             Some(json!({"location": "eastus"})),
         )

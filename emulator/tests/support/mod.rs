@@ -460,6 +460,16 @@ pub(crate) async fn run_pytest(python: &str, file: &str) -> String {
     output
 }
 
+/// The member names of a JSON object, in the order the answer wrote them.
+pub(crate) fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
 /// Replaces volatile values by their shape, for snapshots: GUIDs → `[uuid]`, date-times →
 /// `[datetime]`, JWTs → `[jwt]`.
 pub(crate) fn redact(value: &Value) -> Value {
