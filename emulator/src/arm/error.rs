@@ -1,4 +1,4 @@
-//! ARM's error envelope, `{"error":{"code","message"}}` (with `details` for rule findings),
+//! ARM's error envelope, `{"error":{"code","message"}}` (with `details` for rule findings and unregistered providers),
 //! for the errors of [`ArmError`].
 
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,11 @@ impl IntoResponse for ArmError {
                     .collect();
                 json!({"error": {"code": code, "message": message, "details": details}})
             }
+            // The raw JSON captures give the detail's fields in this order.
+            ArmError::MissingSubscriptionRegistration(ns) => json!({"error": {
+                "code": code, "message": message,
+                "details": [{"code": code, "target": ns, "message": message}],
+            }}),
             _ => json!({"error": {"code": code, "message": message}}),
         };
         (status, axum::Json(body)).into_response()

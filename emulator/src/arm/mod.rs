@@ -77,8 +77,8 @@ pub(crate) enum Route {
     Providers(String),
     /// `GET /subscriptions/{s}/providers/{namespace}`
     Provider(String, String),
-    /// `POST /subscriptions/{s}/providers/{namespace}/register`
-    RegisterProvider(String, String),
+    /// `POST /subscriptions/{s}/providers/{namespace}/register` (`true`) or `/unregister`
+    RegisterProvider(String, String, bool),
     /// `GET /subscriptions/{s}/locations`
     Locations(String),
     /// `GET {resourceId}/providers/Microsoft.Insights/metrics`
@@ -122,9 +122,9 @@ pub(crate) fn route(segs: &[&str], version: &str) -> Result<Route, ArmError> {
         [_] if word(0, "providers") => Ok(Route::Providers(sub)),
         [_] if word(0, "locations") => Ok(Route::Locations(sub)),
         [_, ns] if word(0, "providers") => Ok(Route::Provider(sub, (*ns).to_owned())),
-        [_, ns, _] if word(0, "providers") && word(2, "register") => {
-            Ok(Route::RegisterProvider(sub, (*ns).to_owned()))
-        }
+        [_, ns, _] if word(0, "providers") && (word(2, "register") || word(2, "unregister")) => Ok(
+            Route::RegisterProvider(sub, (*ns).to_owned(), word(2, "register")),
+        ),
         [_, token] if word(0, "operationresults") => {
             Ok(Route::OperationResult(sub, (*token).to_owned()))
         }
@@ -466,8 +466,8 @@ fn serve(
         },
         Route::Providers(sub) if m == Method::GET => providers::list(&call, &sub),
         Route::Provider(sub, ns) if m == Method::GET => providers::get(&call, &sub, &ns),
-        Route::RegisterProvider(sub, ns) if m == Method::POST => {
-            providers::register(&call, &sub, &ns)
+        Route::RegisterProvider(sub, ns, register) if m == Method::POST => {
+            providers::register(&call, &sub, &ns, register)
         }
         Route::Locations(sub) if m == Method::GET => providers::locations(&call, &sub),
         Route::GroupResources(sub, rg) if m == Method::GET => {
@@ -499,6 +499,16 @@ fn serve(
         },
         Route::ResourcesOfType(address) if m == Method::GET => {
             generic::list_of_type(&call, &address)
+        }
+        Route::Resource(address)
+            if matches!(m, Method::PUT | Method::PATCH) && {
+                let store = call.state.arm();
+                !providers::writable(&store, &address)
+            } =>
+        {
+            Err(ArmError::MissingSubscriptionRegistration(
+                address.namespace.clone(),
+            ))
         }
         Route::Resource(address) => match m {
             Method::GET => generic::get(&call, &address),

@@ -1,6 +1,12 @@
 //! Resource providers and regions of a subscription: `GET …/providers`, `…/providers/{ns}`,
-//! `POST …/providers/{ns}/register`, `GET …/locations`, from the table in
+//! `POST …/providers/{ns}/register` and `/unregister`, `GET …/locations`, from the table in
 //! [`crate::resources::providers`]; and ARM's answer to an api-version a known type does not take.
+//!
+//! Every provider starts registered with every subscription. An unregistered one shows
+//! `NotRegistered` and refuses resource writes with 409 `MissingSubscriptionRegistration`,
+//! which tools answer by registering it (the Azure CLI does so itself). Azure takes a while
+//! to move through `Registering`/`Unregistering`; the emulator answers the POST with that
+//! state and is done at once.
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -9,8 +15,9 @@ use serde_json::Value;
 
 use super::{ArmError, Call, Route, json, known_subscription};
 use crate::rbac::Scope;
-use crate::resources::{providers, regions};
+use crate::resources::{ArmStore, providers, regions};
 use crate::services::AppState;
+use crate::services::resources::Address;
 use crate::wire::arm as wire;
 
 /// The subscription's scope, once it is known to exist and the caller may do `action` there.
@@ -32,34 +39,84 @@ const READ_PROVIDERS: &str = "Microsoft.Resources/subscriptions/providers/read";
 
 /// `GET /subscriptions/{s}/providers`: every provider the emulator knows, registered.
 pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
-    subscription_scope(call, sub, READ_PROVIDERS)?;
+    let scope = subscription_scope(call, sub, READ_PROVIDERS)?;
+    let store = call.state.arm();
     let value: Vec<_> = providers::PROVIDERS
         .iter()
-        .map(|p| wire::Provider::new(sub, p))
+        .map(|p| wire::Provider::new(sub, p, settled(&store, &scope, p)))
         .collect();
     Ok(json(StatusCode::OK, &wire::List::all(value)))
 }
 
+/// `Registered` or `NotRegistered`.
+fn settled(store: &ArmStore, scope: &Scope, p: &providers::Provider) -> &'static str {
+    let registered = sub_id(scope).is_none_or(|sub| store.is_registered(&sub, p.namespace));
+    if registered {
+        "Registered"
+    } else {
+        "NotRegistered"
+    }
+}
+
+/// Whether resources of `a`'s namespace may be written in its subscription (unknown
+/// namespaces and subscriptions are left to the handlers' own errors).
+pub(crate) fn writable(store: &ArmStore, a: &Address) -> bool {
+    let Some(p) = providers::provider(&a.namespace) else {
+        return true;
+    };
+    Scope::subscription(&a.subscription)
+        .ok()
+        .as_ref()
+        .and_then(sub_id)
+        .is_none_or(|sub| store.is_registered(&sub, p.namespace))
+}
+
+fn sub_id(scope: &Scope) -> Option<uuid::Uuid> {
+    scope
+        .subscription_id()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+}
+
 /// `GET /subscriptions/{s}/providers/{namespace}`.
 pub(crate) fn get(call: &Call<'_>, sub: &str, namespace: &str) -> Result<Response, ArmError> {
-    subscription_scope(call, sub, READ_PROVIDERS)?;
+    let scope = subscription_scope(call, sub, READ_PROVIDERS)?;
+    let provider = known(namespace)?;
+    let state = settled(&call.state.arm(), &scope, provider);
     Ok(json(
         StatusCode::OK,
-        &wire::Provider::new(sub, known(namespace)?),
+        &wire::Provider::new(sub, provider, state),
     ))
 }
 
-/// `POST /subscriptions/{s}/providers/{namespace}/register`: every provider the emulator
-/// knows is registered already, so this answers the provider as it is (200, the spec's
-/// `Provider` schema).
-pub(crate) fn register(call: &Call<'_>, sub: &str, namespace: &str) -> Result<Response, ArmError> {
+/// `POST /subscriptions/{s}/providers/{namespace}/register` (`register`) or `/unregister`:
+/// 200 with the provider (the spec's `Provider` schema), `Registering`/`Unregistering` when
+/// its state changes, else as it is.
+pub(crate) fn register(
+    call: &Call<'_>,
+    sub: &str,
+    namespace: &str,
+    register: bool,
+) -> Result<Response, ArmError> {
     let provider = known(namespace)?;
-    subscription_scope(
-        call,
-        sub,
-        &format!("{}/register/action", provider.namespace),
-    )?;
-    Ok(json(StatusCode::OK, &wire::Provider::new(sub, provider)))
+    let verb = if register { "register" } else { "unregister" };
+    let scope = subscription_scope(call, sub, &format!("{}/{verb}/action", provider.namespace))?;
+    let Some(id) = sub_id(&scope) else {
+        return Err(ArmError::InvalidSubscriptionId(sub.to_owned()));
+    };
+    let was = call
+        .state
+        .arm_mut()
+        .set_registered(id, provider.namespace, register);
+    let state = match (was, register) {
+        (false, true) => "Registering",
+        (true, false) => "Unregistering",
+        (_, true) => "Registered",
+        (_, false) => "NotRegistered",
+    };
+    Ok(json(
+        StatusCode::OK,
+        &wire::Provider::new(sub, provider, state),
+    ))
 }
 
 /// `GET /subscriptions/{s}/locations`: every region the emulator accepts.

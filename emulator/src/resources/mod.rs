@@ -7,7 +7,7 @@
 pub(crate) mod providers;
 pub(crate) mod regions;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::time::Duration;
 
@@ -134,6 +134,9 @@ pub(crate) struct ArmStore {
     components: HashMap<Uuid, String>,
     /// Data collection rule `immutableId` (lower-case) → lower-case id.
     rules: HashMap<String, String>,
+    /// Per subscription, the resource providers unregistered from it (canonical namespace
+    /// names); every other provider is registered.
+    unregistered: BTreeMap<Uuid, BTreeSet<&'static str>>,
     /// Role assignments and custom roles.
     pub(crate) authz: AssignmentStore,
     /// Keys changed since persistence last looked (`None`: not persisted).
@@ -149,6 +152,8 @@ pub(crate) enum ArmKey {
     Group(Uuid, String),
     /// A resource: lower-case id.
     Resource(String),
+    /// The providers unregistered from a subscription.
+    Providers(Uuid),
 }
 
 impl ArmStore {
@@ -166,6 +171,46 @@ impl ArmStore {
     pub(crate) fn put_subscription(&mut self, subscription: Subscription) {
         self.touch(ArmKey::Subscription(subscription.id));
         self.subscriptions.insert(subscription.id, subscription);
+    }
+
+    /// Whether `namespace` (canonical, as [`providers::provider`] names it) is registered
+    /// with `subscription`.
+    pub(crate) fn is_registered(&self, subscription: &Uuid, namespace: &str) -> bool {
+        self.unregistered
+            .get(subscription)
+            .is_none_or(|set| !set.contains(namespace))
+    }
+
+    /// The providers unregistered from `subscription`.
+    pub(crate) fn unregistered(&self, subscription: &Uuid) -> impl Iterator<Item = &'static str> {
+        self.unregistered
+            .get(subscription)
+            .into_iter()
+            .flat_map(|set| set.iter().copied())
+    }
+
+    /// Registers `namespace` with `subscription`, or unregisters it; returns whether it was
+    /// registered before.
+    pub(crate) fn set_registered(
+        &mut self,
+        subscription: Uuid,
+        namespace: &'static str,
+        registered: bool,
+    ) -> bool {
+        let set = self.unregistered.entry(subscription).or_default();
+        let was = !set.contains(namespace);
+        if registered {
+            set.remove(namespace);
+        } else {
+            set.insert(namespace);
+        }
+        if set.is_empty() {
+            self.unregistered.remove(&subscription);
+        }
+        if was != registered {
+            self.touch(ArmKey::Providers(subscription));
+        }
+        was
     }
 
     /// The resource group `name` (any case) of `subscription`.
@@ -333,6 +378,9 @@ impl ArmStore {
             ArmKey::Resource(id) => {
                 self.unindex(id);
                 self.resources.remove(id);
+            }
+            ArmKey::Providers(sub) => {
+                self.unregistered.remove(sub);
             }
         }
     }

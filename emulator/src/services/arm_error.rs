@@ -43,6 +43,9 @@ pub(crate) enum ArmError {
     /// A `providers/{namespace}` segment that is not a namespace. Status is a guess (404,
     /// as the captures' "NotFound" wrappers suggest).
     InvalidResourceNamespace(String),
+    /// A resource write in a namespace not registered with the subscription (the namespace
+    /// as the path wrote it).
+    MissingSubscriptionRegistration(String),
     /// A path outside any subscription that no tenant-level provider serves.
     MissingSubscription,
     /// No `Authorization` header.
@@ -288,6 +291,17 @@ impl ArmError {
                 not_found,
                 "InvalidResourceNamespace",
                 format!("The resource namespace '{ns}' is invalid."),
+            ),
+            // Observed in many captures (e.g. a Terraform log quoted in
+            // hashicorp/terraform-provider-azurerm issues, the Azure CLI's own
+            // `_check_rp_not_registered_err` test): 409 with the namespace as requested in
+            // the message and in `details[0].target`.
+            MissingSubscriptionRegistration(ns) => (
+                StatusCode::CONFLICT,
+                "MissingSubscriptionRegistration",
+                format!(
+                    "The subscription is not registered to use namespace '{ns}'. See https://aka.ms/rps-not-found for how to register subscriptions."
+                ),
             ),
             MissingSubscription => (
                 bad,

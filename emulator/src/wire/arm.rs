@@ -139,14 +139,19 @@ struct ProviderResourceType {
 }
 
 impl Provider {
-    /// Provider `p` as subscription `subscription` sees it: registered (every provider the
-    /// emulator knows is), each type in every region, by display name.
-    pub(crate) fn new(subscription: &str, p: &'static providers::Provider) -> Self {
+    /// Provider `p` as subscription `subscription` sees it, in `registration_state`
+    /// (`Registered`, `NotRegistered`, `Registering`, `Unregistering`), each type in every
+    /// region, by display name.
+    pub(crate) fn new(
+        subscription: &str,
+        p: &'static providers::Provider,
+        registration_state: &'static str,
+    ) -> Self {
         let locations: Vec<&'static str> = regions::DISPLAY.iter().map(|(_, d, _)| *d).collect();
         Self {
             id: format!("/subscriptions/{subscription}/providers/{}", p.namespace),
             namespace: p.namespace,
-            registration_state: "Registered",
+            registration_state,
             registration_policy: "RegistrationRequired",
             resource_types: p
                 .resource_types

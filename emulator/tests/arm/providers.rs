@@ -131,6 +131,140 @@ async fn providers_are_listed_read_and_registered() {
     assert_eq!(refused.body["error"]["code"], "AuthorizationFailed");
 }
 
+/// `POST …/providers/{ns}/unregister` answers the provider `Unregistering` (the spec's
+/// `Provider` schema; the state names are the ones the spec's `registrationState` takes); it
+/// then reads `NotRegistered`, and a resource write in that namespace is refused 409
+/// `MissingSubscriptionRegistration` with the namespace as requested, in the message and as
+/// the detail's target (raw bodies captured in hashicorp/terraform-provider-azurerm reports
+/// and Azure CLI users' logs: "The subscription is not registered to use namespace
+/// 'microsoft.insights'. See https://aka.ms/rps-not-found for how to register
+/// subscriptions."). Registering again answers `Registering` and lets the write through.
+/// Reads of existing resources are not refused: a guess (no public capture shows a read).
+#[tokio::test]
+async fn an_unregistered_provider_refuses_writes_until_registered_again() {
+    let app = immediate_app().await;
+    let token = admin_arm(&app).await;
+    let s = sub(&app);
+    let v = "api-version=2021-04-01";
+    create_group(&app, &token, "reg").await;
+    let ws = format!(
+        "{s}/resourceGroups/reg/providers/Microsoft.OperationalInsights/workspaces/ws-reg?api-version=2020-08-01"
+    );
+    let body = json!({"location": "eastus", "properties": {"sku": {"name": "PerGB2018"}}});
+    let created = send(&app, "PUT", &ws, Some(&token), Some(body.clone())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+
+    let post = |verb: &'static str| {
+        let path = format!("{s}/providers/Microsoft.OperationalInsights/{verb}?{v}");
+        let (app, token) = (&app, &token);
+        async move { send(app, "POST", &path, Some(token), None).await }
+    };
+    let state = || async {
+        send(
+            &app,
+            "GET",
+            &format!("{s}/providers/Microsoft.OperationalInsights?{v}"),
+            Some(&token),
+            None,
+        )
+        .await
+        .body["registrationState"]
+            .clone()
+    };
+    let gone = post("unregister").await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    assert_eq!(gone.body["registrationState"], "Unregistering");
+    assert_eq!(state().await, "NotRegistered");
+    assert_eq!(
+        post("unregister").await.body["registrationState"],
+        "NotRegistered"
+    );
+    let list = send(
+        &app,
+        "GET",
+        &format!("{s}/providers?{v}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let states: Vec<_> = list.body["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .filter(|p| p["registrationState"] != "Registered")
+        .map(|p| p["namespace"].clone())
+        .collect();
+    assert_eq!(states, [json!("Microsoft.OperationalInsights")]);
+
+    let lower = ws.replace(
+        "Microsoft.OperationalInsights",
+        "microsoft.operationalinsights",
+    );
+    let refused = send(&app, "PUT", &lower, Some(&token), Some(body.clone())).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let message = "The subscription is not registered to use namespace 'microsoft.operationalinsights'. See https://aka.ms/rps-not-found for how to register subscriptions.";
+    assert_eq!(
+        refused.body,
+        json!({"error": {"code": "MissingSubscriptionRegistration", "message": message,
+            "details": [{"code": "MissingSubscriptionRegistration",
+                "target": "microsoft.operationalinsights", "message": message}]}})
+    );
+    let patch = send(
+        &app,
+        "PATCH",
+        &ws,
+        Some(&token),
+        Some(json!({"tags": {"a": "b"}})),
+    )
+    .await;
+    assert_eq!(patch.status, StatusCode::CONFLICT);
+    // Other namespaces and reads are unaffected.
+    assert_eq!(
+        send(&app, "GET", &ws, Some(&token), None).await.status,
+        StatusCode::OK
+    );
+    let component = format!(
+        "{s}/resourceGroups/reg/providers/Microsoft.Insights/components/c1?api-version=2020-02-02"
+    );
+    let c = send(
+        &app,
+        "PUT",
+        &component,
+        Some(&token),
+        Some(
+            json!({"location": "eastus", "kind": "web", "properties": {"Application_Type": "web"}}),
+        ),
+    )
+    .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+
+    let again = post("register").await;
+    assert_eq!(again.body["registrationState"], "Registering");
+    assert_eq!(state().await, "Registered");
+    let written = send(&app, "PUT", &ws, Some(&token), Some(body)).await;
+    assert_eq!(written.status, StatusCode::OK, "{}", written.body);
+
+    // Unregistering is an action of its own: a reader of the subscription may not.
+    let outsider = seed_sp(&app, 42, time::Duration::days(1));
+    let refused = send(
+        &app,
+        "POST",
+        &format!("{s}/providers/Microsoft.OperationalInsights/unregister?{v}"),
+        Some(&sp_token(&app, &outsider).await),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("Microsoft.OperationalInsights/unregister/action"),
+        "{}",
+        refused.body
+    );
+}
+
 /// `GET /subscriptions/{s}/locations`: `{"value":[…]}` (LocationListResult) of regions shaped
 /// as `GetLocations.json` (Microsoft.Resources REST spec, 2021-04-01): `id`, `name`,
 /// `type` "Region", `displayName` "East US", `regionalDisplayName` "(US) East US",

@@ -480,6 +480,41 @@ impl Acked {
 }
 
 #[tokio::test]
+async fn an_unregistered_provider_stays_unregistered_across_a_restart() {
+    let dir = data_dir();
+    let bin = start(&dir).await;
+    let c = Client::new(&bin).await;
+    let provider = format!(
+        "/subscriptions/{}/providers/Microsoft.Web?api-version=2021-04-01",
+        c.sub
+    );
+    let unregister = provider.replace("Microsoft.Web?", "Microsoft.Web/unregister?");
+    c.ok(Method::POST, &unregister, Some(&c.arm), None).await;
+    assert_eq!(
+        c.ok(Method::GET, &provider, Some(&c.arm), None).await["registrationState"],
+        "NotRegistered"
+    );
+    drop(bin.stop_and_collect_stderr().await);
+    let bin = start(&dir).await;
+    let c = Client::new(&bin).await;
+    assert_eq!(
+        c.ok(Method::GET, &provider, Some(&c.arm), None).await["registrationState"],
+        "NotRegistered"
+    );
+    let register = provider.replace("Microsoft.Web?", "Microsoft.Web/register?");
+    c.ok(Method::POST, &register, Some(&c.arm), None).await;
+    drop(bin.stop_and_collect_stderr().await);
+    let bin = start(&dir).await;
+    let c = Client::new(&bin).await;
+    assert_eq!(
+        c.ok(Method::GET, &provider, Some(&c.arm), None).await["registrationState"],
+        "Registered"
+    );
+    drop(bin.stop_and_collect_stderr().await);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn certificates_and_federated_credentials_survive_a_restart_and_still_sign_in() {
     use crate::support::certs;
     let dir = data_dir();

@@ -194,6 +194,14 @@ impl Loaded {
                 self.arm.put_subscription(Subscription { id, display_name });
             }
             Record::SubscriptionGone(id) => self.arm.forget(&ArmKey::Subscription(id)),
+            Record::Providers(sub, unregistered) => {
+                self.arm.forget(&ArmKey::Providers(sub));
+                for ns in unregistered {
+                    if let Some(p) = crate::resources::providers::provider(&ns) {
+                        self.arm.set_registered(sub, p.namespace, false);
+                    }
+                }
+            }
             Record::Group(g) => {
                 self.arm.put_group(ResourceGroup {
                     subscription: g.subscription,

@@ -54,6 +54,8 @@ pub(crate) enum Record {
     Subscription(Uuid, String),
     /// A subscription removed.
     SubscriptionGone(Uuid),
+    /// The resource providers unregistered from a subscription (empty: all registered).
+    Providers(Uuid, Vec<String>),
     /// A resource group.
     Group(GroupRec),
     /// A resource group removed (subscription, lower-case name).
@@ -610,6 +612,10 @@ fn authz_key(store: &AssignmentStore, key: AuthzKey) -> Record {
     }
 }
 
+fn providers(arm: &ArmStore, sub: Uuid) -> Record {
+    Record::Providers(sub, arm.unregistered(&sub).map(str::to_owned).collect())
+}
+
 /// The records of the ARM objects changed since the last call.
 pub(crate) fn arm_changes(arm: &mut ArmStore, out: &mut Vec<Record>) {
     for key in arm.take_changed() {
@@ -623,6 +629,7 @@ pub(crate) fn arm_changes(arm: &mut ArmStore, out: &mut Vec<Record>) {
                 .group_by_key(&sub, &name)
                 .map_or(Record::GroupGone(sub, name), group),
             ArmKey::Resource(id) => arm.resource(&id).map_or(Record::ResourceGone(id), resource),
+            ArmKey::Providers(sub) => providers(arm, sub),
         });
     }
     for key in arm.authz.take_changed() {
@@ -737,6 +744,9 @@ pub(crate) fn snapshot(
     }
     for s in arm.subscriptions() {
         sink(Record::Subscription(s.id, s.display_name.clone()))?;
+        if arm.unregistered(&s.id).next().is_some() {
+            sink(providers(arm, s.id))?;
+        }
     }
     for g in arm.all_groups() {
         sink(group(g))?;
