@@ -389,7 +389,7 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
         updated_by: Some(call.caller),
     };
     let rendered = render_custom(&role, &definition_prefix(&scope));
-    let delays = call.state.config.propagation.delays(guid.as_u128());
+    let delays = call.state.config.propagation.planes(guid.as_u128());
     match store.authz.put_custom_role(role, call.now, delays) {
         Ok(Upsert::Created) => Ok(json(StatusCode::CREATED, &rendered)),
         Ok(Upsert::Updated | Upsert::Unchanged) => Ok(json(StatusCode::OK, &rendered)),
@@ -424,7 +424,7 @@ pub(crate) fn delete_definition(
             role.assignable_scopes.iter(),
         )?;
     }
-    let delays = call.state.config.propagation.delays(guid.as_u128());
+    let delays = call.state.config.propagation.planes(guid.as_u128());
     match store.authz.delete_custom_role(&guid, call.now, delays) {
         Ok(Some(role)) => Ok(json(
             StatusCode::OK,

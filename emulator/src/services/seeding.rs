@@ -18,7 +18,7 @@ use super::resources::{Address, ResourceFields, Written};
 use crate::changes::Mark;
 use crate::config::DEFAULT_ADMIN_OBJECT_ID;
 use crate::directory::{Application, Directory, PasswordCredential, ServicePrincipal};
-use crate::rbac::{PrincipalType, find_by_name};
+use crate::rbac::{Planes, PrincipalType, find_by_name};
 use crate::resources::{COMPONENT_TYPE, WORKSPACE_TYPE};
 use crate::secret::{self, SecretHash};
 use crate::seed::{self, Effective, FieldPath, InvalidSeed, Seed, SeedFault};
@@ -315,7 +315,7 @@ impl AppState {
                 version: ASSIGNMENT_VERSION.to_owned(),
             };
             let delays = match given.effective {
-                Effective::Now => Some([Duration::ZERO; 4]),
+                Effective::Now => Some(Planes::same(Duration::ZERO)),
                 Effective::Pending => None,
             };
             let scope = given.scope.replace("{subscription}", &sub);

@@ -25,7 +25,7 @@ use crate::federation::FederatedCredential;
 use crate::kql::{Column, ColumnType, Table, Value};
 use crate::rbac::assignments::{AuthzKey, Grant, StaleRole};
 use crate::rbac::{
-    Assignment, AssignmentStore, CustomRole, OwnedPermission, PrincipalType, RoleRef, Scope,
+    Assignment, AssignmentStore, CustomRole, OwnedPermission, Planes, PrincipalType, RoleRef, Scope,
 };
 use crate::resources::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::secret::SecretHash;
@@ -280,8 +280,8 @@ pub(crate) struct AssignmentRec {
 pub(crate) struct GrantRec {
     role: RoleRefRec,
     scope: String,
-    effective: [OffsetDateTime; 4],
-    revoked: Option<[OffsetDateTime; 4]>,
+    effective: Planes<OffsetDateTime>,
+    revoked: Option<Planes<OffsetDateTime>>,
 }
 
 /// Everything under one [`AuthzKey::Slot`].
@@ -324,7 +324,7 @@ pub(crate) struct RoleRec {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StaleRec {
     permissions: Vec<PermissionRec>,
-    until: [OffsetDateTime; 4],
+    until: Planes<OffsetDateTime>,
 }
 
 /// A [`Table`]: schema and rows, each value encoded after its column's type.
