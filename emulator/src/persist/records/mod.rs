@@ -654,6 +654,14 @@ fn columns(c: &[Column]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Rows of a Monitor write, recorded under the name of the table they go to.
+fn named_table(name: &str, rows: &Table) -> TableRec {
+    TableRec {
+        name: name.to_owned(),
+        ..table(rows)
+    }
+}
+
 fn agg(a: &Aggregate) -> [F; 4] {
     [F(a.min), F(a.max), F(a.sum), F(a.count)]
 }
@@ -667,8 +675,7 @@ pub(crate) fn monitor_op(op: &MonitorOp) -> Record {
             rows,
             now,
         } => {
-            let mut rows = table(rows);
-            rows.name.clone_from(name);
+            let rows = named_table(name, rows);
             Record::WorkspaceRows {
                 customer_id: *customer_id,
                 now: *now,
@@ -681,8 +688,7 @@ pub(crate) fn monitor_op(op: &MonitorOp) -> Record {
             schema,
             rows,
         } => {
-            let mut rows = table(rows);
-            rows.name.clone_from(name);
+            let rows = named_table(name, rows);
             Record::AppRows {
                 app_id: *app_id,
                 schema: columns(schema),
