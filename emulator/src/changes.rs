@@ -28,16 +28,32 @@ impl Mark {
 /// The counter every store of one emulator numbers its changes with.
 pub(crate) type Counter = Arc<AtomicU64>;
 
-fn next(counter: &Counter) -> Mark {
-    Mark(counter.fetch_add(1, Ordering::SeqCst) + 1)
+/// Numbers a store's changes from the shared counter and remembers the last number.
+#[derive(Debug, Clone)]
+struct Stamp {
+    counter: Counter,
+    last: Mark,
+}
+
+impl Stamp {
+    fn new(counter: Counter) -> Self {
+        Self {
+            counter,
+            last: Mark::NONE,
+        }
+    }
+
+    /// Numbers one change.
+    fn next(&mut self) {
+        self.last = Mark(self.counter.fetch_add(1, Ordering::SeqCst) + 1);
+    }
 }
 
 /// The keys of a store's changed objects since persistence last looked.
 #[derive(Debug, Clone)]
 pub(crate) struct Tracker<K> {
     keys: HashSet<K>,
-    counter: Counter,
-    last: Mark,
+    stamp: Stamp,
 }
 
 impl<K: Eq + Hash> Tracker<K> {
@@ -45,8 +61,7 @@ impl<K: Eq + Hash> Tracker<K> {
     pub(crate) fn new(counter: Counter) -> Self {
         Self {
             keys: HashSet::new(),
-            counter,
-            last: Mark::NONE,
+            stamp: Stamp::new(counter),
         }
     }
 
@@ -55,7 +70,7 @@ impl<K: Eq + Hash> Tracker<K> {
     /// (it reads the counter, then drains the sets).
     pub(crate) fn mark(&mut self, key: K) {
         self.keys.insert(key);
-        self.last = next(&self.counter);
+        self.stamp.next();
     }
 
     /// The changed keys, emptying the set.
@@ -65,7 +80,7 @@ impl<K: Eq + Hash> Tracker<K> {
 
     /// The mark of the last change recorded.
     pub(crate) fn last(&self) -> Mark {
-        self.last
+        self.stamp.last
     }
 }
 
@@ -73,8 +88,7 @@ impl<K: Eq + Hash> Tracker<K> {
 #[derive(Debug, Clone)]
 pub(crate) struct Log<T> {
     ops: Vec<T>,
-    counter: Counter,
-    last: Mark,
+    stamp: Stamp,
 }
 
 impl<T> Log<T> {
@@ -82,15 +96,14 @@ impl<T> Log<T> {
     pub(crate) fn new(counter: Counter) -> Self {
         Self {
             ops: Vec::new(),
-            counter,
-            last: Mark::NONE,
+            stamp: Stamp::new(counter),
         }
     }
 
     /// Records a write (under the store's write lock).
     pub(crate) fn push(&mut self, op: T) {
         self.ops.push(op);
-        self.last = next(&self.counter);
+        self.stamp.next();
     }
 
     /// The writes since the last call, in order.
@@ -100,7 +113,7 @@ impl<T> Log<T> {
 
     /// The mark of the last write recorded.
     pub(crate) fn last(&self) -> Mark {
-        self.last
+        self.stamp.last
     }
 }
 

@@ -2,112 +2,22 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{ArmError, Call, arm_datetime, empty, json};
-use crate::rbac::{
-    Assignment, CustomRole, OwnedPermission, PrincipalType, RoleDefinition, RoleRef, Scope,
-    ScopeKind, Upsert,
-};
+use super::{ArmError, Call, empty, json};
+use crate::rbac::{CustomRole, OwnedPermission, PrincipalType, RoleRef, Scope, ScopeKind, Upsert};
 use crate::resources::ArmStore;
 use crate::services::access::{
     ASSIGNMENTS, DEFINITIONS, NewAssignment, child_id, require_exists, scope_in_tenant,
 };
+use crate::wire::arm::{
+    List, RoleAssignment as RoleAssignmentView, RoleDefinition as RoleDefinitionView,
+    definition_prefix,
+};
 
 /// Most role assignments in one page of a list (a guess: ARM's page size is not documented).
 pub(crate) const PAGE_SIZE: usize = 1000;
-
-/// The scope a role definition id is shown under: the subscription's for scopes inside one,
-/// the tenant root otherwise.
-fn definition_prefix(scope: &Scope) -> String {
-    scope
-        .subscription_id()
-        .map(|s| format!("/subscriptions/{s}"))
-        .unwrap_or_default()
-}
-
-fn definition_id(prefix: &str, id: &Uuid) -> String {
-    format!("{prefix}/providers/{DEFINITIONS}/{id}")
-}
-
-fn ts(t: OffsetDateTime) -> Value {
-    json!(arm_datetime(t))
-}
-
-// ---------------------------------------------------------------- role definitions
-
-fn render_builtin(role: &RoleDefinition, prefix: &str) -> Value {
-    // A block with an ABAC condition carries `condition` and `conditionVersion` after the
-    // four lists, as the catalog's source shows them; other blocks have neither (a guess
-    // for ARM's answer: the source is a Get-AzRoleDefinition dump, not an ARM response).
-    let permissions: Vec<Value> = role
-        .permissions
-        .iter()
-        .map(|p| {
-            let mut block = json!({
-                "actions": p.actions,
-                "notActions": p.not_actions,
-                "dataActions": p.data_actions,
-                "notDataActions": p.not_data_actions,
-            });
-            if let (Some((condition, version)), Some(map)) = (p.condition, block.as_object_mut()) {
-                map.insert("condition".into(), json!(condition));
-                map.insert("conditionVersion".into(), json!(version));
-            }
-            block
-        })
-        .collect();
-    json!({
-        "properties": {
-            "roleName": role.role_name,
-            "type": crate::rbac::BUILT_IN_ROLE_TYPE,
-            "description": role.description,
-            "assignableScopes": role.assignable_scopes,
-            "permissions": permissions,
-            "createdOn": role.created_on,
-            "updatedOn": role.updated_on,
-            "createdBy": null,
-            "updatedBy": null,
-        },
-        "id": format!("{prefix}/providers/{DEFINITIONS}/{}", role.id),
-        "type": DEFINITIONS,
-        "name": role.id,
-    })
-}
-
-fn render_custom(role: &CustomRole, prefix: &str) -> Value {
-    let permissions: Vec<Value> = role
-        .permissions
-        .iter()
-        .map(|p| {
-            json!({
-                "actions": p.actions,
-                "notActions": p.not_actions,
-                "dataActions": p.data_actions,
-                "notDataActions": p.not_data_actions,
-            })
-        })
-        .collect();
-    let scopes: Vec<&str> = role.assignable_scopes.iter().map(Scope::as_str).collect();
-    json!({
-        "properties": {
-            "roleName": role.role_name,
-            "type": "CustomRole",
-            "description": role.description,
-            "assignableScopes": scopes,
-            "permissions": permissions,
-            "createdOn": ts(role.created_on),
-            "updatedOn": ts(role.updated_on),
-            "createdBy": role.created_by,
-            "updatedBy": role.updated_by,
-        },
-        "id": definition_id(prefix, &role.id),
-        "type": DEFINITIONS,
-        "name": role.id,
-    })
-}
 
 /// A custom role shows at a scope inside, or above, one of its assignable scopes.
 fn custom_visible_at(role: &CustomRole, scope: &Scope) -> bool {
@@ -180,16 +90,16 @@ pub(crate) fn list_definitions(call: &Call<'_>, scope: &str) -> Result<Response,
         DefinitionFilter::BuiltIn => (true, false, None),
         DefinitionFilter::Custom => (false, true, None),
     };
-    let mut value: Vec<Value> = Vec::new();
+    let mut value = Vec::new();
     if builtin {
         match name {
-            Some(n) => {
-                value.extend(crate::rbac::find_by_name(n).map(|r| render_builtin(r, &prefix)))
-            }
+            Some(n) => value.extend(
+                crate::rbac::find_by_name(n).map(|r| RoleDefinitionView::built_in(r, &prefix)),
+            ),
             None => value.extend(
                 crate::rbac::roles::all()
                     .iter()
-                    .map(|r| render_builtin(r, &prefix)),
+                    .map(|r| RoleDefinitionView::built_in(r, &prefix)),
             ),
         }
     }
@@ -201,10 +111,10 @@ pub(crate) fn list_definitions(call: &Call<'_>, scope: &str) -> Result<Response,
                 .into_iter()
                 .filter(|r| custom_visible_at(r, &scope))
                 .filter(|r| name.is_none_or(|n| r.role_name.eq_ignore_ascii_case(n)))
-                .map(|r| render_custom(r, &prefix)),
+                .map(|r| RoleDefinitionView::custom(r, &prefix)),
         );
     }
-    Ok(json(StatusCode::OK, &json!({ "value": value })))
+    Ok(json(StatusCode::OK, &List::all(value)))
 }
 
 /// The definition id as ARM echoes it in errors: a GUID without dashes, else as given.
@@ -225,14 +135,20 @@ pub(crate) fn get_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
     let guid = Uuid::try_parse(id).map_err(|_| not_found())?;
     let prefix = definition_prefix(&scope);
     match store.authz.resolve_role(&guid) {
-        Some(RoleRef::BuiltIn(role)) => Ok(json(StatusCode::OK, &render_builtin(role, &prefix))),
+        Some(RoleRef::BuiltIn(role)) => Ok(json(
+            StatusCode::OK,
+            &RoleDefinitionView::built_in(role, &prefix),
+        )),
         Some(RoleRef::Custom(id)) => {
             let role = store
                 .authz
                 .custom_role(&id)
                 .filter(|r| custom_visible_at(r, &scope))
                 .ok_or_else(not_found)?;
-            Ok(json(StatusCode::OK, &render_custom(role, &prefix)))
+            Ok(json(
+                StatusCode::OK,
+                &RoleDefinitionView::custom(role, &prefix),
+            ))
         }
         None => Err(not_found()),
     }
@@ -388,13 +304,17 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
             .map_or(Some(call.caller), |p| p.created_by),
         updated_by: Some(call.caller),
     };
-    let rendered = render_custom(&role, &definition_prefix(&scope));
-    let delays = call.state.config.propagation.delays(guid.as_u128());
-    match store.authz.put_custom_role(role, call.now, delays) {
-        Ok(Upsert::Created) => Ok(json(StatusCode::CREATED, &rendered)),
-        Ok(Upsert::Updated | Upsert::Unchanged) => Ok(json(StatusCode::OK, &rendered)),
-        Err(_) => Err(ArmError::RoleDefinitionWithSameNameExists),
-    }
+    let shown = role.clone();
+    let delays = call.state.config.propagation.planes(guid.as_u128());
+    let status = match store.authz.put_custom_role(role, call.now, delays) {
+        Ok(Upsert::Created) => StatusCode::CREATED,
+        Ok(Upsert::Updated | Upsert::Unchanged) => StatusCode::OK,
+        Err(_) => return Err(ArmError::RoleDefinitionWithSameNameExists),
+    };
+    Ok(json(
+        status,
+        &RoleDefinitionView::custom(&shown, &definition_prefix(&scope)),
+    ))
 }
 
 /// `DELETE {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`: 200 with the
@@ -424,11 +344,11 @@ pub(crate) fn delete_definition(
             role.assignable_scopes.iter(),
         )?;
     }
-    let delays = call.state.config.propagation.delays(guid.as_u128());
+    let delays = call.state.config.propagation.planes(guid.as_u128());
     match store.authz.delete_custom_role(&guid, call.now, delays) {
         Ok(Some(role)) => Ok(json(
             StatusCode::OK,
-            &render_custom(&role, &definition_prefix(&scope)),
+            &RoleDefinitionView::custom(&role, &definition_prefix(&scope)),
         )),
         Ok(None) => Ok(empty(StatusCode::NO_CONTENT)),
         Err(_) => Err(ArmError::RoleDefinitionHasAssignments),
@@ -436,31 +356,6 @@ pub(crate) fn delete_definition(
 }
 
 // ---------------------------------------------------------------- role assignments
-
-/// A role assignment as ARM shows it. On the answer to its PUT, `createdBy` is `null` (a
-/// quirk of the real service); later reads show the creator.
-fn render_assignment(a: &Assignment, put_response: bool) -> Value {
-    let role_id = definition_id(&definition_prefix(&a.scope), &a.role.id());
-    json!({
-        "properties": {
-            "roleDefinitionId": role_id,
-            "principalId": a.principal_id,
-            "principalType": a.principal_type.as_str(),
-            "scope": a.scope.as_str(),
-            "condition": a.condition,
-            "conditionVersion": a.condition_version,
-            "createdOn": ts(a.created_on),
-            "updatedOn": ts(a.updated_on),
-            "createdBy": if put_response { None } else { a.created_by },
-            "updatedBy": a.updated_by,
-            "delegatedManagedIdentityResourceId": a.delegated_managed_identity_resource_id,
-            "description": a.description,
-        },
-        "id": child_id(&a.scope, ASSIGNMENTS, &a.name.to_string()),
-        "type": ASSIGNMENTS,
-        "name": a.name,
-    })
-}
 
 fn assignment_name(name: &str) -> Result<Uuid, ArmError> {
     Uuid::try_parse(name).map_err(|_| ArmError::InvalidRoleAssignmentId(name.to_owned()))
@@ -484,7 +379,10 @@ pub(crate) fn get_assignment(
         .get(&guid)
         .filter(|a| a.scope == scope)
         .ok_or_else(|| ArmError::RoleAssignmentNotFound(name.to_owned()))?;
-    Ok(json(StatusCode::OK, &render_assignment(assignment, false)))
+    Ok(json(
+        StatusCode::OK,
+        &RoleAssignmentView::new(assignment, false),
+    ))
 }
 
 /// The fields of a role assignment PUT body.
@@ -576,10 +474,14 @@ pub(crate) fn put_assignment(
     // already holds it. Only the create answer shows `createdBy` null (the CLI recordings);
     // a re-PUT is shown as a read shows it (a guess: no recording of a re-PUT was found).
     match outcome {
-        Upsert::Created => Ok(json(StatusCode::CREATED, &render_assignment(&stored, true))),
-        Upsert::Updated | Upsert::Unchanged => {
-            Ok(json(StatusCode::OK, &render_assignment(&stored, false)))
-        }
+        Upsert::Created => Ok(json(
+            StatusCode::CREATED,
+            &RoleAssignmentView::new(&stored, true),
+        )),
+        Upsert::Updated | Upsert::Unchanged => Ok(json(
+            StatusCode::OK,
+            &RoleAssignmentView::new(&stored, false),
+        )),
     }
 }
 
@@ -595,7 +497,7 @@ pub(crate) fn delete_assignment(
         .state
         .delete_assignment(call.caller, scope, guid, name, call.now)?
     {
-        Some(a) => Ok(json(StatusCode::OK, &render_assignment(&a, false))),
+        Some(a) => Ok(json(StatusCode::OK, &RoleAssignmentView::new(&a, false))),
         None => Ok(empty(StatusCode::NO_CONTENT)),
     }
 }
@@ -684,8 +586,11 @@ pub(crate) fn list_assignments(call: &Call<'_>, scope_text: &str) -> Result<Resp
         .filter(|a| after.is_none_or(|t| a.name > t))
         .collect();
     let page = &rest[..rest.len().min(PAGE_SIZE)];
-    let mut body =
-        json!({ "value": page.iter().map(|a| render_assignment(a, false)).collect::<Vec<_>>() });
+    let mut body = List::all(
+        page.iter()
+            .map(|a| RoleAssignmentView::new(a, false))
+            .collect(),
+    );
     if rest.len() > PAGE_SIZE
         && let Some(last) = page.last()
     {
@@ -698,7 +603,7 @@ pub(crate) fn list_assignments(call: &Call<'_>, scope_text: &str) -> Result<Resp
         let path = child_id(&scope, ASSIGNMENTS, "")
             .trim_end_matches('/')
             .to_owned();
-        body["nextLink"] = json!(format!("{}{path}?{}", call.base, query.finish()));
+        body.next_link = Some(format!("{}{path}?{}", call.base, query.finish()));
     }
     Ok(json(StatusCode::OK, &body))
 }

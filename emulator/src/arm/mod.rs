@@ -28,7 +28,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub(crate) use crate::resources::{arm_datetime, regions};
+pub(crate) use crate::resources::regions;
 use crate::services::access;
 pub(crate) use crate::services::access::known_subscription;
 pub(crate) use error::{ALLOWED_AUDIENCES, ArmError};
@@ -739,6 +739,9 @@ mod tests {
     #[test]
     fn arm_datetimes_have_seven_fraction_digits() {
         let t = time::macros::datetime!(2023-08-23 12:44:00.9627354 UTC);
-        assert_eq!(arm_datetime(t), "2023-08-23T12:44:00.9627354Z");
+        assert_eq!(
+            crate::resources::arm_datetime(t),
+            "2023-08-23T12:44:00.9627354Z"
+        );
     }
 }

@@ -38,6 +38,7 @@ pub(crate) use self::assignments::{
     Upsert,
 };
 pub(crate) use self::matching::{block_permits, permits};
+pub(crate) use self::propagation::Planes;
 pub use self::propagation::{Jitter, Plane, Propagation};
 pub(crate) use self::roles::{find_by_id, find_by_name};
 pub(crate) use self::scope::{Scope, ScopeKind};

@@ -5,9 +5,10 @@
 //! at different times on ARM, the Log Analytics query API, custom metrics ingestion and
 //! the Application Insights query API. Delays are read against the emulator's clock.
 
+use std::ops::{Index, IndexMut};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A service that takes its own authorization decisions from role assignments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -24,7 +25,7 @@ pub enum Plane {
 }
 
 impl Plane {
-    /// Every plane, in a fixed order (the index of a plane in per-plane arrays).
+    /// Every plane, in a fixed order (the order of a [`Planes`]' values).
     pub const ALL: [Plane; 4] = [
         Plane::Arm,
         Plane::LogAnalytics,
@@ -45,6 +46,73 @@ impl Plane {
             Plane::Metrics => "metrics",
             Plane::AppInsights => "appInsights",
         }
+    }
+}
+
+/// One value per [`Plane`] (a delay, a time), read and written by plane.
+///
+/// Serialized as the array of its values in [`Plane::ALL`] order, as state files hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Planes<T>([T; 4]);
+
+impl<T> Planes<T> {
+    /// The value `f` gives for each plane.
+    pub(crate) fn from_fn(f: impl FnMut(Plane) -> T) -> Self {
+        Self(Plane::ALL.map(f))
+    }
+
+    /// Each plane's value passed through `f`.
+    pub(crate) fn map<U>(self, f: impl FnMut(T) -> U) -> Planes<U> {
+        Planes(self.0.map(f))
+    }
+
+    /// The values in [`Plane::ALL`] order.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+}
+
+impl<T: Copy> Planes<T> {
+    /// `value` on every plane.
+    pub(crate) const fn same(value: T) -> Self {
+        Self([value; 4])
+    }
+}
+
+impl<T> Index<Plane> for Planes<T> {
+    type Output = T;
+
+    fn index(&self, plane: Plane) -> &T {
+        &self.0[plane.index()]
+    }
+}
+
+impl<T> IndexMut<Plane> for Planes<T> {
+    fn index_mut(&mut self, plane: Plane) -> &mut T {
+        &mut self.0[plane.index()]
+    }
+}
+
+/// The values in [`Plane::ALL`] order (the form `resources/` and `services/identities` take).
+impl<T> From<[T; 4]> for Planes<T> {
+    fn from(values: [T; 4]) -> Self {
+        Self(values)
+    }
+}
+
+impl<T> From<Planes<T>> for [T; 4] {
+    fn from(planes: Planes<T>) -> Self {
+        planes.0
+    }
+}
+
+impl<T> IntoIterator for Planes<T> {
+    type Item = T;
+    type IntoIter = std::array::IntoIter<T, 4>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
 }
 
@@ -125,10 +193,15 @@ impl Propagation {
         }
     }
 
-    /// The delay of each plane (in [`Plane::ALL`] order) for the change identified by `key`
-    /// (e.g. an assignment's name): base delay plus the jitter drawn for that key.
+    /// The delay of each plane for the change identified by `key` (e.g. an assignment's
+    /// name): base delay plus the jitter drawn for that key.
+    pub(crate) fn planes(&self, key: u128) -> Planes<Duration> {
+        Planes::from_fn(|plane| self.base(plane) + self.jitter_for(key, plane))
+    }
+
+    /// [`Propagation::planes`] as an array in [`Plane::ALL`] order.
     pub fn delays(&self, key: u128) -> [Duration; 4] {
-        Plane::ALL.map(|plane| self.base(plane) + self.jitter_for(key, plane))
+        self.planes(key).into()
     }
 
     fn jitter_for(&self, key: u128, plane: Plane) -> Duration {
@@ -170,7 +243,8 @@ mod tests {
         }
         assert_eq!(p.arm, Duration::from_secs(600));
         assert_eq!(p.app_insights, Duration::from_secs(3600));
-        assert_eq!(p.delays(42), Plane::ALL.map(|plane| p.base(plane)));
+        assert_eq!(p.planes(42), Planes::from_fn(|plane| p.base(plane)));
+        assert_eq!(p.delays(42), <[Duration; 4]>::from(p.planes(42)));
     }
 
     #[test]
@@ -182,8 +256,22 @@ mod tests {
                 .all(|&x| p.base(x) == Duration::from_secs(5))
         );
         p.set(Plane::Metrics, Duration::from_secs(9));
+        assert_eq!(p.planes(1)[Plane::Metrics], Duration::from_secs(9));
         assert_eq!(p.delays(1)[Plane::Metrics.index()], Duration::from_secs(9));
-        assert_eq!(Propagation::immediate().delays(7), [Duration::ZERO; 4]);
+        assert_eq!(
+            Propagation::immediate().planes(7),
+            Planes::same(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn planes_serialize_as_the_array_state_files_hold() {
+        let planes = Planes::from([1, 2, 3, 4]);
+        assert_eq!(serde_json::to_string(&planes).expect("json"), "[1,2,3,4]");
+        let back: Planes<u8> = serde_json::from_str("[1,2,3,4]").expect("parse");
+        assert_eq!(back, planes);
+        assert_eq!(back[Plane::Metrics], 3);
+        assert!(serde_json::from_str::<Planes<u8>>("[1,2,3]").is_err());
     }
 
     #[test]
@@ -195,8 +283,8 @@ mod tests {
         });
         let mut seen = std::collections::HashSet::new();
         for key in 0..200u128 {
-            let d = p.delays(key << 70 | key);
-            assert_eq!(d, p.delays(key << 70 | key), "same key, same delays");
+            let d = p.planes(key << 70 | key);
+            assert_eq!(d, p.planes(key << 70 | key), "same key, same delays");
             for x in d {
                 assert!(x >= Duration::from_secs(60) && x <= Duration::from_secs(90));
                 seen.insert(x);
@@ -210,11 +298,11 @@ mod tests {
             }),
             ..p
         };
-        assert_ne!(p.delays(5), other_seed.delays(5));
+        assert_ne!(p.planes(5), other_seed.planes(5));
         p.jitter = Some(Jitter {
             max: Duration::ZERO,
             seed: 1,
         });
-        assert_eq!(p.delays(3), [Duration::from_secs(60); 4]);
+        assert_eq!(p.planes(3), Planes::same(Duration::from_secs(60)));
     }
 }

@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::arm_error::ArmError;
-use crate::rbac::{Assignment, Conflict, Plane, PrincipalType, RoleRef, Scope, ScopeKind, Upsert};
+use crate::rbac::{
+    Assignment, Conflict, Plane, Planes, PrincipalType, RoleRef, Scope, ScopeKind, Upsert,
+};
 use crate::resources::{ArmStore, Missing};
 
 /// The resource type of role assignments.
@@ -186,7 +188,7 @@ impl AppState {
         scope: &str,
         new: NewAssignment,
         now: OffsetDateTime,
-        delays: Option<[std::time::Duration; 4]>,
+        delays: Option<Planes<std::time::Duration>>,
     ) -> Result<(Assignment, Upsert), ArmError> {
         // The directory is read before the ARM lock is taken, never while holding it.
         let seen = self.visible_principal(&new.principal_id, now);
@@ -194,6 +196,7 @@ impl AppState {
         let delays = delays.unwrap_or_else(|| {
             let configured = self.config.propagation.delays(new.name.as_u128());
             self.unseen_by_cached_tokens(&new.principal_id, configured, now)
+                .into()
         });
         let principal_type = match (new.principal_type, seen) {
             (Some(given), Some(actual)) if given != actual => {
@@ -305,7 +308,7 @@ impl AppState {
         if store.authz.get(&name).is_none_or(|a| a.scope != scope) {
             return Ok(None);
         }
-        let delays = self.config.propagation.delays(name.as_u128());
+        let delays = self.config.propagation.planes(name.as_u128());
         Ok(store.authz.remove(&name, now, delays))
     }
 }

@@ -18,7 +18,7 @@ use super::resources::{Address, ResourceFields, Written};
 use crate::changes::Mark;
 use crate::config::DEFAULT_ADMIN_OBJECT_ID;
 use crate::directory::{Application, Directory, PasswordCredential, ServicePrincipal};
-use crate::rbac::{PrincipalType, find_by_name};
+use crate::rbac::{Planes, PrincipalType, find_by_name};
 use crate::resources::{COMPONENT_TYPE, WORKSPACE_TYPE};
 use crate::secret::{self, SecretHash};
 use crate::seed::{self, Effective, FieldPath, InvalidSeed, Seed, SeedFault};
@@ -80,15 +80,12 @@ impl AppState {
             if given.name.trim().is_empty() {
                 return Err(SeedFault::new(at.key("name"), "must not be blank"));
             }
-            if let Some(j) = names.insert(given.name.as_str(), i) {
-                return Err(SeedFault::new(
-                    at.key("name"),
-                    format!(
-                        "'{}' also names applications[{j}]; role assignments name applications by it, so each name is used once",
-                        given.name
-                    ),
-                ));
-            }
+            claim(&mut names, given.name.as_str(), i, &at, |j| {
+                format!(
+                    "'{}' also names applications[{j}]; role assignments name applications by it, so each name is used once",
+                    given.name
+                )
+            })?;
             let app_id = given.client_id.unwrap_or_else(Uuid::new_v4);
             if dir.app_by_app_id(&app_id).is_some() {
                 return Err(SeedFault::new(
@@ -133,15 +130,12 @@ impl AppState {
         let mut ids = HashMap::new();
         for (i, group) in groups.iter().enumerate() {
             let at = FieldPath::item("resource_groups", i);
-            if let Some(j) = names.insert(group.name.to_lowercase(), i) {
-                return Err(SeedFault::new(
-                    at.key("name"),
-                    format!(
-                        "'{}' also names resource_groups[{j}] (names are case-insensitive)",
-                        group.name
-                    ),
-                ));
-            }
+            claim(&mut names, group.name.to_lowercase(), i, &at, |j| {
+                format!(
+                    "'{}' also names resource_groups[{j}] (names are case-insensitive)",
+                    group.name
+                )
+            })?;
             self.put_group(DEFAULT_ADMIN_OBJECT_ID, &sub, &group.name, now, || {
                 let mut fields = GroupFields::at(&group.location)?;
                 fields.tags = tags(&group.tags);
@@ -158,12 +152,9 @@ impl AppState {
                 let at = at.key("resources").index(k);
                 let address = address(&sub, &group.name, resource, &at)?;
                 let key = address.id().to_lowercase();
-                if let Some(earlier) = ids.insert(key, at.clone()) {
-                    return Err(SeedFault::new(
-                        at.key("name"),
-                        format!("the same resource as {earlier}"),
-                    ));
-                }
+                claim(&mut ids, key, at.clone(), &at, |earlier| {
+                    format!("the same resource as {earlier}")
+                })?;
                 self.seed_resource(&address, group, resource, &at, now)?;
             }
         }
@@ -293,12 +284,9 @@ impl AppState {
                     })?,
             };
             let name = given.name.unwrap_or_else(Uuid::new_v4);
-            if let Some(j) = names.insert(name, i) {
-                return Err(SeedFault::new(
-                    at.key("name"),
-                    format!("{name} also names role_assignments[{j}]"),
-                ));
-            }
+            claim(&mut names, name, i, &at, |j| {
+                format!("{name} also names role_assignments[{j}]")
+            })?;
             let new = NewAssignment {
                 name,
                 name_text: name.to_string(),
@@ -315,7 +303,7 @@ impl AppState {
                 version: ASSIGNMENT_VERSION.to_owned(),
             };
             let delays = match given.effective {
-                Effective::Now => Some([Duration::ZERO; 4]),
+                Effective::Now => Some(Planes::same(Duration::ZERO)),
                 Effective::Pending => None,
             };
             let scope = given.scope.replace("{subscription}", &sub);
@@ -479,4 +467,19 @@ fn arm_fault(path: FieldPath, e: &ArmError) -> SeedFault {
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Records that the item at `at` uses `key`; when an earlier item used it, the error at
+/// the item's `name`, worded by `clash` from what the earlier one recorded.
+fn claim<K: Eq + std::hash::Hash, V>(
+    seen: &mut HashMap<K, V>,
+    key: K,
+    value: V,
+    at: &FieldPath,
+    clash: impl FnOnce(V) -> String,
+) -> Result<(), SeedFault> {
+    match seen.insert(key, value) {
+        Some(earlier) => Err(SeedFault::new(at.key("name"), clash(earlier))),
+        None => Ok(()),
+    }
 }

@@ -24,7 +24,7 @@ use crate::faults::Faults;
 use crate::keys::KeyRing;
 #[cfg(feature = "persistence")]
 use crate::persist::Persistence;
-use crate::rbac::{Assignment, RoleRef, Scope, roles};
+use crate::rbac::{Assignment, Planes, RoleRef, Scope, roles};
 use crate::resources::{ArmStore, ResourceGroup, Subscription};
 use crate::secret::{self, SecretHash};
 #[cfg(feature = "monitor")]
@@ -364,7 +364,7 @@ impl AppState {
             );
             if arm
                 .authz
-                .upsert(assignment, now, [std::time::Duration::ZERO; 4])
+                .upsert(assignment, now, Planes::same(std::time::Duration::ZERO))
                 .is_ok()
             {
                 created += 1;
@@ -460,5 +460,5 @@ fn grant_admin_owner(store: &mut ArmStore, subscription: Uuid, name: Uuid, now: 
     // A fresh store cannot already hold it; an existing one keeps the earlier grant.
     let _ = store
         .authz
-        .upsert(assignment, now, [std::time::Duration::ZERO; 4]);
+        .upsert(assignment, now, Planes::same(std::time::Duration::ZERO));
 }

@@ -16,7 +16,7 @@ pub use crate::config::Plane;
 use crate::directory::{Application, PasswordCredential, ServicePrincipal};
 #[cfg(feature = "monitor")]
 pub use crate::kql::Queries;
-use crate::rbac::{Assignment, PrincipalType, RoleRef, Scope};
+use crate::rbac::{Assignment, Planes, PrincipalType, RoleRef, Scope};
 use crate::resources::ResourceGroup;
 use crate::secret::SecretHash;
 pub use crate::token::{Claims, Grant, TokenVersion, claims};
@@ -86,7 +86,7 @@ pub fn insert_role_assignment(
     emu.state()
         .arm_mut()
         .authz
-        .upsert(assignment, now, [Duration::ZERO; 4])
+        .upsert(assignment, now, Planes::same(Duration::ZERO))
         .map(drop)
         .map_err(|e| format!("{e:?}"))
 }

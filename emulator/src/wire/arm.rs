@@ -1,11 +1,15 @@
 //! Azure Resource Manager objects.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::rbac::{Assignment, CustomRole, Scope};
 use crate::resources;
-use crate::resources::{providers, regions};
+use crate::resources::{arm_datetime, providers, regions};
+use crate::services::access::{ASSIGNMENTS, DEFINITIONS, child_id};
 
 /// A subscription (`GET /subscriptions/{id}`; the control API lists them the same way).
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +216,189 @@ impl Location {
     }
 }
 
+/// The scope a role definition id is shown under: the subscription's for scopes inside one,
+/// the tenant root otherwise.
+pub(crate) fn definition_prefix(scope: &Scope) -> String {
+    scope
+        .subscription_id()
+        .map(|s| format!("/subscriptions/{s}"))
+        .unwrap_or_default()
+}
+
+/// The id of role definition `id` under `prefix` (see [`definition_prefix`]).
+pub(crate) fn definition_id(prefix: &str, id: &impl std::fmt::Display) -> String {
+    format!("{prefix}/providers/{DEFINITIONS}/{id}")
+}
+
+/// A role definition, built-in or custom (`GET {scope}/providers/{DEFINITIONS}/{id}` and its
+/// list), fields in ARM's order.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RoleDefinition<'a> {
+    properties: RoleDefinitionProperties<'a>,
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: Cow<'a, str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleDefinitionProperties<'a> {
+    role_name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    description: &'a str,
+    assignable_scopes: Vec<&'a str>,
+    permissions: Vec<PermissionBlock<'a>>,
+    created_on: Cow<'a, str>,
+    updated_on: Cow<'a, str>,
+    created_by: Option<Uuid>,
+    updated_by: Option<Uuid>,
+}
+
+/// One block of a role definition's `permissions`. Only a built-in block with an ABAC
+/// condition carries `condition` and `conditionVersion`, after the four lists, as the
+/// catalog's source shows them (a guess for ARM's answer: the source is a
+/// Get-AzRoleDefinition dump, not an ARM response).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PermissionBlock<'a> {
+    actions: Vec<&'a str>,
+    not_actions: Vec<&'a str>,
+    data_actions: Vec<&'a str>,
+    not_data_actions: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    condition: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    condition_version: Option<&'a str>,
+}
+
+fn strs(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
+}
+
+impl<'a> RoleDefinition<'a> {
+    /// Built-in role `role` seen under `prefix` (see [`definition_prefix`]).
+    pub(crate) fn built_in(role: &'a crate::rbac::RoleDefinition, prefix: &str) -> Self {
+        let permissions = role
+            .permissions
+            .iter()
+            .map(|p| PermissionBlock {
+                actions: p.actions.to_vec(),
+                not_actions: p.not_actions.to_vec(),
+                data_actions: p.data_actions.to_vec(),
+                not_data_actions: p.not_data_actions.to_vec(),
+                condition: p.condition.map(|(c, _)| c),
+                condition_version: p.condition.map(|(_, v)| v),
+            })
+            .collect();
+        Self {
+            properties: RoleDefinitionProperties {
+                role_name: role.role_name,
+                kind: crate::rbac::BUILT_IN_ROLE_TYPE,
+                description: role.description,
+                assignable_scopes: role.assignable_scopes.to_vec(),
+                permissions,
+                created_on: role.created_on.into(),
+                updated_on: role.updated_on.into(),
+                created_by: None,
+                updated_by: None,
+            },
+            id: definition_id(prefix, &role.id),
+            kind: DEFINITIONS,
+            name: role.id.into(),
+        }
+    }
+
+    /// Custom role `role` seen under `prefix` (see [`definition_prefix`]).
+    pub(crate) fn custom(role: &'a CustomRole, prefix: &str) -> Self {
+        let permissions = role
+            .permissions
+            .iter()
+            .map(|p| PermissionBlock {
+                actions: strs(&p.actions),
+                not_actions: strs(&p.not_actions),
+                data_actions: strs(&p.data_actions),
+                not_data_actions: strs(&p.not_data_actions),
+                condition: None,
+                condition_version: None,
+            })
+            .collect();
+        Self {
+            properties: RoleDefinitionProperties {
+                role_name: &role.role_name,
+                kind: "CustomRole",
+                description: &role.description,
+                assignable_scopes: role.assignable_scopes.iter().map(Scope::as_str).collect(),
+                permissions,
+                created_on: arm_datetime(role.created_on).into(),
+                updated_on: arm_datetime(role.updated_on).into(),
+                created_by: role.created_by,
+                updated_by: role.updated_by,
+            },
+            id: definition_id(prefix, &role.id),
+            kind: DEFINITIONS,
+            name: role.id.to_string().into(),
+        }
+    }
+}
+
+/// A role assignment (`{scope}/providers/{ASSIGNMENTS}/{name}` and its lists), fields in
+/// ARM's order.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RoleAssignment<'a> {
+    properties: RoleAssignmentProperties<'a>,
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoleAssignmentProperties<'a> {
+    role_definition_id: String,
+    principal_id: Uuid,
+    principal_type: &'static str,
+    scope: &'a str,
+    condition: Option<&'a str>,
+    condition_version: Option<&'a str>,
+    created_on: String,
+    updated_on: String,
+    created_by: Option<Uuid>,
+    updated_by: Option<Uuid>,
+    delegated_managed_identity_resource_id: Option<&'a str>,
+    description: Option<&'a str>,
+}
+
+impl<'a> RoleAssignment<'a> {
+    /// The stored assignment `a`. On the answer to its PUT, `createdBy` is `null` (a quirk of
+    /// the real service); later reads show the creator.
+    pub(crate) fn new(a: &'a Assignment, put_response: bool) -> Self {
+        Self {
+            properties: RoleAssignmentProperties {
+                role_definition_id: definition_id(&definition_prefix(&a.scope), &a.role.id()),
+                principal_id: a.principal_id,
+                principal_type: a.principal_type.as_str(),
+                scope: a.scope.as_str(),
+                condition: a.condition.as_deref(),
+                condition_version: a.condition_version.as_deref(),
+                created_on: arm_datetime(a.created_on),
+                updated_on: arm_datetime(a.updated_on),
+                created_by: if put_response { None } else { a.created_by },
+                updated_by: a.updated_by,
+                delegated_managed_identity_resource_id: a
+                    .delegated_managed_identity_resource_id
+                    .as_deref(),
+                description: a.description.as_deref(),
+            },
+            id: child_id(&a.scope, ASSIGNMENTS, &a.name.to_string()),
+            kind: ASSIGNMENTS,
+            name: a.name,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +415,45 @@ mod tests {
             json,
             r#"{"id":"/subscriptions/00000000-0000-0000-0000-000000000001","authorizationSource":"RoleBased","managedByTenants":[],"subscriptionId":"00000000-0000-0000-0000-000000000001","tenantId":"00000000-0000-0000-0000-000000000002","displayName":"Azure subscription 1","state":"Enabled","subscriptionPolicies":{"locationPlacementId":"Public_2014-09-01","quotaId":"PayAsYouGo_2014-09-01","spendingLimit":"Off"}}"#
         );
+    }
+
+    #[test]
+    fn a_built_in_block_shows_its_condition_after_the_four_lists_and_others_none() {
+        let roles = crate::rbac::roles::all();
+        let conditional = roles
+            .iter()
+            .find(|r| r.permissions.iter().any(|p| p.condition.is_some()))
+            .expect("the catalog has a role with an ABAC condition");
+        let (condition, version) = conditional
+            .permissions
+            .iter()
+            .find_map(|p| p.condition)
+            .expect("a condition");
+        let json = serde_json::to_string(&RoleDefinition::built_in(conditional, "")).expect("json");
+        let tail = format!(
+            r#""notDataActions":{},"condition":{},"conditionVersion":{}}}"#,
+            serde_json::to_string(
+                conditional
+                    .permissions
+                    .iter()
+                    .find(|p| p.condition.is_some())
+                    .map(|p| p.not_data_actions)
+                    .unwrap_or_default()
+            )
+            .expect("json"),
+            serde_json::to_string(condition).expect("json"),
+            serde_json::to_string(version).expect("json"),
+        );
+        assert!(json.contains(&tail), "{json}");
+        let plain = roles
+            .iter()
+            .find(|r| r.permissions.iter().all(|p| p.condition.is_none()))
+            .expect("a role without conditions");
+        let json = serde_json::to_string(&RoleDefinition::built_in(plain, "")).expect("json");
+        assert!(!json.contains("condition"), "{json}");
+        assert!(json.ends_with(&format!(
+            r#""createdBy":null,"updatedBy":null}},"id":"/providers/{DEFINITIONS}/{}","type":"{DEFINITIONS}","name":"{}"}}"#,
+            plain.id, plain.id
+        )));
     }
 }

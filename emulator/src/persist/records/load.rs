@@ -92,6 +92,12 @@ fn decode_value(ty: ColumnType, v: Json) -> Result<Value, String> {
     })
 }
 
+/// Rows of a Monitor write and the name of the table they go to.
+fn decode_named(t: TableRec) -> Result<(String, Table), String> {
+    let name = t.name.clone();
+    Ok((name, decode_table(t)?))
+}
+
 fn decode_table(t: TableRec) -> Result<Table, String> {
     let columns = schema(t.columns)?;
     let types: Vec<ColumnType> = columns.iter().map(|c| c.ty).collect();
@@ -294,8 +300,7 @@ impl Loaded {
                 now,
                 rows,
             } => {
-                let name = rows.name.clone();
-                let rows = decode_table(rows)?;
+                let (name, rows) = decode_named(rows)?;
                 self.monitor.apply(&MonitorOp::Workspace {
                     customer_id,
                     table: name,
@@ -308,8 +313,7 @@ impl Loaded {
                 schema: cols,
                 rows,
             } => {
-                let name = rows.name.clone();
-                let rows = decode_table(rows)?;
+                let (name, rows) = decode_named(rows)?;
                 self.monitor.apply(&MonitorOp::App {
                     app_id,
                     table: name,

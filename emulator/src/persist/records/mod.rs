@@ -25,7 +25,7 @@ use crate::federation::FederatedCredential;
 use crate::kql::{Column, ColumnType, Table, Value};
 use crate::rbac::assignments::{AuthzKey, Grant, StaleRole};
 use crate::rbac::{
-    Assignment, AssignmentStore, CustomRole, OwnedPermission, PrincipalType, RoleRef, Scope,
+    Assignment, AssignmentStore, CustomRole, OwnedPermission, Planes, PrincipalType, RoleRef, Scope,
 };
 use crate::resources::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::secret::SecretHash;
@@ -286,8 +286,8 @@ pub(crate) struct AssignmentRec {
 pub(crate) struct GrantRec {
     role: RoleRefRec,
     scope: String,
-    effective: [OffsetDateTime; 4],
-    revoked: Option<[OffsetDateTime; 4]>,
+    effective: Planes<OffsetDateTime>,
+    revoked: Option<Planes<OffsetDateTime>>,
 }
 
 /// Everything under one [`AuthzKey::Slot`].
@@ -330,7 +330,7 @@ pub(crate) struct RoleRec {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct StaleRec {
     permissions: Vec<PermissionRec>,
-    until: [OffsetDateTime; 4],
+    until: Planes<OffsetDateTime>,
 }
 
 /// A [`Table`]: schema and rows, each value encoded after its column's type.
@@ -666,6 +666,14 @@ fn columns(c: &[Column]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Rows of a Monitor write, recorded under the name of the table they go to.
+fn named_table(name: &str, rows: &Table) -> TableRec {
+    TableRec {
+        name: name.to_owned(),
+        ..table(rows)
+    }
+}
+
 fn agg(a: &Aggregate) -> [F; 4] {
     [F(a.min), F(a.max), F(a.sum), F(a.count)]
 }
@@ -679,8 +687,7 @@ pub(crate) fn monitor_op(op: &MonitorOp) -> Record {
             rows,
             now,
         } => {
-            let mut rows = table(rows);
-            rows.name.clone_from(name);
+            let rows = named_table(name, rows);
             Record::WorkspaceRows {
                 customer_id: *customer_id,
                 now: *now,
@@ -693,8 +700,7 @@ pub(crate) fn monitor_op(op: &MonitorOp) -> Record {
             schema,
             rows,
         } => {
-            let mut rows = table(rows);
-            rows.name.clone_from(name);
+            let rows = named_table(name, rows);
             Record::AppRows {
                 app_id: *app_id,
                 schema: columns(schema),

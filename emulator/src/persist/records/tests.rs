@@ -40,7 +40,7 @@ fn replay(records: Vec<Record>) -> AssignmentStore {
 #[test]
 fn pending_role_changes_survive_journal_and_snapshot() {
     let now = time::macros::datetime!(2025-01-01 0:00 UTC);
-    let delays = [std::time::Duration::from_secs(600); 4];
+    let delays = crate::rbac::Planes::same(std::time::Duration::from_secs(600));
     let (edited, deleted) = (Uuid::from_u128(1), Uuid::from_u128(2));
     let mut arm = ArmStore::default();
     arm.authz.track(Arc::new(AtomicU64::new(0)));

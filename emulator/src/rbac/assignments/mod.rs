@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::changes::{Counter, Mark, Tracker};
 
-use super::{Plane, RoleDefinition, Scope, block_permits, find_by_id, find_by_name};
+use super::{Plane, Planes, RoleDefinition, Scope, block_permits, find_by_id, find_by_name};
 
 /// `principalType` of a role assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -282,8 +282,8 @@ pub(crate) struct Pending {
 pub(crate) struct StaleRole {
     /// The permissions before the change.
     pub(crate) permissions: Vec<OwnedPermission>,
-    /// Per plane ([`Plane::ALL`] order), from when it applies the change instead.
-    pub(crate) until: [OffsetDateTime; 4],
+    /// Per plane, from when it applies the change instead.
+    pub(crate) until: Planes<OffsetDateTime>,
 }
 
 /// What a decision reads: one assignment's effect windows.
@@ -294,9 +294,9 @@ pub(crate) struct Grant {
     /// Original scope text (for the control API's pending list).
     pub(crate) scope: Box<str>,
     /// From when each plane honours it.
-    pub(crate) effective: [OffsetDateTime; 4],
+    pub(crate) effective: Planes<OffsetDateTime>,
     /// From when each plane stops honouring it (set on deletion).
-    pub(crate) revoked: Option<[OffsetDateTime; 4]>,
+    pub(crate) revoked: Option<Planes<OffsetDateTime>>,
 }
 
 /// What persistence tracks in an [`AssignmentStore`].
@@ -318,8 +318,7 @@ pub(crate) enum AuthzKey {
 
 impl Grant {
     fn active(&self, plane: Plane, now: OffsetDateTime) -> bool {
-        let i = plane.index();
-        self.effective[i] <= now && self.revoked.is_none_or(|r| now < r[i])
+        self.effective[plane] <= now && self.revoked.is_none_or(|r| now < r[plane])
     }
 
     fn live(&self) -> bool {
@@ -348,7 +347,7 @@ pub(crate) struct AssignmentStore {
 }
 
 /// `now` plus each delay; an absurd delay saturates at the end of year 9999.
-fn at(now: OffsetDateTime, delays: [Duration; 4]) -> [OffsetDateTime; 4] {
+fn at(now: OffsetDateTime, delays: Planes<Duration>) -> Planes<OffsetDateTime> {
     delays.map(|d| {
         time::Duration::try_from(d)
             .ok()
@@ -378,7 +377,7 @@ impl AssignmentStore {
 
     /// Stores `assignment`, or rewrites the mutable fields (description, condition) of the
     /// same assignment written again (leaving it untouched when they are equal). The new assignment reaches each plane after the
-    /// matching entry of `delays` (in [`Plane::ALL`] order), counted from `now`.
+    /// plane's entry of `delays`, counted from `now`.
     ///
     /// Check and write happen in this one call, so under the caller's write lock two
     /// concurrent writers of the same principal, role and scope cannot both succeed.
@@ -386,7 +385,7 @@ impl AssignmentStore {
         &mut self,
         assignment: Assignment,
         now: OffsetDateTime,
-        delays: [Duration; 4],
+        delays: Planes<Duration>,
     ) -> Result<Upsert, Conflict> {
         if let Some(existing) = self.assignments.get_mut(&assignment.name) {
             if existing.principal_id != assignment.principal_id
@@ -447,7 +446,7 @@ impl AssignmentStore {
         &mut self,
         name: &Uuid,
         now: OffsetDateTime,
-        delays: [Duration; 4],
+        delays: Planes<Duration>,
     ) -> Option<Assignment> {
         let assignment = self.assignments.remove(name)?;
         self.touch(slot(&assignment));
@@ -476,12 +475,13 @@ impl AssignmentStore {
     }
 
     /// Deletes every live assignment at or below `scope` (its resource was deleted);
-    /// returns how many. Revocations propagate with `delays(name)`.
-    pub(crate) fn remove_within(
+    /// returns how many. Revocations propagate with `delays(name)` (per plane, or an array
+    /// in [`Plane::ALL`] order).
+    pub(crate) fn remove_within<D: Into<Planes<Duration>>>(
         &mut self,
         scope: &Scope,
         now: OffsetDateTime,
-        delays: impl Fn(&Uuid) -> [Duration; 4],
+        delays: impl Fn(&Uuid) -> D,
     ) -> usize {
         let names: Vec<Uuid> = self
             .names_at(scope.key())
@@ -489,7 +489,7 @@ impl AssignmentStore {
             .copied()
             .collect();
         for name in &names {
-            self.remove(name, now, delays(name));
+            self.remove(name, now, delays(name).into());
         }
         names.len()
     }
@@ -606,11 +606,10 @@ impl AssignmentStore {
         match role {
             RoleRef::BuiltIn(r) => r.permits(action, data),
             RoleRef::Custom(id) => {
-                let i = plane.index();
                 let stale = self
                     .stale_roles
                     .get(&id)
-                    .and_then(|views| views.iter().find(|v| now < v.until[i]));
+                    .and_then(|views| views.iter().find(|v| now < v.until[plane]));
                 match stale {
                     Some(v) => owned_permits(&v.permissions, action, data),
                     None => self
@@ -629,7 +628,7 @@ impl AssignmentStore {
         id: Uuid,
         permissions: Vec<OwnedPermission>,
         now: OffsetDateTime,
-        delays: [Duration; 4],
+        delays: Planes<Duration>,
     ) {
         let views = self.stale_roles.entry(id).or_default();
         views.retain(|v| v.until.iter().any(|&t| now < t));
@@ -648,13 +647,11 @@ impl AssignmentStore {
         for (principal, by_key) in &self.grants {
             for g in by_key.values().flatten() {
                 for plane in Plane::ALL {
-                    let i = plane.index();
-                    let change = match g.revoked {
-                        Some(r) if r[i] > now && g.effective[i] < r[i] => {
-                            Some((Change::Revoke, r[i]))
-                        }
+                    let effective = g.effective[plane];
+                    let change = match g.revoked.map(|r| r[plane]) {
+                        Some(r) if r > now && effective < r => Some((Change::Revoke, r)),
                         Some(_) => None,
-                        None if g.effective[i] > now => Some((Change::Grant, g.effective[i])),
+                        None if effective > now => Some((Change::Grant, effective)),
                         None => None,
                     };
                     if let Some((change, effective_at)) = change {
@@ -706,13 +703,13 @@ impl AssignmentStore {
 
     /// Creates or replaces a custom role. Role names are unique in the tenant, built-in
     /// names included. New permissions of a replaced role reach each plane after the
-    /// matching entry of `delays` (in [`Plane::ALL`] order), counted from `now`; until then
+    /// plane's entry of `delays`, counted from `now`; until then
     /// the plane keeps the earlier ones, as for an assignment.
     pub(crate) fn put_custom_role(
         &mut self,
         role: CustomRole,
         now: OffsetDateTime,
-        delays: [Duration; 4],
+        delays: Planes<Duration>,
     ) -> Result<Upsert, Conflict> {
         let clash = find_by_name(&role.role_name).is_some()
             || self
@@ -746,7 +743,7 @@ impl AssignmentStore {
         &mut self,
         id: &Uuid,
         now: OffsetDateTime,
-        delays: [Duration; 4],
+        delays: Planes<Duration>,
     ) -> Result<Option<CustomRole>, Conflict> {
         if self
             .assignments

@@ -43,7 +43,7 @@ fn a_grant_takes_effect_per_plane_after_its_delay() {
     let mut store = AssignmentStore::default();
     let p = Uuid::from_u128(1);
     let rg = scope(&format!("{SUB}/resourceGroups/rg1"));
-    let delays = [MIN, 2 * MIN, 3 * MIN, 60 * MIN];
+    let delays = Planes::from([MIN, 2 * MIN, 3 * MIN, 60 * MIN]);
     let a = assignment(10, rg.as_str(), builtin(ids::READER), p);
     assert_eq!(store.upsert(a, t0(), delays), Ok(Upsert::Created));
     let at = |mins: i64| t0() + time::Duration::minutes(mins);
@@ -88,9 +88,11 @@ fn a_deletion_keeps_access_until_it_propagates() {
     let p = Uuid::from_u128(1);
     let sub = scope(SUB);
     let a = assignment(10, SUB, builtin(ids::OWNER), p);
-    store.upsert(a, t0(), [Duration::ZERO; 4]).expect("insert");
+    store
+        .upsert(a, t0(), Planes::same(Duration::ZERO))
+        .expect("insert");
     let later = t0() + time::Duration::minutes(10);
-    let removed = store.remove(&Uuid::from_u128(10), later, [MIN; 4]);
+    let removed = store.remove(&Uuid::from_u128(10), later, Planes::same(MIN));
     assert!(removed.is_some());
     assert!(store.get(&Uuid::from_u128(10)).is_none());
     assert!(store.list(&sub, false, None).is_empty());
@@ -104,12 +106,12 @@ fn a_deletion_keeps_access_until_it_propagates() {
     // Re-creating the same triple while the revocation propagates is allowed.
     let again = assignment(11, SUB, builtin(ids::OWNER), p);
     assert_eq!(
-        store.upsert(again, later, [Duration::ZERO; 4]),
+        store.upsert(again, later, Planes::same(Duration::ZERO)),
         Ok(Upsert::Created)
     );
     assert_eq!(
         store
-            .remove(&Uuid::from_u128(99), later, [MIN; 4])
+            .remove(&Uuid::from_u128(99), later, Planes::same(MIN))
             .map(|a| a.name),
         None
     );
@@ -121,10 +123,18 @@ fn duplicates_and_renames_are_refused() {
     let p = Uuid::from_u128(1);
     let reader = builtin(ids::READER);
     store
-        .upsert(assignment(10, SUB, reader, p), t0(), [Duration::ZERO; 4])
+        .upsert(
+            assignment(10, SUB, reader, p),
+            t0(),
+            Planes::same(Duration::ZERO),
+        )
         .expect("first");
     assert_eq!(
-        store.upsert(assignment(11, SUB, reader, p), t0(), [Duration::ZERO; 4]),
+        store.upsert(
+            assignment(11, SUB, reader, p),
+            t0(),
+            Planes::same(Duration::ZERO)
+        ),
         Err(Conflict::Exists {
             existing: Uuid::from_u128(10)
         })
@@ -139,7 +149,7 @@ fn duplicates_and_renames_are_refused() {
                 p
             ),
             t0(),
-            [Duration::ZERO; 4]
+            Planes::same(Duration::ZERO)
         ),
         Err(Conflict::Exists {
             existing: Uuid::from_u128(10)
@@ -148,7 +158,7 @@ fn duplicates_and_renames_are_refused() {
     let mut same = assignment(10, SUB, reader, p);
     same.description = Some("why".into());
     assert_eq!(
-        store.upsert(same, t0(), [Duration::ZERO; 4]),
+        store.upsert(same, t0(), Planes::same(Duration::ZERO)),
         Ok(Upsert::Updated)
     );
     assert_eq!(
@@ -159,12 +169,12 @@ fn duplicates_and_renames_are_refused() {
     );
     let moved = assignment(10, &format!("{SUB}/resourceGroups/x"), reader, p);
     assert_eq!(
-        store.upsert(moved, t0(), [Duration::ZERO; 4]),
+        store.upsert(moved, t0(), Planes::same(Duration::ZERO)),
         Err(Conflict::UpdateNotPermitted)
     );
     let other_role = assignment(10, SUB, builtin(ids::OWNER), p);
     assert_eq!(
-        store.upsert(other_role, t0(), [Duration::ZERO; 4]),
+        store.upsert(other_role, t0(), Planes::same(Duration::ZERO)),
         Err(Conflict::UpdateNotPermitted)
     );
     // Another role for the same principal and scope is a different assignment.
@@ -172,7 +182,7 @@ fn duplicates_and_renames_are_refused() {
         store.upsert(
             assignment(13, SUB, builtin(ids::OWNER), p),
             t0(),
-            [Duration::ZERO; 4]
+            Planes::same(Duration::ZERO)
         ),
         Ok(Upsert::Created)
     );
@@ -186,7 +196,7 @@ fn listing_follows_arm_filters() {
     let rg = format!("{SUB}/resourceGroups/rg");
     let rg_dash = format!("{SUB}/resourceGroups/rg-2");
     let res = format!("{rg}/providers/Microsoft.Web/sites/a");
-    let z = [Duration::ZERO; 4];
+    let z = Planes::same(Duration::ZERO);
     store
         .upsert(assignment(1, SUB, builtin(ids::READER), p1), t0(), z)
         .expect("1");
@@ -225,7 +235,11 @@ fn subscription_visibility_counts_access_below() {
     let p = Uuid::from_u128(1);
     let rg = format!("{SUB}/resourceGroups/rg");
     store
-        .upsert(assignment(1, &rg, builtin(ids::READER), p), t0(), [MIN; 4])
+        .upsert(
+            assignment(1, &rg, builtin(ids::READER), p),
+            t0(),
+            Planes::same(MIN),
+        )
         .expect("insert");
     let sub = scope(SUB);
     assert!(!store.has_access_within(&p, &sub, Plane::Arm, t0()));
@@ -255,11 +269,11 @@ fn custom_roles_grant_their_permissions_and_keep_names_unique() {
         updated_by: None,
     };
     assert_eq!(
-        store.put_custom_role(role.clone(), t0(), [Duration::ZERO; 4]),
+        store.put_custom_role(role.clone(), t0(), Planes::same(Duration::ZERO)),
         Ok(Upsert::Created)
     );
     assert_eq!(
-        store.put_custom_role(role.clone(), t0(), [Duration::ZERO; 4]),
+        store.put_custom_role(role.clone(), t0(), Planes::same(Duration::ZERO)),
         Ok(Upsert::Updated)
     );
     let clash = CustomRole {
@@ -268,7 +282,7 @@ fn custom_roles_grant_their_permissions_and_keep_names_unique() {
         ..role.clone()
     };
     assert_eq!(
-        store.put_custom_role(clash, t0(), [Duration::ZERO; 4]),
+        store.put_custom_role(clash, t0(), Planes::same(Duration::ZERO)),
         Err(Conflict::RoleNameExists)
     );
     let builtin_name = CustomRole {
@@ -277,7 +291,7 @@ fn custom_roles_grant_their_permissions_and_keep_names_unique() {
         ..role.clone()
     };
     assert_eq!(
-        store.put_custom_role(builtin_name, t0(), [Duration::ZERO; 4]),
+        store.put_custom_role(builtin_name, t0(), Planes::same(Duration::ZERO)),
         Err(Conflict::RoleNameExists)
     );
     let custom = store.resolve_role(&id).expect("resolves");
@@ -286,7 +300,11 @@ fn custom_roles_grant_their_permissions_and_keep_names_unique() {
     assert!(!role.assignable_at(&scope("/subscriptions/other")));
     let p = Uuid::from_u128(1);
     store
-        .upsert(assignment(1, SUB, custom, p), t0(), [Duration::ZERO; 4])
+        .upsert(
+            assignment(1, SUB, custom, p),
+            t0(),
+            Planes::same(Duration::ZERO),
+        )
         .expect("assign");
     let rg = scope(&format!("{SUB}/resourceGroups/x"));
     assert!(store.is_allowed(&p, &rg, RG_READ, false, Plane::Arm, t0()));
@@ -300,14 +318,14 @@ fn custom_roles_grant_their_permissions_and_keep_names_unique() {
     ));
     assert_eq!(
         store
-            .delete_custom_role(&id, t0(), [Duration::ZERO; 4])
+            .delete_custom_role(&id, t0(), Planes::same(Duration::ZERO))
             .map(|r| r.is_some()),
         Err(Conflict::RoleInUse)
     );
-    store.remove(&Uuid::from_u128(1), t0(), [Duration::ZERO; 4]);
+    store.remove(&Uuid::from_u128(1), t0(), Planes::same(Duration::ZERO));
     assert_eq!(
         store
-            .delete_custom_role(&id, t0(), [Duration::ZERO; 4])
+            .delete_custom_role(&id, t0(), Planes::same(Duration::ZERO))
             .map(|r| r.is_some()),
         Ok(true)
     );
@@ -338,7 +356,7 @@ fn a_role_edit_or_deletion_reaches_each_plane_after_its_delay() {
         created_by: None,
         updated_by: None,
     };
-    let delays = [MIN, 2 * MIN, 3 * MIN, 60 * MIN];
+    let delays = Planes::from([MIN, 2 * MIN, 3 * MIN, 60 * MIN]);
     // A new role has nothing earlier to keep: in force at once.
     assert_eq!(
         store.put_custom_role(role.clone(), t0(), delays),
@@ -349,7 +367,7 @@ fn a_role_edit_or_deletion_reaches_each_plane_after_its_delay() {
         .upsert(
             assignment(1, SUB, RoleRef::Custom(id), p),
             t0(),
-            [Duration::ZERO; 4],
+            Planes::same(Duration::ZERO),
         )
         .expect("assign");
     let sub = scope(SUB);
@@ -395,7 +413,7 @@ fn a_role_edit_or_deletion_reaches_each_plane_after_its_delay() {
     assert!(allowed(&store, RG_READ, Plane::Arm, 30));
     // Deleted once unassigned, while the unassignment still propagates: planes lose the
     // role itself after their delay.
-    store.remove(&Uuid::from_u128(1), at(40), [5 * MIN; 4]);
+    store.remove(&Uuid::from_u128(1), at(40), Planes::same(5 * MIN));
     assert_eq!(
         store
             .delete_custom_role(&id, at(40), delays)
@@ -413,7 +431,7 @@ fn a_role_edit_or_deletion_reaches_each_plane_after_its_delay() {
 fn data_actions_need_data_roles() {
     let mut store = AssignmentStore::default();
     let p = Uuid::from_u128(1);
-    let z = [Duration::ZERO; 4];
+    let z = Planes::same(Duration::ZERO);
     store
         .upsert(assignment(1, SUB, builtin(ids::OWNER), p), t0(), z)
         .expect("owner");
@@ -445,7 +463,7 @@ fn decisions_are_exact_among_many_assignments() {
     // walks only that principal's assignments on the target's ancestors. (Its speed is
     // measured by the benchmark harness, not asserted here.)
     let mut store = AssignmentStore::default();
-    let z = [Duration::ZERO; 4];
+    let z = Planes::same(Duration::ZERO);
     let reader = builtin(ids::READER);
     let heavy = Uuid::from_u128(u128::MAX);
     for i in 0..5_000u128 {
