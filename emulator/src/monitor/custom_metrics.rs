@@ -9,7 +9,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::BodyError;
@@ -38,9 +38,7 @@ const MAX_AHEAD: Duration = Duration::minutes(5);
 /// Failures of the custom metrics endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MetricsError {
-    MissingAuthorization,
-    InvalidToken,
-    WrongAudience(String),
+    Token(super::TokenError),
     Forbidden {
         principal: String,
         scope: String,
@@ -63,23 +61,11 @@ impl MetricsError {
         use MetricsError::*;
         let bad = StatusCode::BAD_REQUEST;
         match self {
-            MissingAuthorization => (
-                StatusCode::UNAUTHORIZED,
-                "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing.".into(),
-            ),
-            InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                "InvalidToken",
-                "The access token is invalid.".into(),
-            ),
-            WrongAudience(aud) => (
-                StatusCode::UNAUTHORIZED,
-                "InvalidAudience",
+            Token(failure) => failure.parts(|aud| {
                 format!(
                     "The audience '{aud}' of the access token is invalid. The token must be issued for 'https://monitoring.azure.com/'."
-                ),
-            ),
+                )
+            }),
             // Seen in a 2018 capture, trailing space included; note the lower-case "write".
             Forbidden { principal, scope } => (
                 StatusCode::FORBIDDEN,
@@ -130,23 +116,14 @@ impl MetricsError {
 
 impl From<AuthFailure> for MetricsError {
     fn from(failure: AuthFailure) -> Self {
-        match failure {
-            AuthFailure::Missing => MetricsError::MissingAuthorization,
-            AuthFailure::WrongAudience(aud) => MetricsError::WrongAudience(aud),
-            AuthFailure::Malformed | AuthFailure::Empty | AuthFailure::Invalid { .. } => {
-                MetricsError::InvalidToken
-            }
-        }
+        MetricsError::Token(failure.into())
     }
 }
 
 impl IntoResponse for MetricsError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
-        super::json_response(
-            status,
-            &json!({"error": {"code": code, "message": message}}),
-        )
+        super::code_message_error(status, code, &message)
     }
 }
 
@@ -425,6 +402,7 @@ fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2024-01-07 18:30 UTC);

@@ -22,13 +22,14 @@ pub(crate) mod ingestion;
 pub(crate) mod logs;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use time::OffsetDateTime;
 
 pub(crate) use crate::http::body::{BodyError, decode_body, read_body};
 pub(crate) use error::{QueryError, decorate};
 
+use crate::http::bearer::AuthFailure;
 use crate::rbac::Plane;
 use crate::services::AppState;
 
@@ -63,6 +64,53 @@ pub(crate) fn json_response(status: axum::http::StatusCode, body: &serde_json::V
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     response
+}
+
+/// A bearer failure as the two ingestion endpoints (custom metrics, Logs Ingestion) word it:
+/// a missing or bad token alike, a token for another audience in each endpoint's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenError {
+    /// No `Authorization` header.
+    Missing,
+    /// A malformed, empty or unverifiable token.
+    Invalid,
+    /// A valid token for this other audience.
+    WrongAudience(String),
+}
+
+impl From<AuthFailure> for TokenError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Missing => TokenError::Missing,
+            AuthFailure::WrongAudience(aud) => TokenError::WrongAudience(aud),
+            AuthFailure::Malformed | AuthFailure::Empty | AuthFailure::Invalid { .. } => {
+                TokenError::Invalid
+            }
+        }
+    }
+}
+
+impl TokenError {
+    /// Status (always 401), code and message; `audience_message` words a wrong audience.
+    fn parts(&self, audience_message: fn(&str) -> String) -> (StatusCode, &'static str, String) {
+        let (code, message) = match self {
+            TokenError::Missing => (
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.".into(),
+            ),
+            TokenError::Invalid => ("InvalidToken", "The access token is invalid.".into()),
+            TokenError::WrongAudience(aud) => ("InvalidAudience", audience_message(aud)),
+        };
+        (StatusCode::UNAUTHORIZED, code, message)
+    }
+}
+
+/// The ingestion endpoints' `{"error":{"code","message"}}` answer.
+fn code_message_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        &serde_json::json!({"error": {"code": code, "message": message}}),
+    )
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{Parser, RESERVED, parse_timespan_literal, scalar_literal_type, unsupported_operator};
-use crate::kql::ast::{BinOp, Expr, ExprKind, StrOp, UnOp};
+use crate::kql::ast::{BinOp, CmpOp, Expr, ExprKind, StrOp, UnOp};
 use crate::kql::error::KqlError;
 use crate::kql::lexer::{self, Tok};
 use crate::kql::value::{self, ColumnType, Value};
@@ -56,12 +56,12 @@ impl Parser<'_> {
         let mut left = self.add_expr()?;
         loop {
             let op = match self.peek().clone() {
-                Tok::EqEq => BinOp::Eq,
-                Tok::NotEq => BinOp::Ne,
-                Tok::Lt => BinOp::Lt,
-                Tok::Le => BinOp::Le,
-                Tok::Gt => BinOp::Gt,
-                Tok::Ge => BinOp::Ge,
+                Tok::EqEq => BinOp::Cmp(CmpOp::Eq),
+                Tok::NotEq => BinOp::Cmp(CmpOp::Ne),
+                Tok::Lt => BinOp::Cmp(CmpOp::Lt),
+                Tok::Le => BinOp::Cmp(CmpOp::Le),
+                Tok::Gt => BinOp::Cmp(CmpOp::Gt),
+                Tok::Ge => BinOp::Cmp(CmpOp::Ge),
                 Tok::EqTilde => BinOp::EqCi,
                 Tok::NotTilde => BinOp::NeCi,
                 Tok::Ident(w) if w == "in" || w == "in~" => {
