@@ -337,8 +337,7 @@ fn serve(
         .ok()
         .filter(|s| s.kind() == ScopeKind::Resource)
         .ok_or_else(|| MetricsError::NotAResource(resource_id.clone()))?;
-    if !super::allowed(
-        state,
+    if !state.authorize(
         &caller,
         scope.as_str(),
         WRITE_ACTION,

@@ -256,15 +256,7 @@ async fn serve(
     };
     // The ingestion pipeline's own propagation is not documented separately (its
     // troubleshooting guide says up to 30 minutes); sharing the metrics plane's is a guess.
-    if !super::allowed(
-        state,
-        &caller,
-        &dcr_id,
-        INGEST_ACTION,
-        true,
-        Plane::Metrics,
-        now,
-    ) {
+    if !state.authorize(&caller, &dcr_id, INGEST_ACTION, true, Plane::Metrics, now) {
         return Err(IngestionError::AccessDenied(rule.to_owned()));
     }
     let schema = schema.ok_or_else(|| IngestionError::StreamNotFound {

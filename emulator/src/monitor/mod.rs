@@ -2,8 +2,10 @@
 //! metrics ingestion, the ARM metrics read API, and the Application Insights query API.
 //!
 //! One file per API; the data they share (workspace tables, component tables, metric points)
-//! lives in [`store::MonitorStore`] on [`AppState::monitor`]. Role assignments come from ARM's
-//! store, each API checking its own action on its own [`Plane`], so a new grant reaches each
+//! lives in [`MonitorStore`](crate::telemetry::MonitorStore), behind the services'
+//! telemetry lock. Role assignments come from ARM's store, each API checking its own action
+//! on its own [`Plane`](crate::rbac::Plane) through
+//! [`AppState::authorize`](crate::services::AppState::authorize), so a new grant reaches each
 //! of them after that plane's propagation delay.
 //!
 //! | API | path | token audience | action checked |
@@ -24,27 +26,11 @@ pub(crate) mod logs;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use time::OffsetDateTime;
 
 pub(crate) use crate::http::body::{BodyError, decode_body, read_body};
 pub(crate) use error::{QueryError, decorate};
 
 use crate::http::bearer::AuthFailure;
-use crate::rbac::Plane;
-use crate::services::AppState;
-
-/// Whether `caller` may do `action` at `scope`, as `plane` sees role assignments at `now`.
-pub(crate) fn allowed(
-    state: &AppState,
-    caller: &uuid::Uuid,
-    scope: &str,
-    action: &str,
-    data_action: bool,
-    plane: Plane,
-    now: OffsetDateTime,
-) -> bool {
-    state.authorize(caller, scope, action, data_action, plane, now)
-}
 
 /// Whether the request declares a JSON body (`application/json`, parameters allowed).
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
