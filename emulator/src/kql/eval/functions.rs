@@ -51,7 +51,7 @@ pub(super) fn compile_call(
         for a in args {
             cargs.push(compile(a, scope)?.expr);
         }
-        Ok((fold(scope.gov, CExpr::Call { f, args: cargs, ty }), ty))
+        Ok(folded_call(scope.gov, f, cargs, ty))
     };
     match name {
         "tostring" => simple(Func::ToString, T::String, 1, 1),
@@ -80,17 +80,7 @@ pub(super) fn compile_call(
                 "tolower" => (Func::ToLower, T::String),
                 _ => (Func::ToUpper, T::String),
             };
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f,
-                        args: vec![a.expr],
-                        ty,
-                    },
-                ),
-                ty,
-            ))
+            Ok(folded_call(scope.gov, f, vec![a.expr], ty))
         }
         "not" => {
             arity(scope, name, args, 1, 1)?;
@@ -101,17 +91,7 @@ pub(super) fn compile_call(
                     a.ty
                 )));
             }
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Not,
-                        args: vec![a.expr],
-                        ty: T::Bool,
-                    },
-                ),
-                T::Bool,
-            ))
+            Ok(folded_call(scope.gov, Func::Not, vec![a.expr], T::Bool))
         }
         "isnan" => {
             arity(scope, name, args, 1, 1)?;
@@ -121,17 +101,7 @@ pub(super) fn compile_call(
                     scope.type_error(format!("Function 'isnan' expects a number, got {}", a.ty))
                 );
             }
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::IsNan,
-                        args: vec![a.expr],
-                        ty: T::Bool,
-                    },
-                ),
-                T::Bool,
-            ))
+            Ok(folded_call(scope.gov, Func::IsNan, vec![a.expr], T::Bool))
         }
         "abs" => {
             arity(scope, name, args, 1, 1)?;
@@ -142,17 +112,7 @@ pub(super) fn compile_call(
                 );
             }
             let ty = a.ty;
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Abs,
-                        args: vec![a.expr],
-                        ty,
-                    },
-                ),
-                ty,
-            ))
+            Ok(folded_call(scope.gov, Func::Abs, vec![a.expr], ty))
         }
         "now" => {
             arity(scope, name, args, 0, 1)?;
@@ -200,17 +160,7 @@ pub(super) fn compile_call(
                     }
                 },
             };
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Bin,
-                        args: vec![v.expr, s.expr],
-                        ty,
-                    },
-                ),
-                ty,
-            ))
+            Ok(folded_call(scope.gov, Func::Bin, vec![v.expr, s.expr], ty))
         }
         "iff" | "iif" => {
             arity(scope, name, args, 3, 3)?;
@@ -233,15 +183,10 @@ pub(super) fn compile_call(
                     a.ty, b.ty
                 )));
             };
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Iff,
-                        args: vec![c.expr, a.expr, b.expr],
-                        ty,
-                    },
-                ),
+            Ok(folded_call(
+                scope.gov,
+                Func::Iff,
+                vec![c.expr, a.expr, b.expr],
                 ty,
             ))
         }
@@ -252,6 +197,11 @@ pub(super) fn compile_call(
             "Function '{name}' is unknown or not supported by this KQL engine."
         ))),
     }
+}
+
+/// A call of `f` over compiled `args` (folded when they are constant), and its type.
+fn folded_call(gov: &Governor, f: Func, args: Vec<CExpr>, ty: ColumnType) -> (CExpr, ColumnType) {
+    (fold(gov, CExpr::Call { f, args, ty }), ty)
 }
 
 /// Compiles a constant timespan argument (e.g. of `now(-1d)`).

@@ -147,31 +147,32 @@ impl Parser<'_> {
     }
 
     fn add_expr(&mut self) -> Result<Expr, KqlError> {
-        let mut left = self.mul_expr()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Plus => BinOp::Add,
-                Tok::Minus => BinOp::Sub,
-                _ => break,
-            };
-            self.i += 1;
-            let right = self.mul_expr()?;
-            left = self.binary(op, left, right)?;
-        }
-        Ok(left)
+        self.left_assoc(Self::mul_expr, |t| match t {
+            Tok::Plus => Some(BinOp::Add),
+            Tok::Minus => Some(BinOp::Sub),
+            _ => None,
+        })
     }
 
     fn mul_expr(&mut self) -> Result<Expr, KqlError> {
-        let mut left = self.unary_expr()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Star => BinOp::Mul,
-                Tok::Slash => BinOp::Div,
-                Tok::Percent => BinOp::Mod,
-                _ => break,
-            };
+        self.left_assoc(Self::unary_expr, |t| match t {
+            Tok::Star => Some(BinOp::Mul),
+            Tok::Slash => Some(BinOp::Div),
+            Tok::Percent => Some(BinOp::Mod),
+            _ => None,
+        })
+    }
+
+    /// A left-associative chain of `operand`s joined by the operators `op_of` names.
+    fn left_assoc(
+        &mut self,
+        operand: fn(&mut Self) -> Result<Expr, KqlError>,
+        op_of: fn(&Tok) -> Option<BinOp>,
+    ) -> Result<Expr, KqlError> {
+        let mut left = operand(self)?;
+        while let Some(op) = op_of(self.peek()) {
             self.i += 1;
-            let right = self.unary_expr()?;
+            let right = operand(self)?;
             left = self.binary(op, left, right)?;
         }
         Ok(left)

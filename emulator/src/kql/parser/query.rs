@@ -165,22 +165,8 @@ impl Parser<'_> {
                 self.i += 1;
                 OpKind::Where(self.expr()?)
             }
-            "project" => {
-                self.i += 1;
-                let list = self.named_list(&[])?;
-                if list.is_empty() {
-                    return Err(self.err_here());
-                }
-                OpKind::Project(list)
-            }
-            "extend" => {
-                self.i += 1;
-                let list = self.named_list(&[])?;
-                if list.is_empty() {
-                    return Err(self.err_here());
-                }
-                OpKind::Extend(list)
-            }
+            "project" => OpKind::Project(self.operator_items()?),
+            "extend" => OpKind::Extend(self.operator_items()?),
             "project-away" => {
                 self.i += 1;
                 let mut pats = vec![self.name_pattern()?];
@@ -322,6 +308,17 @@ impl Parser<'_> {
 
     /// Comma-separated `[name =] expr` list; stops before an identifier in
     /// `stop`, a pipe, `;` or the end.
+    /// The `name = expr` list after an operator's keyword (`project`, `extend`), which may
+    /// not be empty.
+    fn operator_items(&mut self) -> Result<Vec<NamedExpr>, KqlError> {
+        self.i += 1;
+        let list = self.named_list(&[])?;
+        if list.is_empty() {
+            return Err(self.err_here());
+        }
+        Ok(list)
+    }
+
     fn named_list(&mut self, stop: &[&str]) -> Result<Vec<NamedExpr>, KqlError> {
         let mut out = Vec::new();
         loop {
