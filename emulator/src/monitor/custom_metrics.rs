@@ -180,6 +180,23 @@ fn number(series: &Value, key: &str, i: usize) -> Result<f64, MetricsError> {
         })
 }
 
+/// An optional array of `field` names (`dimNames`, a series' `dimValues`); `path` says
+/// where it stands for the error when it is not an array.
+fn names(
+    value: Option<&Value>,
+    field: &str,
+    path: impl FnOnce() -> String,
+) -> Result<Vec<String>, MetricsError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(|v| name(Some(v), field)).collect(),
+        Some(_) => Err(MetricsError::BadRequest(format!(
+            "'{}' must be an array of strings.",
+            path()
+        ))),
+    }
+}
+
 fn validate(object: &Value, now: OffsetDateTime) -> Result<Post, MetricsError> {
     let time = object
         .get("time")
@@ -200,18 +217,7 @@ fn validate(object: &Value, now: OffsetDateTime) -> Result<Post, MetricsError> {
         .ok_or_else(|| MetricsError::BadRequest("'data.baseData' is required.".into()))?;
     let metric = name(base.get("metric"), "metric")?;
     let namespace = name(base.get("namespace"), "namespace")?;
-    let dim_names: Vec<String> = match base.get("dimNames") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| name(Some(v), "dimNames"))
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(MetricsError::BadRequest(
-                "'dimNames' must be an array of strings.".into(),
-            ));
-        }
-    };
+    let dim_names = names(base.get("dimNames"), "dimNames", || "dimNames".into())?;
     if dim_names.len() > MAX_DIMENSIONS {
         return Err(MetricsError::BadRequest(format!(
             "A metric can have at most {MAX_DIMENSIONS} dimensions; {} were given.",
@@ -234,18 +240,9 @@ fn validate(object: &Value, now: OffsetDateTime) -> Result<Post, MetricsError> {
         })?;
     let mut points = Vec::with_capacity(series.len());
     for (i, s) in series.iter().enumerate() {
-        let values: Vec<String> = match s.get("dimValues") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| name(Some(v), "dimValues"))
-                .collect::<Result<_, _>>()?,
-            Some(_) => {
-                return Err(MetricsError::BadRequest(format!(
-                    "'series[{i}].dimValues' must be an array of strings."
-                )));
-            }
-        };
+        let values = names(s.get("dimValues"), "dimValues", || {
+            format!("series[{i}].dimValues")
+        })?;
         if values.len() != dim_names.len() {
             return Err(MetricsError::BadRequest(format!(
                 "'series[{i}].dimValues' has {} values but 'dimNames' has {} names.",

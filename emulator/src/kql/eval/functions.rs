@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::compiler::{compile, fold, widest_numeric};
 use super::ops::{as_i64, checked_dt, str_of};
-use super::{ArithMode, ArithOp, CExpr, Func, KNOWN_AGGREGATES, Scope};
+use super::{ArithMode, ArithOp, CExpr, Func, KNOWN_AGGREGATES, Scope, Typed};
 use crate::kql::ast::Expr;
 use crate::kql::error::KqlError;
 use crate::kql::limits::Governor;
@@ -67,14 +67,13 @@ pub(super) fn compile_call(
         "isnotnull" | "notnull" => simple(Func::IsNotNull, T::Bool, 1, 1),
         "strcat" => simple(Func::StrCat, T::String, 1, 64),
         "strlen" | "tolower" | "toupper" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if !matches!(a.ty, T::String | T::Dynamic) {
-                return Err(scope.type_error(format!(
-                    "Function '{name}' expects a string argument, got {}",
-                    a.ty
-                )));
-            }
+            let a = single_arg(
+                scope,
+                name,
+                args,
+                |t| matches!(t, T::String | T::Dynamic),
+                "a string argument",
+            )?;
             let (f, ty) = match name {
                 "strlen" => (Func::StrLen, T::Long),
                 "tolower" => (Func::ToLower, T::String),
@@ -83,34 +82,21 @@ pub(super) fn compile_call(
             Ok(folded_call(scope.gov, f, vec![a.expr], ty))
         }
         "not" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if a.ty != T::Bool {
-                return Err(scope.type_error(format!(
-                    "Function 'not' expects a bool argument, got {}",
-                    a.ty
-                )));
-            }
+            let a = single_arg(scope, name, args, |t| t == T::Bool, "a bool argument")?;
             Ok(folded_call(scope.gov, Func::Not, vec![a.expr], T::Bool))
         }
         "isnan" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if !a.ty.is_numeric() {
-                return Err(
-                    scope.type_error(format!("Function 'isnan' expects a number, got {}", a.ty))
-                );
-            }
+            let a = single_arg(scope, name, args, |t| t.is_numeric(), "a number")?;
             Ok(folded_call(scope.gov, Func::IsNan, vec![a.expr], T::Bool))
         }
         "abs" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if !(a.ty.is_numeric() || a.ty == T::TimeSpan) {
-                return Err(
-                    scope.type_error(format!("Function 'abs' expects a number, got {}", a.ty))
-                );
-            }
+            let a = single_arg(
+                scope,
+                name,
+                args,
+                |t| t.is_numeric() || t == T::TimeSpan,
+                "a number",
+            )?;
             let ty = a.ty;
             Ok(folded_call(scope.gov, Func::Abs, vec![a.expr], ty))
         }
@@ -127,14 +113,13 @@ pub(super) fn compile_call(
             Ok((CExpr::Const(v), T::DateTime))
         }
         "ago" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if a.ty != T::TimeSpan {
-                return Err(scope.type_error(format!(
-                    "Function 'ago' expects a timespan argument, got {}",
-                    a.ty
-                )));
-            }
+            let a = single_arg(
+                scope,
+                name,
+                args,
+                |t| t == T::TimeSpan,
+                "a timespan argument",
+            )?;
             let e = CExpr::Arith {
                 op: ArithOp::Sub,
                 mode: ArithMode::DtTs,
@@ -197,6 +182,23 @@ pub(super) fn compile_call(
             "Function '{name}' is unknown or not supported by this KQL engine."
         ))),
     }
+}
+
+/// The one argument of function `name`, compiled, if `accepts` its type; else the error
+/// "Function '{name}' expects {what}, got {type}".
+fn single_arg(
+    scope: &Scope<'_>,
+    name: &str,
+    args: &[Expr],
+    accepts: fn(ColumnType) -> bool,
+    what: &str,
+) -> Result<Typed, KqlError> {
+    arity(scope, name, args, 1, 1)?;
+    let a = compile(&args[0], scope)?;
+    if !accepts(a.ty) {
+        return Err(scope.type_error(format!("Function '{name}' expects {what}, got {}", a.ty)));
+    }
+    Ok(a)
 }
 
 /// A call of `f` over compiled `args` (folded when they are constant), and its type.
