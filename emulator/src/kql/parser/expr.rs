@@ -111,16 +111,7 @@ impl Parser<'_> {
 
     fn in_list(&mut self, left: Expr, negated: bool, ci: bool) -> Result<Expr, KqlError> {
         self.expect(&Tok::LParen)?;
-        let mut list = Vec::new();
-        if *self.peek() != Tok::RParen {
-            loop {
-                list.push(self.expr()?);
-                if !self.eat(&Tok::Comma) {
-                    break;
-                }
-            }
-        }
-        self.expect(&Tok::RParen)?;
+        let list = self.exprs_to_rparen()?;
         if list.is_empty() {
             return Err(self.err_prev());
         }
@@ -281,16 +272,7 @@ impl Parser<'_> {
                         return self.scalar_typed_literal(ty, start);
                     }
                     self.i += 1;
-                    let mut args = Vec::new();
-                    if *self.peek() != Tok::RParen {
-                        loop {
-                            args.push(self.expr()?);
-                            if !self.eat(&Tok::Comma) {
-                                break;
-                            }
-                        }
-                    }
-                    self.expect(&Tok::RParen)?;
+                    let args = self.exprs_to_rparen()?;
                     return self.check_depth(Expr::node(ExprKind::Call { name: w, args }));
                 }
                 Ok(Expr::leaf(ExprKind::Column(w)))
