@@ -532,6 +532,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long after a federated identity credential is created or changed token exchanges
+    /// still answer AADSTS70021 (none by default).
+    pub fn federated_credential_propagation(mut self, delay: Duration) -> Self {
+        self.config.federated_credential_propagation = delay;
+        self
+    }
+
     /// Delay before role assignment changes take effect, on every plane (jitter kept).
     pub fn rbac_propagation(mut self, delay: Duration) -> Self {
         let jitter = self.config.propagation.jitter;
