@@ -316,49 +316,36 @@ fn parse_bool_text(s: &str) -> Option<bool> {
 
 fn bin_value(v: &Value, size: &Value) -> Value {
     match (v, size) {
-        (Value::DateTime(t), Value::TimeSpan(s)) => {
-            if *s <= 0 {
-                return Value::Null;
-            }
-            // Bins are aligned to 0001-01-01 (the KQL/.NET tick origin).
-            checked_dt(
-                t.checked_add(DOTNET_EPOCH_OFFSET_TICKS)
-                    .and_then(|shifted| {
-                        shifted
-                            .div_euclid(*s)
-                            .checked_mul(*s)
-                            .map(|b| b - DOTNET_EPOCH_OFFSET_TICKS)
-                    }),
-            )
-        }
+        // Bins are aligned to 0001-01-01 (the KQL/.NET tick origin).
+        (Value::DateTime(t), Value::TimeSpan(s)) => checked_dt(
+            t.checked_add(DOTNET_EPOCH_OFFSET_TICKS)
+                .and_then(|shifted| floor_to(shifted, *s))
+                .map(|b| b - DOTNET_EPOCH_OFFSET_TICKS),
+        ),
         (Value::TimeSpan(t), Value::TimeSpan(s)) => {
-            if *s <= 0 {
-                return Value::Null;
-            }
-            t.div_euclid(*s)
-                .checked_mul(*s)
-                .map_or(Value::Null, Value::TimeSpan)
+            floor_to(*t, *s).map_or(Value::Null, Value::TimeSpan)
         }
         (Value::Real(_), _) | (_, Value::Real(_)) => match (as_f64(v), as_f64(size)) {
             (Some(x), Some(s)) if s > 0.0 => Value::Real((x / s).floor() * s),
             _ => Value::Null,
         },
-        (Value::Int(x), Value::Int(s)) => {
-            if *s <= 0 {
-                return Value::Null;
-            }
-            x.div_euclid(*s)
-                .checked_mul(*s)
-                .map_or(Value::Null, Value::Int)
-        }
+        (Value::Int(x), Value::Int(s)) => floor_to(i64::from(*x), i64::from(*s))
+            .and_then(|b| i32::try_from(b).ok())
+            .map_or(Value::Null, Value::Int),
         _ => match (as_i64(v), as_i64(size)) {
-            (Some(x), Some(s)) if s > 0 => x
-                .div_euclid(s)
-                .checked_mul(s)
-                .map_or(Value::Null, Value::Long),
+            (Some(x), Some(s)) => floor_to(x, s).map_or(Value::Null, Value::Long),
             _ => Value::Null,
         },
     }
+}
+
+/// `x` rounded down to a multiple of `size`; `None` for a size that is not positive or a
+/// result out of range.
+fn floor_to(x: i64, size: i64) -> Option<i64> {
+    if size <= 0 {
+        return None;
+    }
+    x.div_euclid(size).checked_mul(size)
 }
 
 /// Converts a numeric value to the numeric result type `ty`.
