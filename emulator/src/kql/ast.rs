@@ -77,12 +77,7 @@ pub(super) enum BinOp {
     Mul,
     Div,
     Mod,
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
+    Cmp(CmpOp),
     EqCi,
     NeCi,
     And,
@@ -100,12 +95,7 @@ impl BinOp {
             BinOp::Mul => "*",
             BinOp::Div => "/",
             BinOp::Mod => "%",
-            BinOp::Eq => "==",
-            BinOp::Ne => "!=",
-            BinOp::Lt => "<",
-            BinOp::Le => "<=",
-            BinOp::Gt => ">",
-            BinOp::Ge => ">=",
+            BinOp::Cmp(op) => op.symbol(),
             BinOp::EqCi => "=~",
             BinOp::NeCi => "!~",
             BinOp::And => "and",
@@ -113,6 +103,31 @@ impl BinOp {
             BinOp::Str(op, neg) => return format!("{}{}", if neg { "!" } else { "" }, op.name()),
         };
         s.to_string()
+    }
+}
+
+/// Comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    /// The operator as written in KQL.
+    fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
     }
 }
 

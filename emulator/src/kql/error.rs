@@ -156,23 +156,21 @@ impl KqlError {
     /// The code that goes in `error.innererror.code`: `SyntaxError` or
     /// `SemanticError` (`EngineError` for a query stopped by a limit).
     pub(crate) fn category_code(&self) -> &'static str {
-        match self.kind {
-            KqlErrorKind::Syntax => "SyntaxError",
-            KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "SemanticError",
-            KqlErrorKind::Runaway | KqlErrorKind::Timeout | KqlErrorKind::Cancelled => {
-                "EngineError"
-            }
-        }
+        self.category().0
     }
 
-    /// The message that goes in `error.innererror.message`.
-    pub(crate) fn category_message(&self) -> &'static str {
+    /// The code of [`KqlError::category_code`] and the message that goes with it in
+    /// `error.innererror.message`.
+    fn category(&self) -> (&'static str, &'static str) {
         match self.kind {
-            KqlErrorKind::Syntax => "A recognition error occurred in the query.",
-            KqlErrorKind::Semantic | KqlErrorKind::Unsupported => "A semantic error occurred.",
-            KqlErrorKind::Runaway | KqlErrorKind::Timeout | KqlErrorKind::Cancelled => {
-                "Something went wrong processing your query on the server."
+            KqlErrorKind::Syntax => ("SyntaxError", "A recognition error occurred in the query."),
+            KqlErrorKind::Semantic | KqlErrorKind::Unsupported => {
+                ("SemanticError", "A semantic error occurred.")
             }
+            KqlErrorKind::Runaway | KqlErrorKind::Timeout | KqlErrorKind::Cancelled => (
+                "EngineError",
+                "Something went wrong processing your query on the server.",
+            ),
         }
     }
 
@@ -189,9 +187,10 @@ impl KqlError {
             inner.insert("pos".into(), json!(loc.pos));
             inner.insert("token".into(), json!(loc.token));
         }
+        let (code, message) = self.category();
         json!({
-            "code": self.category_code(),
-            "message": self.category_message(),
+            "code": code,
+            "message": message,
             "innererror": serde_json::Value::Object(inner),
         })
     }

@@ -90,47 +90,21 @@ impl ColumnData {
     /// Value at `row`; out-of-range rows read as null.
     #[inline]
     pub(super) fn get(&self, row: usize) -> Value {
+        /// The cell at `row` of a column of nullable cells, wrapped as a value.
+        #[inline]
+        fn cell<T: Clone>(v: &[Option<T>], row: usize, wrap: fn(T) -> Value) -> Value {
+            v.get(row).cloned().flatten().map_or(Value::Null, wrap)
+        }
         match self {
-            ColumnData::Bool(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::Bool),
-            ColumnData::Int(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::Int),
-            ColumnData::Long(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::Long),
-            ColumnData::Real(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::Real),
-            ColumnData::DateTime(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::DateTime),
-            ColumnData::TimeSpan(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::TimeSpan),
+            ColumnData::Bool(v) => cell(v, row, Value::Bool),
+            ColumnData::Int(v) => cell(v, row, Value::Int),
+            ColumnData::Long(v) => cell(v, row, Value::Long),
+            ColumnData::Real(v) => cell(v, row, Value::Real),
+            ColumnData::DateTime(v) => cell(v, row, Value::DateTime),
+            ColumnData::TimeSpan(v) => cell(v, row, Value::TimeSpan),
             ColumnData::String(v) => v.get(row).map_or(Value::Null, |s| Value::String(s.clone())),
-            ColumnData::Dynamic(v) => v
-                .get(row)
-                .and_then(|d| d.clone())
-                .map_or(Value::Null, Value::Dynamic),
-            ColumnData::Guid(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::Guid),
+            ColumnData::Dynamic(v) => cell(v, row, Value::Dynamic),
+            ColumnData::Guid(v) => cell(v, row, Value::Guid),
         }
     }
 
@@ -216,6 +190,20 @@ pub(super) fn coerce_for_column(v: Value, ty: ColumnType) -> Option<Value> {
         (Value::DateTime(t), ColumnType::DateTime) if !value::datetime_in_range(t) => return None,
         (v, ty) if v.column_type() == Some(ty) => v,
         _ => return None,
+    })
+}
+
+/// `v` converted for storage in `col` ([`coerce_for_column`]); the error names `row`.
+fn store(v: Value, col: &Column, row: usize) -> Result<Value, IngestError> {
+    let got = v.column_type();
+    coerce_for_column(v, col.ty).ok_or_else(|| IngestError {
+        row,
+        column: col.name.clone(),
+        message: format!(
+            "cannot store a value of type {} in a {} column",
+            got.map_or("null", ColumnType::as_str),
+            col.ty
+        ),
     })
 }
 
@@ -323,21 +311,7 @@ impl Table {
         }
         let mut converted = Vec::with_capacity(row.len());
         for (v, col) in row.into_iter().zip(&self.columns) {
-            let got = v.column_type();
-            match coerce_for_column(v, col.ty) {
-                Some(v) => converted.push(v),
-                None => {
-                    return Err(IngestError {
-                        row: 0,
-                        column: col.name.clone(),
-                        message: format!(
-                            "cannot store a value of type {} in a {} column",
-                            got.map_or("null", ColumnType::as_str),
-                            col.ty
-                        ),
-                    });
-                }
-            }
+            converted.push(store(v, col, 0)?);
         }
         for (d, v) in self.data.iter_mut().zip(converted) {
             Arc::make_mut(d).push(v);
@@ -485,33 +459,30 @@ impl Table {
                 break;
             }
             size += row;
-            rows.push(Json::Array(
-                self.data.iter().map(|d| d.get(r).to_api_json()).collect(),
-            ));
+            rows.push(self.row_json(r));
         }
+        (self.api_json(rows), cut)
+    }
+
+    /// Row `r` as the query API renders it.
+    fn row_json(&self, r: usize) -> Json {
+        Json::Array(self.data.iter().map(|d| d.get(r).to_api_json()).collect())
+    }
+
+    /// The query API's `{"name","columns","rows"}` with these rendered `rows`.
+    fn api_json(&self, rows: Vec<Json>) -> Json {
         let columns: Vec<Json> = self
             .columns
             .iter()
             .map(|c| serde_json::json!({"name": c.name, "type": c.ty.as_str()}))
             .collect();
-        (
-            serde_json::json!({"name": self.name, "columns": columns, "rows": rows}),
-            cut,
-        )
+        serde_json::json!({"name": self.name, "columns": columns, "rows": rows})
     }
 
     /// Renders the table exactly as the Log Analytics query API renders one
     /// entry of `tables`: `{"name":..,"columns":[{"name":..,"type":..}],"rows":[[..]]}`.
     pub(crate) fn to_api_json(&self) -> Json {
-        let columns: Vec<Json> = self
-            .columns
-            .iter()
-            .map(|c| serde_json::json!({"name": c.name, "type": c.ty.as_str()}))
-            .collect();
-        let rows: Vec<Json> = (0..self.len)
-            .map(|r| Json::Array(self.data.iter().map(|d| d.get(r).to_api_json()).collect()))
-            .collect();
-        serde_json::json!({"name": self.name, "columns": columns, "rows": rows})
+        self.api_json((0..self.len).map(|r| self.row_json(r)).collect())
     }
 
     /// Appends the rows of `other`, matching columns by name: a column `other` lacks is
@@ -532,17 +503,7 @@ impl Table {
         for ((col, source), out) in self.columns.iter().zip(&sources).zip(staged.iter_mut()) {
             for row in 0..other.len {
                 let v = source.map_or(Value::Null, |i| other.data[i].get(row));
-                let got = v.column_type();
-                let v = coerce_for_column(v, col.ty).ok_or_else(|| IngestError {
-                    row,
-                    column: col.name.clone(),
-                    message: format!(
-                        "cannot store a value of type {} in a {} column",
-                        got.map_or("null", ColumnType::as_str),
-                        col.ty
-                    ),
-                })?;
-                out.push(v);
+                out.push(store(v, col, row)?);
             }
         }
         for (d, s) in self.data.iter_mut().zip(staged) {

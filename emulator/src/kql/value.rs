@@ -244,47 +244,6 @@ impl fmt::Display for Value {
     }
 }
 
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Bool(v)
-    }
-}
-impl From<i32> for Value {
-    fn from(v: i32) -> Self {
-        Value::Int(v)
-    }
-}
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Long(v)
-    }
-}
-impl From<f64> for Value {
-    fn from(v: f64) -> Self {
-        Value::Real(v)
-    }
-}
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::string(v)
-    }
-}
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::String(Arc::from(v))
-    }
-}
-impl From<Uuid> for Value {
-    fn from(v: Uuid) -> Self {
-        Value::Guid(v)
-    }
-}
-impl From<OffsetDateTime> for Value {
-    fn from(v: OffsetDateTime) -> Self {
-        Value::from_datetime(v)
-    }
-}
-
 /// Renders a real as the API does: integral values as JSON integers,
 /// non-finite values as the strings `NaN`, `Infinity`, `-Infinity`.
 pub(super) fn real_to_json(r: f64) -> serde_json::Value {

@@ -49,8 +49,7 @@ fn open(
         .component_by_app_id(&app_id)
         .map(|r| r.id.clone())
         .ok_or(QueryError::ApplicationNotFound)?;
-    if !super::allowed(
-        state,
+    if !state.authorize(
         &caller,
         &scope,
         QUERY_ACTION,

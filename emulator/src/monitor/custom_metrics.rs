@@ -9,7 +9,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::BodyError;
@@ -38,9 +38,7 @@ const MAX_AHEAD: Duration = Duration::minutes(5);
 /// Failures of the custom metrics endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MetricsError {
-    MissingAuthorization,
-    InvalidToken,
-    WrongAudience(String),
+    Token(super::TokenError),
     Forbidden {
         principal: String,
         scope: String,
@@ -63,23 +61,11 @@ impl MetricsError {
         use MetricsError::*;
         let bad = StatusCode::BAD_REQUEST;
         match self {
-            MissingAuthorization => (
-                StatusCode::UNAUTHORIZED,
-                "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing.".into(),
-            ),
-            InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                "InvalidToken",
-                "The access token is invalid.".into(),
-            ),
-            WrongAudience(aud) => (
-                StatusCode::UNAUTHORIZED,
-                "InvalidAudience",
+            Token(failure) => failure.parts(|aud| {
                 format!(
                     "The audience '{aud}' of the access token is invalid. The token must be issued for 'https://monitoring.azure.com/'."
-                ),
-            ),
+                )
+            }),
             // Seen in a 2018 capture, trailing space included; note the lower-case "write".
             Forbidden { principal, scope } => (
                 StatusCode::FORBIDDEN,
@@ -130,23 +116,14 @@ impl MetricsError {
 
 impl From<AuthFailure> for MetricsError {
     fn from(failure: AuthFailure) -> Self {
-        match failure {
-            AuthFailure::Missing => MetricsError::MissingAuthorization,
-            AuthFailure::WrongAudience(aud) => MetricsError::WrongAudience(aud),
-            AuthFailure::Malformed | AuthFailure::Empty | AuthFailure::Invalid { .. } => {
-                MetricsError::InvalidToken
-            }
-        }
+        MetricsError::Token(failure.into())
     }
 }
 
 impl IntoResponse for MetricsError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
-        super::json_response(
-            status,
-            &json!({"error": {"code": code, "message": message}}),
-        )
+        super::code_message_error(status, code, &message)
     }
 }
 
@@ -203,6 +180,23 @@ fn number(series: &Value, key: &str, i: usize) -> Result<f64, MetricsError> {
         })
 }
 
+/// An optional array of `field` names (`dimNames`, a series' `dimValues`); `path` says
+/// where it stands for the error when it is not an array.
+fn names(
+    value: Option<&Value>,
+    field: &str,
+    path: impl FnOnce() -> String,
+) -> Result<Vec<String>, MetricsError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items.iter().map(|v| name(Some(v), field)).collect(),
+        Some(_) => Err(MetricsError::BadRequest(format!(
+            "'{}' must be an array of strings.",
+            path()
+        ))),
+    }
+}
+
 fn validate(object: &Value, now: OffsetDateTime) -> Result<Post, MetricsError> {
     let time = object
         .get("time")
@@ -223,18 +217,7 @@ fn validate(object: &Value, now: OffsetDateTime) -> Result<Post, MetricsError> {
         .ok_or_else(|| MetricsError::BadRequest("'data.baseData' is required.".into()))?;
     let metric = name(base.get("metric"), "metric")?;
     let namespace = name(base.get("namespace"), "namespace")?;
-    let dim_names: Vec<String> = match base.get("dimNames") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| name(Some(v), "dimNames"))
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(MetricsError::BadRequest(
-                "'dimNames' must be an array of strings.".into(),
-            ));
-        }
-    };
+    let dim_names = names(base.get("dimNames"), "dimNames", || "dimNames".into())?;
     if dim_names.len() > MAX_DIMENSIONS {
         return Err(MetricsError::BadRequest(format!(
             "A metric can have at most {MAX_DIMENSIONS} dimensions; {} were given.",
@@ -257,18 +240,9 @@ fn validate(object: &Value, now: OffsetDateTime) -> Result<Post, MetricsError> {
         })?;
     let mut points = Vec::with_capacity(series.len());
     for (i, s) in series.iter().enumerate() {
-        let values: Vec<String> = match s.get("dimValues") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| name(Some(v), "dimValues"))
-                .collect::<Result<_, _>>()?,
-            Some(_) => {
-                return Err(MetricsError::BadRequest(format!(
-                    "'series[{i}].dimValues' must be an array of strings."
-                )));
-            }
-        };
+        let values = names(s.get("dimValues"), "dimValues", || {
+            format!("series[{i}].dimValues")
+        })?;
         if values.len() != dim_names.len() {
             return Err(MetricsError::BadRequest(format!(
                 "'series[{i}].dimValues' has {} values but 'dimNames' has {} names.",
@@ -360,8 +334,7 @@ fn serve(
         .ok()
         .filter(|s| s.kind() == ScopeKind::Resource)
         .ok_or_else(|| MetricsError::NotAResource(resource_id.clone()))?;
-    if !super::allowed(
-        state,
+    if !state.authorize(
         &caller,
         scope.as_str(),
         WRITE_ACTION,
@@ -425,6 +398,7 @@ fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2024-01-07 18:30 UTC);

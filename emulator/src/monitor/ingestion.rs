@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, Path};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::BodyError;
@@ -44,9 +44,7 @@ const API_VERSIONS: [&str; 2] = ["2023-01-01", "2021-11-01-preview"];
 pub(crate) enum IngestionError {
     MissingApiVersion,
     UnsupportedApiVersion(String),
-    MissingAuthorization,
-    InvalidToken,
-    WrongAudience(String),
+    Token(super::TokenError),
     AccessDenied(String),
     RuleNotFound(String),
     StreamNotFound { stream: String, rule: String },
@@ -76,23 +74,11 @@ impl IngestionError {
                     API_VERSIONS.join(", ")
                 ),
             ),
-            MissingAuthorization => (
-                StatusCode::UNAUTHORIZED,
-                "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing.".into(),
-            ),
-            InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                "InvalidToken",
-                "The access token is invalid.".into(),
-            ),
-            WrongAudience(aud) => (
-                StatusCode::UNAUTHORIZED,
-                "InvalidAudience",
+            Token(failure) => failure.parts(|aud| {
                 format!(
                     "The access token audience '{aud}' is invalid. Request a token for 'https://monitor.azure.com'."
-                ),
-            ),
+                )
+            }),
             AccessDenied(rule) => (
                 StatusCode::FORBIDDEN,
                 "OperationFailed",
@@ -139,23 +125,14 @@ impl IngestionError {
 
 impl From<AuthFailure> for IngestionError {
     fn from(failure: AuthFailure) -> Self {
-        match failure {
-            AuthFailure::Missing => IngestionError::MissingAuthorization,
-            AuthFailure::WrongAudience(aud) => IngestionError::WrongAudience(aud),
-            AuthFailure::Malformed | AuthFailure::Empty | AuthFailure::Invalid { .. } => {
-                IngestionError::InvalidToken
-            }
-        }
+        IngestionError::Token(failure.into())
     }
 }
 
 impl IntoResponse for IngestionError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
-        let mut response = super::json_response(
-            status,
-            &json!({"error": {"code": code, "message": message}}),
-        );
+        let mut response = super::code_message_error(status, code, &message);
         response
             .headers_mut()
             .insert("x-ms-error-code", HeaderValue::from_static(code));
@@ -279,15 +256,7 @@ async fn serve(
     };
     // The ingestion pipeline's own propagation is not documented separately (its
     // troubleshooting guide says up to 30 minutes); sharing the metrics plane's is a guess.
-    if !super::allowed(
-        state,
-        &caller,
-        &dcr_id,
-        INGEST_ACTION,
-        true,
-        Plane::Metrics,
-        now,
-    ) {
+    if !state.authorize(&caller, &dcr_id, INGEST_ACTION, true, Plane::Metrics, now) {
         return Err(IngestionError::AccessDenied(rule.to_owned()));
     }
     let schema = schema.ok_or_else(|| IngestionError::StreamNotFound {
@@ -358,6 +327,7 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn long_strings_are_cut_at_a_char_boundary() {

@@ -227,34 +227,23 @@ pub(crate) fn body_request(
     };
     // The message names the property as the service's "'id' property is required" does;
     // the exact texts for these checks are guesses.
-    request.query = match body.get("query") {
-        Some(Value::String(q)) if !q.trim().is_empty() => q.clone(),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
+    request.query = match optional_string(body, "query")? {
+        Some(q) if !q.trim().is_empty() => q.to_owned(),
+        _ => {
             return Err(QueryError::Validation(
                 "'query' property is required".into(),
             ));
         }
-        Some(_) => {
-            return Err(QueryError::Validation(
-                "'query' property must be a string".into(),
-            ));
-        }
     };
-    match body.get("timespan") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(t)) => {
-            let range = parse_range(t, now)?;
-            request.range = Some(match request.range {
-                Some(url) => timespan::intersect(url, range),
-                None => range,
-            });
-        }
-        Some(_) => {
-            return Err(QueryError::Validation(
-                "'timespan' property must be a string".into(),
-            ));
-        }
+    if let Some(t) = optional_string(body, "timespan")? {
+        let range = parse_range(t, now)?;
+        request.range = Some(match request.range {
+            Some(url) => timespan::intersect(url, range),
+            None => range,
+        });
     }
+    let not_strings =
+        || QueryError::Validation("'workspaces' property must be an array of strings".into());
     match body.get("workspaces") {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
@@ -264,21 +253,27 @@ pub(crate) fn body_request(
                 )));
             }
             for item in items {
-                let Value::String(w) = item else {
-                    return Err(QueryError::Validation(
-                        "'workspaces' property must be an array of strings".into(),
-                    ));
-                };
-                request.workspaces.push(w.clone());
+                let w = item.as_str().ok_or_else(not_strings)?;
+                request.workspaces.push(w.to_owned());
             }
         }
-        Some(_) => {
-            return Err(QueryError::Validation(
-                "'workspaces' property must be an array of strings".into(),
-            ));
-        }
+        Some(_) => return Err(not_strings()),
     }
     Ok(request)
+}
+
+/// The string property `name` of a request body; absent or null is `None`.
+fn optional_string<'a>(
+    body: &'a serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, QueryError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(QueryError::Validation(format!(
+            "'{name}' property must be a string"
+        ))),
+    }
 }
 
 /// Tables of several sources merged by name: same-named tables are concatenated into the
@@ -691,8 +686,7 @@ pub(crate) fn prepare(
                     "'workspaces' is not supported for an Application Insights resource".into(),
                 ));
             }
-            if !super::allowed(
-                state,
+            if !state.authorize(
                 caller,
                 scope,
                 super::app_insights::QUERY_ACTION,
@@ -741,15 +735,7 @@ pub(crate) fn prepare(
         .collect();
     drop(arm);
     for scope in &scopes {
-        if !super::allowed(
-            state,
-            caller,
-            scope,
-            QUERY_ACTION,
-            false,
-            Plane::LogAnalytics,
-            now,
-        ) {
+        if !state.authorize(caller, scope, QUERY_ACTION, false, Plane::LogAnalytics, now) {
             return Err(QueryError::InsufficientAccess);
         }
     }

@@ -2,8 +2,10 @@
 //! metrics ingestion, the ARM metrics read API, and the Application Insights query API.
 //!
 //! One file per API; the data they share (workspace tables, component tables, metric points)
-//! lives in [`store::MonitorStore`] on [`AppState::monitor`]. Role assignments come from ARM's
-//! store, each API checking its own action on its own [`Plane`], so a new grant reaches each
+//! lives in [`MonitorStore`](crate::telemetry::MonitorStore), behind the services'
+//! telemetry lock. Role assignments come from ARM's store, each API checking its own action
+//! on its own [`Plane`](crate::rbac::Plane) through
+//! [`AppState::authorize`](crate::services::AppState::authorize), so a new grant reaches each
 //! of them after that plane's propagation delay.
 //!
 //! | API | path | token audience | action checked |
@@ -22,28 +24,13 @@ pub(crate) mod ingestion;
 pub(crate) mod logs;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use time::OffsetDateTime;
 
 pub(crate) use crate::http::body::{BodyError, decode_body, read_body};
 pub(crate) use error::{QueryError, decorate};
 
-use crate::rbac::Plane;
-use crate::services::AppState;
-
-/// Whether `caller` may do `action` at `scope`, as `plane` sees role assignments at `now`.
-pub(crate) fn allowed(
-    state: &AppState,
-    caller: &uuid::Uuid,
-    scope: &str,
-    action: &str,
-    data_action: bool,
-    plane: Plane,
-    now: OffsetDateTime,
-) -> bool {
-    state.authorize(caller, scope, action, data_action, plane, now)
-}
+use crate::http::bearer::AuthFailure;
 
 /// Whether the request declares a JSON body (`application/json`, parameters allowed).
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
@@ -63,6 +50,53 @@ pub(crate) fn json_response(status: axum::http::StatusCode, body: &serde_json::V
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     response
+}
+
+/// A bearer failure as the two ingestion endpoints (custom metrics, Logs Ingestion) word it:
+/// a missing or bad token alike, a token for another audience in each endpoint's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenError {
+    /// No `Authorization` header.
+    Missing,
+    /// A malformed, empty or unverifiable token.
+    Invalid,
+    /// A valid token for this other audience.
+    WrongAudience(String),
+}
+
+impl From<AuthFailure> for TokenError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Missing => TokenError::Missing,
+            AuthFailure::WrongAudience(aud) => TokenError::WrongAudience(aud),
+            AuthFailure::Malformed | AuthFailure::Empty | AuthFailure::Invalid { .. } => {
+                TokenError::Invalid
+            }
+        }
+    }
+}
+
+impl TokenError {
+    /// Status (always 401), code and message; `audience_message` words a wrong audience.
+    fn parts(&self, audience_message: fn(&str) -> String) -> (StatusCode, &'static str, String) {
+        let (code, message) = match self {
+            TokenError::Missing => (
+                "AuthenticationFailed",
+                "Authentication failed. The 'Authorization' header is missing.".into(),
+            ),
+            TokenError::Invalid => ("InvalidToken", "The access token is invalid.".into()),
+            TokenError::WrongAudience(aud) => ("InvalidAudience", audience_message(aud)),
+        };
+        (StatusCode::UNAUTHORIZED, code, message)
+    }
+}
+
+/// The ingestion endpoints' `{"error":{"code","message"}}` answer.
+fn code_message_error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(
+        status,
+        &serde_json::json!({"error": {"code": code, "message": message}}),
+    )
 }
 
 #[cfg(test)]

@@ -40,19 +40,21 @@ const CONTEXT: &[(&str, ColumnType)] = &[
     ("itemCount", I),
 ];
 
-/// A classic telemetry table: name, event type (singular), its own columns.
+/// A classic telemetry table: name, event type (singular), the columns of its own. Every
+/// table starts with `timestamp`, then its own columns, `itemType`, `customDimensions`,
+/// `customMeasurements` where it has measurements, and [`CONTEXT`].
 pub(crate) struct Kind {
     pub(crate) table: &'static str,
     pub(crate) event: &'static str,
-    pub(crate) columns: &'static [(&'static str, ColumnType)],
+    own: &'static [(&'static str, ColumnType)],
+    measurements: bool,
 }
 
 pub(crate) const KINDS: &[Kind] = &[
     Kind {
         table: "requests",
         event: "request",
-        columns: &[
-            ("timestamp", Dt),
+        own: &[
             ("id", S),
             ("source", S),
             ("name", S),
@@ -61,16 +63,13 @@ pub(crate) const KINDS: &[Kind] = &[
             ("resultCode", S),
             ("duration", R),
             ("performanceBucket", S),
-            ("itemType", S),
-            ("customDimensions", Dy),
-            ("customMeasurements", Dy),
         ],
+        measurements: true,
     },
     Kind {
         table: "dependencies",
         event: "dependency",
-        columns: &[
-            ("timestamp", Dt),
+        own: &[
             ("id", S),
             ("target", S),
             ("type", S),
@@ -80,28 +79,19 @@ pub(crate) const KINDS: &[Kind] = &[
             ("resultCode", S),
             ("duration", R),
             ("performanceBucket", S),
-            ("itemType", S),
-            ("customDimensions", Dy),
-            ("customMeasurements", Dy),
         ],
+        measurements: true,
     },
     Kind {
         table: "traces",
         event: "trace",
-        columns: &[
-            ("timestamp", Dt),
-            ("message", S),
-            ("severityLevel", I),
-            ("itemType", S),
-            ("customDimensions", Dy),
-            ("customMeasurements", Dy),
-        ],
+        own: &[("message", S), ("severityLevel", I)],
+        measurements: true,
     },
     Kind {
         table: "exceptions",
         event: "exception",
-        columns: &[
-            ("timestamp", Dt),
+        own: &[
             ("problemId", S),
             ("handledAt", S),
             ("type", S),
@@ -118,42 +108,31 @@ pub(crate) const KINDS: &[Kind] = &[
             ("innermostMethod", S),
             ("severityLevel", I),
             ("details", Dy),
-            ("itemType", S),
-            ("customDimensions", Dy),
-            ("customMeasurements", Dy),
         ],
+        measurements: true,
     },
     Kind {
         table: "customEvents",
         event: "customEvent",
-        columns: &[
-            ("timestamp", Dt),
-            ("name", S),
-            ("itemType", S),
-            ("customDimensions", Dy),
-            ("customMeasurements", Dy),
-        ],
+        own: &[("name", S)],
+        measurements: true,
     },
     Kind {
         table: "pageViews",
         event: "pageView",
-        columns: &[
-            ("timestamp", Dt),
+        own: &[
             ("id", S),
             ("name", S),
             ("url", S),
             ("duration", R),
             ("performanceBucket", S),
-            ("itemType", S),
-            ("customDimensions", Dy),
-            ("customMeasurements", Dy),
         ],
+        measurements: true,
     },
     Kind {
         table: "availabilityResults",
         event: "availabilityResult",
-        columns: &[
-            ("timestamp", Dt),
+        own: &[
             ("id", S),
             ("name", S),
             ("location", S),
@@ -162,16 +141,13 @@ pub(crate) const KINDS: &[Kind] = &[
             ("size", R),
             ("duration", R),
             ("performanceBucket", S),
-            ("itemType", S),
-            ("customDimensions", Dy),
-            ("customMeasurements", Dy),
         ],
+        measurements: true,
     },
     Kind {
         table: "customMetrics",
         event: "customMetric",
-        columns: &[
-            ("timestamp", Dt),
+        own: &[
             ("name", S),
             ("value", R),
             ("valueCount", I),
@@ -179,26 +155,22 @@ pub(crate) const KINDS: &[Kind] = &[
             ("valueMin", R),
             ("valueMax", R),
             ("valueStdDev", R),
-            ("itemType", S),
-            ("customDimensions", Dy),
         ],
+        measurements: false,
     },
     Kind {
         table: "performanceCounters",
         event: "performanceCounter",
-        columns: &[
-            ("timestamp", Dt),
+        own: &[
             ("name", S),
             ("category", S),
             ("counter", S),
             ("instance", S),
             ("value", R),
-            ("itemType", S),
-            ("customDimensions", Dy),
         ],
+        measurements: false,
     },
 ];
-
 pub(crate) fn kind_of_table(name: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.table == name)
 }
@@ -206,9 +178,17 @@ pub(crate) fn kind_of_table(name: &str) -> Option<&'static Kind> {
 /// The full schema of a classic table.
 pub(crate) fn schema(table: &str) -> Option<Vec<Column>> {
     let kind = kind_of_table(table)?;
+    let measurements: &[_] = if kind.measurements {
+        &[("customMeasurements", Dy)]
+    } else {
+        &[]
+    };
     Some(
-        kind.columns
+        [("timestamp", Dt)]
             .iter()
+            .chain(kind.own)
+            .chain(&[("itemType", S), ("customDimensions", Dy)])
+            .chain(measurements)
             .chain(CONTEXT)
             .map(|(n, t)| Column::new(*n, *t))
             .collect(),

@@ -30,6 +30,30 @@ pub(crate) fn finding(code: &str, message: String, target: String) -> Finding {
     (code.to_owned(), message, target)
 }
 
+/// The names a data flow lists under `key` (its streams or destinations), with a finding
+/// at `target` when it lists no `noun`.
+fn flow_list<'a>(
+    flow: &'a Value,
+    key: &str,
+    noun: &str,
+    target: &str,
+    findings: &mut Vec<Finding>,
+) -> Vec<&'a str> {
+    let names: Vec<&str> = flow
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if names.is_empty() {
+        findings.push(finding(
+            "InvalidDataFlow",
+            format!("A data flow must name at least one {noun}."),
+            target.to_owned(),
+        ));
+    }
+    names
+}
+
 /// The declared columns of each stream of a rule.
 pub(crate) fn stream_schemas(
     props: &Map<String, Value>,
@@ -197,18 +221,7 @@ pub(crate) fn dcr_properties(
         .unwrap_or_default();
     for (i, flow) in flows.iter().enumerate() {
         let target = format!("properties.dataFlows[{i}]");
-        let streams: Vec<&str> = flow
-            .get("streams")
-            .and_then(Value::as_array)
-            .map(|s| s.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        if streams.is_empty() {
-            findings.push(finding(
-                "InvalidDataFlow",
-                "A data flow must name at least one stream.".into(),
-                target.clone(),
-            ));
-        }
+        let streams = flow_list(flow, "streams", "stream", &target, &mut findings);
         for stream in &streams {
             if !schemas.iter().any(|(n, _)| n == stream) {
                 findings.push(finding(
@@ -220,18 +233,7 @@ pub(crate) fn dcr_properties(
                 ));
             }
         }
-        let flow_dests: Vec<&str> = flow
-            .get("destinations")
-            .and_then(Value::as_array)
-            .map(|s| s.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        if flow_dests.is_empty() {
-            findings.push(finding(
-                "InvalidDataFlow",
-                "A data flow must name at least one destination.".into(),
-                target.clone(),
-            ));
-        }
+        let flow_dests = flow_list(flow, "destinations", "destination", &target, &mut findings);
         for d in &flow_dests {
             if !dests.iter().any(|(n, _)| n == d) {
                 findings.push(finding(

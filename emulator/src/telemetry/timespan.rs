@@ -116,16 +116,11 @@ pub(crate) fn format_duration(d: Duration) -> String {
 
 /// `2024-03-15T20:49:40Z`: whole seconds, as the metrics API writes its `timespan`.
 pub(crate) fn format_seconds(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    t.to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .unwrap_or_default()
 }
 
 /// `2016-01-01T02:00:00.000Z`: milliseconds, as the Application Insights metrics API writes.

@@ -526,12 +526,7 @@ fn compile_binary(
                 ColumnType::Bool,
             ))
         }
-        BinOp::Eq => cmp(CmpOp::Eq, l, r),
-        BinOp::Ne => cmp(CmpOp::Ne, l, r),
-        BinOp::Lt => cmp(CmpOp::Lt, l, r),
-        BinOp::Le => cmp(CmpOp::Le, l, r),
-        BinOp::Gt => cmp(CmpOp::Gt, l, r),
-        BinOp::Ge => cmp(CmpOp::Ge, l, r),
+        BinOp::Cmp(op) => cmp(op, l, r),
         BinOp::EqCi | BinOp::NeCi => {
             for t in [l.ty, r.ty] {
                 if !matches!(t, ColumnType::String | ColumnType::Dynamic) {

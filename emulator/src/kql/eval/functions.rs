@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::compiler::{compile, fold, widest_numeric};
 use super::ops::{as_i64, checked_dt, str_of};
-use super::{ArithMode, ArithOp, CExpr, Func, KNOWN_AGGREGATES, Scope};
+use super::{ArithMode, ArithOp, CExpr, Func, KNOWN_AGGREGATES, Scope, Typed};
 use crate::kql::ast::Expr;
 use crate::kql::error::KqlError;
 use crate::kql::limits::Governor;
@@ -51,7 +51,7 @@ pub(super) fn compile_call(
         for a in args {
             cargs.push(compile(a, scope)?.expr);
         }
-        Ok((fold(scope.gov, CExpr::Call { f, args: cargs, ty }), ty))
+        Ok(folded_call(scope.gov, f, cargs, ty))
     };
     match name {
         "tostring" => simple(Func::ToString, T::String, 1, 1),
@@ -67,92 +67,38 @@ pub(super) fn compile_call(
         "isnotnull" | "notnull" => simple(Func::IsNotNull, T::Bool, 1, 1),
         "strcat" => simple(Func::StrCat, T::String, 1, 64),
         "strlen" | "tolower" | "toupper" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if !matches!(a.ty, T::String | T::Dynamic) {
-                return Err(scope.type_error(format!(
-                    "Function '{name}' expects a string argument, got {}",
-                    a.ty
-                )));
-            }
+            let a = single_arg(
+                scope,
+                name,
+                args,
+                |t| matches!(t, T::String | T::Dynamic),
+                "a string argument",
+            )?;
             let (f, ty) = match name {
                 "strlen" => (Func::StrLen, T::Long),
                 "tolower" => (Func::ToLower, T::String),
                 _ => (Func::ToUpper, T::String),
             };
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f,
-                        args: vec![a.expr],
-                        ty,
-                    },
-                ),
-                ty,
-            ))
+            Ok(folded_call(scope.gov, f, vec![a.expr], ty))
         }
         "not" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if a.ty != T::Bool {
-                return Err(scope.type_error(format!(
-                    "Function 'not' expects a bool argument, got {}",
-                    a.ty
-                )));
-            }
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Not,
-                        args: vec![a.expr],
-                        ty: T::Bool,
-                    },
-                ),
-                T::Bool,
-            ))
+            let a = single_arg(scope, name, args, |t| t == T::Bool, "a bool argument")?;
+            Ok(folded_call(scope.gov, Func::Not, vec![a.expr], T::Bool))
         }
         "isnan" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if !a.ty.is_numeric() {
-                return Err(
-                    scope.type_error(format!("Function 'isnan' expects a number, got {}", a.ty))
-                );
-            }
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::IsNan,
-                        args: vec![a.expr],
-                        ty: T::Bool,
-                    },
-                ),
-                T::Bool,
-            ))
+            let a = single_arg(scope, name, args, |t| t.is_numeric(), "a number")?;
+            Ok(folded_call(scope.gov, Func::IsNan, vec![a.expr], T::Bool))
         }
         "abs" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if !(a.ty.is_numeric() || a.ty == T::TimeSpan) {
-                return Err(
-                    scope.type_error(format!("Function 'abs' expects a number, got {}", a.ty))
-                );
-            }
+            let a = single_arg(
+                scope,
+                name,
+                args,
+                |t| t.is_numeric() || t == T::TimeSpan,
+                "a number",
+            )?;
             let ty = a.ty;
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Abs,
-                        args: vec![a.expr],
-                        ty,
-                    },
-                ),
-                ty,
-            ))
+            Ok(folded_call(scope.gov, Func::Abs, vec![a.expr], ty))
         }
         "now" => {
             arity(scope, name, args, 0, 1)?;
@@ -167,14 +113,13 @@ pub(super) fn compile_call(
             Ok((CExpr::Const(v), T::DateTime))
         }
         "ago" => {
-            arity(scope, name, args, 1, 1)?;
-            let a = compile(&args[0], scope)?;
-            if a.ty != T::TimeSpan {
-                return Err(scope.type_error(format!(
-                    "Function 'ago' expects a timespan argument, got {}",
-                    a.ty
-                )));
-            }
+            let a = single_arg(
+                scope,
+                name,
+                args,
+                |t| t == T::TimeSpan,
+                "a timespan argument",
+            )?;
             let e = CExpr::Arith {
                 op: ArithOp::Sub,
                 mode: ArithMode::DtTs,
@@ -200,17 +145,7 @@ pub(super) fn compile_call(
                     }
                 },
             };
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Bin,
-                        args: vec![v.expr, s.expr],
-                        ty,
-                    },
-                ),
-                ty,
-            ))
+            Ok(folded_call(scope.gov, Func::Bin, vec![v.expr, s.expr], ty))
         }
         "iff" | "iif" => {
             arity(scope, name, args, 3, 3)?;
@@ -233,15 +168,10 @@ pub(super) fn compile_call(
                     a.ty, b.ty
                 )));
             };
-            Ok((
-                fold(
-                    scope.gov,
-                    CExpr::Call {
-                        f: Func::Iff,
-                        args: vec![c.expr, a.expr, b.expr],
-                        ty,
-                    },
-                ),
+            Ok(folded_call(
+                scope.gov,
+                Func::Iff,
+                vec![c.expr, a.expr, b.expr],
                 ty,
             ))
         }
@@ -252,6 +182,28 @@ pub(super) fn compile_call(
             "Function '{name}' is unknown or not supported by this KQL engine."
         ))),
     }
+}
+
+/// The one argument of function `name`, compiled, if `accepts` its type; else the error
+/// "Function '{name}' expects {what}, got {type}".
+fn single_arg(
+    scope: &Scope<'_>,
+    name: &str,
+    args: &[Expr],
+    accepts: fn(ColumnType) -> bool,
+    what: &str,
+) -> Result<Typed, KqlError> {
+    arity(scope, name, args, 1, 1)?;
+    let a = compile(&args[0], scope)?;
+    if !accepts(a.ty) {
+        return Err(scope.type_error(format!("Function '{name}' expects {what}, got {}", a.ty)));
+    }
+    Ok(a)
+}
+
+/// A call of `f` over compiled `args` (folded when they are constant), and its type.
+fn folded_call(gov: &Governor, f: Func, args: Vec<CExpr>, ty: ColumnType) -> (CExpr, ColumnType) {
+    (fold(gov, CExpr::Call { f, args, ty }), ty)
 }
 
 /// Compiles a constant timespan argument (e.g. of `now(-1d)`).
@@ -364,49 +316,36 @@ fn parse_bool_text(s: &str) -> Option<bool> {
 
 fn bin_value(v: &Value, size: &Value) -> Value {
     match (v, size) {
-        (Value::DateTime(t), Value::TimeSpan(s)) => {
-            if *s <= 0 {
-                return Value::Null;
-            }
-            // Bins are aligned to 0001-01-01 (the KQL/.NET tick origin).
-            checked_dt(
-                t.checked_add(DOTNET_EPOCH_OFFSET_TICKS)
-                    .and_then(|shifted| {
-                        shifted
-                            .div_euclid(*s)
-                            .checked_mul(*s)
-                            .map(|b| b - DOTNET_EPOCH_OFFSET_TICKS)
-                    }),
-            )
-        }
+        // Bins are aligned to 0001-01-01 (the KQL/.NET tick origin).
+        (Value::DateTime(t), Value::TimeSpan(s)) => checked_dt(
+            t.checked_add(DOTNET_EPOCH_OFFSET_TICKS)
+                .and_then(|shifted| floor_to(shifted, *s))
+                .map(|b| b - DOTNET_EPOCH_OFFSET_TICKS),
+        ),
         (Value::TimeSpan(t), Value::TimeSpan(s)) => {
-            if *s <= 0 {
-                return Value::Null;
-            }
-            t.div_euclid(*s)
-                .checked_mul(*s)
-                .map_or(Value::Null, Value::TimeSpan)
+            floor_to(*t, *s).map_or(Value::Null, Value::TimeSpan)
         }
         (Value::Real(_), _) | (_, Value::Real(_)) => match (as_f64(v), as_f64(size)) {
             (Some(x), Some(s)) if s > 0.0 => Value::Real((x / s).floor() * s),
             _ => Value::Null,
         },
-        (Value::Int(x), Value::Int(s)) => {
-            if *s <= 0 {
-                return Value::Null;
-            }
-            x.div_euclid(*s)
-                .checked_mul(*s)
-                .map_or(Value::Null, Value::Int)
-        }
+        (Value::Int(x), Value::Int(s)) => floor_to(i64::from(*x), i64::from(*s))
+            .and_then(|b| i32::try_from(b).ok())
+            .map_or(Value::Null, Value::Int),
         _ => match (as_i64(v), as_i64(size)) {
-            (Some(x), Some(s)) if s > 0 => x
-                .div_euclid(s)
-                .checked_mul(s)
-                .map_or(Value::Null, Value::Long),
+            (Some(x), Some(s)) => floor_to(x, s).map_or(Value::Null, Value::Long),
             _ => Value::Null,
         },
     }
+}
+
+/// `x` rounded down to a multiple of `size`; `None` for a size that is not positive or a
+/// result out of range.
+fn floor_to(x: i64, size: i64) -> Option<i64> {
+    if size <= 0 {
+        return None;
+    }
+    x.div_euclid(size).checked_mul(size)
 }
 
 /// Converts a numeric value to the numeric result type `ty`.

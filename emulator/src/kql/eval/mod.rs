@@ -11,6 +11,7 @@ mod tests;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+pub(super) use super::ast::CmpOp;
 use super::ast::{Expr, ExprKind, StrOp};
 use super::error::KqlError;
 use super::limits::Governor;
@@ -90,7 +91,17 @@ pub(super) struct Scope<'a> {
     pub(crate) gov: &'a Governor,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
+    /// The scope of operator `op` over `columns`.
+    pub(super) fn new(columns: &'a [Column], op: &'a str, now: i64, gov: &'a Governor) -> Self {
+        Scope {
+            columns,
+            op,
+            now,
+            gov,
+        }
+    }
+
     fn prefix(&self) -> String {
         if self.op.is_empty() {
             String::new()
@@ -113,17 +124,6 @@ impl Scope<'_> {
             ),
         )
     }
-}
-
-/// Comparison operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 impl CmpOp {

@@ -141,22 +141,8 @@ impl CExpr {
                 _ => None,
             },
             // Kleene logic: false dominates `and`, true dominates `or`.
-            CExpr::And(a, b) => match a.eval_bool(f, row) {
-                Some(false) => Some(false),
-                x => match (x, b.eval_bool(f, row)) {
-                    (_, Some(false)) => Some(false),
-                    (Some(true), Some(true)) => Some(true),
-                    _ => None,
-                },
-            },
-            CExpr::Or(a, b) => match a.eval_bool(f, row) {
-                Some(true) => Some(true),
-                x => match (x, b.eval_bool(f, row)) {
-                    (_, Some(true)) => Some(true),
-                    (Some(false), Some(false)) => Some(false),
-                    _ => None,
-                },
-            },
+            CExpr::And(a, b) => kleene(a, b, f, row, false),
+            CExpr::Or(a, b) => kleene(a, b, f, row, true),
             other => match other.eval(f, row) {
                 Value::Bool(b) => Some(b),
                 _ => None,
@@ -170,6 +156,21 @@ impl CExpr {
             CExpr::Const(v) => Some(v),
             _ => None,
         }
+    }
+}
+
+/// `a and b` (`dominant` false) or `a or b` (`dominant` true) in Kleene logic: the
+/// dominant value on either side decides, else both must be known (`b` is not evaluated
+/// when `a` decides).
+#[inline]
+fn kleene(a: &CExpr, b: &CExpr, f: &Frame<'_>, row: usize, dominant: bool) -> Option<bool> {
+    match a.eval_bool(f, row) {
+        Some(x) if x == dominant => Some(dominant),
+        x => match (x, b.eval_bool(f, row)) {
+            (_, Some(y)) if y == dominant => Some(dominant),
+            (Some(_), Some(_)) => Some(!dominant),
+            _ => None,
+        },
     }
 }
 

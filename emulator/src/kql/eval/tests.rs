@@ -260,6 +260,19 @@ fn bin_variants() {
     assert_eq!(konst("bin(-7, 5)"), Value::Long(-10), "floors");
     assert_eq!(konst("bin(7.5, 2)"), Value::Real(6.0));
     assert_eq!(konst("bin(7, 0)"), Value::Null);
+    assert_eq!(konst("bin(toint(-7), toint(5))"), Value::Int(-10));
+    assert_eq!(konst("bin(toint(7), toint(-5))"), Value::Null);
+    assert_eq!(
+        konst("bin(toint(-2147483647), toint(3))"),
+        Value::Null,
+        "a floor below int's range"
+    );
+    assert_eq!(
+        konst("bin(-7m, 5m)"),
+        Value::TimeSpan(-10 * value::TICKS_PER_MINUTE)
+    );
+    assert_eq!(konst("bin(7m, 0s)"), Value::Null);
+    assert_eq!(konst("bin(datetime(2024-01-01), 0s)"), Value::Null);
     assert_eq!(
         konst("bin(datetime(2024-01-01T10:37:12Z), 1h)"),
         Value::DateTime(value::parse_datetime("2024-01-01T10:00:00Z").unwrap())

@@ -177,12 +177,7 @@ fn source(
             Ok(view)
         }
         Source::Print(items) => {
-            let scope = Scope {
-                columns: &[],
-                op: "print",
-                now,
-                gov,
-            };
+            let scope = Scope::new(&[], "print", now, gov);
             let mut columns = Vec::new();
             let mut data = Vec::new();
             for (i, item) in items.iter().enumerate() {
@@ -213,12 +208,7 @@ fn source(
                     columns.len()
                 )));
             }
-            let scope = Scope {
-                columns: &[],
-                op: "datatable",
-                now,
-                gov,
-            };
+            let scope = Scope::new(&[], "datatable", now, gov);
             let rows = values.len() / columns.len();
             let per_row: usize = columns.iter().map(|(_, ty)| row_bytes(*ty)).sum();
             gov.reserve(rows.saturating_mul(per_row), "datatable")?;

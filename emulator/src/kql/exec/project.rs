@@ -60,12 +60,7 @@ pub(super) fn project(
     extend: bool,
     gov: &Governor,
 ) -> Result<View, KqlError> {
-    let scope = Scope {
-        columns: &view.columns,
-        op: kw,
-        now,
-        gov,
-    };
+    let scope = Scope::new(&view.columns, kw, now, gov);
     // Output layout: for extend, the input columns followed by new ones
     // (an explicitly named existing column is replaced in place).
     let mut out_cols: Vec<Column> = Vec::new();

@@ -14,12 +14,7 @@ pub(super) fn where_op(
     now: i64,
     gov: &Governor,
 ) -> Result<View, KqlError> {
-    let scope = Scope {
-        columns: &view.columns,
-        op: kw,
-        now,
-        gov,
-    };
+    let scope = Scope::new(&view.columns, kw, now, gov);
     let t = eval::compile(e, &scope)?;
     gov.check(kw)?;
     if t.ty != ColumnType::Bool {
@@ -50,12 +45,7 @@ pub(super) fn where_op(
 }
 
 pub(super) fn const_count(e: &Expr, kw: &str, now: i64, gov: &Governor) -> Result<usize, KqlError> {
-    let scope = Scope {
-        columns: &[],
-        op: kw,
-        now,
-        gov,
-    };
+    let scope = Scope::new(&[], kw, now, gov);
     let t = eval::compile(e, &scope)?;
     match t.expr.as_const() {
         Some(Value::Long(n)) if *n >= 0 => Ok(usize::try_from(*n).unwrap_or(usize::MAX)),
@@ -90,12 +80,7 @@ pub(super) fn sort(
     limit: Option<usize>,
     gov: &Governor,
 ) -> Result<View, KqlError> {
-    let scope = Scope {
-        columns: &view.columns,
-        op: kw,
-        now,
-        gov,
-    };
+    let scope = Scope::new(&view.columns, kw, now, gov);
     let mut compiled = Vec::with_capacity(keys.len());
     for k in keys {
         let t = eval::compile(&k.expr, &scope)?;

@@ -295,15 +295,29 @@ pub(super) fn summarize(
     now: i64,
     gov: &Governor,
 ) -> Result<View, KqlError> {
-    let scope = Scope {
-        columns: &view.columns,
-        op: kw,
-        now,
-        gov,
-    };
+    let scope = Scope::new(&view.columns, kw, now, gov);
     let mut out_cols: Vec<Column> = Vec::new();
     let mut used: HashSet<String> = HashSet::new();
     let mut counter = 0usize;
+    // Names an output column: its own or inferred name made unique (a name given twice is an
+    // error), else the next free default name.
+    let mut add_column = |name: Option<String>, given: bool, ty: ColumnType| {
+        let name = match name {
+            Some(n) => {
+                if given && used.contains(&n) {
+                    return Err(duplicate_column(kw, &n));
+                }
+                unique_name(n, &used)
+            }
+            None => {
+                let taken = |n: &str| used.contains(n) || view.columns.iter().any(|c| c.name == n);
+                next_default_name(&mut counter, &taken)
+            }
+        };
+        used.insert(name.clone());
+        out_cols.push(Column::new(name, ty));
+        Ok(())
+    };
     // Group keys come first in the output.
     let mut keys: Vec<Typed> = Vec::new();
     for item in by {
@@ -318,39 +332,14 @@ pub(super) fn summarize(
                 "Summarize group key '{n}' is of a 'dynamic' type. Please use an explicit cast"
             )));
         }
-        let name = match item.name.clone().or_else(|| eval::infer_name(&item.expr)) {
-            Some(n) => {
-                if item.name.is_some() && used.contains(&n) {
-                    return Err(duplicate_column(kw, &n));
-                }
-                unique_name(n, &used)
-            }
-            None => {
-                let taken = |n: &str| used.contains(n) || view.columns.iter().any(|c| c.name == n);
-                next_default_name(&mut counter, &taken)
-            }
-        };
-        used.insert(name.clone());
-        out_cols.push(Column::new(name, t.ty));
+        let name = item.name.clone().or_else(|| eval::infer_name(&item.expr));
+        add_column(name, item.name.is_some(), t.ty)?;
         keys.push(t);
     }
     let mut specs: Vec<AggSpec> = Vec::new();
     for item in aggs {
         let (spec, name) = compile_aggregate(item, &scope)?;
-        let name = match name {
-            Some(n) => {
-                if item.name.is_some() && used.contains(&n) {
-                    return Err(duplicate_column(kw, &n));
-                }
-                unique_name(n, &used)
-            }
-            None => {
-                let taken = |n: &str| used.contains(n) || view.columns.iter().any(|c| c.name == n);
-                next_default_name(&mut counter, &taken)
-            }
-        };
-        used.insert(name.clone());
-        out_cols.push(Column::new(name, spec.out_ty));
+        add_column(name, item.name.is_some(), spec.out_ty)?;
         specs.push(spec);
     }
 

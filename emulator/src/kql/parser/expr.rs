@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{Parser, RESERVED, parse_timespan_literal, scalar_literal_type, unsupported_operator};
-use crate::kql::ast::{BinOp, Expr, ExprKind, StrOp, UnOp};
+use crate::kql::ast::{BinOp, CmpOp, Expr, ExprKind, StrOp, UnOp};
 use crate::kql::error::KqlError;
 use crate::kql::lexer::{self, Tok};
 use crate::kql::value::{self, ColumnType, Value};
@@ -56,12 +56,12 @@ impl Parser<'_> {
         let mut left = self.add_expr()?;
         loop {
             let op = match self.peek().clone() {
-                Tok::EqEq => BinOp::Eq,
-                Tok::NotEq => BinOp::Ne,
-                Tok::Lt => BinOp::Lt,
-                Tok::Le => BinOp::Le,
-                Tok::Gt => BinOp::Gt,
-                Tok::Ge => BinOp::Ge,
+                Tok::EqEq => BinOp::Cmp(CmpOp::Eq),
+                Tok::NotEq => BinOp::Cmp(CmpOp::Ne),
+                Tok::Lt => BinOp::Cmp(CmpOp::Lt),
+                Tok::Le => BinOp::Cmp(CmpOp::Le),
+                Tok::Gt => BinOp::Cmp(CmpOp::Gt),
+                Tok::Ge => BinOp::Cmp(CmpOp::Ge),
                 Tok::EqTilde => BinOp::EqCi,
                 Tok::NotTilde => BinOp::NeCi,
                 Tok::Ident(w) if w == "in" || w == "in~" => {
@@ -111,16 +111,7 @@ impl Parser<'_> {
 
     fn in_list(&mut self, left: Expr, negated: bool, ci: bool) -> Result<Expr, KqlError> {
         self.expect(&Tok::LParen)?;
-        let mut list = Vec::new();
-        if *self.peek() != Tok::RParen {
-            loop {
-                list.push(self.expr()?);
-                if !self.eat(&Tok::Comma) {
-                    break;
-                }
-            }
-        }
-        self.expect(&Tok::RParen)?;
+        let list = self.exprs_to_rparen()?;
         if list.is_empty() {
             return Err(self.err_prev());
         }
@@ -147,31 +138,32 @@ impl Parser<'_> {
     }
 
     fn add_expr(&mut self) -> Result<Expr, KqlError> {
-        let mut left = self.mul_expr()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Plus => BinOp::Add,
-                Tok::Minus => BinOp::Sub,
-                _ => break,
-            };
-            self.i += 1;
-            let right = self.mul_expr()?;
-            left = self.binary(op, left, right)?;
-        }
-        Ok(left)
+        self.left_assoc(Self::mul_expr, |t| match t {
+            Tok::Plus => Some(BinOp::Add),
+            Tok::Minus => Some(BinOp::Sub),
+            _ => None,
+        })
     }
 
     fn mul_expr(&mut self) -> Result<Expr, KqlError> {
-        let mut left = self.unary_expr()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Star => BinOp::Mul,
-                Tok::Slash => BinOp::Div,
-                Tok::Percent => BinOp::Mod,
-                _ => break,
-            };
+        self.left_assoc(Self::unary_expr, |t| match t {
+            Tok::Star => Some(BinOp::Mul),
+            Tok::Slash => Some(BinOp::Div),
+            Tok::Percent => Some(BinOp::Mod),
+            _ => None,
+        })
+    }
+
+    /// A left-associative chain of `operand`s joined by the operators `op_of` names.
+    fn left_assoc(
+        &mut self,
+        operand: fn(&mut Self) -> Result<Expr, KqlError>,
+        op_of: fn(&Tok) -> Option<BinOp>,
+    ) -> Result<Expr, KqlError> {
+        let mut left = operand(self)?;
+        while let Some(op) = op_of(self.peek()) {
             self.i += 1;
-            let right = self.unary_expr()?;
+            let right = operand(self)?;
             left = self.binary(op, left, right)?;
         }
         Ok(left)
@@ -280,16 +272,7 @@ impl Parser<'_> {
                         return self.scalar_typed_literal(ty, start);
                     }
                     self.i += 1;
-                    let mut args = Vec::new();
-                    if *self.peek() != Tok::RParen {
-                        loop {
-                            args.push(self.expr()?);
-                            if !self.eat(&Tok::Comma) {
-                                break;
-                            }
-                        }
-                    }
-                    self.expect(&Tok::RParen)?;
+                    let args = self.exprs_to_rparen()?;
                     return self.check_depth(Expr::node(ExprKind::Call { name: w, args }));
                 }
                 Ok(Expr::leaf(ExprKind::Column(w)))

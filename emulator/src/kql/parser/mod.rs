@@ -123,6 +123,30 @@ impl Parser<'_> {
         }
     }
 
+    /// One or more `item`s separated by commas.
+    fn comma_list<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<T, KqlError>,
+    ) -> Result<Vec<T>, KqlError> {
+        let mut items = vec![item(self)?];
+        while self.eat(&Tok::Comma) {
+            items.push(item(self)?);
+        }
+        Ok(items)
+    }
+
+    /// The comma-separated expressions up to a closing `)`, which is consumed; none when it
+    /// follows at once.
+    fn exprs_to_rparen(&mut self) -> Result<Vec<Expr>, KqlError> {
+        let list = if *self.peek() == Tok::RParen {
+            Vec::new()
+        } else {
+            self.comma_list(Self::expr)?
+        };
+        self.expect(&Tok::RParen)?;
+        Ok(list)
+    }
+
     /// An identifier or a bracketed name `['a b']`.
     fn name(&mut self) -> Result<String, KqlError> {
         match self.peek().clone() {

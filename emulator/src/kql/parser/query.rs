@@ -119,19 +119,14 @@ impl Parser<'_> {
 
     fn datatable(&mut self) -> Result<Source, KqlError> {
         self.expect(&Tok::LParen)?;
-        let mut columns = Vec::new();
-        loop {
-            let name = self.name()?;
-            self.expect(&Tok::Colon)?;
-            let ty = match self.advance() {
-                Tok::Ident(t) => ColumnType::parse(&t).ok_or_else(|| self.err_prev())?,
-                _ => return Err(self.err_prev()),
-            };
-            columns.push((name, ty));
-            if !self.eat(&Tok::Comma) {
-                break;
+        let columns = self.comma_list(|p| {
+            let name = p.name()?;
+            p.expect(&Tok::Colon)?;
+            match p.advance() {
+                Tok::Ident(t) => Ok((name, ColumnType::parse(&t).ok_or_else(|| p.err_prev())?)),
+                _ => Err(p.err_prev()),
             }
-        }
+        })?;
         self.expect(&Tok::RParen)?;
         self.expect(&Tok::LBracket)?;
         let mut values = Vec::new();
@@ -165,42 +160,19 @@ impl Parser<'_> {
                 self.i += 1;
                 OpKind::Where(self.expr()?)
             }
-            "project" => {
-                self.i += 1;
-                let list = self.named_list(&[])?;
-                if list.is_empty() {
-                    return Err(self.err_here());
-                }
-                OpKind::Project(list)
-            }
-            "extend" => {
-                self.i += 1;
-                let list = self.named_list(&[])?;
-                if list.is_empty() {
-                    return Err(self.err_here());
-                }
-                OpKind::Extend(list)
-            }
+            "project" => OpKind::Project(self.operator_items()?),
+            "extend" => OpKind::Extend(self.operator_items()?),
             "project-away" => {
                 self.i += 1;
-                let mut pats = vec![self.name_pattern()?];
-                while self.eat(&Tok::Comma) {
-                    pats.push(self.name_pattern()?);
-                }
-                OpKind::ProjectAway(pats)
+                OpKind::ProjectAway(self.comma_list(Self::name_pattern)?)
             }
             "project-rename" => {
                 self.i += 1;
-                let mut pairs = Vec::new();
-                loop {
-                    let new = self.name()?;
-                    self.expect(&Tok::Assign)?;
-                    let old = self.name()?;
-                    pairs.push((new, old));
-                    if !self.eat(&Tok::Comma) {
-                        break;
-                    }
-                }
+                let pairs = self.comma_list(|p| {
+                    let new = p.name()?;
+                    p.expect(&Tok::Assign)?;
+                    Ok((new, p.name()?))
+                })?;
                 OpKind::ProjectRename(pairs)
             }
             "take" | "limit" => {
@@ -217,11 +189,7 @@ impl Parser<'_> {
             "sort" | "order" => {
                 self.i += 1;
                 self.expect_ident_word("by")?;
-                let mut keys = vec![self.sort_key()?];
-                while self.eat(&Tok::Comma) {
-                    keys.push(self.sort_key()?);
-                }
-                OpKind::Sort(keys)
+                OpKind::Sort(self.comma_list(Self::sort_key)?)
             }
             "count" => {
                 self.i += 1;
@@ -253,11 +221,7 @@ impl Parser<'_> {
                 if self.eat(&Tok::Star) {
                     OpKind::Distinct(None)
                 } else {
-                    let mut cols = vec![self.name()?];
-                    while self.eat(&Tok::Comma) {
-                        cols.push(self.name()?);
-                    }
-                    OpKind::Distinct(Some(cols))
+                    OpKind::Distinct(Some(self.comma_list(Self::name)?))
                 }
             }
             other if UNSUPPORTED_OPERATORS.contains(&other) => {
@@ -322,6 +286,17 @@ impl Parser<'_> {
 
     /// Comma-separated `[name =] expr` list; stops before an identifier in
     /// `stop`, a pipe, `;` or the end.
+    /// The `name = expr` list after an operator's keyword (`project`, `extend`), which may
+    /// not be empty.
+    fn operator_items(&mut self) -> Result<Vec<NamedExpr>, KqlError> {
+        self.i += 1;
+        let list = self.named_list(&[])?;
+        if list.is_empty() {
+            return Err(self.err_here());
+        }
+        Ok(list)
+    }
+
     fn named_list(&mut self, stop: &[&str]) -> Result<Vec<NamedExpr>, KqlError> {
         let mut out = Vec::new();
         loop {
