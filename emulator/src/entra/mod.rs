@@ -549,42 +549,118 @@ fn discovery_response(doc: Value) -> Response {
     r
 }
 
+/// Answers a discovery request for `tenant` with `document(state, path tenant, issuer
+/// tenant)`, or in Entra's error envelope when the tenant is not one this emulator serves.
+fn discovery(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    document: impl FnOnce(String, String) -> Value,
+) -> Response {
+    match discovery_tenant(state, tenant) {
+        Ok((path, issuer_tenant)) => discovery_response(document(path, issuer_tenant)),
+        Err(e) => discovery_error(state, headers, e),
+    }
+}
+
+/// What the v1 and v2 OpenID configurations differ in; [`openid_configuration`] lays out
+/// the rest, in Entra's key order.
+struct OpenIdFlavour {
+    /// Tenant URL on this emulator (`{base}/{tenant}`).
+    tenant_url: String,
+    /// `oauth2/v2.0` or `oauth2`.
+    oauth: &'static str,
+    jwks_uri: String,
+    response_types: &'static [&'static str],
+    scopes: &'static [&'static str],
+    issuer: String,
+    /// Keys right after `issuer`.
+    after_issuer: Vec<(&'static str, Value)>,
+    /// `claims_supported`, separated by spaces.
+    claims: &'static str,
+    /// Keys right after `claims_supported`.
+    after_claims: Vec<(&'static str, Value)>,
+}
+
+fn openid_configuration(f: OpenIdFlavour) -> Value {
+    let endpoint = |name: &str| Value::String(format!("{}/{}/{name}", f.tenant_url, f.oauth));
+    let mut doc = serde_json::Map::new();
+    let mut put = |key: &str, value: Value| {
+        doc.insert(key.to_owned(), value);
+    };
+    put("token_endpoint", endpoint("token"));
+    put(
+        "token_endpoint_auth_methods_supported",
+        json!([
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic"
+        ]),
+    );
+    put("jwks_uri", json!(f.jwks_uri));
+    put(
+        "response_modes_supported",
+        json!(["query", "fragment", "form_post"]),
+    );
+    put("subject_types_supported", json!(["pairwise"]));
+    put("id_token_signing_alg_values_supported", json!(["RS256"]));
+    put("response_types_supported", json!(f.response_types));
+    put("scopes_supported", json!(f.scopes));
+    put("issuer", json!(f.issuer));
+    for (key, value) in f.after_issuer {
+        put(key, value);
+    }
+    put("authorization_endpoint", endpoint("authorize"));
+    put("device_authorization_endpoint", endpoint("devicecode"));
+    put("http_logout_supported", json!(true));
+    put("frontchannel_logout_supported", json!(true));
+    put("end_session_endpoint", endpoint("logout"));
+    put(
+        "claims_supported",
+        json!(f.claims.split(' ').collect::<Vec<_>>()),
+    );
+    for (key, value) in f.after_claims {
+        put(key, value);
+    }
+    put(
+        "kerberos_endpoint",
+        json!(format!("{}/kerberos", f.tenant_url)),
+    );
+    put("tenant_region_scope", json!("WW"));
+    put("cloud_instance_name", json!("microsoftonline.com"));
+    put("cloud_graph_host_name", json!("graph.windows.net"));
+    put("msgraph_host", json!("graph.microsoft.com"));
+    put("rbac_url", json!("https://pas.windows.net"));
+    Value::Object(doc)
+}
+
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub(crate) async fn openid_configuration_v2(
     state: AppState,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (path, issuer_tenant) = match discovery_tenant(&state, &tenant) {
-        Ok(t) => t,
-        Err(e) => return discovery_error(&state, &headers, e),
-    };
-    let b = format!("{}/{path}", request_base(&state, &headers));
-    discovery_response(json!({
-        "token_endpoint": format!("{b}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{b}/discovery/v2.0/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0"),
-        "request_uri_parameter_supported": false,
-        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": format!("{b}/oauth2/v2.0/authorize"),
-        "device_authorization_endpoint": format!("{b}/oauth2/v2.0/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{b}/oauth2/v2.0/logout"),
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
-        "kerberos_endpoint": format!("{b}/kerberos"),
-        "tenant_region_scope": "WW",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }))
+    let base = request_base(&state, &headers);
+    discovery(&state, &tenant, &headers, |path, issuer_tenant| {
+        let tenant_url = format!("{base}/{path}");
+        openid_configuration(OpenIdFlavour {
+            jwks_uri: format!("{tenant_url}/discovery/v2.0/keys"),
+            oauth: "oauth2/v2.0",
+            response_types: &["code", "id_token", "code id_token", "id_token token"],
+            scopes: &["openid", "profile", "email", "offline_access"],
+            issuer: format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0"),
+            after_issuer: vec![
+                ("request_uri_parameter_supported", json!(false)),
+                (
+                    "userinfo_endpoint",
+                    json!("https://graph.microsoft.com/oidc/userinfo"),
+                ),
+            ],
+            claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr nonce preferred_username name tid ver at_hash c_hash email",
+            after_claims: vec![],
+            tenant_url,
+        })
+    })
 }
 
 /// `GET /{tenant}/.well-known/openid-configuration` (v1).
@@ -593,38 +669,36 @@ pub(crate) async fn openid_configuration_v1(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (path, issuer_tenant) = match discovery_tenant(&state, &tenant) {
-        Ok(t) => t,
-        Err(e) => return discovery_error(&state, &headers, e),
-    };
     let base = request_base(&state, &headers);
-    let b = format!("{base}/{path}");
-    discovery_response(json!({
-        "token_endpoint": format!("{b}/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{base}/common/discovery/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
-        "scopes_supported": ["openid"],
-        "issuer": format!("https://sts.windows.net/{issuer_tenant}/"),
-        "microsoft_multi_refresh_token": true,
-        "authorization_endpoint": format!("{b}/oauth2/authorize"),
-        "device_authorization_endpoint": format!("{b}/oauth2/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{b}/oauth2/logout"),
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
-        "check_session_iframe": format!("{b}/oauth2/checksession"),
-        "userinfo_endpoint": format!("{b}/openid/userinfo"),
-        "kerberos_endpoint": format!("{b}/kerberos"),
-        "tenant_region_scope": "WW",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }))
+    discovery(&state, &tenant, &headers, |path, issuer_tenant| {
+        let tenant_url = format!("{base}/{path}");
+        openid_configuration(OpenIdFlavour {
+            jwks_uri: format!("{base}/common/discovery/keys"),
+            oauth: "oauth2",
+            response_types: &[
+                "code",
+                "id_token",
+                "code id_token",
+                "token id_token",
+                "token",
+            ],
+            scopes: &["openid"],
+            issuer: format!("https://sts.windows.net/{issuer_tenant}/"),
+            after_issuer: vec![("microsoft_multi_refresh_token", json!(true))],
+            claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr amr nonce email given_name family_name nickname",
+            after_claims: vec![
+                (
+                    "check_session_iframe",
+                    json!(format!("{tenant_url}/oauth2/checksession")),
+                ),
+                (
+                    "userinfo_endpoint",
+                    json!(format!("{tenant_url}/openid/userinfo")),
+                ),
+            ],
+            tenant_url,
+        })
+    })
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`.
@@ -633,13 +707,10 @@ pub(crate) async fn jwks_v2(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match discovery_tenant(&state, &tenant) {
-        Ok((_, issuer_tenant)) => {
-            let issuer = format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0");
-            discovery_response(state.keys.jwks(Some(&issuer)))
-        }
-        Err(e) => discovery_error(&state, &headers, e),
-    }
+    discovery(&state, &tenant, &headers, |_, issuer_tenant| {
+        let issuer = format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0");
+        state.keys.jwks(Some(&issuer))
+    })
 }
 
 /// `GET /{tenant}/discovery/keys` (v1; `common` is what v1 discovery points at).
@@ -648,10 +719,7 @@ pub(crate) async fn jwks_v1(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match discovery_tenant(&state, &tenant) {
-        Ok(_) => discovery_response(state.keys.jwks(None)),
-        Err(e) => discovery_error(&state, &headers, e),
-    }
+    discovery(&state, &tenant, &headers, |_, _| state.keys.jwks(None))
 }
 
 /// Query of MSAL's instance discovery.
