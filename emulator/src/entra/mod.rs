@@ -5,7 +5,7 @@ mod assertion;
 mod cae;
 mod error;
 
-use axum::extract::{Path, Query};
+use axum::extract::{MatchedPath, Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -563,7 +563,7 @@ fn discovery(
     }
 }
 
-/// What the v1 and v2 OpenID configurations differ in; [`openid_configuration`] lays out
+/// What the v1 and v2 OpenID configurations differ in; [`openid_document`] lays out
 /// the rest, in Entra's key order.
 struct OpenIdFlavour {
     /// Tenant URL on this emulator (`{base}/{tenant}`).
@@ -582,7 +582,7 @@ struct OpenIdFlavour {
     after_claims: Vec<(&'static str, Value)>,
 }
 
-fn openid_configuration(f: OpenIdFlavour) -> Value {
+fn openid_document(f: OpenIdFlavour) -> Value {
     let endpoint = |name: &str| Value::String(format!("{}/{}/{name}", f.tenant_url, f.oauth));
     let mut doc = serde_json::Map::new();
     let mut put = |key: &str, value: Value| {
@@ -634,92 +634,85 @@ fn openid_configuration(f: OpenIdFlavour) -> Value {
     Value::Object(doc)
 }
 
-/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub(crate) async fn openid_configuration_v2(
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` and (v1)
+/// `GET /{tenant}/.well-known/openid-configuration`.
+pub(crate) async fn openid_configuration(
     state: AppState,
+    route: MatchedPath,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let base = request_base(&state, &headers);
+    let v2 = is_v2(&route);
     discovery(&state, &tenant, &headers, |path, issuer_tenant| {
         let tenant_url = format!("{base}/{path}");
-        openid_configuration(OpenIdFlavour {
-            jwks_uri: format!("{tenant_url}/discovery/v2.0/keys"),
-            oauth: "oauth2/v2.0",
-            response_types: &["code", "id_token", "code id_token", "id_token token"],
-            scopes: &["openid", "profile", "email", "offline_access"],
-            issuer: format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0"),
-            after_issuer: vec![
-                ("request_uri_parameter_supported", json!(false)),
-                (
-                    "userinfo_endpoint",
-                    json!("https://graph.microsoft.com/oidc/userinfo"),
-                ),
-            ],
-            claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr nonce preferred_username name tid ver at_hash c_hash email",
-            after_claims: vec![],
-            tenant_url,
+        openid_document(if v2 {
+            OpenIdFlavour {
+                jwks_uri: format!("{tenant_url}/discovery/v2.0/keys"),
+                oauth: "oauth2/v2.0",
+                response_types: &["code", "id_token", "code id_token", "id_token token"],
+                scopes: &["openid", "profile", "email", "offline_access"],
+                issuer: format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0"),
+                after_issuer: vec![
+                    ("request_uri_parameter_supported", json!(false)),
+                    (
+                        "userinfo_endpoint",
+                        json!("https://graph.microsoft.com/oidc/userinfo"),
+                    ),
+                ],
+                claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr nonce preferred_username name tid ver at_hash c_hash email",
+                after_claims: vec![],
+                tenant_url,
+            }
+        } else {
+            OpenIdFlavour {
+                jwks_uri: format!("{base}/common/discovery/keys"),
+                oauth: "oauth2",
+                response_types: &[
+                    "code",
+                    "id_token",
+                    "code id_token",
+                    "token id_token",
+                    "token",
+                ],
+                scopes: &["openid"],
+                issuer: format!("https://sts.windows.net/{issuer_tenant}/"),
+                after_issuer: vec![("microsoft_multi_refresh_token", json!(true))],
+                claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr amr nonce email given_name family_name nickname",
+                after_claims: vec![
+                    (
+                        "check_session_iframe",
+                        json!(format!("{tenant_url}/oauth2/checksession")),
+                    ),
+                    (
+                        "userinfo_endpoint",
+                        json!(format!("{tenant_url}/openid/userinfo")),
+                    ),
+                ],
+                tenant_url,
+            }
         })
     })
 }
 
-/// `GET /{tenant}/.well-known/openid-configuration` (v1).
-pub(crate) async fn openid_configuration_v1(
+/// `GET /{tenant}/discovery/v2.0/keys` and (v1; `common` is what v1 discovery points at)
+/// `GET /{tenant}/discovery/keys`.
+pub(crate) async fn jwks(
     state: AppState,
+    route: MatchedPath,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let base = request_base(&state, &headers);
-    discovery(&state, &tenant, &headers, |path, issuer_tenant| {
-        let tenant_url = format!("{base}/{path}");
-        openid_configuration(OpenIdFlavour {
-            jwks_uri: format!("{base}/common/discovery/keys"),
-            oauth: "oauth2",
-            response_types: &[
-                "code",
-                "id_token",
-                "code id_token",
-                "token id_token",
-                "token",
-            ],
-            scopes: &["openid"],
-            issuer: format!("https://sts.windows.net/{issuer_tenant}/"),
-            after_issuer: vec![("microsoft_multi_refresh_token", json!(true))],
-            claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr amr nonce email given_name family_name nickname",
-            after_claims: vec![
-                (
-                    "check_session_iframe",
-                    json!(format!("{tenant_url}/oauth2/checksession")),
-                ),
-                (
-                    "userinfo_endpoint",
-                    json!(format!("{tenant_url}/openid/userinfo")),
-                ),
-            ],
-            tenant_url,
-        })
-    })
-}
-
-/// `GET /{tenant}/discovery/v2.0/keys`.
-pub(crate) async fn jwks_v2(
-    state: AppState,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+    let v2 = is_v2(&route);
     discovery(&state, &tenant, &headers, |_, issuer_tenant| {
         let issuer = format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0");
-        state.keys.jwks(Some(&issuer))
+        state.keys.jwks(v2.then_some(issuer.as_str()))
     })
 }
 
-/// `GET /{tenant}/discovery/keys` (v1; `common` is what v1 discovery points at).
-pub(crate) async fn jwks_v1(
-    state: AppState,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    discovery(&state, &tenant, &headers, |_, _| state.keys.jwks(None))
+/// Whether a discovery route is the v2 one (`…/v2.0/…`).
+fn is_v2(route: &MatchedPath) -> bool {
+    route.as_str().contains("/v2.0/")
 }
 
 /// Query of MSAL's instance discovery.

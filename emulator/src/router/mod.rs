@@ -146,14 +146,14 @@ fn entra_routes() -> Router<AppState> {
         .route("/{tenant}/oauth2/token", post(entra::token_v1))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(entra::openid_configuration_v2),
+            get(entra::openid_configuration),
         )
         .route(
             "/{tenant}/.well-known/openid-configuration",
-            get(entra::openid_configuration_v1),
+            get(entra::openid_configuration),
         )
-        .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks_v2))
-        .route("/{tenant}/discovery/keys", get(entra::jwks_v1))
+        .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks))
+        .route("/{tenant}/discovery/keys", get(entra::jwks))
         .route("/common/discovery/instance", get(entra::instance_discovery))
 }
 
