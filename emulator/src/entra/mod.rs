@@ -6,7 +6,7 @@ mod cae;
 mod error;
 
 use axum::extract::{MatchedPath, Path, Query};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -529,25 +529,22 @@ fn discovery_tenant(state: &AppState, raw: &str) -> Result<(String, String), Ent
 /// A discovery answer with the headers Entra sends: caching, CORS and a request id (which
 /// MSAL logs).
 fn discovery_response(doc: Value) -> Response {
-    let mut r = axum::Json(doc).into_response();
-    let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&Uuid::new_v4().to_string()) {
-        h.insert("x-ms-request-id", v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=86400, private"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, OPTIONS"),
-    );
-    r
+    (
+        [
+            (REQUEST_ID, Uuid::new_v4().to_string()),
+            (header::CACHE_CONTROL, "max-age=86400, private".to_owned()),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+            (
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, OPTIONS".to_owned(),
+            ),
+        ],
+        axum::Json(doc),
+    )
+        .into_response()
 }
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 
 /// Answers a discovery request for `tenant` with `document(state, path tenant, issuer
 /// tenant)`, or in Entra's error envelope when the tenant is not one this emulator serves.
