@@ -227,24 +227,20 @@ fn authenticate(app: &Application, secret: &str, now: OffsetDateTime) -> Result<
     })
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`.
-pub(crate) async fn token_v2(
+/// `POST /{tenant}/oauth2/v2.0/token` and (v1) `POST /{tenant}/oauth2/token`.
+pub(crate) async fn token_endpoint(
     state: AppState,
+    route: MatchedPath,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(&state, &tenant, &headers, &body, Endpoint::V2).await
-}
-
-/// `POST /{tenant}/oauth2/token`.
-pub(crate) async fn token_v1(
-    state: AppState,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    token(&state, &tenant, &headers, &body, Endpoint::V1).await
+    let endpoint = if is_v2(&route) {
+        Endpoint::V2
+    } else {
+        Endpoint::V1
+    };
+    token(&state, &tenant, &headers, &body, endpoint).await
 }
 
 async fn token(
@@ -707,7 +703,7 @@ pub(crate) async fn jwks(
     })
 }
 
-/// Whether a discovery route is the v2 one (`…/v2.0/…`).
+/// Whether a token or discovery route is the v2 one (`…/v2.0/…`).
 fn is_v2(route: &MatchedPath) -> bool {
     route.as_str().contains("/v2.0/")
 }

@@ -142,8 +142,8 @@ fn table() -> Router<AppState> {
 fn entra_routes() -> Router<AppState> {
     Router::new()
         // Entra ID
-        .route("/{tenant}/oauth2/v2.0/token", post(entra::token_v2))
-        .route("/{tenant}/oauth2/token", post(entra::token_v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token_endpoint))
+        .route("/{tenant}/oauth2/token", post(entra::token_endpoint))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(entra::openid_configuration),
