@@ -95,6 +95,9 @@ pub struct Config {
     pub graph_replication: Duration,
     /// Per-plane delay before a role assignment change takes effect.
     pub propagation: Propagation,
+    /// How long after a federated identity credential is created or changed token exchanges
+    /// still do not see it (AADSTS70021), as its propagation through Entra's regions does.
+    pub federated_credential_propagation: Duration,
     /// How long after its creation a service principal stays invisible to ARM (role
     /// assignments naming it without `principalType` fail with `PrincipalNotFound`).
     pub principal_replication: Duration,
@@ -146,6 +149,7 @@ impl Default for Config {
             token_lifetime: Duration::from_secs(3600),
             cae_token_lifetime: DEFAULT_CAE_TOKEN_LIFETIME,
             graph_replication: Duration::ZERO,
+            federated_credential_propagation: Duration::ZERO,
             propagation: Propagation::default(),
             // A guess: Microsoft documents the delay but not its length; one minute fits
             // inside the Azure CLI's retry budget (36 tries, 5 s apart).

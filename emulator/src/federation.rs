@@ -7,6 +7,9 @@
 //! `api-reference/v1.0/resources/federatedidentitycredential.md`; MicrosoftDocs/entra-docs
 //! `docs/workload-id/workload-identity-federation-considerations.md`).
 
+use std::time::Duration;
+
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// At most this many federated credentials per application (the resource page).
@@ -30,6 +33,45 @@ pub(crate) struct FederatedCredential {
     pub(crate) audiences: Vec<String>,
     /// Free text.
     pub(crate) description: Option<String>,
+    /// When it was created or last changed: token exchanges see it once the propagation
+    /// delay has passed since.
+    pub(crate) changed: OffsetDateTime,
+}
+
+impl FederatedCredential {
+    /// Whether a change made at [`Self::changed`] has reached token exchanges by `now`,
+    /// `delay` after it. Entra's considerations page says a token request "several minutes"
+    /// after configuring a credential may still fail with AADSTS70021; the delay is the
+    /// emulator's `--federated-credential-propagation`.
+    pub(crate) fn propagated(&self, now: OffsetDateTime, delay: Duration) -> bool {
+        now >= self.changed + delay
+    }
+}
+
+/// Hosts of Entra's own token issuers. A federated credential may name one, but a token
+/// exchange with it fails (AADSTS700222): the considerations page lists
+/// `*.login.microsoftonline.com`, `*.login.windows.net`, `*.login.microsoft.com` and
+/// `*.sts.windows.net`.
+const ENTRA_ISSUER_HOSTS: [&str; 4] = [
+    "login.microsoftonline.com",
+    "login.windows.net",
+    "login.microsoft.com",
+    "sts.windows.net",
+];
+
+/// Whether `issuer` is an Entra token issuer (that host or a subdomain of it, over https).
+pub(crate) fn is_entra_issuer(issuer: &str) -> bool {
+    let Some(rest) = issuer.strip_prefix("https://") else {
+        return false;
+    };
+    let host = rest
+        .split(['/', ':', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    ENTRA_ISSUER_HOSTS
+        .iter()
+        .any(|h| host == *h || host.strip_suffix(h).is_some_and(|sub| sub.ends_with('.')))
 }
 
 /// Whether `name` is a valid credential name: 3 to 120 characters, letters, digits, `-`
@@ -157,7 +199,40 @@ mod tests {
             subject: subject.into(),
             audiences: vec![audience.into()],
             description: None,
+            changed: OffsetDateTime::UNIX_EPOCH,
         }
+    }
+
+    #[test]
+    fn entra_issuers_are_recognised_by_host() {
+        for entra in [
+            "https://login.microsoftonline.com/e17a0000-0000-4000-8000-000000000001/v2.0",
+            "https://sts.windows.net/e17a0000-0000-4000-8000-000000000001/",
+            "https://LOGIN.WINDOWS.NET/x",
+            "https://eu.login.microsoft.com/x/v2.0",
+        ] {
+            assert!(is_entra_issuer(entra), "{entra}");
+        }
+        for other in [
+            "https://token.actions.githubusercontent.com",
+            "http://login.microsoftonline.com/x",
+            "https://evillogin.microsoftonline.com/x",
+            "https://login.microsoftonline.com.example/x",
+            "https://127.0.0.1:8443/_emulator/issuer",
+        ] {
+            assert!(!is_entra_issuer(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_change_propagates_after_the_delay() {
+        let mut c = fic("i", "s", "a");
+        c.changed = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(100);
+        let delay = Duration::from_secs(60);
+        assert!(!c.propagated(c.changed, delay));
+        assert!(!c.propagated(c.changed + Duration::from_secs(59), delay));
+        assert!(c.propagated(c.changed + delay, delay));
+        assert!(c.propagated(c.changed, Duration::ZERO));
     }
 
     #[test]

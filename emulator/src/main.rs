@@ -50,6 +50,10 @@ struct Args {
     /// principal, as directory replication does (e.g. 10s).
     #[arg(long, env = "ENTRA_EMULATOR_GRAPH_REPLICATION", value_parser = humantime::parse_duration, default_value = "0s")]
     graph_replication: Duration,
+    /// How long after a federated identity credential is created or changed token exchanges
+    /// with it still fail with AADSTS70021, as Entra's propagation does (e.g. 2m).
+    #[arg(long, env = "ENTRA_EMULATOR_FEDERATED_CREDENTIAL_PROPAGATION", value_parser = humantime::parse_duration, default_value = "0s")]
+    federated_credential_propagation: Duration,
     /// Propagation delay on ARM [default: 10m].
     #[arg(long, env = "ENTRA_EMULATOR_RBAC_PROPAGATION_ARM", value_parser = humantime::parse_duration)]
     rbac_propagation_arm: Option<Duration>,
@@ -188,6 +192,7 @@ impl Args {
             token_lifetime: self.token_lifetime.unwrap_or(defaults.token_lifetime),
             cae_token_lifetime: self.token_lifetime.unwrap_or(defaults.cae_token_lifetime),
             graph_replication: self.graph_replication,
+            federated_credential_propagation: self.federated_credential_propagation,
             propagation,
             principal_replication: self.principal_replication,
             data_dir: self.data_dir,

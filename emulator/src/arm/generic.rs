@@ -74,10 +74,18 @@ pub(crate) fn address(
     })
 }
 
-/// ARM's envelope of a stored resource.
+/// ARM's envelope of a stored resource. Log Analytics answers a workspace's `id` all in
+/// lower case while `name` keeps the caller's casing (recorded: Azure/azure-cli
+/// monitor/tests/latest/recordings/test_monitor_log_analytics_workspace_default.yaml; the
+/// spec example WorkspacesCreate.json shows the same).
 pub(crate) fn render(r: &Resource, with_properties: bool) -> Value {
     let mut v = Map::new();
-    v.insert("id".into(), json!(r.id));
+    let id = if r.resource_type.eq_ignore_ascii_case(WORKSPACE_TYPE) {
+        r.id.to_ascii_lowercase()
+    } else {
+        r.id.clone()
+    };
+    v.insert("id".into(), json!(id));
     v.insert("name".into(), json!(r.name));
     v.insert("type".into(), json!(r.resource_type));
     if let Some(kind) = &r.kind {

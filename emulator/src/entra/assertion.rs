@@ -139,15 +139,19 @@ pub(super) async fn check_federated(
     let iss = jwt.claim_str("iss").unwrap_or_default();
     let sub = jwt.claim_str("sub").unwrap_or_default();
     let aud = jwt.audiences();
+    let no_record = || EntraError::NoFederatedRecord {
+        issuer: iss.to_owned(),
+        subject: sub.to_owned(),
+        audience: aud.join(", "),
+    };
     if creds.is_empty() {
-        return Err(EntraError::NoFederatedRecord {
-            issuer: iss.to_owned(),
-            subject: sub.to_owned(),
-            audience: aud.join(", "),
-        });
+        return Err(no_record());
     }
     if !creds.iter().any(|c| c.issuer == iss) {
         return Err(EntraError::FederatedIssuer(iss.to_owned()));
+    }
+    if federation::is_entra_issuer(iss) {
+        return Err(EntraError::EntraIssuedAssertion);
     }
     if jwt.algorithm().is_none() {
         return Err(EntraError::UnsupportedAssertionAlgorithm);
@@ -182,7 +186,10 @@ pub(super) async fn check_federated(
     }
     lifetime(jwt, now)?;
     match federation::find_match(creds, iss, sub, &aud) {
-        Ok(_) => Ok(()),
+        Ok(cred) if cred.propagated(now, state.config.federated_credential_propagation) => Ok(()),
+        // Entra's considerations page: a request made soon after the credential was
+        // configured may fail with AADSTS70021.
+        Ok(_) => Err(no_record()),
         Err(NoMatch::Subject { case_only: true }) => {
             Err(EntraError::FederatedSubjectCase(sub.to_owned()))
         }
@@ -191,11 +198,7 @@ pub(super) async fn check_federated(
         }
         Err(NoMatch::Audience) => Err(EntraError::FederatedAudience(aud.join(", "))),
         Err(NoMatch::Issuer) => Err(EntraError::FederatedIssuer(iss.to_owned())),
-        Err(NoMatch::NoRecords) => Err(EntraError::NoFederatedRecord {
-            issuer: iss.to_owned(),
-            subject: sub.to_owned(),
-            audience: aud.join(", "),
-        }),
+        Err(NoMatch::NoRecords) => Err(no_record()),
     }
 }
 

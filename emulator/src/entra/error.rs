@@ -131,6 +131,9 @@ pub(crate) enum EntraError {
     },
     /// AADSTS700211: no federated credential has the token's issuer.
     FederatedIssuer(String),
+    /// AADSTS700222: the token was issued by Entra itself, which federated credentials do not
+    /// take.
+    EntraIssuedAssertion,
     /// AADSTS700213: none has its subject.
     FederatedSubject(String),
     /// AADSTS7002138: one has its subject, but in another case.
@@ -412,6 +415,13 @@ impl EntraError {
                 format!(
                     "No matching federated identity record found for presented assertion issuer '{issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
                 ),
+            ),
+            // Text observed (MicrosoftDocs/azure-docs issue 90276, 2022; arsenvlad's
+            // entra-cross-tenant-app-fic failure list, 2024) and documented on the workload
+            // identity considerations page; status and `error` a guess, as its neighbours.
+            EntraIssuedAssertion => client_auth(
+                700222,
+                "AAD-issued tokens may not be used for federated identity flows.".to_owned(),
             ),
             // Observed, 2025 wording (Azure/login issue 482, dotnet/maui issue 31978).
             FederatedSubject(subject) => client_auth(

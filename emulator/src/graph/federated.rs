@@ -170,6 +170,7 @@ fn create(
         subject: String::new(),
         audiences: Vec::new(),
         description: None,
+        changed: state.clock.now(),
     };
     apply(&mut cred, body, true)?;
     let mut dir = state.directory_mut();
@@ -315,6 +316,12 @@ fn one(
         Some(at) => {
             let mut cred = app.federated_credentials[at].clone();
             apply(&mut cred, body, false)?;
+            let before = &app.federated_credentials[at];
+            if (&cred.issuer, &cred.subject, &cred.audiences)
+                != (&before.issuer, &before.subject, &before.audiences)
+            {
+                cred.changed = state.clock.now();
+            }
             store(&mut dir, &app_id, cred, Some(at))?;
             Ok(ctx.no_content())
         }

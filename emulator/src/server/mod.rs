@@ -493,6 +493,10 @@ impl EmulatorBuilder {
         cae_token_lifetime(lifetime: Duration) => config.cae_token_lifetime = lifetime;
         /// How long after an application's creation its service principal cannot be created yet.
         graph_replication(window: Duration) => config.graph_replication = window;
+        /// How long after a federated identity credential is created or changed token exchanges
+        /// still answer AADSTS70021 (none by default).
+        federated_credential_propagation(delay: Duration) =>
+            config.federated_credential_propagation = delay;
         /// How long a new service principal stays invisible to ARM.
         principal_replication(window: Duration) => config.principal_replication = window;
         /// Most rows a Log Analytics or Application Insights query returns before the result is

@@ -72,9 +72,28 @@ async fn workspaces_answer_their_put_while_creating() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.body["properties"]["provisioningState"], "Creating");
     assert_eq!(created.body["name"], "AzTest2170");
+    // The id all in lower case, the name as written: the same example, and a real recording
+    // (Azure/azure-cli monitor/tests/latest/recordings/test_monitor_log_analytics_workspace_default.yaml).
+    let lower_id = format!(
+        "{}/resourcegroups/oiautorest6685/providers/microsoft.operationalinsights/workspaces/aztest2170",
+        sub(&app)
+    );
+    assert_eq!(created.body["id"], lower_id.as_str());
     let replaced = send(&app, "PUT", &path, Some(&token), Some(body)).await;
     assert_eq!(replaced.status, StatusCode::OK);
     assert_eq!(replaced.body["properties"]["provisioningState"], "Creating");
     let read = send(&app, "GET", &path, Some(&token), None).await;
     assert_eq!(read.body["properties"]["provisioningState"], "Succeeded");
+    assert_eq!(read.body["id"], lower_id.as_str());
+    // The lower-case id is an address like any other (ARM paths are case-insensitive).
+    let by_id = send(
+        &app,
+        "GET",
+        &format!("{lower_id}?api-version=2020-08-01"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(by_id.status, StatusCode::OK);
+    assert_eq!(by_id.body["name"], "AzTest2170");
 }

@@ -421,6 +421,152 @@ async fn serve_issuer(cert: &TestCert, kid: &str) -> (String, tokio::task::JoinH
 }
 
 #[tokio::test]
+async fn a_token_entra_issued_is_refused_as_a_federated_assertion() {
+    let app = TestApp::new().await;
+    let admin = app.admin_graph_token().await;
+    let (id, client_id, _) = create_app(&app, &admin, json!({})).await;
+    // An Entra token (the admin's v1 ARM token: `iss` on sts.windows.net).
+    let (_, body) = app
+        .admin_token_v2("https://management.azure.com/.default")
+        .await;
+    let entra_token = body["access_token"].as_str().expect("token").to_owned();
+    let claims = claims_of(&entra_token);
+    let iss = claims["iss"].as_str().expect("iss").to_owned();
+    assert!(iss.starts_with("https://sts.windows.net/"), "{iss}");
+    // The considerations page: a credential may name an Entra issuer (Graph accepts it) ...
+    let (status, body) = add_fic(
+        &app,
+        &admin,
+        &id,
+        json!({"name": "entra", "issuer": iss, "subject": claims["sub"], "audiences": ["https://management.azure.com"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // ... but the exchange fails with AADSTS700222, whose text is the one captured in
+    // MicrosoftDocs/azure-docs issue 90276 and documented on
+    // MicrosoftDocs/entra-docs docs/workload-id/workload-identity-federation-considerations.md.
+    let (status, body) = assertion_token(
+        &app,
+        &client_id,
+        &entra_token,
+        "https://management.azure.com/.default",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error_codes"], json!([700222]), "{body}");
+    assert_eq!(
+        entra_error_shape(&body)["error_description"],
+        "AADSTS700222: AAD-issued tokens may not be used for federated identity flows."
+    );
+}
+
+#[tokio::test]
+async fn a_new_or_changed_credential_is_seen_by_exchanges_only_once_propagated() {
+    let delay = std::time::Duration::from_secs(120);
+    let app =
+        TestApp::with(entra_emulator::Emulator::builder().federated_credential_propagation(delay))
+            .await;
+    let admin = app.admin_graph_token().await;
+    let (id, client_id, _) = create_app(&app, &admin, json!({})).await;
+    let issuer = issuer_url(&app).await;
+    let subject = "repo:org/repo:ref:refs/heads/main";
+    let (status, created) = add_fic(
+        &app,
+        &admin,
+        &id,
+        json!({"name": "main", "issuer": issuer, "subject": subject, "audiences": [EXCHANGE]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = mint(&app, json!({"subject": subject, "lifetimeSeconds": 3600})).await;
+    let exchange = || {
+        assertion_token(
+            &app,
+            &client_id,
+            &token,
+            "https://management.azure.com/.default",
+        )
+    };
+    let advance = |seconds: u64| {
+        app.http
+            .post(app.url("/_emulator/clock/advance"))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+    };
+    // Entra's considerations page: a request made soon after the credential was configured
+    // may fail with AADSTS70021 (the all-in-one text of Azure/azure-workload-identity
+    // issue 616).
+    let not_yet = format!(
+        "AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{EXCHANGE}'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
+    );
+    let (status, body) = exchange().await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(entra_error_shape(&body)["error_description"], not_yet);
+    advance(119).await.expect("advance");
+    let (status, _) = exchange().await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    advance(1).await.expect("advance");
+    let (status, body) = exchange().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Editing the description changes nothing that matching reads: still usable.
+    let one = format!("{}/{}", fic_path(&id), created["id"].as_str().expect("id"));
+    let (status, _, _) = app
+        .call(
+            Method::PATCH,
+            &one,
+            Some(&admin),
+            Some(json!({"description": "CI"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(exchange().await.0, StatusCode::OK);
+    // A new audience propagates again.
+    let (status, _, _) = app
+        .call(
+            Method::PATCH,
+            &one,
+            Some(&admin),
+            Some(json!({"audiences": [EXCHANGE]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        exchange().await.0,
+        StatusCode::OK,
+        "an unchanged audience list"
+    );
+    let (status, _, _) = app
+        .call(
+            Method::PATCH,
+            &one,
+            Some(&admin),
+            Some(json!({"audiences": ["api://other"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let other = mint(&app, json!({"subject": subject, "audience": "api://other"})).await;
+    let (status, body) = assertion_token(
+        &app,
+        &client_id,
+        &other,
+        "https://management.azure.com/.default",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error_codes"], json!([70021]), "{body}");
+    advance(120).await.expect("advance");
+    let (status, body) = assertion_token(
+        &app,
+        &client_id,
+        &other,
+        "https://management.azure.com/.default",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
 async fn an_external_issuer_on_loopback_is_fetched_and_unreachable_ones_are_refused() {
     let app = TestApp::new().await;
     let admin = app.admin_graph_token().await;

@@ -162,6 +162,7 @@ impl Loaded {
                         subject: f.subject,
                         audiences: f.audiences,
                         description: f.description,
+                        changed: f.changed.unwrap_or(OffsetDateTime::UNIX_EPOCH),
                     })
                     .collect();
                 app.props = a.props;

@@ -182,6 +182,10 @@ pub(crate) struct FicRec {
     subject: String,
     audiences: Vec<String>,
     description: Option<String>,
+    /// When it last changed (absent in journals written before propagation was modelled:
+    /// such credentials are long propagated).
+    #[serde(default)]
+    changed: Option<OffsetDateTime>,
 }
 
 /// [`Application`].
@@ -420,6 +424,7 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
                     subject: f.subject.clone(),
                     audiences: f.audiences.clone(),
                     description: f.description.clone(),
+                    changed: Some(f.changed),
                 })
                 .collect(),
             props: a.props.clone(),
