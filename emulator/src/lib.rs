@@ -42,6 +42,21 @@
     allow(dead_code, unused_imports, unused_mut, unused_variables)
 )]
 
+/// Builder methods that each set one field:
+/// `/// doc` `name(arg: Type) => field = value;` is
+/// `pub fn name(mut self, arg: Type) -> Self { self.field = value; self }`.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $($field:ident).+ = $value:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, $arg: $ty) -> Self {
+                self.$($field).+ = $value;
+                self
+            }
+        )*
+    };
+}
+
 mod arm;
 pub mod catalog;
 mod changes;

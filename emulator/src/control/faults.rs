@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use crate::control::error;
+use crate::control::{error, json_body};
 use crate::faults::{FaultSpec, Rule};
 use crate::services::AppState;
 
@@ -38,15 +38,9 @@ fn view(rule: &Rule, now: time::OffsetDateTime) -> Value {
 
 /// `POST /_emulator/faults` with one rule: 201 with the installed rule and its `id`.
 pub(crate) async fn add(state: AppState, body: Bytes) -> Response {
-    let spec: FaultSpec = match serde_json::from_slice(&body) {
+    let spec: FaultSpec = match json_body(&body, "InvalidFaultRule", "invalid fault rule") {
         Ok(spec) => spec,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidFaultRule",
-                format!("invalid fault rule: {e}"),
-            );
-        }
+        Err(bad) => return bad.into_response(),
     };
     let now = state.clock.now();
     match state.faults.add(spec, now) {

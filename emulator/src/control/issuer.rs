@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::error;
+use super::{error, json_body};
 use crate::keys::issuer_key;
 use crate::services::AppState;
 use crate::services::issuers::{built_in, built_in_jwks};
@@ -75,17 +75,13 @@ struct MintRequest {
 /// "claims"?: {…}, "lifetimeSeconds"?: N}`: a signed token of the test issuer, valid from
 /// now on the emulator's clock.
 pub(crate) async fn mint(state: AppState, body: Bytes) -> Response {
-    let request: MintRequest = match serde_json::from_slice(&body) {
+    let request: MintRequest = match json_body(
+        &body,
+        "InvalidRequestBody",
+        r#"expected {"subject": "…", "audience"?: "…", "claims"?: {…}, "lifetimeSeconds"?: N}"#,
+    ) {
         Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestBody",
-                format!(
-                    "expected {{\"subject\": \"…\", \"audience\"?: \"…\", \"claims\"?: {{…}}, \"lifetimeSeconds\"?: N}}: {e}"
-                ),
-            );
-        }
+        Err(bad) => return bad.into_response(),
     };
     let audience = match request.audience {
         None => json!("api://AzureADTokenExchange"),

@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
@@ -30,6 +31,31 @@ pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) 
         axum::Json(json!({"error": {"code": code, "message": message.into()}})),
     )
         .into_response()
+}
+
+/// A JSON request body, or the 400 that says what was expected: `{what}: {serde's reason}`
+/// under `code`.
+pub(crate) fn json_body<T: DeserializeOwned>(
+    body: &[u8],
+    code: &'static str,
+    what: &str,
+) -> Result<T, BadBody> {
+    serde_json::from_slice(body).map_err(|e| BadBody {
+        code,
+        message: format!("{what}: {e}"),
+    })
+}
+
+/// A control request body that is not the JSON expected (see [`json_body`]).
+pub(crate) struct BadBody {
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for BadBody {
+    fn into_response(self) -> Response {
+        error(StatusCode::BAD_REQUEST, self.code, self.message)
+    }
 }
 
 fn now_body(state: &AppState) -> Response {
@@ -55,16 +81,11 @@ struct Advance {
 
 /// `POST /_emulator/clock/advance` with `{"seconds": N}`.
 pub(crate) async fn advance(state: AppState, body: Bytes) -> Response {
-    let advance: Advance = match serde_json::from_slice(&body) {
-        Ok(a) => a,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestBody",
-                format!("expected {{\"seconds\": N}}: {e}"),
-            );
-        }
-    };
+    let advance: Advance =
+        match json_body(&body, "InvalidRequestBody", r#"expected {"seconds": N}"#) {
+            Ok(a) => a,
+            Err(bad) => return bad.into_response(),
+        };
     if state.advance_clock_seconds(advance.seconds).is_err() {
         return error(StatusCode::BAD_REQUEST, "InvalidSeconds", ADVANCE_RANGE);
     }
@@ -82,17 +103,13 @@ pub(crate) async fn reset(state: AppState) -> Response {
 /// `POST /_emulator/seed` with `{"applications": N, "roleAssignments": M, "secret"?: "…"}`:
 /// bulk synthetic objects for load tests (see [`AppState::seed`]); answers the counts.
 pub(crate) async fn seed(state: AppState, body: Bytes) -> Response {
-    let request: SeedRequest = match serde_json::from_slice(&body) {
+    let request: SeedRequest = match json_body(
+        &body,
+        "InvalidRequestBody",
+        r#"expected {"applications": N, "roleAssignments": M, "secret"?: "…"}"#,
+    ) {
         Ok(r) => r,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestBody",
-                format!(
-                    "expected {{\"applications\": N, \"roleAssignments\": M, \"secret\"?: \"…\"}}: {e}"
-                ),
-            );
-        }
+        Err(bad) => return bad.into_response(),
     };
     // Seconds of lock-holding work at the largest sizes: off the async worker threads.
     let seeded = tokio::task::spawn_blocking(move || state.seed(&request)).await;
@@ -113,28 +130,22 @@ pub(crate) async fn seed(state: AppState, body: Bytes) -> Response {
 /// `POST /_emulator/keys/rotate`: sign with a new key from now on; the old one stays in the
 /// JWKS so that tokens it signed remain valid until they expire.
 pub(crate) async fn rotate_keys(state: AppState) -> Response {
-    let key = match tokio::task::spawn_blocking(SigningKey::generate).await {
-        Ok(Ok(key)) => key,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "key generation failed");
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "KeyGenerationFailed",
-                "key generation failed",
-            );
+    let generated = tokio::task::spawn_blocking(SigningKey::generate).await;
+    let failure = match generated {
+        Ok(Ok(key)) => {
+            let kid = key.kid().to_owned();
+            state.keys.rotate(std::sync::Arc::new(key));
+            return axum::Json(json!({ "kid": kid })).into_response();
         }
-        Err(e) => {
-            tracing::error!(error = %e, "key generation task failed");
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "KeyGenerationFailed",
-                "key generation failed",
-            );
-        }
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("the task failed: {e}"),
     };
-    let kid = key.kid().to_owned();
-    state.keys.rotate(std::sync::Arc::new(key));
-    axum::Json(json!({ "kid": kid })).into_response()
+    tracing::error!(error = %failure, "key generation failed");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "KeyGenerationFailed",
+        "key generation failed",
+    )
 }
 
 /// With an admin token configured, lets a request reach a control route (`/_emulator/…`

@@ -9,18 +9,11 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use super::{error, json_body};
 use crate::rbac::Plane;
 use crate::resources::Subscription;
 use crate::services::AppState;
 use crate::wire::arm::Subscription as Rendered;
-
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": {"code": code, "message": message.into()}})),
-    )
-        .into_response()
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -33,17 +26,13 @@ struct NewSubscription {
 /// `POST /_emulator/subscriptions` with `{"displayName": "…", "subscriptionId"?: "…"}`: adds
 /// a subscription to the tenant, with the bootstrap admin as its `Owner` (effective at once).
 pub(crate) async fn create_subscription(state: AppState, body: Bytes) -> Response {
-    let new: NewSubscription = match serde_json::from_slice(&body) {
+    let new: NewSubscription = match json_body(
+        &body,
+        "InvalidRequestBody",
+        r#"expected {"displayName": "…", "subscriptionId"?: "<guid>"}"#,
+    ) {
         Ok(n) => n,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestBody",
-                format!(
-                    "expected {{\"displayName\": \"…\", \"subscriptionId\"?: \"<guid>\"}}: {e}"
-                ),
-            );
-        }
+        Err(bad) => return bad.into_response(),
     };
     let name = new.display_name.trim();
     if name.is_empty() || name.len() > 64 {

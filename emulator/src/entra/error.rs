@@ -165,7 +165,15 @@ impl EntraError {
     fn parts(&self) -> (StatusCode, &'static str, u32, String) {
         use EntraError::*;
         let bad = StatusCode::BAD_REQUEST;
-        let unauthorized = StatusCode::UNAUTHORIZED;
+        // A failed client authentication: 401 `invalid_client`.
+        let client_auth = |code, description| {
+            (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                code,
+                description,
+            )
+        };
         match self {
             MissingParameter(p) => (
                 bad,
@@ -236,33 +244,25 @@ impl EntraError {
                 ),
             ),
             // Status is a guess (401, like the other invalid_client answers).
-            MissingCredential => (
-                unauthorized,
-                "invalid_client",
+            MissingCredential => client_auth(
                 7000216,
                 "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.".to_owned(),
             ),
-            InvalidSecret(app) => (
-                unauthorized,
-                "invalid_client",
+            InvalidSecret(app) => client_auth(
                 7000215,
                 format!(
                     "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{app}'."
                 ),
             ),
             // Status is a guess (401, like the other client-authentication failures).
-            ExpiredSecret(app) => (
-                unauthorized,
-                "invalid_client",
+            ExpiredSecret(app) => client_auth(
                 7000222,
                 format!(
                     "The provided client secret keys for app '{app}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
                 ),
             ),
             // Status and error value are guesses.
-            NoServicePrincipal { client_id, tenant } => (
-                unauthorized,
-                "invalid_client",
+            NoServicePrincipal { client_id, tenant } => client_auth(
                 7000229,
                 format!(
                     "The client application {client_id} is missing service principal in the tenant {tenant}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119"
@@ -324,17 +324,13 @@ impl EntraError {
             // Observed as 401 invalid_client with error_codes [70002, 50012]
             // (AzureAD/azure-activedirectory-library-for-python issue 79, 2017); the current
             // text was not found.
-            AssertionAudience => (
-                unauthorized,
-                "invalid_client",
+            AssertionAudience => client_auth(
                 70002,
                 "Error validating credentials. AADSTS50012: Client assertion audience claim does not match Realm issuer.".to_owned(),
             ),
             // Observed (AzureAD/microsoft-authentication-library-for-java issue 430); status
             // and error are guesses.
-            AssertionSubject => (
-                unauthorized,
-                "invalid_client",
+            AssertionSubject => client_auth(
                 50048,
                 "Subject must match the issuer claim in the client assertion.".to_owned(),
             ),
@@ -344,9 +340,7 @@ impl EntraError {
             AssertionKeyNotFound {
                 thumbprint,
                 client_id,
-            } => (
-                unauthorized,
-                "invalid_client",
+            } => client_auth(
                 700027,
                 format!(
                     "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., {}Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/{client_id}']",
@@ -364,9 +358,7 @@ impl EntraError {
                 thumbprint,
                 start,
                 end,
-            } => (
-                unauthorized,
-                "invalid_client",
+            } => client_auth(
                 700027,
                 format!(
                     "The certificate with identifier used to sign the client assertion is expired on application. [Reason - The key used is expired., Thumbprint of key used by client: '{thumbprint}', Found key 'Start={}, End={}']",
@@ -382,9 +374,7 @@ impl EntraError {
                 start,
                 end,
                 client_id,
-            } => (
-                unauthorized,
-                "invalid_client",
+            } => client_auth(
                 700027,
                 format!(
                     "Client assertion failed signature validation. [Reason - Key was found, but use of the key to verify the signature failed., Thumbprint of key used by client: '{thumbprint}', Found key 'Start={}, End={}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'.]",
@@ -395,9 +385,7 @@ impl EntraError {
             // Observed 2024–2025 (AzureAD/microsoft-authentication-library-for-java issue 984;
             // Azure/login issues 180 and 372 for federated tokens); "valid from" is 1970 when
             // there is no `nbf`. Status a guess (invalid_client answers are 401).
-            AssertionLifetime { now, nbf, exp } => (
-                unauthorized,
-                "invalid_client",
+            AssertionLifetime { now, nbf, exp } => client_auth(
                 700024,
                 format!(
                     "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
@@ -422,9 +410,7 @@ impl EntraError {
                 ),
             ),
             // Observed (Azure/azure-workload-identity issue 1200); status a guess.
-            FederatedIssuer(issuer) => (
-                unauthorized,
-                "invalid_client",
+            FederatedIssuer(issuer) => client_auth(
                 700211,
                 format!(
                     "No matching federated identity record found for presented assertion issuer '{issuer}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
@@ -433,43 +419,33 @@ impl EntraError {
             // Text observed (MicrosoftDocs/azure-docs issue 90276, 2022; arsenvlad's
             // entra-cross-tenant-app-fic failure list, 2024) and documented on the workload
             // identity considerations page; status and `error` a guess, as its neighbours.
-            EntraIssuedAssertion => (
-                unauthorized,
-                "invalid_client",
+            EntraIssuedAssertion => client_auth(
                 700222,
                 "AAD-issued tokens may not be used for federated identity flows.".to_owned(),
             ),
             // Observed, 2025 wording (Azure/login issue 482, dotnet/maui issue 31978).
-            FederatedSubject(subject) => (
-                unauthorized,
-                "invalid_client",
+            FederatedSubject(subject) => client_auth(
                 700213,
                 format!(
                     "No matching federated identity record found for presented assertion subject '{subject}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
                 ),
             ),
             // Observed (Azure/login issue 515, 2025).
-            FederatedSubjectCase(subject) => (
-                unauthorized,
-                "invalid_client",
+            FederatedSubjectCase(subject) => client_auth(
                 7002138,
                 format!(
                     "No matching federated identity record found for presented assertion subject '{subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation. See breaking change notification and remediation at: https://learn.microsoft.com/en-us/entra/identity-platform/reference-breaking-changes#august-2024."
                 ),
             ),
             // Observed (a test fixture copying a real response; several reports of the code).
-            FederatedAudience(audience) => (
-                unauthorized,
-                "invalid_client",
+            FederatedAudience(audience) => client_auth(
                 700212,
                 format!(
                     "No matching federated identity record found for presented assertion audience '{audience}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
                 ),
             ),
             // Observed (Azure/azure-workload-identity issue 1232); status a guess.
-            IssuerKeyNotFound { identifier, issuer } => (
-                unauthorized,
-                "invalid_client",
+            IssuerKeyNotFound { identifier, issuer } => client_auth(
                 7000272,
                 format!(
                     "The certificate with identifier {identifier} used to sign the federated credential could not be found in the metadata of identity provider {issuer}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token."

@@ -5,8 +5,8 @@ mod assertion;
 mod cae;
 mod error;
 
-use axum::extract::{Path, Query};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{MatchedPath, Path, Query};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -227,24 +227,20 @@ fn authenticate(app: &Application, secret: &str, now: OffsetDateTime) -> Result<
     })
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`.
-pub(crate) async fn token_v2(
+/// `POST /{tenant}/oauth2/v2.0/token` and (v1) `POST /{tenant}/oauth2/token`.
+pub(crate) async fn token_endpoint(
     state: AppState,
+    route: MatchedPath,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(&state, &tenant, &headers, &body, Endpoint::V2).await
-}
-
-/// `POST /{tenant}/oauth2/token`.
-pub(crate) async fn token_v1(
-    state: AppState,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    token(&state, &tenant, &headers, &body, Endpoint::V1).await
+    let endpoint = if is_v2(&route) {
+        Endpoint::V2
+    } else {
+        Endpoint::V1
+    };
+    token(&state, &tenant, &headers, &body, endpoint).await
 }
 
 async fn token(
@@ -529,129 +525,187 @@ fn discovery_tenant(state: &AppState, raw: &str) -> Result<(String, String), Ent
 /// A discovery answer with the headers Entra sends: caching, CORS and a request id (which
 /// MSAL logs).
 fn discovery_response(doc: Value) -> Response {
-    let mut r = axum::Json(doc).into_response();
-    let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&Uuid::new_v4().to_string()) {
-        h.insert("x-ms-request-id", v);
+    (
+        [
+            (REQUEST_ID, Uuid::new_v4().to_string()),
+            (header::CACHE_CONTROL, "max-age=86400, private".to_owned()),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+            (
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, OPTIONS".to_owned(),
+            ),
+        ],
+        axum::Json(doc),
+    )
+        .into_response()
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
+
+/// Answers a discovery request for `tenant` with `document(state, path tenant, issuer
+/// tenant)`, or in Entra's error envelope when the tenant is not one this emulator serves.
+fn discovery(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    document: impl FnOnce(String, String) -> Value,
+) -> Response {
+    match discovery_tenant(state, tenant) {
+        Ok((path, issuer_tenant)) => discovery_response(document(path, issuer_tenant)),
+        Err(e) => discovery_error(state, headers, e),
     }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=86400, private"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, OPTIONS"),
-    );
-    r
 }
 
-/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
-pub(crate) async fn openid_configuration_v2(
+/// What the v1 and v2 OpenID configurations differ in; [`openid_document`] lays out
+/// the rest, in Entra's key order.
+struct OpenIdFlavour {
+    /// Tenant URL on this emulator (`{base}/{tenant}`).
+    tenant_url: String,
+    /// `oauth2/v2.0` or `oauth2`.
+    oauth: &'static str,
+    jwks_uri: String,
+    response_types: &'static [&'static str],
+    scopes: &'static [&'static str],
+    issuer: String,
+    /// Keys right after `issuer`.
+    after_issuer: Vec<(&'static str, Value)>,
+    /// `claims_supported`, separated by spaces.
+    claims: &'static str,
+    /// Keys right after `claims_supported`.
+    after_claims: Vec<(&'static str, Value)>,
+}
+
+fn openid_document(f: OpenIdFlavour) -> Value {
+    let endpoint = |name: &str| Value::String(format!("{}/{}/{name}", f.tenant_url, f.oauth));
+    let mut doc = serde_json::Map::new();
+    let mut put = |key: &str, value: Value| {
+        doc.insert(key.to_owned(), value);
+    };
+    put("token_endpoint", endpoint("token"));
+    put(
+        "token_endpoint_auth_methods_supported",
+        json!([
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic"
+        ]),
+    );
+    put("jwks_uri", json!(f.jwks_uri));
+    put(
+        "response_modes_supported",
+        json!(["query", "fragment", "form_post"]),
+    );
+    put("subject_types_supported", json!(["pairwise"]));
+    put("id_token_signing_alg_values_supported", json!(["RS256"]));
+    put("response_types_supported", json!(f.response_types));
+    put("scopes_supported", json!(f.scopes));
+    put("issuer", json!(f.issuer));
+    for (key, value) in f.after_issuer {
+        put(key, value);
+    }
+    put("authorization_endpoint", endpoint("authorize"));
+    put("device_authorization_endpoint", endpoint("devicecode"));
+    put("http_logout_supported", json!(true));
+    put("frontchannel_logout_supported", json!(true));
+    put("end_session_endpoint", endpoint("logout"));
+    put(
+        "claims_supported",
+        json!(f.claims.split(' ').collect::<Vec<_>>()),
+    );
+    for (key, value) in f.after_claims {
+        put(key, value);
+    }
+    put(
+        "kerberos_endpoint",
+        json!(format!("{}/kerberos", f.tenant_url)),
+    );
+    put("tenant_region_scope", json!("WW"));
+    put("cloud_instance_name", json!("microsoftonline.com"));
+    put("cloud_graph_host_name", json!("graph.windows.net"));
+    put("msgraph_host", json!("graph.microsoft.com"));
+    put("rbac_url", json!("https://pas.windows.net"));
+    Value::Object(doc)
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration` and (v1)
+/// `GET /{tenant}/.well-known/openid-configuration`.
+pub(crate) async fn openid_configuration(
     state: AppState,
+    route: MatchedPath,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let (path, issuer_tenant) = match discovery_tenant(&state, &tenant) {
-        Ok(t) => t,
-        Err(e) => return discovery_error(&state, &headers, e),
-    };
-    let b = format!("{}/{path}", request_base(&state, &headers));
-    discovery_response(json!({
-        "token_endpoint": format!("{b}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{b}/discovery/v2.0/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0"),
-        "request_uri_parameter_supported": false,
-        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": format!("{b}/oauth2/v2.0/authorize"),
-        "device_authorization_endpoint": format!("{b}/oauth2/v2.0/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{b}/oauth2/v2.0/logout"),
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
-        "kerberos_endpoint": format!("{b}/kerberos"),
-        "tenant_region_scope": "WW",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }))
-}
-
-/// `GET /{tenant}/.well-known/openid-configuration` (v1).
-pub(crate) async fn openid_configuration_v1(
-    state: AppState,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (path, issuer_tenant) = match discovery_tenant(&state, &tenant) {
-        Ok(t) => t,
-        Err(e) => return discovery_error(&state, &headers, e),
-    };
     let base = request_base(&state, &headers);
-    let b = format!("{base}/{path}");
-    discovery_response(json!({
-        "token_endpoint": format!("{b}/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{base}/common/discovery/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
-        "scopes_supported": ["openid"],
-        "issuer": format!("https://sts.windows.net/{issuer_tenant}/"),
-        "microsoft_multi_refresh_token": true,
-        "authorization_endpoint": format!("{b}/oauth2/authorize"),
-        "device_authorization_endpoint": format!("{b}/oauth2/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{b}/oauth2/logout"),
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "email", "given_name", "family_name", "nickname"],
-        "check_session_iframe": format!("{b}/oauth2/checksession"),
-        "userinfo_endpoint": format!("{b}/openid/userinfo"),
-        "kerberos_endpoint": format!("{b}/kerberos"),
-        "tenant_region_scope": "WW",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }))
+    let v2 = is_v2(&route);
+    discovery(&state, &tenant, &headers, |path, issuer_tenant| {
+        let tenant_url = format!("{base}/{path}");
+        openid_document(if v2 {
+            OpenIdFlavour {
+                jwks_uri: format!("{tenant_url}/discovery/v2.0/keys"),
+                oauth: "oauth2/v2.0",
+                response_types: &["code", "id_token", "code id_token", "id_token token"],
+                scopes: &["openid", "profile", "email", "offline_access"],
+                issuer: format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0"),
+                after_issuer: vec![
+                    ("request_uri_parameter_supported", json!(false)),
+                    (
+                        "userinfo_endpoint",
+                        json!("https://graph.microsoft.com/oidc/userinfo"),
+                    ),
+                ],
+                claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr nonce preferred_username name tid ver at_hash c_hash email",
+                after_claims: vec![],
+                tenant_url,
+            }
+        } else {
+            OpenIdFlavour {
+                jwks_uri: format!("{base}/common/discovery/keys"),
+                oauth: "oauth2",
+                response_types: &[
+                    "code",
+                    "id_token",
+                    "code id_token",
+                    "token id_token",
+                    "token",
+                ],
+                scopes: &["openid"],
+                issuer: format!("https://sts.windows.net/{issuer_tenant}/"),
+                after_issuer: vec![("microsoft_multi_refresh_token", json!(true))],
+                claims: "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name msgraph_host aud exp iat auth_time acr amr nonce email given_name family_name nickname",
+                after_claims: vec![
+                    (
+                        "check_session_iframe",
+                        json!(format!("{tenant_url}/oauth2/checksession")),
+                    ),
+                    (
+                        "userinfo_endpoint",
+                        json!(format!("{tenant_url}/openid/userinfo")),
+                    ),
+                ],
+                tenant_url,
+            }
+        })
+    })
 }
 
-/// `GET /{tenant}/discovery/v2.0/keys`.
-pub(crate) async fn jwks_v2(
+/// `GET /{tenant}/discovery/v2.0/keys` and (v1; `common` is what v1 discovery points at)
+/// `GET /{tenant}/discovery/keys`.
+pub(crate) async fn jwks(
     state: AppState,
+    route: MatchedPath,
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match discovery_tenant(&state, &tenant) {
-        Ok((_, issuer_tenant)) => {
-            let issuer = format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0");
-            discovery_response(state.keys.jwks(Some(&issuer)))
-        }
-        Err(e) => discovery_error(&state, &headers, e),
-    }
+    let v2 = is_v2(&route);
+    discovery(&state, &tenant, &headers, |_, issuer_tenant| {
+        let issuer = format!("https://login.microsoftonline.com/{issuer_tenant}/v2.0");
+        state.keys.jwks(v2.then_some(issuer.as_str()))
+    })
 }
 
-/// `GET /{tenant}/discovery/keys` (v1; `common` is what v1 discovery points at).
-pub(crate) async fn jwks_v1(
-    state: AppState,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    match discovery_tenant(&state, &tenant) {
-        Ok(_) => discovery_response(state.keys.jwks(None)),
-        Err(e) => discovery_error(&state, &headers, e),
-    }
+/// Whether a token or discovery route is the v2 one (`…/v2.0/…`).
+fn is_v2(route: &MatchedPath) -> bool {
+    route.as_str().contains("/v2.0/")
 }
 
 /// Query of MSAL's instance discovery.

@@ -150,58 +150,25 @@ impl FaultSpec {
         }
     }
 
-    /// Only requests to `service`.
-    pub fn service(mut self, service: Service) -> Self {
-        self.service = Some(service);
-        self
-    }
-
-    /// Only requests whose path matches `glob`.
-    pub fn path(mut self, glob: impl Into<String>) -> Self {
-        self.path = Some(glob.into());
-        self
-    }
-
-    /// Only requests with this method.
-    pub fn method(mut self, method: impl Into<String>) -> Self {
-        self.method = Some(method.into());
-        self
-    }
-
-    /// Fires on this share of matching requests.
-    pub fn rate(mut self, rate: f64) -> Self {
-        self.rate = rate;
-        self
-    }
-
-    /// Seed of the firing sequence.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Stops after `count` firings.
-    pub fn count(mut self, count: u64) -> Self {
-        self.count = Some(count);
-        self
-    }
-
-    /// Stops after `duration` on the emulator's clock.
-    pub fn duration(mut self, duration: Duration) -> Self {
-        self.duration = Some(duration);
-        self
-    }
-
-    /// `Retry-After` of the answer.
-    pub fn retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = Some(after);
-        self
-    }
-
-    /// Added delay (latency rules).
-    pub fn latency(mut self, latency: Duration) -> Self {
-        self.latency = Some(latency);
-        self
+    setters! {
+        /// Only requests to `service`.
+        service(service: Service) => service = Some(service);
+        /// Only requests whose path matches `glob`.
+        path(glob: impl Into<String>) => path = Some(glob.into());
+        /// Only requests with this method.
+        method(method: impl Into<String>) => method = Some(method.into());
+        /// Fires on this share of matching requests.
+        rate(rate: f64) => rate = rate;
+        /// Seed of the firing sequence.
+        seed(seed: u64) => seed = seed;
+        /// Stops after `count` firings.
+        count(count: u64) => count = Some(count);
+        /// Stops after `duration` on the emulator's clock.
+        duration(duration: Duration) => duration = Some(duration);
+        /// `Retry-After` of the answer.
+        retry_after(after: Duration) => retry_after = Some(after);
+        /// Added delay (latency rules).
+        latency(latency: Duration) => latency = Some(latency);
     }
 
     /// Checks the rule; the error says what is wrong in words fit for a 400 or a start-up

@@ -11,6 +11,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::OriginalUri;
 use axum::extract::Request;
+use axum::handler::Handler as _;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
@@ -141,35 +142,42 @@ fn table() -> Router<AppState> {
 fn entra_routes() -> Router<AppState> {
     Router::new()
         // Entra ID
-        .route("/{tenant}/oauth2/v2.0/token", post(entra::token_v2))
-        .route("/{tenant}/oauth2/token", post(entra::token_v1))
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token_endpoint))
+        .route("/{tenant}/oauth2/token", post(entra::token_endpoint))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(entra::openid_configuration_v2),
+            get(entra::openid_configuration),
         )
         .route(
             "/{tenant}/.well-known/openid-configuration",
-            get(entra::openid_configuration_v1),
+            get(entra::openid_configuration),
         )
-        .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks_v2))
-        .route("/{tenant}/discovery/keys", get(entra::jwks_v1))
+        .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks))
+        .route("/{tenant}/discovery/keys", get(entra::jwks))
         .route("/common/discovery/instance", get(entra::instance_discovery))
 }
 
 /// Microsoft Graph v1.0.
 fn graph_routes() -> Router<AppState> {
+    // An application or service principal (by object id or alternate key), and an
+    // application's federated credentials: the same handlers under several paths.
+    let object = || {
+        get(graph::get_object)
+            .patch(graph::update_object)
+            .delete(graph::delete_object)
+    };
+    let credentials = || get(graph::federated::collection).post(graph::federated::collection);
+    let credential = || {
+        get(graph::federated::item)
+            .patch(graph::federated::item)
+            .delete(graph::federated::item)
+    };
     Router::new()
-        // Microsoft Graph v1.0
         .route(
             "/v1.0/applications",
             get(graph::list_apps).post(graph::create_app),
         )
-        .route(
-            "/v1.0/applications/{id}",
-            get(graph::get_object)
-                .patch(graph::update_object)
-                .delete(graph::delete_object),
-        )
+        .route("/v1.0/applications/{id}", object())
         .route(
             "/v1.0/applications/{id}/addPassword",
             post(graph::add_password),
@@ -193,13 +201,11 @@ fn graph_routes() -> Router<AppState> {
         .route("/v1.0/{key}/owners/$ref", post(graph::owners::add))
         .route(
             "/v1.0/applications/{id}/federatedIdentityCredentials",
-            get(graph::federated::collection).post(graph::federated::collection),
+            credentials(),
         )
         .route(
             "/v1.0/applications/{id}/federatedIdentityCredentials/{fic}",
-            get(graph::federated::item)
-                .patch(graph::federated::item)
-                .delete(graph::federated::item),
+            credential(),
         )
         // `federatedIdentityCredentials(name='…')` (upsert by name)
         .route(
@@ -214,31 +220,16 @@ fn graph_routes() -> Router<AppState> {
             "/v1.0/servicePrincipals",
             get(graph::list_sps).post(graph::create_sp),
         )
-        .route(
-            "/v1.0/servicePrincipals/{id}",
-            get(graph::get_object)
-                .patch(graph::update_object)
-                .delete(graph::delete_object),
-        )
+        .route("/v1.0/servicePrincipals/{id}", object())
         // `applications(appId='…')` and `servicePrincipals(appId='…')`
-        .route(
-            "/v1.0/{key}",
-            get(graph::get_object)
-                .patch(graph::update_object)
-                .delete(graph::delete_object),
-        )
+        .route("/v1.0/{key}", object())
         .route("/v1.0/{key}/addPassword", post(graph::add_password))
         .route("/v1.0/{key}/removePassword", post(graph::remove_password))
         .route("/v1.0/{key}/addKey", post(graph::add_key))
-        .route(
-            "/v1.0/{key}/federatedIdentityCredentials",
-            get(graph::federated::collection).post(graph::federated::collection),
-        )
+        .route("/v1.0/{key}/federatedIdentityCredentials", credentials())
         .route(
             "/v1.0/{key}/federatedIdentityCredentials/{fic}",
-            get(graph::federated::item)
-                .patch(graph::federated::item)
-                .delete(graph::federated::item),
+            credential(),
         )
         .route("/v1.0/{key}/removeKey", post(graph::remove_key))
         .route(
@@ -411,7 +402,27 @@ fn portal_routes() -> Router<AppState> {
 /// `/subscriptions/…` and `/providers/…`: ARM's, but for custom metrics ingestion
 /// (`POST {resourceId}/metrics`), which the catalog tells apart and which answers with ARM's
 /// headers too.
-async fn arm_paths(
+async fn arm_paths(state: AppState, request: Request) -> Response {
+    #[cfg(feature = "monitor")]
+    if is_custom_metrics(&request) {
+        return custom_metrics.call(request, state).await;
+    }
+    arm::dispatch.call(request, state).await
+}
+
+/// Whether the catalog gives the request, by the path as sent, to custom metrics.
+#[cfg(feature = "monitor")]
+fn is_custom_metrics(request: &Request) -> bool {
+    let path = match request.extensions().get::<OriginalUri>() {
+        Some(OriginalUri(sent)) => sent.path(),
+        None => request.uri().path(),
+    };
+    Api::of(request.method(), path) == Api::CustomMetrics
+}
+
+/// Custom metrics ingestion, with ARM's headers.
+#[cfg(feature = "monitor")]
+async fn custom_metrics(
     state: AppState,
     method: Method,
     OriginalUri(uri): OriginalUri,
@@ -419,12 +430,8 @@ async fn arm_paths(
     bearer: Bearer,
     body: Bytes,
 ) -> Response {
-    #[cfg(feature = "monitor")]
-    if Api::of(&method, uri.path()) == Api::CustomMetrics {
-        let response = monitor::custom_metrics::ingest(&state, uri.path(), &bearer, &headers, body);
-        return arm::with_arm_headers(response, &state, &method, uri.path(), &headers);
-    }
-    arm::dispatch(state, method, OriginalUri(uri), headers, bearer, body).await
+    let response = monitor::custom_metrics::ingest(&state, uri.path(), &bearer, &headers, body);
+    arm::with_arm_headers(response, &state, &method, uri.path(), &headers)
 }
 
 /// Unknown paths, answered in the envelope of the service the path belongs to.

@@ -481,27 +481,71 @@ pub struct EmulatorBuilder {
 }
 
 impl EmulatorBuilder {
-    /// Replaces the whole configuration.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
+    setters! {
+        /// Replaces the whole configuration.
+        config(config: Config) => config = config;
+        /// The emulated tenant id.
+        tenant_id(id: Uuid) => config.tenant_id = id;
+        /// The default subscription id.
+        subscription_id(id: Uuid) => config.subscription_id = id;
+        /// Lifetime of the tokens for clients that declare CAE capability `cp1` (24 hours unless
+        /// set here or by [`Self::token_lifetime`]).
+        cae_token_lifetime(lifetime: Duration) => config.cae_token_lifetime = lifetime;
+        /// How long after an application's creation its service principal cannot be created yet.
+        graph_replication(window: Duration) => config.graph_replication = window;
+        /// How long after a federated identity credential is created or changed token exchanges
+        /// still answer AADSTS70021 (none by default).
+        federated_credential_propagation(delay: Duration) =>
+            config.federated_credential_propagation = delay;
+        /// How long a new service principal stays invisible to ARM.
+        principal_replication(window: Duration) => config.principal_replication = window;
+        /// Most rows a Log Analytics or Application Insights query returns before the result is
+        /// truncated with a partial error (default 500,000, the service's limit).
+        query_row_limit(rows: usize) => config.query_row_limit = rows;
+        /// Requires `token` on the control API (`/_emulator/*` but health), as `--admin-token`
+        /// does; needed to bind anything but a loopback address. A token shorter than
+        /// [`MIN_ADMIN_TOKEN_LEN`](crate::config::MIN_ADMIN_TOKEN_LEN) characters, or with
+        /// spaces or non-ASCII characters, makes [`start`](Self::start) fail.
+        admin_token(token: impl Into<String>) => config.admin_token = Some(Secret::new(token));
+        /// Persists state in `dir` (created when missing), loading what is there: the same as
+        /// the binary's `--data-dir`. The state is flushed when the emulator is dropped.
+        data_dir(dir: impl Into<PathBuf>) => config.data_dir = Some(dir.into());
+        /// Sets up the tenant `seed` declares at start, after the bootstrap, as `--seed` does
+        /// (see [`crate::seed`]); [`start`](Self::start) fails with [`StartError::Seed`] when
+        /// the emulator refuses something in it. With [`data_dir`](Self::data_dir), only a new
+        /// data directory is seeded.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        /// use entra_emulator::seed::{Application, ClientSecret, Seed};
+        /// let mut app = Application::new("ci-app");
+        /// app.secrets.push(ClientSecret::new("ci-secret-value"));
+        /// let emulator = entra_emulator::Emulator::builder()
+        ///     .seed(Seed::new().application(app))
+        ///     .start()
+        ///     .await?;
+        /// # drop(emulator);
+        /// # Ok(()) }
+        /// ```
+        seed(seed: crate::seed::Seed) => config.seed = Some(seed);
+        /// The resource the caller runs on for the managed identity endpoints (as
+        /// `PUT /_emulator/managed-identity` sets it at run time): its system-assigned identity
+        /// is served when a request names none.
+        managed_identity_host(resource_id: impl Into<String>) =>
+            config.managed_identity_host = Some(resource_id.into());
+        /// Most connections served at once (default 512); more wait in the listen backlog.
+        max_connections(max: usize) => config.max_connections = max;
+        /// How long a connection may go without delivering a complete request head, after it
+        /// opens or (HTTP/1.1) after its previous response, before it is closed (default 30 s).
+        header_read_timeout(timeout: Duration) => config.header_read_timeout = timeout;
+        /// Signs tokens with this key instead of the process-wide generated one.
+        signing_key(key: Arc<SigningKey>) => signing_key = Some(key);
     }
 
     /// Serves HTTPS with a generated certificate (the CA PEM is in [`Emulator::ca_cert_pem`]).
     pub fn https(mut self) -> Self {
         self.config.tls = TlsMode::SelfSigned { extra_sans: vec![] };
-        self
-    }
-
-    /// The emulated tenant id.
-    pub fn tenant_id(mut self, id: Uuid) -> Self {
-        self.config.tenant_id = id;
-        self
-    }
-
-    /// The default subscription id.
-    pub fn subscription_id(mut self, id: Uuid) -> Self {
-        self.config.subscription_id = id;
         self
     }
 
@@ -516,26 +560,6 @@ impl EmulatorBuilder {
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.config.token_lifetime = lifetime;
         self.config.cae_token_lifetime = lifetime;
-        self
-    }
-
-    /// Lifetime of the tokens for clients that declare CAE capability `cp1` (24 hours unless
-    /// set here or by [`Self::token_lifetime`]).
-    pub fn cae_token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.config.cae_token_lifetime = lifetime;
-        self
-    }
-
-    /// How long after an application's creation its service principal cannot be created yet.
-    pub fn graph_replication(mut self, window: Duration) -> Self {
-        self.config.graph_replication = window;
-        self
-    }
-
-    /// How long after a federated identity credential is created or changed token exchanges
-    /// still answer AADSTS70021 (none by default).
-    pub fn federated_credential_propagation(mut self, delay: Duration) -> Self {
-        self.config.federated_credential_propagation = delay;
         self
     }
 
@@ -561,28 +585,6 @@ impl EmulatorBuilder {
         self
     }
 
-    /// How long a new service principal stays invisible to ARM.
-    pub fn principal_replication(mut self, window: Duration) -> Self {
-        self.config.principal_replication = window;
-        self
-    }
-
-    /// Most rows a Log Analytics or Application Insights query returns before the result is
-    /// truncated with a partial error (default 500,000, the service's limit).
-    pub fn query_row_limit(mut self, rows: usize) -> Self {
-        self.config.query_row_limit = rows;
-        self
-    }
-
-    /// Requires `token` on the control API (`/_emulator/*` but health), as `--admin-token`
-    /// does; needed to bind anything but a loopback address. A token shorter than
-    /// [`MIN_ADMIN_TOKEN_LEN`](crate::config::MIN_ADMIN_TOKEN_LEN) characters, or with
-    /// spaces or non-ASCII characters, makes [`start`](Self::start) fail.
-    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
-        self.config.admin_token = Some(Secret::new(token));
-        self
-    }
-
     /// Also answers requests naming the host `name` (or, as `*.domain`, any one label under
     /// `domain`), as `--allowed-host` does. Loopback names and IP addresses are always
     /// answered; other names are refused with 421 (a defence against DNS rebinding).
@@ -591,66 +593,9 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Persists state in `dir` (created when missing), loading what is there: the same as
-    /// the binary's `--data-dir`. The state is flushed when the emulator is dropped.
-    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.config.data_dir = Some(dir.into());
-        self
-    }
-
-    /// Sets up the tenant `seed` declares at start, after the bootstrap, as `--seed` does
-    /// (see [`crate::seed`]); [`start`](Self::start) fails with [`StartError::Seed`] when
-    /// the emulator refuses something in it. With [`data_dir`](Self::data_dir), only a new
-    /// data directory is seeded.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use entra_emulator::seed::{Application, ClientSecret, Seed};
-    /// let mut app = Application::new("ci-app");
-    /// app.secrets.push(ClientSecret::new("ci-secret-value"));
-    /// let emulator = entra_emulator::Emulator::builder()
-    ///     .seed(Seed::new().application(app))
-    ///     .start()
-    ///     .await?;
-    /// # drop(emulator);
-    /// # Ok(()) }
-    /// ```
-    pub fn seed(mut self, seed: crate::seed::Seed) -> Self {
-        self.config.seed = Some(seed);
-        self
-    }
-
-    /// The resource the caller runs on for the managed identity endpoints (as
-    /// `PUT /_emulator/managed-identity` sets it at run time): its system-assigned identity
-    /// is served when a request names none.
-    pub fn managed_identity_host(mut self, resource_id: impl Into<String>) -> Self {
-        self.config.managed_identity_host = Some(resource_id.into());
-        self
-    }
-
-    /// Most connections served at once (default 512); more wait in the listen backlog.
-    pub fn max_connections(mut self, max: usize) -> Self {
-        self.config.max_connections = max;
-        self
-    }
-
-    /// How long a connection may go without delivering a complete request head, after it
-    /// opens or (HTTP/1.1) after its previous response, before it is closed (default 30 s).
-    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = timeout;
-        self
-    }
-
     /// Installs a fault injection rule at start (and again on every reset).
     pub fn fault(mut self, rule: crate::faults::FaultSpec) -> Self {
         self.config.faults.push(rule);
-        self
-    }
-
-    /// Signs tokens with this key instead of the process-wide generated one.
-    pub fn signing_key(mut self, key: Arc<SigningKey>) -> Self {
-        self.signing_key = Some(key);
         self
     }
 
