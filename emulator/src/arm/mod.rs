@@ -37,7 +37,7 @@ pub(crate) use metadata::metadata_endpoints;
 use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::{percent_decode, request_base};
 
-use crate::rbac::Scope;
+use crate::rbac::{Plane, Scope};
 use crate::resources::ArmStore;
 use crate::services::AppState;
 use crate::token::TokenError;
@@ -258,6 +258,30 @@ impl Call<'_> {
         scope: &Scope,
     ) -> Result<(), ArmError> {
         access::require(store, &self.caller, action, scope, self.now)
+    }
+
+    /// Whether a list in the subscription may show everything (`action` granted there); else
+    /// whether it may show a part (any role within), or ARM's 403 naming `action`.
+    pub(crate) fn list_access(
+        &self,
+        store: &ArmStore,
+        action: &str,
+        sub_scope: &Scope,
+    ) -> Result<bool, ArmError> {
+        if self.allowed(store, action, sub_scope) {
+            return Ok(true);
+        }
+        if store
+            .authz
+            .has_access_within(&self.caller, sub_scope, Plane::Arm, self.now)
+        {
+            return Ok(false);
+        }
+        Err(ArmError::AuthorizationFailed {
+            principal: self.caller,
+            action: action.to_owned(),
+            scope: sub_scope.as_str().to_owned(),
+        })
     }
 
     /// The request body as a JSON object, or ARM's `InvalidRequestContent`.
