@@ -145,16 +145,9 @@ pub(crate) fn get(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     Ok(json(StatusCode::OK, &render(resource, true)))
 }
 
-/// Optional string member, or `InvalidRequestContent`.
+/// Optional top-level string member, or `InvalidRequestContent`.
 fn string_field(body: &Map<String, Value>, key: &str) -> Result<Option<String>, ArmError> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(ArmError::InvalidRequestContent(format!(
-            "Property '{key}' must be a string, not {}",
-            super::json_kind(other)
-        ))),
-    }
+    super::optional_string(body, key, "")
 }
 
 /// Optional `tags`: an object of strings.

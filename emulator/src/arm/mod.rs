@@ -302,6 +302,23 @@ impl Call<'_> {
     }
 }
 
+/// An optional string member of a body object (absent or null: `None`), or ARM's
+/// `InvalidRequestContent` naming it as `{prefix}{key}` (e.g. `properties.description`).
+pub(crate) fn optional_string(
+    object: &serde_json::Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) -> Result<Option<String>, ArmError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ArmError::InvalidRequestContent(format!(
+            "Property '{prefix}{key}' must be a string, not {}",
+            json_kind(other)
+        ))),
+    }
+}
+
 /// The JSON type name of a value, for error messages.
 pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
