@@ -145,13 +145,12 @@ impl AppState {
         if resource
             .resource_type
             .eq_ignore_ascii_case(USER_ASSIGNED_TYPE)
-        {
-            if let (Some(p), Some(c)) = (
+            && let (Some(p), Some(c)) = (
                 resource.guid_property("principalId"),
                 resource.guid_property("clientId"),
-            ) {
-                wanted.push((p, c, true));
-            }
+            )
+        {
+            wanted.push((p, c, true));
         }
         if let Some(p) = resource
             .identity
