@@ -216,8 +216,12 @@ pub(crate) fn render(type_text: &str, system: Option<(Uuid, Uuid)>, user: &[Atta
 
 /// The system-assigned principal id of a stored `identity`.
 pub(crate) fn system_principal(identity: &Value) -> Option<Uuid> {
-    identity
-        .get("principalId")
+    guid(identity, "principalId")
+}
+
+/// A field of a JSON object parsed as a GUID.
+fn guid(v: &Value, key: &str) -> Option<Uuid> {
+    v.get(key)
         .and_then(Value::as_str)
         .and_then(|s| Uuid::parse_str(s).ok())
 }
@@ -226,11 +230,6 @@ pub(crate) fn system_principal(identity: &Value) -> Option<Uuid> {
 pub(crate) fn attached(identity: &Value) -> Vec<Attached> {
     let Some(Value::Object(map)) = identity.get("userAssignedIdentities") else {
         return Vec::new();
-    };
-    let guid = |v: &Value, k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
     };
     map.iter()
         .filter_map(|(id, v)| {

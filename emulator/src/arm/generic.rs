@@ -9,8 +9,8 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::{ArmError, Call, Route, empty, json, known_subscription};
-use crate::rbac::{Plane, Scope};
-use crate::resources::{Resource, WORKSPACE_TYPE};
+use crate::rbac::Scope;
+use crate::resources::{ArmStore, Resource, WORKSPACE_TYPE};
 use crate::services::identities::fill_identity;
 pub(crate) use crate::services::resources::Address;
 use crate::services::resources::{
@@ -109,6 +109,20 @@ pub(crate) fn render(r: &Resource, with_properties: bool) -> Value {
     Value::Object(v)
 }
 
+/// Checks, in ARM's order, that the subscription exists, that the caller may do
+/// `{type}/{verb}` at `at`, and that the resource group exists.
+fn require_access(
+    call: &Call<'_>,
+    store: &ArmStore,
+    a: &Address,
+    verb: &str,
+    at: &str,
+) -> Result<(), ArmError> {
+    known_subscription(store, &a.subscription)?;
+    call.require(store, &format!("{}/{verb}", a.full_type()), &scope_of(at)?)?;
+    require_group(store, a)
+}
+
 fn list(items: impl Iterator<Item = Value>) -> Response {
     json(
         StatusCode::OK,
@@ -119,10 +133,8 @@ fn list(items: impl Iterator<Item = Value>) -> Response {
 /// `GET …/providers/{ns}/{type}/{name}`.
 pub(crate) fn get(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let store = call.state.arm();
-    known_subscription(&store, &a.subscription)?;
     let id = a.id();
-    call.require(&store, &format!("{}/read", a.full_type()), &scope_of(&id)?)?;
-    require_group(&store, a)?;
+    require_access(call, &store, a, "read", &id)?;
     let resource = store
         .resource(&id)
         .ok_or_else(|| ArmError::ResourceNotFound {
@@ -133,16 +145,9 @@ pub(crate) fn get(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     Ok(json(StatusCode::OK, &render(resource, true)))
 }
 
-/// Optional string member, or `InvalidRequestContent`.
+/// Optional top-level string member, or `InvalidRequestContent`.
 fn string_field(body: &Map<String, Value>, key: &str) -> Result<Option<String>, ArmError> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(ArmError::InvalidRequestContent(format!(
-            "Property '{key}' must be a string, not {}",
-            super::json_kind(other)
-        ))),
-    }
+    super::optional_string(body, key, "")
 }
 
 /// Optional `tags`: an object of strings.
@@ -221,10 +226,8 @@ pub(crate) fn put(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
 pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let body = call.json_body()?;
     let mut store = call.state.arm_mut();
-    known_subscription(&store, &a.subscription)?;
     let id = a.id();
-    call.require(&store, &format!("{}/write", a.full_type()), &scope_of(&id)?)?;
-    require_group(&store, a)?;
+    require_access(call, &store, a, "write", &id)?;
     let mut resource = store
         .resource(&id)
         .cloned()
@@ -270,14 +273,8 @@ pub(crate) fn patch(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> 
 /// `DELETE …/providers/{ns}/{type}/{name}`: 200 when deleted, 204 when absent.
 pub(crate) fn delete(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let mut store = call.state.arm_mut();
-    known_subscription(&store, &a.subscription)?;
     let id = a.id();
-    call.require(
-        &store,
-        &format!("{}/delete", a.full_type()),
-        &scope_of(&id)?,
-    )?;
-    require_group(&store, a)?;
+    require_access(call, &store, a, "delete", &id)?;
     let propagation = call.state.config.propagation;
     let deleted = store.delete_resource(&id, call.now, |name| propagation.delays(name.as_u128()));
     drop(store);
@@ -295,14 +292,8 @@ pub(crate) fn delete(call: &Call<'_>, a: &Address) -> Result<Response, ArmError>
 /// `GET …/providers/{ns}/{type}` (or a child collection of a resource).
 pub(crate) fn list_of_type(call: &Call<'_>, a: &Address) -> Result<Response, ArmError> {
     let store = call.state.arm();
-    known_subscription(&store, &a.subscription)?;
     let parent = a.parent_id().unwrap_or_else(|| a.group_id());
-    call.require(
-        &store,
-        &format!("{}/read", a.full_type()),
-        &scope_of(&parent)?,
-    )?;
-    require_group(&store, a)?;
+    require_access(call, &store, a, "read", &parent)?;
     if a.parent_id().is_some() && store.resource(&parent).is_none() {
         let name = a.names.last().cloned().unwrap_or_default();
         return Err(ArmError::ParentResourceNotFound(name));
@@ -344,18 +335,7 @@ pub(crate) fn list_in_subscription(call: &Call<'_>, sub: &str) -> Result<Respons
     let store = call.state.arm();
     known_subscription(&store, sub)?;
     let sub_scope = scope_of(&format!("/subscriptions/{sub}"))?;
-    let all = call.allowed(&store, ACTION, &sub_scope);
-    if !all
-        && !store
-            .authz
-            .has_access_within(&call.caller, &sub_scope, Plane::Arm, call.now)
-    {
-        return Err(ArmError::AuthorizationFailed {
-            principal: call.caller,
-            action: ACTION.to_owned(),
-            scope: sub_scope.as_str().to_owned(),
-        });
-    }
+    let all = call.list_access(&store, ACTION, &sub_scope)?;
     let group_allowed = |r: &Resource| {
         let group = Scope::parse(&r.id).ok().and_then(|s| {
             Scope::parse(&format!(

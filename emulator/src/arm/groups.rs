@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::generic::tags_field;
 use super::{ArmError, Call, empty, json, known_subscription, regions};
-use crate::rbac::{Plane, Scope};
+use crate::rbac::Scope;
 use crate::resources::{ArmStore, ResourceGroup};
 use crate::services::groups::{GroupFields, group_scope};
 use crate::wire::arm as wire;
@@ -49,18 +49,7 @@ pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
     let id = known_subscription(&store, sub)?;
     let sub_scope =
         Scope::subscription(sub).map_err(|_| ArmError::InvalidSubscriptionId(sub.to_owned()))?;
-    let all = call.allowed(&store, READ, &sub_scope);
-    if !all
-        && !store
-            .authz
-            .has_access_within(&call.caller, &sub_scope, Plane::Arm, call.now)
-    {
-        return Err(ArmError::AuthorizationFailed {
-            principal: call.caller,
-            action: READ.to_owned(),
-            scope: sub_scope.as_str().to_owned(),
-        });
-    }
+    let all = call.list_access(&store, READ, &sub_scope)?;
     let mut groups = store
         .groups(&id)
         .filter(|g| {

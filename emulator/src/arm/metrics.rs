@@ -80,26 +80,26 @@ impl Aggregation {
     }
 }
 
-/// Checks the caller's `action` at a resource scope and returns the resource.
-fn resource<'a>(
-    call: &Call<'_>,
-    store: &'a crate::resources::ArmStore,
-    scope: &str,
-    action: &str,
-) -> Result<&'a Resource, ArmError> {
+/// Checks the caller's `action` at a resource scope and returns (a copy of) the resource,
+/// releasing the ARM store before the telemetry store is read.
+fn resource(call: &Call<'_>, scope: &str, action: &str) -> Result<Resource, ArmError> {
+    let store = call.state.arm();
     let parsed = Scope::parse(scope).map_err(|_| ArmError::MissingSubscription)?;
     if let Some(sub) = parsed.subscription_id() {
-        crate::arm::known_subscription(store, sub)?;
+        crate::arm::known_subscription(&store, sub)?;
     }
-    call.require(store, action, &parsed)?;
+    call.require(&store, action, &parsed)?;
     if parsed.kind() != ScopeKind::Resource {
         // Metrics of subscriptions and groups are not modelled (a guess at ARM's answer).
         return Err(ArmError::MetricsBadRequest(format!(
             "The metrics API of the emulator serves resources only, not '{scope}'."
         )));
     }
-    require_exists(store, &parsed)?;
-    store.resource(scope).ok_or(ArmError::MissingSubscription)
+    require_exists(&store, &parsed)?;
+    store
+        .resource(scope)
+        .cloned()
+        .ok_or(ArmError::MissingSubscription)
 }
 
 fn localized(name: &str) -> Value {
@@ -108,9 +108,7 @@ fn localized(name: &str) -> Value {
 
 /// `{resourceId}/providers/Microsoft.Insights/metrics?...`.
 pub(crate) fn list(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
-    let arm = call.state.arm();
-    let res = resource(call, &arm, scope, "Microsoft.Insights/metrics/read")?.clone();
-    drop(arm);
+    let res = resource(call, scope, "Microsoft.Insights/metrics/read")?;
     let q = &call.query;
     let bad = |m: String| ArmError::MetricsBadRequest(m);
     let range: Interval = match q.get("timespan") {
@@ -475,15 +473,7 @@ fn availabilities() -> Value {
 
 /// `{resourceId}/providers/Microsoft.Insights/metricDefinitions[?metricnamespace=]`.
 pub(crate) fn definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
-    let arm = call.state.arm();
-    let res = resource(
-        call,
-        &arm,
-        scope,
-        "Microsoft.Insights/metricDefinitions/read",
-    )?
-    .clone();
-    drop(arm);
+    let res = resource(call, scope, "Microsoft.Insights/metricDefinitions/read")?;
     let namespace = call
         .query
         .get("metricnamespace")
@@ -520,15 +510,7 @@ pub(crate) fn definitions(call: &Call<'_>, scope: &str) -> Result<Response, ArmE
 /// `{resourceId}/providers/microsoft.insights/metricNamespaces`: the platform namespace and
 /// each custom one.
 pub(crate) fn namespaces(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
-    let arm = call.state.arm();
-    let res = resource(
-        call,
-        &arm,
-        scope,
-        "Microsoft.Insights/metricNamespaces/read",
-    )?
-    .clone();
-    drop(arm);
+    let res = resource(call, scope, "Microsoft.Insights/metricNamespaces/read")?;
     let entry = |name: &str, classification: &str, full: &str| {
         json!({
             "id": format!("{}/providers/microsoft.insights/metricNamespaces/{name}", res.id),

@@ -37,7 +37,7 @@ pub(crate) use metadata::metadata_endpoints;
 use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::{percent_decode, request_base};
 
-use crate::rbac::Scope;
+use crate::rbac::{Plane, Scope};
 use crate::resources::ArmStore;
 use crate::services::AppState;
 use crate::token::TokenError;
@@ -260,6 +260,30 @@ impl Call<'_> {
         access::require(store, &self.caller, action, scope, self.now)
     }
 
+    /// Whether a list in the subscription may show everything (`action` granted there); else
+    /// whether it may show a part (any role within), or ARM's 403 naming `action`.
+    pub(crate) fn list_access(
+        &self,
+        store: &ArmStore,
+        action: &str,
+        sub_scope: &Scope,
+    ) -> Result<bool, ArmError> {
+        if self.allowed(store, action, sub_scope) {
+            return Ok(true);
+        }
+        if store
+            .authz
+            .has_access_within(&self.caller, sub_scope, Plane::Arm, self.now)
+        {
+            return Ok(false);
+        }
+        Err(ArmError::AuthorizationFailed {
+            principal: self.caller,
+            action: action.to_owned(),
+            scope: sub_scope.as_str().to_owned(),
+        })
+    }
+
     /// The request body as a JSON object, or ARM's `InvalidRequestContent`.
     pub(crate) fn json_body(&self) -> Result<serde_json::Map<String, Value>, ArmError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
@@ -275,6 +299,23 @@ impl Call<'_> {
             ))),
             Err(e) => Err(ArmError::InvalidRequestContent(e.to_string())),
         }
+    }
+}
+
+/// An optional string member of a body object (absent or null: `None`), or ARM's
+/// `InvalidRequestContent` naming it as `{prefix}{key}` (e.g. `properties.description`).
+pub(crate) fn optional_string(
+    object: &serde_json::Map<String, Value>,
+    key: &str,
+    prefix: &str,
+) -> Result<Option<String>, ArmError> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ArmError::InvalidRequestContent(format!(
+            "Property '{prefix}{key}' must be a string, not {}",
+            json_kind(other)
+        ))),
     }
 }
 

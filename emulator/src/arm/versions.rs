@@ -56,41 +56,36 @@ pub(crate) fn check(route: &Route, version: &str) -> Result<(), ArmError> {
             supported,
         })
     };
+    let fixed = match route {
+        Route::RoleAssignments(_) | Route::RoleAssignment(..) => Some((
+            "roleAssignments",
+            "Microsoft.Authorization",
+            ROLE_ASSIGNMENTS,
+        )),
+        Route::RoleDefinitions(_) | Route::RoleDefinition(..) => Some((
+            "roleDefinitions",
+            "Microsoft.Authorization",
+            ROLE_DEFINITIONS,
+        )),
+        Route::Metrics(_) => Some(("metrics", "Microsoft.Insights", METRICS)),
+        Route::MetricDefinitions(_) => Some((
+            "metricDefinitions",
+            "Microsoft.Insights",
+            METRIC_DEFINITIONS,
+        )),
+        Route::MetricNamespaces(_) => {
+            Some(("metricNamespaces", "Microsoft.Insights", METRIC_NAMESPACES))
+        }
+        _ => None,
+    };
+    if let Some((resource_type, namespace, list)) = fixed {
+        return if listed(list, version) {
+            Ok(())
+        } else {
+            provider(resource_type, namespace, Some(list))
+        };
+    }
     match route {
-        Route::RoleAssignments(_) | Route::RoleAssignment(..) => {
-            if listed(ROLE_ASSIGNMENTS, version) {
-                Ok(())
-            } else {
-                provider(
-                    "roleAssignments",
-                    "Microsoft.Authorization",
-                    Some(ROLE_ASSIGNMENTS),
-                )
-            }
-        }
-        Route::RoleDefinitions(_) | Route::RoleDefinition(..) => {
-            if listed(ROLE_DEFINITIONS, version) {
-                Ok(())
-            } else {
-                provider(
-                    "roleDefinitions",
-                    "Microsoft.Authorization",
-                    Some(ROLE_DEFINITIONS),
-                )
-            }
-        }
-        Route::Metrics(_) | Route::MetricDefinitions(_) | Route::MetricNamespaces(_) => {
-            let (name, list) = match route {
-                Route::Metrics(_) => ("metrics", METRICS),
-                Route::MetricDefinitions(_) => ("metricDefinitions", METRIC_DEFINITIONS),
-                _ => ("metricNamespaces", METRIC_NAMESPACES),
-            };
-            if listed(list, version) {
-                Ok(())
-            } else {
-                provider(name, "Microsoft.Insights", Some(list))
-            }
-        }
         Route::Resource(a) | Route::ResourcesOfType(a) => {
             let known = providers::provider(&a.namespace)
                 .ok_or_else(|| ArmError::InvalidResourceNamespace(a.namespace.clone()))?;

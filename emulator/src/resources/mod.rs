@@ -98,8 +98,8 @@ pub(crate) struct Resource {
 }
 
 impl Resource {
-    /// The resource's `customerId` or `AppId` property parsed as a GUID.
-    fn guid_property(&self, name: &str) -> Option<Uuid> {
+    /// A property (`customerId`, `AppId`, `principalId`, …) parsed as a GUID.
+    pub(crate) fn guid_property(&self, name: &str) -> Option<Uuid> {
         self.properties
             .get(name)
             .and_then(Value::as_str)

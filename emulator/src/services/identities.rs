@@ -99,13 +99,12 @@ pub(crate) fn fill_identity(
         let found = store
             .resource(uid)
             .filter(|r| r.resource_type.eq_ignore_ascii_case(USER_ASSIGNED_TYPE));
-        let guid = |r: &Resource, k: &str| {
-            r.properties
-                .get(k)
-                .and_then(Value::as_str)
-                .and_then(|s| Uuid::parse_str(s).ok())
-        };
-        match found.and_then(|r| Some((guid(r, "principalId")?, guid(r, "clientId")?))) {
+        match found.and_then(|r| {
+            Some((
+                r.guid_property("principalId")?,
+                r.guid_property("clientId")?,
+            ))
+        }) {
             Some((principal_id, client_id)) => user.push(Attached {
                 id: uid.clone(),
                 principal_id,
@@ -146,17 +145,12 @@ impl AppState {
         if resource
             .resource_type
             .eq_ignore_ascii_case(USER_ASSIGNED_TYPE)
+            && let (Some(p), Some(c)) = (
+                resource.guid_property("principalId"),
+                resource.guid_property("clientId"),
+            )
         {
-            let guid = |k: &str| {
-                resource
-                    .properties
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .and_then(|s| Uuid::parse_str(s).ok())
-            };
-            if let (Some(p), Some(c)) = (guid("principalId"), guid("clientId")) {
-                wanted.push((p, c, true));
-            }
+            wanted.push((p, c, true));
         }
         if let Some(p) = resource
             .identity

@@ -217,6 +217,36 @@ fn offset_datetime(t: OffsetDateTime) -> String {
     format!("{}+00:00", z.trim_end_matches('Z'))
 }
 
+/// A workspace's server-owned properties: a PUT body's values for them are ignored.
+const WORKSPACE_OWNED: &[&str] = &[
+    "customerId",
+    "provisioningState",
+    "createdDate",
+    "modifiedDate",
+];
+
+/// An Application Insights component's server-owned properties.
+const COMPONENT_OWNED: &[&str] = &[
+    "ApplicationId",
+    "AppId",
+    "InstrumentationKey",
+    "ConnectionString",
+    "Name",
+    "CreationDate",
+    "TenantId",
+    "provisioningState",
+    "IngestionMode",
+];
+
+/// Adds the caller's `given` properties to `p`, but for the server-owned ones in `owned`.
+pub(crate) fn insert_given(p: &mut Map<String, Value>, given: Map<String, Value>, owned: &[&str]) {
+    for (k, v) in given {
+        if !owned.contains(&k.as_str()) {
+            p.insert(k, v);
+        }
+    }
+}
+
 /// Server-owned properties of the types the data planes read; the caller's values are kept
 /// for everything else. ARM's PUT and PATCH and the seed fill them alike.
 pub(crate) fn fill_properties(
@@ -252,18 +282,7 @@ pub(crate) fn fill_properties(
         p.insert("workspaceCapping".into(), json!({"dailyQuotaGb": -1.0}));
         p.insert("publicNetworkAccessForIngestion".into(), json!("Enabled"));
         p.insert("publicNetworkAccessForQuery".into(), json!("Enabled"));
-        for (k, v) in given {
-            if ![
-                "customerId",
-                "provisioningState",
-                "createdDate",
-                "modifiedDate",
-            ]
-            .contains(&k.as_str())
-            {
-                p.insert(k, v);
-            }
-        }
+        insert_given(&mut p, given, WORKSPACE_OWNED);
         p.insert(
             "createdDate".into(),
             kept("createdDate").unwrap_or_else(|| json!(now)),
@@ -309,22 +328,7 @@ pub(crate) fn fill_properties(
         p.insert("RetentionInDays".into(), json!(90));
         p.insert("publicNetworkAccessForIngestion".into(), json!("Enabled"));
         p.insert("publicNetworkAccessForQuery".into(), json!("Enabled"));
-        let owned = [
-            "ApplicationId",
-            "AppId",
-            "InstrumentationKey",
-            "ConnectionString",
-            "Name",
-            "CreationDate",
-            "TenantId",
-            "provisioningState",
-            "IngestionMode",
-        ];
-        for (k, v) in given {
-            if !owned.contains(&k.as_str()) {
-                p.insert(k, v);
-            }
-        }
+        insert_given(&mut p, given, COMPONENT_OWNED);
     } else if full_type.eq_ignore_ascii_case(USER_ASSIGNED_TYPE) {
         // Server-owned, in the order of a real answer (fixtures/azure/
         // cli_role_assignment_no_graph.json, api-version 2024-11-30; CLI-MI recording,
