@@ -4,7 +4,7 @@ use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -292,12 +292,7 @@ pub(super) fn get_app_impl(
         .as_deref()
         .is_some_and(|s| s.iter().any(|f| f.eq_ignore_ascii_case("keyCredentials")))
     {
-        let keys = app
-            .key_credentials
-            .iter()
-            .map(|k| render::key_credential(k, true))
-            .collect();
-        object.insert("keyCredentials".into(), Value::Array(keys));
+        object.insert("keyCredentials".into(), render::key_credentials(app, true));
     }
     if q.expand_owners {
         object.insert("owners".into(), owners::rendered(state, &dir, app));
@@ -336,19 +331,6 @@ pub(super) fn update_app_impl(
     if let Some(slot) = dir.app_mut(&app.id) {
         *slot = app;
     }
-    Ok(caller.ctx.no_content())
-}
-
-pub(super) fn delete_app_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let mut dir = state.directory_mut();
-    let id = find_app(&dir, key)?.id;
-    dir.delete_app(&id, caller.ctx.now)
-        .map_err(|_| GraphError::NotFound(id.to_string()))?;
     Ok(caller.ctx.no_content())
 }
 
@@ -424,16 +406,11 @@ pub(super) fn add_password_impl(
         .add_password(&id, display_name, start, end)
         .map_err(|_| GraphError::NotFound(id.to_string()))?;
     drop(dir);
-    let rendered = render::password_credential(&credential, Some(value.expose()));
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(format!("{METADATA}#microsoft.graph.passwordCredential")),
+    let body = with_context(
+        format!("{METADATA}#microsoft.graph.passwordCredential"),
+        render::password_credential(&credential, Some(value.expose())),
     );
-    if let Value::Object(fields) = rendered {
-        body.extend(fields);
-    }
-    let mut response = caller.ctx.json(StatusCode::OK, Value::Object(body));
+    let mut response = caller.ctx.json(StatusCode::OK, body);
     // Graph's addPassword answer carries this fixed `Location` (Azure/azure-cli
     // test_credential_reset recording, fixtures/azure/cli_role_app_credential_reset.json).
     response.headers_mut().insert(
@@ -451,13 +428,7 @@ pub(super) fn remove_password_impl(
 ) -> Result<Response, GraphError> {
     caller.require(WRITE_ROLES)?;
     let body = json_object(body)?;
-    let key_id = match body.get("keyId") {
-        Some(Value::String(s)) => {
-            Uuid::parse_str(s).map_err(|_| invalid_value("keyId", "PasswordCredential"))?
-        }
-        Some(_) => return Err(invalid_value("keyId", "PasswordCredential")),
-        None => return Err(required("keyId", "PasswordCredential")),
-    };
+    let key_id = required_uuid(&body, "keyId", "PasswordCredential")?;
     let mut dir = state.directory_mut();
     let id = find_app(&dir, key)?.id;
     match dir.remove_password(&id, &key_id) {
@@ -472,6 +443,8 @@ pub(super) fn remove_password_impl(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -246,15 +246,11 @@ pub(super) fn add_key_impl(
         app.key_credentials.push(credential.clone());
     }
     drop(dir);
-    let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(format!("{METADATA}#microsoft.graph.keyCredential")),
+    let body = with_context(
+        format!("{METADATA}#microsoft.graph.keyCredential"),
+        render::key_credential(&credential, false),
     );
-    if let Value::Object(fields) = render::key_credential(&credential, false) {
-        out.extend(fields);
-    }
-    Ok(caller.ctx.json(StatusCode::OK, Value::Object(out)))
+    Ok(caller.ctx.json(StatusCode::OK, body))
 }
 
 /// `POST /applications/{id}/removeKey`.
@@ -269,11 +265,7 @@ pub(super) fn remove_key_impl(
     let mut dir = state.directory_mut();
     let app = find_app(&dir, key)?;
     require_self_or_writer(caller, app)?;
-    let key_id = match body.get("keyId") {
-        Some(Value::String(s)) => Uuid::parse_str(s).map_err(|_| invalid_value("keyId", TY))?,
-        Some(_) => return Err(invalid_value("keyId", TY)),
-        None => return Err(required("keyId", TY)),
-    };
+    let key_id = required_uuid(&body, "keyId", TY)?;
     check_proof(app, proof_of(&body)?, now)?;
     if !app.key_credentials.iter().any(|k| k.key_id == key_id) {
         // A guess: Graph's answer for an unknown keyId was not found.

@@ -177,13 +177,7 @@ pub(crate) async fn create_sp(state: AppState, caller: Caller, body: Bytes) -> R
     ctx.respond((|| {
         caller.require(WRITE_ROLES)?;
         let body = json_object(&body)?;
-        let app_id = match body.get("appId") {
-            Some(Value::String(s)) => {
-                Uuid::parse_str(s).map_err(|_| invalid_value("appId", "ServicePrincipal"))?
-            }
-            Some(_) => return Err(invalid_value("appId", "ServicePrincipal")),
-            None => return Err(required("appId", "ServicePrincipal")),
-        };
+        let app_id = required_uuid(&body, "appId", "ServicePrincipal")?;
         let sp = state.create_service_principal(app_id, ctx.now, |sp| {
             sp.created_by_app_id = Uuid::parse_str(caller.claims.client_id()).ok();
             apply_sp_body(sp, body, true)
@@ -238,18 +232,5 @@ pub(super) fn update_sp_impl(
     if let Some(slot) = dir.sp_mut(&sp.id) {
         *slot = sp;
     }
-    Ok(caller.ctx.no_content())
-}
-
-pub(super) fn delete_sp_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let mut dir = state.directory_mut();
-    let id = find_sp(&dir, key)?.id;
-    dir.delete_sp(&id, caller.ctx.now)
-        .map_err(|_| GraphError::NotFound(id.to_string()))?;
     Ok(caller.ctx.no_content())
 }
