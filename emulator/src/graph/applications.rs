@@ -40,11 +40,7 @@ pub(super) fn apply_app_body(
 ) -> Result<(), GraphError> {
     const TY: &str = "Application";
     let template = render::application_template();
-    let mut next = app.clone();
-    for (key, value) in body {
-        if key.starts_with("@odata.") {
-            continue;
-        }
+    apply_all(app, body, |next, key, value| {
         match key.as_str() {
             "displayName" => match value {
                 Value::String(s) if !s.trim().is_empty() => next.display_name = s,
@@ -101,8 +97,9 @@ pub(super) fn apply_app_body(
             // PATCH replaces the whole collection (users of `Update-MgApplication` saw their
             // earlier certificate overwritten: microsoftgraph/msgraph-sdk-powershell issue 779).
             "keyCredentials" => {
+                // Not yet changed: a body names each property once.
                 next.key_credentials =
-                    key_credentials::parse_collection(&value, &app.key_credentials)?;
+                    key_credentials::parse_collection(&value, &next.key_credentials)?;
             }
             // Secrets are added with addPassword; an empty list (which the Azure CLI sends)
             // is accepted. The error wording is a guess.
@@ -126,9 +123,8 @@ pub(super) fn apply_app_body(
                 None => return Err(unknown_property(k, TY)),
             },
         }
-    }
-    *app = next;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `GET /v1.0/applications`.
@@ -161,43 +157,25 @@ pub(crate) async fn list_apps(
             }
             o
         };
-        let items: Vec<(u64, Map<String, Value>)> =
-            match q.filter.as_ref().and_then(|f| f.exact("appId")) {
-                // Index lookup for the most common filter.
-                Some(app_id) => Uuid::parse_str(app_id)
+        // Index lookup for the most common filter.
+        let indexed = q
+            .filter
+            .as_ref()
+            .and_then(|f| f.exact("appId"))
+            .map(|app_id| {
+                Uuid::parse_str(app_id)
                     .ok()
                     .and_then(|id| dir.app_by_app_id(&id))
-                    .filter(|a| q.after == 0 && a.deleted.is_none())
-                    .map(|a| (1, render(a)))
-                    .into_iter()
-                    .collect(),
-                None => {
-                    let matches = |a: &Application| {
-                        q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a)))
-                    };
-                    match q.order_by_name {
-                        Some(desc) => {
-                            let all = dir.apps_after(0).filter(|(_, a)| matches(a)).collect();
-                            order_by_name(all, |a| a.display_name.clone(), desc, q.after)
-                                .into_iter()
-                                .take(q.top + 1)
-                                .map(|(pos, a)| (pos, render(a)))
-                                .collect()
-                        }
-                        None => dir
-                            .apps_after(q.after)
-                            .filter(|(_, a)| matches(a))
-                            .take(q.top + 1)
-                            .map(|(seq, a)| (seq, render(a)))
-                            .collect(),
-                    }
-                }
-            };
-        let count = q.count.then(|| {
-            dir.apps_after(0)
-                .filter(|(_, a)| q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a))))
-                .count()
-        });
+                    .filter(|a| a.deleted.is_none())
+            });
+        let (items, count) = select_page(
+            &q,
+            indexed,
+            |seq| dir.apps_after(seq),
+            |a| q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a))),
+            |a| &a.display_name,
+            render,
+        );
         Ok(page(
             ctx,
             "/v1.0/applications",

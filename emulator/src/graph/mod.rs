@@ -79,15 +79,7 @@ impl Ctx {
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map_or_else(|| request_id.to_string(), str::to_owned);
         let now = state.clock.now();
-        let date = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
+        let date = crate::wire::graph::whole_seconds(now);
         Self {
             request_id,
             client_request_id,
@@ -283,6 +275,23 @@ fn string_list(value: &Value) -> Option<Vec<String>> {
             .collect(),
         _ => None,
     }
+}
+
+/// Applies each property of a POST/PATCH body (OData annotations aside) to a copy of
+/// `target` with `apply`, and keeps the copy only if every property applied.
+fn apply_all<T: Clone>(
+    target: &mut T,
+    body: Map<String, Value>,
+    mut apply: impl FnMut(&mut T, String, Value) -> Result<(), GraphError>,
+) -> Result<(), GraphError> {
+    let mut next = target.clone();
+    for (key, value) in body {
+        if !key.starts_with("@odata.") {
+            apply(&mut next, key, value)?;
+        }
+    }
+    *target = next;
+    Ok(())
 }
 
 /// Stores a client-set property; `null` drops it back to Graph's default.

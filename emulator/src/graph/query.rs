@@ -299,6 +299,44 @@ pub(super) fn select_only(
     Ok(object_query(raw, template, ty)?.select)
 }
 
+/// The page `q` asks of a collection and, with `$count`, how many objects match: `indexed`
+/// is what an index lookup found (`Some(None)`: nothing) when the filter allows one; else
+/// the objects that match come in creation order from `after(seq)` (or by display name),
+/// `top + 1` of them so that [`page`] knows whether more follow.
+pub(super) fn select_page<'a, T: 'a, I: Iterator<Item = (u64, &'a T)>>(
+    q: &ListQuery,
+    indexed: Option<Option<&'a T>>,
+    after: impl Fn(u64) -> I,
+    matches: impl Fn(&T) -> bool,
+    name: impl Fn(&T) -> &str,
+    render: impl Fn(&T) -> Map<String, Value>,
+) -> (Vec<(u64, Map<String, Value>)>, Option<usize>) {
+    let items = match (indexed, q.order_by_name) {
+        (Some(found), _) => found
+            .filter(|_| q.after == 0)
+            .map(|t| (1, render(t)))
+            .into_iter()
+            .collect(),
+        (None, Some(desc)) => {
+            let all = after(0).filter(|(_, t)| matches(t)).collect();
+            order_by_name(all, |t| name(t).to_owned(), desc, q.after)
+                .into_iter()
+                .take(q.top + 1)
+                .map(|(pos, t)| (pos, render(t)))
+                .collect()
+        }
+        (None, None) => after(q.after)
+            .filter(|(_, t)| matches(t))
+            .take(q.top + 1)
+            .map(|(seq, t)| (seq, render(t)))
+            .collect(),
+    };
+    let count = q
+        .count
+        .then(|| after(0).filter(|(_, t)| matches(t)).count());
+    (items, count)
+}
+
 /// Orders `items` by display name for `$orderby` (ties keep creation order) and numbers
 /// them by position, so that the skip token of a sorted page is a position.
 pub(super) fn order_by_name<T>(

@@ -167,6 +167,22 @@ pub(crate) fn service_principal(
     object(wire::ServicePrincipal::new(sp, app, *tenant))
 }
 
+/// The application object with its `@odata.type`, as a directory-object answer lists it.
+pub(crate) fn typed_application(app: &Application, publisher_domain: &str) -> Map<String, Value> {
+    typed("application", application(app, publisher_domain))
+}
+
+/// `object` led by `@odata.type` `#microsoft.graph.{kind}`.
+fn typed(kind: &str, object: Map<String, Value>) -> Map<String, Value> {
+    let mut o = Map::new();
+    o.insert(
+        "@odata.type".into(),
+        Value::from(format!("#microsoft.graph.{kind}")),
+    );
+    o.extend(object);
+    o
+}
+
 /// A service principal as a directory object (in `getByIds`, deleted items, owners): with
 /// its `@odata.type` first.
 pub(crate) fn typed_service_principal(
@@ -174,13 +190,7 @@ pub(crate) fn typed_service_principal(
     app: Option<&Application>,
     tenant: &Uuid,
 ) -> Map<String, Value> {
-    let mut o = Map::new();
-    o.insert(
-        "@odata.type".into(),
-        Value::from("#microsoft.graph.servicePrincipal"),
-    );
-    o.extend(service_principal(sp, app, tenant));
-    o
+    typed("servicePrincipal", service_principal(sp, app, tenant))
 }
 
 /// Keeps only the `$select`ed properties, in Graph's order.

@@ -34,11 +34,7 @@ pub(super) fn apply_sp_body(
 ) -> Result<(), GraphError> {
     const TY: &str = "ServicePrincipal";
     let template = render::service_principal_template();
-    let mut next = sp.clone();
-    for (key, value) in body {
-        if key.starts_with("@odata.") {
-            continue;
-        }
+    apply_all(sp, body, |next, key, value| {
         match key.as_str() {
             "appId" if creating => {}
             "accountEnabled" => match value {
@@ -58,9 +54,8 @@ pub(super) fn apply_sp_body(
             k if template.get(k).is_some() => return Err(read_only(k)),
             k => return Err(unknown_property(k, TY)),
         }
-    }
-    *sp = next;
-    Ok(())
+        Ok(())
+    })
 }
 
 pub(super) fn sp_response(
@@ -133,33 +128,15 @@ pub(crate) async fn list_sps(
             } if prop.eq_ignore_ascii_case("servicePrincipalNames") => Uuid::parse_str(v).ok(),
             _ => f.exact("appId").and_then(|v| Uuid::parse_str(v).ok()),
         });
-        let items: Vec<(u64, Map<String, Value>)> = match indexed {
-            Some(app_id) => dir
-                .sp_by_app_id(&app_id)
-                .filter(|s| q.after == 0 && matches(s))
-                .map(|s| (1, render(s)))
-                .into_iter()
-                .collect(),
-            None => match q.order_by_name {
-                Some(desc) => {
-                    let all = dir.sps_after(0).filter(|(_, s)| matches(s)).collect();
-                    order_by_name(all, |s| s.display_name.clone(), desc, q.after)
-                        .into_iter()
-                        .take(q.top + 1)
-                        .map(|(pos, s)| (pos, render(s)))
-                        .collect()
-                }
-                None => dir
-                    .sps_after(q.after)
-                    .filter(|(_, s)| matches(s))
-                    .take(q.top + 1)
-                    .map(|(seq, s)| (seq, render(s)))
-                    .collect(),
-            },
-        };
-        let count = q
-            .count
-            .then(|| dir.sps_after(0).filter(|(_, s)| matches(s)).count());
+        let indexed = indexed.map(|app_id| dir.sp_by_app_id(&app_id).filter(|s| matches(s)));
+        let (items, count) = select_page(
+            &q,
+            indexed,
+            |seq| dir.sps_after(seq),
+            matches,
+            |s| &s.display_name,
+            render,
+        );
         Ok(page(
             ctx,
             "/v1.0/servicePrincipals",
