@@ -153,10 +153,8 @@ pub(super) fn app_values<'a>(
     app: &'a Application,
 ) -> impl Fn(&str) -> Option<odata::Value<'a>> + 'a {
     move |p: &str| {
-        Some(match p.to_ascii_lowercase().as_str() {
-            "id" => odata::Value::Str(Cow::Owned(app.id.to_string())),
-            "appid" => odata::Value::Str(Cow::Owned(app.app_id.to_string())),
-            "displayname" => odata::Value::Str(Cow::Borrowed(&app.display_name)),
+        let p = p.to_ascii_lowercase();
+        Some(match p.as_str() {
             "signinaudience" => odata::Value::Str(Cow::Borrowed(&app.sign_in_audience)),
             "identifieruris" => odata::Value::List(
                 app.identifier_uris
@@ -164,8 +162,7 @@ pub(super) fn app_values<'a>(
                     .map(|u| Cow::Borrowed(u.as_str()))
                     .collect(),
             ),
-            "tags" => odata::Value::List(prop_strings(&app.props, "tags")),
-            _ => return None,
+            _ => return shared_value(&p, app.id, app.app_id, &app.display_name, &app.props),
         })
     }
 }
@@ -188,10 +185,8 @@ pub(super) fn sp_values<'a>(
     dir: &'a Directory,
 ) -> impl Fn(&str) -> Option<odata::Value<'a>> + 'a {
     move |p: &str| {
-        Some(match p.to_ascii_lowercase().as_str() {
-            "id" => odata::Value::Str(Cow::Owned(sp.id.to_string())),
-            "appid" => odata::Value::Str(Cow::Owned(sp.app_id.to_string())),
-            "displayname" => odata::Value::Str(Cow::Borrowed(&sp.display_name)),
+        let p = p.to_ascii_lowercase();
+        Some(match p.as_str() {
             "accountenabled" => odata::Value::Bool(sp.account_enabled),
             // `ManagedIdentity` for a managed identity's principal (kept in its props).
             "serviceprincipaltype" => odata::Value::Str(Cow::Borrowed(
@@ -211,10 +206,27 @@ pub(super) fn sp_values<'a>(
                 }
                 odata::Value::List(names)
             }
-            "tags" => odata::Value::List(prop_strings(&sp.props, "tags")),
-            _ => return None,
+            _ => return shared_value(&p, sp.id, sp.app_id, &sp.display_name, &sp.props),
         })
     }
+}
+
+/// The filterable properties applications and service principals share, by lower-case
+/// name.
+fn shared_value<'a>(
+    p: &str,
+    id: Uuid,
+    app_id: Uuid,
+    display_name: &'a str,
+    props: &'a Map<String, Value>,
+) -> Option<odata::Value<'a>> {
+    Some(match p {
+        "id" => odata::Value::Str(Cow::Owned(id.to_string())),
+        "appid" => odata::Value::Str(Cow::Owned(app_id.to_string())),
+        "displayname" => odata::Value::Str(Cow::Borrowed(display_name)),
+        "tags" => odata::Value::List(prop_strings(props, "tags")),
+        _ => return None,
+    })
 }
 
 pub(super) const APP_FILTERABLE: &[(&str, bool)] = &[
