@@ -286,14 +286,9 @@ pub(super) fn get_app_impl(
     ))
 }
 
-pub(super) fn update_app_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let body = json_object(body)?;
+pub(super) fn update_app_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = call.writer_body()?;
     let mut dir = state.directory_mut();
     let before = find_app(&dir, key)?;
     let mut app = before.clone();
@@ -333,20 +328,16 @@ pub(super) fn parse_graph_datetime(
     }
 }
 
-pub(super) fn add_password_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
+pub(super) fn add_password_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
     caller.require(WRITE_ROLES)?;
     // An empty body is allowed: every property of the new credential has a default.
-    let params: AddPassword = if body.iter().all(u8::is_ascii_whitespace) {
+    let params: AddPassword = if call.body.iter().all(u8::is_ascii_whitespace) {
         AddPassword {
             password_credential: None,
         }
     } else {
-        serde_json::from_value(Value::Object(json_object(body)?)).map_err(|_| {
+        serde_json::from_value(Value::Object(json_object(&call.body)?)).map_err(|_| {
             GraphError::BadRequest(
                 "Invalid value specified for property 'passwordCredential'.".into(),
             )
@@ -398,14 +389,9 @@ pub(super) fn add_password_impl(
     Ok(response)
 }
 
-pub(super) fn remove_password_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let body = json_object(body)?;
+pub(super) fn remove_password_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = call.writer_body()?;
     let key_id = required_uuid(&body, "keyId", "PasswordCredential")?;
     let mut dir = state.directory_mut();
     let id = find_app(&dir, key)?.id;

@@ -215,13 +215,9 @@ fn proof_of(body: &Map<String, Value>) -> Result<&str, GraphError> {
 }
 
 /// `POST /applications/{id}/addKey`.
-pub(super) fn add_key_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    let body = json_object(body)?;
+pub(super) fn add_key_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = json_object(&call.body)?;
     let now = caller.ctx.now;
     let mut dir = state.directory_mut();
     let app = find_app(&dir, key)?;
@@ -254,13 +250,9 @@ pub(super) fn add_key_impl(
 }
 
 /// `POST /applications/{id}/removeKey`.
-pub(super) fn remove_key_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    let body = json_object(body)?;
+pub(super) fn remove_key_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = json_object(&call.body)?;
     let now = caller.ctx.now;
     let mut dir = state.directory_mut();
     let app = find_app(&dir, key)?;

@@ -483,16 +483,8 @@ pub(crate) async fn get_object(
 }
 
 /// `PATCH` of an application or service principal.
-pub(crate) async fn update_object(
-    state: AppState,
-    caller: Caller,
-    Object(object): Object,
-    body: Bytes,
-) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => update_app_impl(&state, &caller, key, &body),
-        Collection::ServicePrincipals => update_sp_impl(&state, &caller, key, &body),
-    }))
+pub(crate) async fn update_object(action: Action) -> Response {
+    action.run(update_app_impl, Some(update_sp_impl))
 }
 
 /// `DELETE` of an application or service principal (to deleted items).
@@ -519,14 +511,28 @@ pub(crate) async fn delete_object(
     }))
 }
 
-/// A `POST` action of an application (`addPassword`, `addKey`, …): the handler's extractors,
-/// in the order a plain handler would run them.
+/// A `PATCH` of an object or a `POST` action of an application (`addPassword`, `addKey`, …):
+/// the object the path names and the call, extracted in the order a plain handler would.
 #[derive(Debug)]
 pub(crate) struct Action {
+    object: Result<(Collection, Key), GraphError>,
+    call: ObjectCall,
+}
+
+/// A write to one object: the state, the caller and the request body.
+#[derive(Debug)]
+struct ObjectCall {
     state: AppState,
     caller: Caller,
-    object: Result<(Collection, Key), GraphError>,
     body: Bytes,
+}
+
+impl ObjectCall {
+    /// The body as a JSON object, once the caller is known to hold a write role.
+    fn writer_body(&self) -> Result<Map<String, Value>, GraphError> {
+        self.caller.require(WRITE_ROLES)?;
+        json_object(&self.body)
+    }
 }
 
 impl FromRequest<AppState> for Action {
@@ -540,49 +546,51 @@ impl FromRequest<AppState> for Action {
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
-        Ok(Self {
+        let call = ObjectCall {
             state: app_state,
             caller,
-            object,
             body,
-        })
+        };
+        Ok(Self { object, call })
     }
 }
 
-/// The body of an application action: it names the application by `Key`.
-type ActionImpl = fn(&AppState, &Caller, Key, &[u8]) -> Result<Response, GraphError>;
+/// What a write does to the object `Key` names.
+type ObjectWrite = fn(&ObjectCall, Key) -> Result<Response, GraphError>;
 
 impl Action {
-    /// Runs `action` on the application; on a service principal the path exists but not the
-    /// action.
-    fn run(self, action: ActionImpl) -> Response {
-        self.caller
-            .ctx
-            .respond(self.object.and_then(|(c, key)| match c {
-                Collection::Applications => action(&self.state, &self.caller, key, &self.body),
-                Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
-            }))
+    /// Runs `on_app` on an application, `on_sp` on a service principal; where `on_sp` is
+    /// `None` the path exists but not the action.
+    fn run(self, on_app: ObjectWrite, on_sp: Option<ObjectWrite>) -> Response {
+        let Self { object, call } = self;
+        call.caller.ctx.respond(object.and_then(|(c, key)| match c {
+            Collection::Applications => on_app(&call, key),
+            Collection::ServicePrincipals => match on_sp {
+                Some(on_sp) => on_sp(&call, key),
+                None => Err(GraphError::MethodNotAllowed),
+            },
+        }))
     }
 }
 
 /// `POST …/addPassword` of an application.
 pub(crate) async fn add_password(action: Action) -> Response {
-    action.run(add_password_impl)
+    action.run(add_password_impl, None)
 }
 
 /// `POST …/removePassword` of an application.
 pub(crate) async fn remove_password(action: Action) -> Response {
-    action.run(remove_password_impl)
+    action.run(remove_password_impl, None)
 }
 
 /// `POST …/addKey` of an application.
 pub(crate) async fn add_key(action: Action) -> Response {
-    action.run(key_credentials::add_key_impl)
+    action.run(key_credentials::add_key_impl, None)
 }
 
 /// `POST …/removeKey` of an application.
 pub(crate) async fn remove_key(action: Action) -> Response {
-    action.run(key_credentials::remove_key_impl)
+    action.run(key_credentials::remove_key_impl, None)
 }
 
 /// Graph's answer to a request refused before it reached a handler (see [`crate::router::input`]).

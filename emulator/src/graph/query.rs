@@ -248,13 +248,16 @@ pub(super) const SP_FILTERABLE: &[(&str, bool)] = &[
     ("tags", true),
 ];
 
+/// A page's objects with their positions (the last one's is the next skip token).
+pub(super) type Items = Vec<(u64, Map<String, Value>)>;
+
 /// Renders one page of a collection: `@odata.context`, `@odata.nextLink`, `value`.
 pub(super) fn page(
     ctx: &Ctx,
     path: &str,
     q: &ListQuery,
     raw_query: Option<&str>,
-    items: Vec<(u64, Map<String, Value>)>,
+    items: Items,
     count: Option<usize>,
 ) -> Response {
     let collection = path.trim_start_matches("/v1.0/");
@@ -322,7 +325,7 @@ pub(super) fn select_page<'a, T: 'a, I: Iterator<Item = (u64, &'a T)>>(
     matches: impl Fn(&T) -> bool,
     name: impl Fn(&T) -> &str,
     render: impl Fn(&T) -> Map<String, Value>,
-) -> (Vec<(u64, Map<String, Value>)>, Option<usize>) {
+) -> (Items, Option<usize>) {
     let items = match (indexed, q.order_by_name) {
         (Some(found), _) => found
             .filter(|_| q.after == 0)

@@ -195,14 +195,9 @@ pub(super) fn get_sp_impl(
     ))
 }
 
-pub(super) fn update_sp_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let body = json_object(body)?;
+pub(super) fn update_sp_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = call.writer_body()?;
     let mut dir = state.directory_mut();
     let mut sp = find_sp(&dir, key)?.clone();
     apply_sp_body(&mut sp, body, false)?;
