@@ -204,6 +204,19 @@ fn require_self_or_writer(caller: &Caller, app: &Application) -> Result<(), Grap
     caller.require(WRITE_ROLES)
 }
 
+/// The body of a key action and the application `key` names in `dir`, once the caller may
+/// change that application's keys.
+fn key_action<'a>(
+    call: &ObjectCall,
+    dir: &'a Directory,
+    key: Key,
+) -> Result<(Map<String, Value>, &'a Application), GraphError> {
+    let body = json_object(&call.body)?;
+    let app = find_app(dir, key)?;
+    require_self_or_writer(&call.caller, app)?;
+    Ok((body, app))
+}
+
 /// The proof of a body; a missing one is refused as Graph did ("Insufficient privileges to
 /// complete the operation.", microsoftgraph/msgraph-sdk-powershell issue 779; the status
 /// 403 is a guess).
@@ -216,12 +229,9 @@ fn proof_of(body: &Map<String, Value>) -> Result<&str, GraphError> {
 
 /// `POST /applications/{id}/addKey`.
 pub(super) fn add_key_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
-    let (state, caller) = (&call.state, &call.caller);
-    let body = json_object(&call.body)?;
-    let now = caller.ctx.now;
-    let mut dir = state.directory_mut();
-    let app = find_app(&dir, key)?;
-    require_self_or_writer(caller, app)?;
+    let (caller, now) = (&call.caller, call.caller.ctx.now);
+    let mut dir = call.state.directory_mut();
+    let (body, app) = key_action(call, &dir, key)?;
     check_proof(app, proof_of(&body)?, now)?;
     if !matches!(body.get("passwordCredential"), None | Some(Value::Null)) {
         // Only X509CertAndPassword takes a password; the emulator stores no such key.
@@ -251,12 +261,9 @@ pub(super) fn add_key_impl(call: &ObjectCall, key: Key) -> Result<Response, Grap
 
 /// `POST /applications/{id}/removeKey`.
 pub(super) fn remove_key_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
-    let (state, caller) = (&call.state, &call.caller);
-    let body = json_object(&call.body)?;
-    let now = caller.ctx.now;
-    let mut dir = state.directory_mut();
-    let app = find_app(&dir, key)?;
-    require_self_or_writer(caller, app)?;
+    let (caller, now) = (&call.caller, call.caller.ctx.now);
+    let mut dir = call.state.directory_mut();
+    let (body, app) = key_action(call, &dir, key)?;
     let key_id = required_uuid(&body, "keyId", TY)?;
     check_proof(app, proof_of(&body)?, now)?;
     if !app.key_credentials.iter().any(|k| k.key_id == key_id) {
