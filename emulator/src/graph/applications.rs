@@ -4,7 +4,7 @@ use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -40,11 +40,7 @@ pub(super) fn apply_app_body(
 ) -> Result<(), GraphError> {
     const TY: &str = "Application";
     let template = render::application_template();
-    let mut next = app.clone();
-    for (key, value) in body {
-        if key.starts_with("@odata.") {
-            continue;
-        }
+    apply_all(app, body, |next, key, value| {
         match key.as_str() {
             "displayName" => match value {
                 Value::String(s) if !s.trim().is_empty() => next.display_name = s,
@@ -101,8 +97,9 @@ pub(super) fn apply_app_body(
             // PATCH replaces the whole collection (users of `Update-MgApplication` saw their
             // earlier certificate overwritten: microsoftgraph/msgraph-sdk-powershell issue 779).
             "keyCredentials" => {
+                // Not yet changed: a body names each property once.
                 next.key_credentials =
-                    key_credentials::parse_collection(&value, &app.key_credentials)?;
+                    key_credentials::parse_collection(&value, &next.key_credentials)?;
             }
             // Secrets are added with addPassword; an empty list (which the Azure CLI sends)
             // is accepted. The error wording is a guess.
@@ -126,9 +123,8 @@ pub(super) fn apply_app_body(
                 None => return Err(unknown_property(k, TY)),
             },
         }
-    }
-    *app = next;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `GET /v1.0/applications`.
@@ -161,43 +157,25 @@ pub(crate) async fn list_apps(
             }
             o
         };
-        let items: Vec<(u64, Map<String, Value>)> =
-            match q.filter.as_ref().and_then(|f| f.exact("appId")) {
-                // Index lookup for the most common filter.
-                Some(app_id) => Uuid::parse_str(app_id)
+        // Index lookup for the most common filter.
+        let indexed = q
+            .filter
+            .as_ref()
+            .and_then(|f| f.exact("appId"))
+            .map(|app_id| {
+                Uuid::parse_str(app_id)
                     .ok()
                     .and_then(|id| dir.app_by_app_id(&id))
-                    .filter(|a| q.after == 0 && a.deleted.is_none())
-                    .map(|a| (1, render(a)))
-                    .into_iter()
-                    .collect(),
-                None => {
-                    let matches = |a: &Application| {
-                        q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a)))
-                    };
-                    match q.order_by_name {
-                        Some(desc) => {
-                            let all = dir.apps_after(0).filter(|(_, a)| matches(a)).collect();
-                            order_by_name(all, |a| a.display_name.clone(), desc, q.after)
-                                .into_iter()
-                                .take(q.top + 1)
-                                .map(|(pos, a)| (pos, render(a)))
-                                .collect()
-                        }
-                        None => dir
-                            .apps_after(q.after)
-                            .filter(|(_, a)| matches(a))
-                            .take(q.top + 1)
-                            .map(|(seq, a)| (seq, render(a)))
-                            .collect(),
-                    }
-                }
-            };
-        let count = q.count.then(|| {
-            dir.apps_after(0)
-                .filter(|(_, a)| q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a))))
-                .count()
-        });
+                    .filter(|a| a.deleted.is_none())
+            });
+        let (items, count) = select_page(
+            &q,
+            indexed,
+            |seq| dir.apps_after(seq),
+            |a| q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a))),
+            |a| &a.display_name,
+            render,
+        );
         Ok(page(
             ctx,
             "/v1.0/applications",
@@ -292,12 +270,7 @@ pub(super) fn get_app_impl(
         .as_deref()
         .is_some_and(|s| s.iter().any(|f| f.eq_ignore_ascii_case("keyCredentials")))
     {
-        let keys = app
-            .key_credentials
-            .iter()
-            .map(|k| render::key_credential(k, true))
-            .collect();
-        object.insert("keyCredentials".into(), Value::Array(keys));
+        object.insert("keyCredentials".into(), render::key_credentials(app, true));
     }
     if q.expand_owners {
         object.insert("owners".into(), owners::rendered(state, &dir, app));
@@ -313,14 +286,9 @@ pub(super) fn get_app_impl(
     ))
 }
 
-pub(super) fn update_app_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let body = json_object(body)?;
+pub(super) fn update_app_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = call.writer_body()?;
     let mut dir = state.directory_mut();
     let before = find_app(&dir, key)?;
     let mut app = before.clone();
@@ -336,19 +304,6 @@ pub(super) fn update_app_impl(
     if let Some(slot) = dir.app_mut(&app.id) {
         *slot = app;
     }
-    Ok(caller.ctx.no_content())
-}
-
-pub(super) fn delete_app_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let mut dir = state.directory_mut();
-    let id = find_app(&dir, key)?.id;
-    dir.delete_app(&id, caller.ctx.now)
-        .map_err(|_| GraphError::NotFound(id.to_string()))?;
     Ok(caller.ctx.no_content())
 }
 
@@ -373,20 +328,16 @@ pub(super) fn parse_graph_datetime(
     }
 }
 
-pub(super) fn add_password_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
+pub(super) fn add_password_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
     caller.require(WRITE_ROLES)?;
     // An empty body is allowed: every property of the new credential has a default.
-    let params: AddPassword = if body.iter().all(u8::is_ascii_whitespace) {
+    let params: AddPassword = if call.body.iter().all(u8::is_ascii_whitespace) {
         AddPassword {
             password_credential: None,
         }
     } else {
-        serde_json::from_value(Value::Object(json_object(body)?)).map_err(|_| {
+        serde_json::from_value(Value::Object(json_object(&call.body)?)).map_err(|_| {
             GraphError::BadRequest(
                 "Invalid value specified for property 'passwordCredential'.".into(),
             )
@@ -424,16 +375,11 @@ pub(super) fn add_password_impl(
         .add_password(&id, display_name, start, end)
         .map_err(|_| GraphError::NotFound(id.to_string()))?;
     drop(dir);
-    let rendered = render::password_credential(&credential, Some(value.expose()));
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(format!("{METADATA}#microsoft.graph.passwordCredential")),
+    let body = with_context(
+        format!("{METADATA}#microsoft.graph.passwordCredential"),
+        render::password_credential(&credential, Some(value.expose())),
     );
-    if let Value::Object(fields) = rendered {
-        body.extend(fields);
-    }
-    let mut response = caller.ctx.json(StatusCode::OK, Value::Object(body));
+    let mut response = caller.ctx.json(StatusCode::OK, body);
     // Graph's addPassword answer carries this fixed `Location` (Azure/azure-cli
     // test_credential_reset recording, fixtures/azure/cli_role_app_credential_reset.json).
     response.headers_mut().insert(
@@ -443,21 +389,10 @@ pub(super) fn add_password_impl(
     Ok(response)
 }
 
-pub(super) fn remove_password_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let body = json_object(body)?;
-    let key_id = match body.get("keyId") {
-        Some(Value::String(s)) => {
-            Uuid::parse_str(s).map_err(|_| invalid_value("keyId", "PasswordCredential"))?
-        }
-        Some(_) => return Err(invalid_value("keyId", "PasswordCredential")),
-        None => return Err(required("keyId", "PasswordCredential")),
-    };
+pub(super) fn remove_password_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = call.writer_body()?;
+    let key_id = required_uuid(&body, "keyId", "PasswordCredential")?;
     let mut dir = state.directory_mut();
     let id = find_app(&dir, key)?.id;
     match dir.remove_password(&id, &key_id) {
@@ -472,6 +407,8 @@ pub(super) fn remove_password_impl(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

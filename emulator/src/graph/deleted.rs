@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::*;
+use crate::directory::DirectoryObject;
 
 pub(super) fn deleted_object(
     state: &AppState,
@@ -14,10 +15,7 @@ pub(super) fn deleted_object(
     id: &Uuid,
 ) -> Option<Map<String, Value>> {
     if let Some(app) = dir.deleted_app(id) {
-        let mut o = Map::new();
-        o.insert("@odata.type".into(), json!("#microsoft.graph.application"));
-        o.extend(render::application(app, tenant_domain(state)));
-        return Some(o);
+        return Some(render::typed_application(app, tenant_domain(state)));
     }
     dir.deleted_sp(id).map(|sp| {
         render::typed_service_principal(sp, dir.app_by_app_id(&sp.app_id), &state.config.tenant_id)
@@ -59,22 +57,36 @@ pub(super) fn list_deleted(state: &AppState, caller: &Caller, apps: bool) -> Res
     })())
 }
 
+/// Runs `action` on the deleted item a path names, with the directory locked for writing
+/// and expired items purged first.
+fn on_deleted_item(
+    state: &AppState,
+    caller: &Caller,
+    roles: &[&str],
+    raw_id: &str,
+    action: impl FnOnce(&mut Directory, Uuid) -> Result<Response, GraphError>,
+) -> Response {
+    let ctx = &caller.ctx;
+    ctx.respond((|| {
+        caller.require(roles)?;
+        let id = parse_id(raw_id)?;
+        let mut dir = state.directory_mut();
+        dir.purge_expired(ctx.now);
+        action(&mut dir, id)
+    })())
+}
+
 /// `GET /v1.0/directory/deletedItems/{id}`.
 pub(crate) async fn get_deleted(
     state: AppState,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        caller.require(READ_ROLES)?;
-        let id = parse_id(&id)?;
-        let mut dir = state.directory_mut();
-        dir.purge_expired(ctx.now);
-        let object = deleted_object(&state, &dir, &id)
-            .ok_or_else(|| GraphError::NotFound(id.to_string()))?;
-        Ok(entity(ctx, object))
-    })())
+    on_deleted_item(&state, &caller, READ_ROLES, &id, |dir, id| {
+        let object =
+            deleted_object(&state, dir, &id).ok_or_else(|| GraphError::NotFound(id.to_string()))?;
+        Ok(entity(&caller.ctx, object))
+    })
 }
 
 /// `POST /v1.0/directory/deletedItems/{id}/restore`.
@@ -83,42 +95,21 @@ pub(crate) async fn restore_deleted(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        caller.require(WRITE_ROLES)?;
-        let id = parse_id(&id)?;
-        let mut dir = state.directory_mut();
-        dir.purge_expired(ctx.now);
-        let restored = dir.restore(&id).map_err(|e| match e {
-            DirError::NoBackingApplication(a) => GraphError::NoBackingApplication(a),
-            DirError::DuplicateServicePrincipal(a) => GraphError::DuplicateServicePrincipal(a),
-            DirError::DuplicateIdentifierUri(_) => GraphError::DuplicateIdentifierUri,
-            _ => GraphError::NotFound(id.to_string()),
-        })?;
-        let mut o = Map::new();
-        match restored {
-            crate::directory::DirectoryObject::Application(id) => {
-                o.insert("@odata.type".into(), json!("#microsoft.graph.application"));
-                if let Some(app) = dir.app(&id) {
-                    o.extend(render::application(app, tenant_domain(&state)));
-                }
-            }
-            crate::directory::DirectoryObject::ServicePrincipal(id) => {
-                o.insert(
-                    "@odata.type".into(),
-                    json!("#microsoft.graph.servicePrincipal"),
-                );
-                if let Some(sp) = dir.sp(&id) {
-                    o.extend(render::service_principal(
-                        sp,
-                        dir.app_by_app_id(&sp.app_id),
-                        &state.config.tenant_id,
-                    ));
-                }
-            }
-        }
-        Ok(entity(ctx, o))
-    })())
+    on_deleted_item(&state, &caller, WRITE_ROLES, &id, |dir, id| {
+        let object = match dir.restore(&id)? {
+            DirectoryObject::Application(id) => dir
+                .app(&id)
+                .map(|app| render::typed_application(app, tenant_domain(&state))),
+            DirectoryObject::ServicePrincipal(id) => dir.sp(&id).map(|sp| {
+                render::typed_service_principal(
+                    sp,
+                    dir.app_by_app_id(&sp.app_id),
+                    &state.config.tenant_id,
+                )
+            }),
+        };
+        Ok(entity(&caller.ctx, object.unwrap_or_default()))
+    })
 }
 
 /// `DELETE /v1.0/directory/deletedItems/{id}`: permanent deletion.
@@ -127,16 +118,10 @@ pub(crate) async fn purge_deleted(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        caller.require(WRITE_ROLES)?;
-        let id = parse_id(&id)?;
-        let mut dir = state.directory_mut();
-        dir.purge_expired(ctx.now);
-        dir.purge(&id)
-            .map_err(|_| GraphError::NotFound(id.to_string()))?;
-        Ok(ctx.no_content())
-    })())
+    on_deleted_item(&state, &caller, WRITE_ROLES, &id, |dir, id| {
+        dir.purge(&id)?;
+        Ok(caller.ctx.no_content())
+    })
 }
 
 /// `POST /v1.0/directoryObjects/getByIds` (the Azure CLI resolves principal names with it).
@@ -156,10 +141,10 @@ pub(crate) async fn get_by_ids(state: AppState, caller: Caller, body: Bytes) -> 
         for raw in &ids {
             let id = parse_id(raw)?;
             if let Some(app) = dir.app(&id).filter(|_| wants("application")) {
-                let mut o = Map::new();
-                o.insert("@odata.type".into(), json!("#microsoft.graph.application"));
-                o.extend(render::application(app, tenant_domain(&state)));
-                value.push(Value::Object(o));
+                value.push(Value::Object(render::typed_application(
+                    app,
+                    tenant_domain(&state),
+                )));
             } else if let Some(sp) = dir.sp(&id).filter(|_| wants("servicePrincipal")) {
                 value.push(Value::Object(render::typed_service_principal(
                     sp,

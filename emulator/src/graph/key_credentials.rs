@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -204,6 +204,19 @@ fn require_self_or_writer(caller: &Caller, app: &Application) -> Result<(), Grap
     caller.require(WRITE_ROLES)
 }
 
+/// The body of a key action and the application `key` names in `dir`, once the caller may
+/// change that application's keys.
+fn key_action<'a>(
+    call: &ObjectCall,
+    dir: &'a Directory,
+    key: Key,
+) -> Result<(Map<String, Value>, &'a Application), GraphError> {
+    let body = json_object(&call.body)?;
+    let app = find_app(dir, key)?;
+    require_self_or_writer(&call.caller, app)?;
+    Ok((body, app))
+}
+
 /// The proof of a body; a missing one is refused as Graph did ("Insufficient privileges to
 /// complete the operation.", microsoftgraph/msgraph-sdk-powershell issue 779; the status
 /// 403 is a guess).
@@ -215,17 +228,10 @@ fn proof_of(body: &Map<String, Value>) -> Result<&str, GraphError> {
 }
 
 /// `POST /applications/{id}/addKey`.
-pub(super) fn add_key_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    let body = json_object(body)?;
-    let now = caller.ctx.now;
-    let mut dir = state.directory_mut();
-    let app = find_app(&dir, key)?;
-    require_self_or_writer(caller, app)?;
+pub(super) fn add_key_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (caller, now) = (&call.caller, call.caller.ctx.now);
+    let mut dir = call.state.directory_mut();
+    let (body, app) = key_action(call, &dir, key)?;
     check_proof(app, proof_of(&body)?, now)?;
     if !matches!(body.get("passwordCredential"), None | Some(Value::Null)) {
         // Only X509CertAndPassword takes a password; the emulator stores no such key.
@@ -246,34 +252,19 @@ pub(super) fn add_key_impl(
         app.key_credentials.push(credential.clone());
     }
     drop(dir);
-    let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(format!("{METADATA}#microsoft.graph.keyCredential")),
+    let body = with_context(
+        format!("{METADATA}#microsoft.graph.keyCredential"),
+        render::key_credential(&credential, false),
     );
-    if let Value::Object(fields) = render::key_credential(&credential, false) {
-        out.extend(fields);
-    }
-    Ok(caller.ctx.json(StatusCode::OK, Value::Object(out)))
+    Ok(caller.ctx.json(StatusCode::OK, body))
 }
 
 /// `POST /applications/{id}/removeKey`.
-pub(super) fn remove_key_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    let body = json_object(body)?;
-    let now = caller.ctx.now;
-    let mut dir = state.directory_mut();
-    let app = find_app(&dir, key)?;
-    require_self_or_writer(caller, app)?;
-    let key_id = match body.get("keyId") {
-        Some(Value::String(s)) => Uuid::parse_str(s).map_err(|_| invalid_value("keyId", TY))?,
-        Some(_) => return Err(invalid_value("keyId", TY)),
-        None => return Err(required("keyId", TY)),
-    };
+pub(super) fn remove_key_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (caller, now) = (&call.caller, call.caller.ctx.now);
+    let mut dir = call.state.directory_mut();
+    let (body, app) = key_action(call, &dir, key)?;
+    let key_id = required_uuid(&body, "keyId", TY)?;
     check_proof(app, proof_of(&body)?, now)?;
     if !app.key_credentials.iter().any(|k| k.key_id == key_id) {
         // A guess: Graph's answer for an unknown keyId was not found.

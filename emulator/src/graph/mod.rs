@@ -20,25 +20,23 @@ mod service_principals;
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, RawQuery};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use self::applications::{
-    add_password_impl, delete_app_impl, get_app_impl, remove_password_impl, update_app_impl,
-};
+use self::applications::{add_password_impl, get_app_impl, remove_password_impl, update_app_impl};
 pub(crate) use self::applications::{create_app, list_apps};
 pub(crate) use self::deleted::{
     get_by_ids, get_deleted, list_deleted_apps, list_deleted_sps, purge_deleted, restore_deleted,
 };
 use self::query::context_url;
 pub(crate) use self::service_principals::{create_sp, list_sps};
-use self::service_principals::{delete_sp_impl, get_sp_impl, update_sp_impl};
+use self::service_principals::{get_sp_impl, update_sp_impl};
 use crate::directory::{Application, DirError, Directory, ServicePrincipal};
 use crate::first_party::{GRAPH, audience_matches};
 use crate::http::bearer::{AuthFailure, Bearer};
@@ -81,15 +79,7 @@ impl Ctx {
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map_or_else(|| request_id.to_string(), str::to_owned);
         let now = state.clock.now();
-        let date = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
+        let date = crate::wire::graph::whole_seconds(now);
         Self {
             request_id,
             client_request_id,
@@ -236,6 +226,16 @@ fn required(prop: &str, ty: &str) -> GraphError {
     ))
 }
 
+/// The id a body must carry in `prop` (`keyId`, `appId`): missing, not a string or not a
+/// GUID are refused with Graph's wording for property `prop` of resource `ty`.
+fn required_uuid(body: &Map<String, Value>, prop: &str, ty: &str) -> Result<Uuid, GraphError> {
+    match body.get(prop) {
+        Some(Value::String(s)) => Uuid::parse_str(s).map_err(|_| invalid_value(prop, ty)),
+        Some(_) => Err(invalid_value(prop, ty)),
+        None => Err(required(prop, ty)),
+    }
+}
+
 // Wording is a guess.
 fn read_only(prop: &str) -> GraphError {
     GraphError::BadRequest(format!("Property '{prop}' is read-only and cannot be set."))
@@ -275,6 +275,23 @@ fn string_list(value: &Value) -> Option<Vec<String>> {
             .collect(),
         _ => None,
     }
+}
+
+/// Applies each property of a POST/PATCH body (OData annotations aside) to a copy of
+/// `target` with `apply`, and keeps the copy only if every property applied.
+fn apply_all<T: Clone>(
+    target: &mut T,
+    body: Map<String, Value>,
+    mut apply: impl FnMut(&mut T, String, Value) -> Result<(), GraphError>,
+) -> Result<(), GraphError> {
+    let mut next = target.clone();
+    for (key, value) in body {
+        if !key.starts_with("@odata.") {
+            apply(&mut next, key, value)?;
+        }
+    }
+    *target = next;
+    Ok(())
 }
 
 /// Stores a client-set property; `null` drops it back to Graph's default.
@@ -382,13 +399,11 @@ fn entity_response(
     status: StatusCode,
     select: Option<&[String]>,
 ) -> Response {
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(context_url(set.collection, select, true)),
+    let body = with_context(
+        context_url(set.collection, select, true),
+        render::select(object, select),
     );
-    body.extend(render::select(object, select));
-    let mut r = ctx.json(status, Value::Object(body));
+    let mut r = ctx.json(status, body);
     if status == StatusCode::CREATED {
         let location = format!(
             "https://graph.microsoft.com/v2/{}/directoryObjects/{id}/Microsoft.DirectoryServices.{}",
@@ -402,13 +417,16 @@ fn entity_response(
 }
 
 fn entity(ctx: &Ctx, object: Map<String, Value>) -> Response {
+    let body = with_context(format!("{METADATA}#directoryObjects/$entity"), object);
+    ctx.json(StatusCode::OK, body)
+}
+
+/// An answer's body: `@odata.context` first, then the object's properties.
+fn with_context(context: String, object: Map<String, Value>) -> Value {
     let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(format!("{METADATA}#directoryObjects/$entity")),
-    );
+    body.insert("@odata.context".into(), Value::String(context));
     body.extend(object);
-    ctx.json(StatusCode::OK, Value::Object(body))
+    Value::Object(body)
 }
 
 impl From<DirError> for GraphError {
@@ -465,16 +483,8 @@ pub(crate) async fn get_object(
 }
 
 /// `PATCH` of an application or service principal.
-pub(crate) async fn update_object(
-    state: AppState,
-    caller: Caller,
-    Object(object): Object,
-    body: Bytes,
-) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => update_app_impl(&state, &caller, key, &body),
-        Collection::ServicePrincipals => update_sp_impl(&state, &caller, key, &body),
-    }))
+pub(crate) async fn update_object(action: Action) -> Response {
+    action.run(update_app_impl, Some(update_sp_impl))
 }
 
 /// `DELETE` of an application or service principal (to deleted items).
@@ -483,71 +493,104 @@ pub(crate) async fn delete_object(
     caller: Caller,
     Object(object): Object,
 ) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => delete_app_impl(&state, &caller, key),
-        Collection::ServicePrincipals => delete_sp_impl(&state, &caller, key),
+    caller.ctx.respond(object.and_then(|(c, key)| {
+        caller.require(WRITE_ROLES)?;
+        let now = caller.ctx.now;
+        let mut dir = state.directory_mut();
+        match c {
+            Collection::Applications => {
+                let id = find_app(&dir, key)?.id;
+                dir.delete_app(&id, now)?;
+            }
+            Collection::ServicePrincipals => {
+                let id = find_sp(&dir, key)?.id;
+                dir.delete_sp(&id, now)?;
+            }
+        }
+        Ok(caller.ctx.no_content())
     }))
 }
 
-/// Runs an action of an application (`addPassword`, `addKey`, …); on a service principal
-/// the path exists but not the action.
-fn on_application(
-    caller: &Caller,
+/// A `PATCH` of an object or a `POST` action of an application (`addPassword`, `addKey`, …):
+/// the object the path names and the call, extracted in the order a plain handler would.
+#[derive(Debug)]
+pub(crate) struct Action {
     object: Result<(Collection, Key), GraphError>,
-    action: impl FnOnce(Key) -> Result<Response, GraphError>,
-) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => action(key),
-        Collection::ServicePrincipals => Err(GraphError::MethodNotAllowed),
-    }))
+    call: ObjectCall,
+}
+
+/// A write to one object: the state, the caller and the request body.
+#[derive(Debug)]
+struct ObjectCall {
+    state: AppState,
+    caller: Caller,
+    body: Bytes,
+}
+
+impl ObjectCall {
+    /// The body as a JSON object, once the caller is known to hold a write role.
+    fn writer_body(&self) -> Result<Map<String, Value>, GraphError> {
+        self.caller.require(WRITE_ROLES)?;
+        json_object(&self.body)
+    }
+}
+
+impl FromRequest<AppState> for Action {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(app_state) = AppState::from_request_parts(&mut parts, state).await;
+        let caller = Caller::from_request_parts(&mut parts, state).await?;
+        let Object(object) = Object::from_request_parts(&mut parts, state).await?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let call = ObjectCall {
+            state: app_state,
+            caller,
+            body,
+        };
+        Ok(Self { object, call })
+    }
+}
+
+/// What a write does to the object `Key` names.
+type ObjectWrite = fn(&ObjectCall, Key) -> Result<Response, GraphError>;
+
+impl Action {
+    /// Runs `on_app` on an application, `on_sp` on a service principal; where `on_sp` is
+    /// `None` the path exists but not the action.
+    fn run(self, on_app: ObjectWrite, on_sp: Option<ObjectWrite>) -> Response {
+        let Self { object, call } = self;
+        call.caller.ctx.respond(object.and_then(|(c, key)| match c {
+            Collection::Applications => on_app(&call, key),
+            Collection::ServicePrincipals => match on_sp {
+                Some(on_sp) => on_sp(&call, key),
+                None => Err(GraphError::MethodNotAllowed),
+            },
+        }))
+    }
 }
 
 /// `POST …/addPassword` of an application.
-pub(crate) async fn add_password(
-    state: AppState,
-    caller: Caller,
-    Object(object): Object,
-    body: Bytes,
-) -> Response {
-    on_application(&caller, object, |key| {
-        add_password_impl(&state, &caller, key, &body)
-    })
+pub(crate) async fn add_password(action: Action) -> Response {
+    action.run(add_password_impl, None)
 }
 
 /// `POST …/removePassword` of an application.
-pub(crate) async fn remove_password(
-    state: AppState,
-    caller: Caller,
-    Object(object): Object,
-    body: Bytes,
-) -> Response {
-    on_application(&caller, object, |key| {
-        remove_password_impl(&state, &caller, key, &body)
-    })
+pub(crate) async fn remove_password(action: Action) -> Response {
+    action.run(remove_password_impl, None)
 }
 
 /// `POST …/addKey` of an application.
-pub(crate) async fn add_key(
-    state: AppState,
-    caller: Caller,
-    Object(object): Object,
-    body: Bytes,
-) -> Response {
-    on_application(&caller, object, |key| {
-        key_credentials::add_key_impl(&state, &caller, key, &body)
-    })
+pub(crate) async fn add_key(action: Action) -> Response {
+    action.run(key_credentials::add_key_impl, None)
 }
 
 /// `POST …/removeKey` of an application.
-pub(crate) async fn remove_key(
-    state: AppState,
-    caller: Caller,
-    Object(object): Object,
-    body: Bytes,
-) -> Response {
-    on_application(&caller, object, |key| {
-        key_credentials::remove_key_impl(&state, &caller, key, &body)
-    })
+pub(crate) async fn remove_key(action: Action) -> Response {
+    action.run(key_credentials::remove_key_impl, None)
 }
 
 /// Graph's answer to a request refused before it reached a handler (see [`crate::router::input`]).

@@ -153,10 +153,8 @@ pub(super) fn app_values<'a>(
     app: &'a Application,
 ) -> impl Fn(&str) -> Option<odata::Value<'a>> + 'a {
     move |p: &str| {
-        Some(match p.to_ascii_lowercase().as_str() {
-            "id" => odata::Value::Str(Cow::Owned(app.id.to_string())),
-            "appid" => odata::Value::Str(Cow::Owned(app.app_id.to_string())),
-            "displayname" => odata::Value::Str(Cow::Borrowed(&app.display_name)),
+        let p = p.to_ascii_lowercase();
+        Some(match p.as_str() {
             "signinaudience" => odata::Value::Str(Cow::Borrowed(&app.sign_in_audience)),
             "identifieruris" => odata::Value::List(
                 app.identifier_uris
@@ -164,8 +162,7 @@ pub(super) fn app_values<'a>(
                     .map(|u| Cow::Borrowed(u.as_str()))
                     .collect(),
             ),
-            "tags" => odata::Value::List(prop_strings(&app.props, "tags")),
-            _ => return None,
+            _ => return shared_value(&p, app.id, app.app_id, &app.display_name, &app.props),
         })
     }
 }
@@ -188,10 +185,8 @@ pub(super) fn sp_values<'a>(
     dir: &'a Directory,
 ) -> impl Fn(&str) -> Option<odata::Value<'a>> + 'a {
     move |p: &str| {
-        Some(match p.to_ascii_lowercase().as_str() {
-            "id" => odata::Value::Str(Cow::Owned(sp.id.to_string())),
-            "appid" => odata::Value::Str(Cow::Owned(sp.app_id.to_string())),
-            "displayname" => odata::Value::Str(Cow::Borrowed(&sp.display_name)),
+        let p = p.to_ascii_lowercase();
+        Some(match p.as_str() {
             "accountenabled" => odata::Value::Bool(sp.account_enabled),
             // `ManagedIdentity` for a managed identity's principal (kept in its props).
             "serviceprincipaltype" => odata::Value::Str(Cow::Borrowed(
@@ -211,10 +206,27 @@ pub(super) fn sp_values<'a>(
                 }
                 odata::Value::List(names)
             }
-            "tags" => odata::Value::List(prop_strings(&sp.props, "tags")),
-            _ => return None,
+            _ => return shared_value(&p, sp.id, sp.app_id, &sp.display_name, &sp.props),
         })
     }
+}
+
+/// The filterable properties applications and service principals share, by lower-case
+/// name.
+fn shared_value<'a>(
+    p: &str,
+    id: Uuid,
+    app_id: Uuid,
+    display_name: &'a str,
+    props: &'a Map<String, Value>,
+) -> Option<odata::Value<'a>> {
+    Some(match p {
+        "id" => odata::Value::Str(Cow::Owned(id.to_string())),
+        "appid" => odata::Value::Str(Cow::Owned(app_id.to_string())),
+        "displayname" => odata::Value::Str(Cow::Borrowed(display_name)),
+        "tags" => odata::Value::List(prop_strings(props, "tags")),
+        _ => return None,
+    })
 }
 
 pub(super) const APP_FILTERABLE: &[(&str, bool)] = &[
@@ -236,13 +248,16 @@ pub(super) const SP_FILTERABLE: &[(&str, bool)] = &[
     ("tags", true),
 ];
 
+/// A page's objects with their positions (the last one's is the next skip token).
+pub(super) type Items = Vec<(u64, Map<String, Value>)>;
+
 /// Renders one page of a collection: `@odata.context`, `@odata.nextLink`, `value`.
 pub(super) fn page(
     ctx: &Ctx,
     path: &str,
     q: &ListQuery,
     raw_query: Option<&str>,
-    items: Vec<(u64, Map<String, Value>)>,
+    items: Items,
     count: Option<usize>,
 ) -> Response {
     let collection = path.trim_start_matches("/v1.0/");
@@ -297,6 +312,44 @@ pub(super) fn select_only(
     ty: &str,
 ) -> Result<Option<Vec<String>>, GraphError> {
     Ok(object_query(raw, template, ty)?.select)
+}
+
+/// The page `q` asks of a collection and, with `$count`, how many objects match: `indexed`
+/// is what an index lookup found (`Some(None)`: nothing) when the filter allows one; else
+/// the objects that match come in creation order from `after(seq)` (or by display name),
+/// `top + 1` of them so that [`page`] knows whether more follow.
+pub(super) fn select_page<'a, T: 'a, I: Iterator<Item = (u64, &'a T)>>(
+    q: &ListQuery,
+    indexed: Option<Option<&'a T>>,
+    after: impl Fn(u64) -> I,
+    matches: impl Fn(&T) -> bool,
+    name: impl Fn(&T) -> &str,
+    render: impl Fn(&T) -> Map<String, Value>,
+) -> (Items, Option<usize>) {
+    let items = match (indexed, q.order_by_name) {
+        (Some(found), _) => found
+            .filter(|_| q.after == 0)
+            .map(|t| (1, render(t)))
+            .into_iter()
+            .collect(),
+        (None, Some(desc)) => {
+            let all = after(0).filter(|(_, t)| matches(t)).collect();
+            order_by_name(all, |t| name(t).to_owned(), desc, q.after)
+                .into_iter()
+                .take(q.top + 1)
+                .map(|(pos, t)| (pos, render(t)))
+                .collect()
+        }
+        (None, None) => after(q.after)
+            .filter(|(_, t)| matches(t))
+            .take(q.top + 1)
+            .map(|(seq, t)| (seq, render(t)))
+            .collect(),
+    };
+    let count = q
+        .count
+        .then(|| after(0).filter(|(_, t)| matches(t)).count());
+    (items, count)
 }
 
 /// Orders `items` by display name for `$orderby` (ties keep creation order) and numbers

@@ -58,15 +58,18 @@ pub(crate) fn service_principal_template() -> Value {
 }
 
 /// A password credential as Graph shows it; `secret_text` only in the `addPassword` answer.
-pub(crate) fn password_credential(c: &PasswordCredential, secret_text: Option<&str>) -> Value {
-    Value::Object(object(wire::PasswordCredential::new(c, secret_text)))
+pub(crate) fn password_credential(
+    c: &PasswordCredential,
+    secret_text: Option<&str>,
+) -> Map<String, Value> {
+    object(wire::PasswordCredential::new(c, secret_text))
 }
 
 /// A certificate as Graph shows it, in Graph's order: `customKeyIdentifier` is the SHA-1
 /// thumbprint in upper-case hex and `key` is null unless `with_key` (recorded in Azure/azure-cli
 /// `test_create_for_rbac_create_cert.yaml` @ fd3b3d8c).
-pub(crate) fn key_credential(k: &KeyCredential, with_key: bool) -> Value {
-    json!({
+pub(crate) fn key_credential(k: &KeyCredential, with_key: bool) -> Map<String, Value> {
+    object(json!({
         "customKeyIdentifier": k.cert.thumbprint(),
         "displayName": k.display_name,
         "endDateTime": datetime(k.end),
@@ -75,7 +78,7 @@ pub(crate) fn key_credential(k: &KeyCredential, with_key: bool) -> Value {
         "startDateTime": datetime(k.start),
         "type": "AsymmetricX509Cert",
         "usage": "Verify",
-    })
+    }))
 }
 
 /// A federated identity credential as Graph shows it, in Graph's order (recorded in
@@ -99,13 +102,16 @@ pub(crate) fn application(app: &Application, publisher_domain: &str) -> Map<Stri
 /// Sets `keyCredentials` (in its place: the map keeps its order) to the application's
 /// certificates, without their `key`.
 fn with_keys(mut o: Map<String, Value>, app: &Application) -> Map<String, Value> {
-    let keys = app
-        .key_credentials
-        .iter()
-        .map(|k| key_credential(k, false))
-        .collect();
-    o.insert("keyCredentials".into(), Value::Array(keys));
+    o.insert("keyCredentials".into(), key_credentials(app, false));
     o
+}
+
+/// The application's certificates as Graph lists them; `key` only when `with_key`.
+pub(crate) fn key_credentials(app: &Application, with_key: bool) -> Value {
+    app.key_credentials
+        .iter()
+        .map(|k| Value::Object(key_credential(k, with_key)))
+        .collect()
 }
 
 /// The application object with the `$select`-only properties `select` names.
@@ -161,6 +167,22 @@ pub(crate) fn service_principal(
     object(wire::ServicePrincipal::new(sp, app, *tenant))
 }
 
+/// The application object with its `@odata.type`, as a directory-object answer lists it.
+pub(crate) fn typed_application(app: &Application, publisher_domain: &str) -> Map<String, Value> {
+    typed("application", application(app, publisher_domain))
+}
+
+/// `object` led by `@odata.type` `#microsoft.graph.{kind}`.
+fn typed(kind: &str, object: Map<String, Value>) -> Map<String, Value> {
+    let mut o = Map::new();
+    o.insert(
+        "@odata.type".into(),
+        Value::from(format!("#microsoft.graph.{kind}")),
+    );
+    o.extend(object);
+    o
+}
+
 /// A service principal as a directory object (in `getByIds`, deleted items, owners): with
 /// its `@odata.type` first.
 pub(crate) fn typed_service_principal(
@@ -168,13 +190,7 @@ pub(crate) fn typed_service_principal(
     app: Option<&Application>,
     tenant: &Uuid,
 ) -> Map<String, Value> {
-    let mut o = Map::new();
-    o.insert(
-        "@odata.type".into(),
-        Value::from("#microsoft.graph.servicePrincipal"),
-    );
-    o.extend(service_principal(sp, app, tenant));
-    o
+    typed("servicePrincipal", service_principal(sp, app, tenant))
 }
 
 /// Keeps only the `$select`ed properties, in Graph's order.

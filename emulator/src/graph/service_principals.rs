@@ -34,11 +34,7 @@ pub(super) fn apply_sp_body(
 ) -> Result<(), GraphError> {
     const TY: &str = "ServicePrincipal";
     let template = render::service_principal_template();
-    let mut next = sp.clone();
-    for (key, value) in body {
-        if key.starts_with("@odata.") {
-            continue;
-        }
+    apply_all(sp, body, |next, key, value| {
         match key.as_str() {
             "appId" if creating => {}
             "accountEnabled" => match value {
@@ -58,9 +54,8 @@ pub(super) fn apply_sp_body(
             k if template.get(k).is_some() => return Err(read_only(k)),
             k => return Err(unknown_property(k, TY)),
         }
-    }
-    *sp = next;
-    Ok(())
+        Ok(())
+    })
 }
 
 pub(super) fn sp_response(
@@ -133,33 +128,15 @@ pub(crate) async fn list_sps(
             } if prop.eq_ignore_ascii_case("servicePrincipalNames") => Uuid::parse_str(v).ok(),
             _ => f.exact("appId").and_then(|v| Uuid::parse_str(v).ok()),
         });
-        let items: Vec<(u64, Map<String, Value>)> = match indexed {
-            Some(app_id) => dir
-                .sp_by_app_id(&app_id)
-                .filter(|s| q.after == 0 && matches(s))
-                .map(|s| (1, render(s)))
-                .into_iter()
-                .collect(),
-            None => match q.order_by_name {
-                Some(desc) => {
-                    let all = dir.sps_after(0).filter(|(_, s)| matches(s)).collect();
-                    order_by_name(all, |s| s.display_name.clone(), desc, q.after)
-                        .into_iter()
-                        .take(q.top + 1)
-                        .map(|(pos, s)| (pos, render(s)))
-                        .collect()
-                }
-                None => dir
-                    .sps_after(q.after)
-                    .filter(|(_, s)| matches(s))
-                    .take(q.top + 1)
-                    .map(|(seq, s)| (seq, render(s)))
-                    .collect(),
-            },
-        };
-        let count = q
-            .count
-            .then(|| dir.sps_after(0).filter(|(_, s)| matches(s)).count());
+        let indexed = indexed.map(|app_id| dir.sp_by_app_id(&app_id).filter(|s| matches(s)));
+        let (items, count) = select_page(
+            &q,
+            indexed,
+            |seq| dir.sps_after(seq),
+            matches,
+            |s| &s.display_name,
+            render,
+        );
         Ok(page(
             ctx,
             "/v1.0/servicePrincipals",
@@ -177,13 +154,7 @@ pub(crate) async fn create_sp(state: AppState, caller: Caller, body: Bytes) -> R
     ctx.respond((|| {
         caller.require(WRITE_ROLES)?;
         let body = json_object(&body)?;
-        let app_id = match body.get("appId") {
-            Some(Value::String(s)) => {
-                Uuid::parse_str(s).map_err(|_| invalid_value("appId", "ServicePrincipal"))?
-            }
-            Some(_) => return Err(invalid_value("appId", "ServicePrincipal")),
-            None => return Err(required("appId", "ServicePrincipal")),
-        };
+        let app_id = required_uuid(&body, "appId", "ServicePrincipal")?;
         let sp = state.create_service_principal(app_id, ctx.now, |sp| {
             sp.created_by_app_id = Uuid::parse_str(caller.claims.client_id()).ok();
             apply_sp_body(sp, body, true)
@@ -224,32 +195,14 @@ pub(super) fn get_sp_impl(
     ))
 }
 
-pub(super) fn update_sp_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let body = json_object(body)?;
+pub(super) fn update_sp_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
+    let (state, caller) = (&call.state, &call.caller);
+    let body = call.writer_body()?;
     let mut dir = state.directory_mut();
     let mut sp = find_sp(&dir, key)?.clone();
     apply_sp_body(&mut sp, body, false)?;
     if let Some(slot) = dir.sp_mut(&sp.id) {
         *slot = sp;
     }
-    Ok(caller.ctx.no_content())
-}
-
-pub(super) fn delete_sp_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-) -> Result<Response, GraphError> {
-    caller.require(WRITE_ROLES)?;
-    let mut dir = state.directory_mut();
-    let id = find_sp(&dir, key)?.id;
-    dir.delete_sp(&id, caller.ctx.now)
-        .map_err(|_| GraphError::NotFound(id.to_string()))?;
     Ok(caller.ctx.no_content())
 }

@@ -265,16 +265,18 @@ fn secrets_table(
     now: OffsetDateTime,
     revealed: Option<(&Uuid, &Secret)>,
 ) -> Markup {
-    if app.password_credentials.is_empty() {
-        return html! {
-            p class="muted" { "No client secrets have been created for this application." }
-        };
-    }
-    let rows = html! {
-        @for c in &app.password_credentials {
-            @let description = c.display_name.as_deref().unwrap_or("");
-            @let named = if description.is_empty() { c.key_id.to_string() } else { description.to_owned() };
-            tr {
+    html::table_of(
+        &app.password_credentials,
+        "No client secrets have been created for this application.",
+        &["Description", "Expires", "Value", "Secret ID", ""],
+        |c| {
+            let description = c.display_name.as_deref().unwrap_or("");
+            let named = if description.is_empty() {
+                c.key_id.to_string()
+            } else {
+                description.to_owned()
+            };
+            html! {
                 td { (description) }
                 td { (date(c.end)) @if c.end <= now { " (expired)" } }
                 td {
@@ -295,30 +297,15 @@ fn secrets_table(
                     ))
                 }
             }
-        }
-    };
-    html::table(&["Description", "Expires", "Value", "Secret ID", ""], rows)
+        },
+    )
 }
 
 /// The table of an application's certificates: thumbprint, name, validity, id.
 fn certificates_table(app: &Application, now: OffsetDateTime) -> Markup {
-    if app.key_credentials.is_empty() {
-        return html! {
-            p class="muted" { "No certificates have been added for this application." }
-        };
-    }
-    let rows = html! {
-        @for k in &app.key_credentials {
-            tr {
-                td { (copyable(&format!("cert-thumbprint-{}", k.key_id), &k.cert.thumbprint(), "Thumbprint")) }
-                td { (k.display_name.as_deref().unwrap_or("")) }
-                td { (date(k.start)) }
-                td { (date(k.end)) @if k.end <= now { " (expired)" } }
-                td { (copyable(&format!("cert-id-{}", k.key_id), &k.key_id.to_string(), "Certificate ID")) }
-            }
-        }
-    };
-    html::table(
+    html::table_of(
+        &app.key_credentials,
+        "No certificates have been added for this application.",
         &[
             "Thumbprint",
             "Description",
@@ -326,28 +313,33 @@ fn certificates_table(app: &Application, now: OffsetDateTime) -> Markup {
             "Expires",
             "Certificate ID",
         ],
-        rows,
+        |k| {
+            html! {
+                td { (copyable(&format!("cert-thumbprint-{}", k.key_id), &k.cert.thumbprint(), "Thumbprint")) }
+                td { (k.display_name.as_deref().unwrap_or("")) }
+                td { (date(k.start)) }
+                td { (date(k.end)) @if k.end <= now { " (expired)" } }
+                td { (copyable(&format!("cert-id-{}", k.key_id), &k.key_id.to_string(), "Certificate ID")) }
+            }
+        },
     )
 }
 
 /// The table of an application's federated identity credentials.
 fn federated_table(app: &Application) -> Markup {
-    if app.federated_credentials.is_empty() {
-        return html! {
-            p class="muted" { "No federated credentials have been added for this application." }
-        };
-    }
-    let rows = html! {
-        @for f in &app.federated_credentials {
-            tr {
+    html::table_of(
+        &app.federated_credentials,
+        "No federated credentials have been added for this application.",
+        &["Name", "Issuer", "Subject", "Audience"],
+        |f| {
+            html! {
                 td { (f.name) }
                 td { code { (f.issuer) } }
                 td { code { (f.subject) } }
                 td { code { (f.audiences.join(", ")) } }
             }
-        }
-    };
-    html::table(&["Name", "Issuer", "Subject", "Audience"], rows)
+        },
+    )
 }
 
 fn new_secret_form(app: &Application) -> Markup {

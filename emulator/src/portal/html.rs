@@ -94,6 +94,25 @@ pub(crate) fn table(columns: &[&str], rows: Markup) -> Markup {
     }
 }
 
+/// A [`table`] with a row of cells from `row` for each of `items`, or the note `none` when
+/// there are no items.
+pub(crate) fn table_of<T>(
+    items: &[T],
+    none: &str,
+    columns: &[&str],
+    row: impl Fn(&T) -> Markup,
+) -> Markup {
+    if items.is_empty() {
+        return html! { p class="muted" { (none) } };
+    }
+    let rows = html! {
+        @for item in items {
+            tr { (row(item)) }
+        }
+    };
+    table(columns, rows)
+}
+
 /// The main navigation's sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {

@@ -36,6 +36,16 @@ pub(super) struct Role {
     pub(super) description: String,
 }
 
+impl Role {
+    fn new(id: impl ToString, name: &str, description: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+        }
+    }
+}
+
 /// What the picker shows: the common roles that match, then the other matches.
 #[derive(Debug, Default)]
 pub(super) struct Choices {
@@ -49,21 +59,13 @@ pub(super) fn assignable(store: &ArmStore, scope: &Scope) -> Vec<Role> {
     let built_in = crate::rbac::roles::all()
         .iter()
         .filter(|r| r.assignable_at(scope))
-        .map(|r| Role {
-            id: r.id.to_owned(),
-            name: r.role_name.to_owned(),
-            description: r.description.to_owned(),
-        });
+        .map(|r| Role::new(r.id, r.role_name, r.description));
     let custom = store
         .authz
         .custom_roles()
         .into_iter()
         .filter(|c| c.assignable_at(scope))
-        .map(|c| Role {
-            id: c.id.to_string(),
-            name: c.role_name.clone(),
-            description: c.description.clone(),
-        });
+        .map(|c| Role::new(c.id, &c.role_name, &c.description));
     built_in.chain(custom).collect()
 }
 
