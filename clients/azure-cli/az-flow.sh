@@ -30,6 +30,17 @@ rg=$(az group create -n cli-rg -l westeurope -o json)
 az group list --query "[].name" -o tsv | grep -qx cli-rg || fail "group list"
 ok "group create/list"
 
+# An unregistered provider: the CLI meets MissingSubscriptionRegistration, registers the
+# provider itself ("We are registering for you"), waits for Registered and retries.
+az provider unregister --namespace Microsoft.OperationalInsights >/dev/null
+[ "$(az provider show -n Microsoft.OperationalInsights --query registrationState -o tsv)" = NotRegistered ] || fail "provider unregister"
+ws=$(az monitor log-analytics workspace create -g cli-rg -n cli-ws -o json 2>/tmp/az-ws-err.$$) || fail "workspace create after auto-registration: $(cat /tmp/az-ws-err.$$)"
+grep -q 'registering for you' /tmp/az-ws-err.$$ || fail "no auto-registration: $(cat /tmp/az-ws-err.$$)"
+rm -f /tmp/az-ws-err.$$
+[ "$(jq -r .name <<<"$ws")" = cli-ws ] || fail "workspace create: $ws"
+[ "$(az provider show -n Microsoft.OperationalInsights --query registrationState -o tsv)" = Registered ] || fail "provider registered by the CLI"
+ok "provider unregister, then the CLI registers it on MissingSubscriptionRegistration"
+
 app=$(az ad app create --display-name cli-app -o json)
 app_id=$(jq -r .appId <<<"$app")
 cred=$(az ad app credential reset --id "$app_id" -o json 2>/dev/null)
