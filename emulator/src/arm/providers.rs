@@ -37,7 +37,8 @@ fn known(namespace: &str) -> Result<&'static providers::Provider, ArmError> {
 
 const READ_PROVIDERS: &str = "Microsoft.Resources/subscriptions/providers/read";
 
-/// `GET /subscriptions/{s}/providers`: every provider the emulator knows, registered.
+/// `GET /subscriptions/{s}/providers`: every provider the emulator knows, with its
+/// registration state in the subscription.
 pub(crate) fn list(call: &Call<'_>, sub: &str) -> Result<Response, ArmError> {
     let scope = subscription_scope(call, sub, READ_PROVIDERS)?;
     let store = call.state.arm();
@@ -64,11 +65,8 @@ pub(crate) fn writable(store: &ArmStore, a: &Address) -> bool {
     let Some(p) = providers::provider(&a.namespace) else {
         return true;
     };
-    Scope::subscription(&a.subscription)
-        .ok()
-        .as_ref()
-        .and_then(sub_id)
-        .is_none_or(|sub| store.is_registered(&sub, p.namespace))
+    uuid::Uuid::parse_str(&a.subscription)
+        .map_or(true, |sub| store.is_registered(&sub, p.namespace))
 }
 
 fn sub_id(scope: &Scope) -> Option<uuid::Uuid> {
