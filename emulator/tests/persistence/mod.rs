@@ -480,36 +480,33 @@ impl Acked {
 }
 
 #[tokio::test]
-async fn an_unregistered_provider_stays_unregistered_across_a_restart() {
+async fn a_providers_registration_state_survives_a_restart() {
     let dir = data_dir();
-    let bin = start(&dir).await;
-    let c = Client::new(&bin).await;
-    let provider = format!(
-        "/subscriptions/{}/providers/Microsoft.Web?api-version=2021-04-01",
-        c.sub
-    );
-    let unregister = provider.replace("Microsoft.Web?", "Microsoft.Web/unregister?");
-    c.ok(Method::POST, &unregister, Some(&c.arm), None).await;
-    assert_eq!(
-        c.ok(Method::GET, &provider, Some(&c.arm), None).await["registrationState"],
-        "NotRegistered"
-    );
-    drop(bin.stop_and_collect_stderr().await);
-    let bin = start(&dir).await;
-    let c = Client::new(&bin).await;
-    assert_eq!(
-        c.ok(Method::GET, &provider, Some(&c.arm), None).await["registrationState"],
-        "NotRegistered"
-    );
-    let register = provider.replace("Microsoft.Web?", "Microsoft.Web/register?");
-    c.ok(Method::POST, &register, Some(&c.arm), None).await;
-    drop(bin.stop_and_collect_stderr().await);
-    let bin = start(&dir).await;
-    let c = Client::new(&bin).await;
-    assert_eq!(
-        c.ok(Method::GET, &provider, Some(&c.arm), None).await["registrationState"],
-        "Registered"
-    );
+    let mut bin = start(&dir).await;
+    for (verb, state) in [("unregister", "NotRegistered"), ("register", "Registered")] {
+        let c = Client::new(&bin).await;
+        let provider = |tail: &str| {
+            format!(
+                "/subscriptions/{}/providers/Microsoft.Web{tail}?api-version=2021-04-01",
+                c.sub
+            )
+        };
+        c.ok(
+            Method::POST,
+            &provider(&format!("/{verb}")),
+            Some(&c.arm),
+            None,
+        )
+        .await;
+        drop(bin.stop_and_collect_stderr().await);
+        bin = start(&dir).await;
+        let c = Client::new(&bin).await;
+        let read = c.ok(Method::GET, &provider(""), Some(&c.arm), None).await;
+        assert_eq!(
+            read["registrationState"], state,
+            "after {verb} and a restart"
+        );
+    }
     drop(bin.stop_and_collect_stderr().await);
     let _ = std::fs::remove_dir_all(&dir);
 }
