@@ -32,7 +32,9 @@ def test_log_analytics_access_propagates(entra_emulator):
     workspace = resources.resources.begin_create_or_update_by_id(
         f"{group.id}/providers/Microsoft.OperationalInsights/workspaces/sdk-ws",
         {"location": "westeurope", "properties": {}}, api_version=WORKSPACE_API).result()
-    assert workspace.id == f"{group.id}/providers/Microsoft.OperationalInsights/workspaces/sdk-ws"
+    # Azure answers a workspace id in lower case (the Azure CLI's recording
+    # test_monitor_log_analytics_workspace_default.yaml); the lower-case id is a valid address.
+    assert workspace.id == f"{group.id}/providers/Microsoft.OperationalInsights/workspaces/sdk-ws".lower()
     customer_id = workspace.properties["customerId"]
 
     # Graph through plain REST with azure-identity's token (requests verifies the emulator
