@@ -355,7 +355,7 @@ impl AppState {
         principal: &Uuid,
         delays: impl Into<Planes<std::time::Duration>>,
         now: OffsetDateTime,
-    ) -> Planes<std::time::Duration> {
+    ) -> [std::time::Duration; 4] {
         let platform = self.platform.lock();
         let mut out = delays.into();
         for plane in Plane::ALL {
@@ -374,6 +374,6 @@ impl AppState {
                 *slot = (*slot).max(wait);
             }
         }
-        out
+        out.into()
     }
 }
