@@ -276,7 +276,7 @@ pub(crate) fn delete(call: &Call<'_>, a: &Address) -> Result<Response, ArmError>
     let id = a.id();
     require_access(call, &store, a, "delete", &id)?;
     let propagation = call.state.config.propagation;
-    let deleted = store.delete_resource(&id, call.now, |name| propagation.delays(name.as_u128()));
+    let deleted = store.delete_resource(&id, call.now, |name| propagation.planes(name.as_u128()));
     drop(store);
     if deleted.is_some() {
         // A system-assigned identity, or a user-assigned identity itself, goes with it.

@@ -275,7 +275,7 @@ pub(crate) fn delete(call: &Call<'_>, sub: &str, rg: &str) -> Result<Response, A
     existing(&store, sub, rg)?;
     let propagation = call.state.config.propagation;
     let group = store
-        .delete_group(&id, rg, call.now, |name| propagation.delays(name.as_u128()))
+        .delete_group(&id, rg, call.now, |name| propagation.planes(name.as_u128()))
         .ok_or_else(|| ArmError::ResourceGroupNotFound(rg.to_owned()))?;
     drop(store);
     // Identities inside the group (and those of its resources) leave the directory with it.

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::changes::{Counter, Mark, Tracker};
-use crate::rbac::{AssignmentStore, Scope, ScopeKind};
+use crate::rbac::{AssignmentStore, Planes, Scope, ScopeKind};
 
 /// ARM type of the Log Analytics workspace, whose `customerId` the query API uses.
 pub(crate) const WORKSPACE_TYPE: &str = "Microsoft.OperationalInsights/workspaces";
@@ -241,7 +241,7 @@ impl ArmStore {
         subscription: &Uuid,
         name: &str,
         now: OffsetDateTime,
-        delays: impl Fn(&Uuid) -> [Duration; 4],
+        delays: impl Fn(&Uuid) -> Planes<Duration>,
     ) -> Option<ResourceGroup> {
         let group = self
             .groups
@@ -305,7 +305,7 @@ impl ArmStore {
         &mut self,
         id: &str,
         now: OffsetDateTime,
-        delays: impl Fn(&Uuid) -> [Duration; 4],
+        delays: impl Fn(&Uuid) -> Planes<Duration>,
     ) -> Option<Resource> {
         let key = id.to_ascii_lowercase();
         let resource = self.resources.get(&key)?.clone();
@@ -540,7 +540,7 @@ mod tests {
         let prefix = format!("/subscriptions/{SUB}/resourcegroups/rg1/");
         assert_eq!(s.resources_under(&prefix, false).count(), 3);
         let deleted = s.delete_resource(&ws.to_uppercase(), OffsetDateTime::UNIX_EPOCH, |_| {
-            [Duration::ZERO; 4]
+            Planes::same(Duration::ZERO)
         });
         assert!(deleted.is_some());
         assert!(s.workspace_by_customer_id(&customer).is_none());
@@ -549,7 +549,7 @@ mod tests {
             "children go with their parent"
         );
         s.delete_group(&SUB, "RG1", OffsetDateTime::UNIX_EPOCH, |_| {
-            [Duration::ZERO; 4]
+            Planes::same(Duration::ZERO)
         });
         assert!(s.component_by_app_id(&app).is_none());
         assert_eq!(s.resources_under(&prefix, true).count(), 0);

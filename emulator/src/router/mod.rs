@@ -17,10 +17,8 @@ use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{any, delete, get, post};
-use bytes::Bytes;
 
 use crate::catalog::Api;
-use crate::http::bearer::Bearer;
 #[cfg(feature = "monitor")]
 use crate::monitor;
 #[cfg(feature = "portal")]
@@ -424,11 +422,7 @@ fn is_custom_metrics(request: &Request) -> bool {
 #[cfg(feature = "monitor")]
 async fn custom_metrics(
     state: AppState,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    bearer: Bearer,
-    body: Bytes,
+    (method, OriginalUri(uri), headers, bearer, body): arm::Parts,
 ) -> Response {
     let response = monitor::custom_metrics::ingest(&state, uri.path(), &bearer, &headers, body);
     arm::with_arm_headers(response, &state, &method, uri.path(), &headers)

@@ -13,7 +13,7 @@ use crate::first_party;
 use crate::managed_identity::{
     self, Attached, IdentityError, Issued, IssuedTokens, USER_ASSIGNED_TYPE, identity_of,
 };
-use crate::rbac::Plane;
+use crate::rbac::{Plane, Planes};
 use crate::resources::{ArmStore, Resource};
 use crate::token::{self, Grant};
 
@@ -353,11 +353,11 @@ impl AppState {
     pub(crate) fn unseen_by_cached_tokens(
         &self,
         principal: &Uuid,
-        delays: [std::time::Duration; 4],
+        delays: impl Into<Planes<std::time::Duration>>,
         now: OffsetDateTime,
     ) -> [std::time::Duration; 4] {
         let platform = self.platform.lock();
-        let mut out = delays;
+        let mut out = delays.into();
         for plane in Plane::ALL {
             let resource = match plane {
                 Plane::Arm => &first_party::ARM,
@@ -370,10 +370,10 @@ impl AppState {
                 .unseen_until(*principal, resource.app_id, now)
             {
                 let wait = std::time::Duration::try_from(until - now).unwrap_or_default();
-                let slot = &mut out[plane.index()];
+                let slot = &mut out[plane];
                 *slot = (*slot).max(wait);
             }
         }
-        out
+        out.into()
     }
 }
