@@ -180,109 +180,270 @@ pub(crate) enum DirError {
     DuplicateIdentifierUri(String),
 }
 
-/// Applications and service principals, indexed by object id and by app id, listed in
-/// creation order; deleted objects kept apart until purged.
+/// What a [`Table`] reads of the objects it holds.
+#[derive(Debug, Clone, Copy)]
+struct Keys {
+    id: Uuid,
+    app_id: Uuid,
+    seq: u64,
+    deleted: Option<OffsetDateTime>,
+}
+
+/// An object a [`Table`] holds: applications and service principals alike.
+trait Entry {
+    /// Its ids, sequence number and deletion time.
+    fn keys(&self) -> Keys;
+    /// Its sequence number and deletion time, for the table to set.
+    fn marks(&mut self) -> (&mut u64, &mut Option<OffsetDateTime>);
+}
+
+impl Entry for Application {
+    fn keys(&self) -> Keys {
+        let (id, app_id, seq, deleted) = (self.id, self.app_id, self.seq, self.deleted);
+        Keys {
+            id,
+            app_id,
+            seq,
+            deleted,
+        }
+    }
+    fn marks(&mut self) -> (&mut u64, &mut Option<OffsetDateTime>) {
+        (&mut self.seq, &mut self.deleted)
+    }
+}
+
+impl Entry for ServicePrincipal {
+    fn keys(&self) -> Keys {
+        let (id, app_id, seq, deleted) = (self.id, self.app_id, self.seq, self.deleted);
+        Keys {
+            id,
+            app_id,
+            seq,
+            deleted,
+        }
+    }
+    fn marks(&mut self) -> (&mut u64, &mut Option<OffsetDateTime>) {
+        (&mut self.seq, &mut self.deleted)
+    }
+}
+
+/// Sequence numbers and change tracking, shared by the directory's tables.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Directory {
-    apps: HashMap<Uuid, Application>,
-    app_ids: HashMap<Uuid, Uuid>,
-    app_order: BTreeMap<u64, Uuid>,
-    sps: HashMap<Uuid, ServicePrincipal>,
-    sp_ids: HashMap<Uuid, Uuid>,
-    sp_order: BTreeMap<u64, Uuid>,
-    deleted_apps: HashMap<Uuid, Application>,
-    deleted_sps: HashMap<Uuid, ServicePrincipal>,
+struct Stamps {
     next_seq: u64,
     /// Object ids changed since persistence last looked (`None`: not persisted).
     track: Option<Tracker<Uuid>>,
 }
 
-impl Directory {
+impl Stamps {
     fn touch(&mut self, id: Uuid) {
         if let Some(t) = &mut self.track {
             t.mark(id);
         }
     }
 
-    fn seq(&mut self) -> u64 {
+    fn next(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
     }
+}
 
+/// One kind of directory object: live ones by object id, indexed by app id and listed in
+/// creation order; deleted ones kept apart until purged.
+#[derive(Debug, Clone)]
+struct Table<T> {
+    live: HashMap<Uuid, T>,
+    by_app_id: HashMap<Uuid, Uuid>,
+    order: BTreeMap<u64, Uuid>,
+    deleted: HashMap<Uuid, T>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Self {
+            live: HashMap::new(),
+            by_app_id: HashMap::new(),
+            order: BTreeMap::new(),
+            deleted: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Entry> Table<T> {
+    /// Adds a live object under a fresh sequence number.
+    fn insert(&mut self, mut obj: T, stamps: &mut Stamps) {
+        *obj.marks().0 = stamps.next();
+        stamps.touch(obj.keys().id);
+        self.index(obj);
+    }
+
+    /// Adds a live object keeping its sequence number.
+    fn index(&mut self, obj: T) {
+        let k = obj.keys();
+        self.by_app_id.insert(k.app_id, k.id);
+        self.order.insert(k.seq, k.id);
+        self.live.insert(k.id, obj);
+    }
+
+    /// Removes a live object and its index entries.
+    fn unindex(&mut self, id: &Uuid) -> Option<T> {
+        let obj = self.live.remove(id)?;
+        let k = obj.keys();
+        if self.by_app_id.get(&k.app_id) == Some(id) {
+            self.by_app_id.remove(&k.app_id);
+        }
+        self.order.remove(&k.seq);
+        Some(obj)
+    }
+
+    fn get_mut(&mut self, id: &Uuid, stamps: &mut Stamps) -> Option<&mut T> {
+        stamps.touch(*id);
+        self.live.get_mut(id)
+    }
+
+    fn by_app_id(&self, app_id: &Uuid) -> Option<&T> {
+        self.by_app_id.get(app_id).and_then(|id| self.live.get(id))
+    }
+
+    fn after(&self, after: u64) -> impl Iterator<Item = (u64, &T)> {
+        self.order
+            .range(after.saturating_add(1)..)
+            .filter_map(|(seq, id)| self.live.get(id).map(|o| (*seq, o)))
+    }
+
+    /// Moves a live object to deleted items.
+    fn delete(
+        &mut self,
+        id: &Uuid,
+        now: OffsetDateTime,
+        stamps: &mut Stamps,
+    ) -> Result<(), DirError> {
+        let mut obj = self.unindex(id).ok_or(DirError::NotFound(*id))?;
+        *obj.marks().1 = Some(now);
+        stamps.touch(*id);
+        self.deleted.insert(*id, obj);
+        Ok(())
+    }
+
+    /// Brings a deleted object back as a new live one.
+    fn undelete(&mut self, id: &Uuid, stamps: &mut Stamps) -> Result<(), DirError> {
+        let mut obj = self.deleted.remove(id).ok_or(DirError::NotFound(*id))?;
+        *obj.marks().1 = None;
+        self.insert(obj, stamps);
+        Ok(())
+    }
+
+    /// Deleted objects, oldest deletion first.
+    fn deleted_in_order(&self) -> Vec<&T> {
+        let mut v: Vec<_> = self.deleted.values().collect();
+        v.sort_by_key(|o| (o.keys().deleted, o.keys().seq));
+        v
+    }
+
+    /// Ids of deleted objects not deleted after `before`.
+    fn deleted_before(&self, before: OffsetDateTime) -> impl Iterator<Item = Uuid> + '_ {
+        (self.deleted.values().map(Entry::keys))
+            .filter(move |k| !k.deleted.is_some_and(|d| d > before))
+            .map(|k| k.id)
+    }
+
+    /// The object with this id, live or deleted.
+    fn any(&self, id: &Uuid) -> Option<&T> {
+        self.live.get(id).or_else(|| self.deleted.get(id))
+    }
+
+    /// Every object, live then deleted.
+    fn all(&self) -> impl Iterator<Item = &T> {
+        self.live.values().chain(self.deleted.values())
+    }
+
+    /// Forgets the object with this id, live or deleted.
+    fn forget(&mut self, id: &Uuid) {
+        self.unindex(id);
+        self.deleted.remove(id);
+    }
+
+    /// Puts back an object as persisted, live or deleted, keeping its sequence number.
+    fn load(&mut self, obj: T) {
+        let k = obj.keys();
+        if k.deleted.is_some() {
+            self.deleted.insert(k.id, obj);
+        } else {
+            self.index(obj);
+        }
+    }
+}
+
+/// Applications and service principals, indexed by object id and by app id, listed in
+/// creation order; deleted objects kept apart until purged.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Directory {
+    apps: Table<Application>,
+    sps: Table<ServicePrincipal>,
+    stamps: Stamps,
+}
+
+impl Directory {
     /// Adds an application (the caller guarantees fresh ids).
-    pub(crate) fn insert_app(&mut self, mut app: Application) {
-        app.seq = self.seq();
-        self.touch(app.id);
-        self.app_ids.insert(app.app_id, app.id);
-        self.app_order.insert(app.seq, app.id);
-        self.apps.insert(app.id, app);
+    pub(crate) fn insert_app(&mut self, app: Application) {
+        self.apps.insert(app, &mut self.stamps);
     }
 
     /// Adds a service principal (the caller guarantees fresh ids, one per app).
-    pub(crate) fn insert_sp(&mut self, mut sp: ServicePrincipal) {
-        sp.seq = self.seq();
-        self.touch(sp.id);
-        self.sp_ids.insert(sp.app_id, sp.id);
-        self.sp_order.insert(sp.seq, sp.id);
-        self.sps.insert(sp.id, sp);
+    pub(crate) fn insert_sp(&mut self, sp: ServicePrincipal) {
+        self.sps.insert(sp, &mut self.stamps);
     }
 
     /// Number of live applications and service principals.
     pub(crate) fn counts(&self) -> (usize, usize) {
-        (self.apps.len(), self.sps.len())
+        (self.apps.live.len(), self.sps.live.len())
     }
 
     /// The application with this object id.
     pub(crate) fn app(&self, id: &Uuid) -> Option<&Application> {
-        self.apps.get(id)
+        self.apps.live.get(id)
+    }
+
+    /// The service principal with this object id.
+    pub(crate) fn sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
+        self.sps.live.get(id)
     }
 
     /// The application with this object id, for changing it. Keep `identifier_uris` unique
     /// with [`Directory::identifier_uri_taken`] before changing them.
     pub(crate) fn app_mut(&mut self, id: &Uuid) -> Option<&mut Application> {
-        self.touch(*id);
-        self.apps.get_mut(id)
-    }
-
-    /// The application with this client id.
-    pub(crate) fn app_by_app_id(&self, app_id: &Uuid) -> Option<&Application> {
-        self.app_ids.get(app_id).and_then(|id| self.apps.get(id))
-    }
-
-    /// The service principal with this object id.
-    pub(crate) fn sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
-        self.sps.get(id)
+        self.apps.get_mut(id, &mut self.stamps)
     }
 
     /// The service principal with this object id, for changing it.
     pub(crate) fn sp_mut(&mut self, id: &Uuid) -> Option<&mut ServicePrincipal> {
-        self.touch(*id);
-        self.sps.get_mut(id)
+        self.sps.get_mut(id, &mut self.stamps)
+    }
+
+    /// The application with this client id.
+    pub(crate) fn app_by_app_id(&self, app_id: &Uuid) -> Option<&Application> {
+        self.apps.by_app_id(app_id)
     }
 
     /// The service principal of this client id.
     pub(crate) fn sp_by_app_id(&self, app_id: &Uuid) -> Option<&ServicePrincipal> {
-        self.sp_ids.get(app_id).and_then(|id| self.sps.get(id))
+        self.sps.by_app_id(app_id)
     }
 
     /// Live applications in creation order, starting after sequence number `after`.
     pub(crate) fn apps_after(&self, after: u64) -> impl Iterator<Item = (u64, &Application)> {
-        self.app_order
-            .range(after.saturating_add(1)..)
-            .filter_map(|(seq, id)| self.apps.get(id).map(|a| (*seq, a)))
+        self.apps.after(after)
     }
 
     /// Live service principals in creation order, starting after sequence number `after`.
     pub(crate) fn sps_after(&self, after: u64) -> impl Iterator<Item = (u64, &ServicePrincipal)> {
-        self.sp_order
-            .range(after.saturating_add(1)..)
-            .filter_map(|(seq, id)| self.sps.get(id).map(|s| (*seq, s)))
+        self.sps.after(after)
     }
 
     /// Applications exposing `uri` (case-insensitive) as an identifier URI.
     pub(crate) fn app_by_identifier_uri(&self, uri: &str) -> Option<&Application> {
         let uri = uri.trim_end_matches('/');
-        self.apps.values().find(|a| {
+        self.apps.live.values().find(|a| {
             a.identifier_uris
                 .iter()
                 .any(|u| u.trim_end_matches('/').eq_ignore_ascii_case(uri))
@@ -303,13 +464,19 @@ impl Directory {
             .cloned()
     }
 
+    /// Why a service principal for `app_id` may not be created or restored now, if it may not.
+    fn sp_refused(&self, app_id: Uuid) -> Option<DirError> {
+        if self.app_by_app_id(&app_id).is_none() {
+            return Some(DirError::NoBackingApplication(app_id));
+        }
+        (self.sps.by_app_id.contains_key(&app_id))
+            .then_some(DirError::DuplicateServicePrincipal(app_id))
+    }
+
     /// Creates a service principal for an existing application.
     pub(crate) fn create_sp(&mut self, sp: ServicePrincipal) -> Result<(), DirError> {
-        if self.app_by_app_id(&sp.app_id).is_none() {
-            return Err(DirError::NoBackingApplication(sp.app_id));
-        }
-        if self.sp_ids.contains_key(&sp.app_id) {
-            return Err(DirError::DuplicateServicePrincipal(sp.app_id));
+        if let Some(e) = self.sp_refused(sp.app_id) {
+            return Err(e);
         }
         self.insert_sp(sp);
         Ok(())
@@ -317,96 +484,69 @@ impl Directory {
 
     /// Moves an application and its service principal to deleted items, as Graph does.
     pub(crate) fn delete_app(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
-        let mut app = self.apps.remove(id).ok_or(DirError::NotFound(*id))?;
-        self.app_ids.remove(&app.app_id);
-        self.app_order.remove(&app.seq);
-        if let Some(sp_id) = self.sp_ids.get(&app.app_id).copied() {
+        let app_id = self.app(id).ok_or(DirError::NotFound(*id))?.app_id;
+        if let Some(sp_id) = self.sps.by_app_id.get(&app_id).copied() {
             self.delete_sp(&sp_id, now)?;
         }
-        app.deleted = Some(now);
-        self.touch(app.id);
-        self.deleted_apps.insert(app.id, app);
-        Ok(())
+        self.apps.delete(id, now, &mut self.stamps)
     }
 
     /// Moves a service principal to deleted items.
     pub(crate) fn delete_sp(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<(), DirError> {
-        let mut sp = self.sps.remove(id).ok_or(DirError::NotFound(*id))?;
-        self.sp_ids.remove(&sp.app_id);
-        self.sp_order.remove(&sp.seq);
-        sp.deleted = Some(now);
-        self.touch(sp.id);
-        self.deleted_sps.insert(sp.id, sp);
-        Ok(())
+        self.sps.delete(id, now, &mut self.stamps)
     }
 
     /// Drops deleted objects older than the retention period.
     pub(crate) fn purge_expired(&mut self, now: OffsetDateTime) {
-        let live = |d: Option<OffsetDateTime>| d.is_some_and(|d| d + DELETED_RETENTION > now);
-        let expired: Vec<Uuid> = (self.deleted_apps.values().map(|a| (a.id, a.deleted)))
-            .chain(self.deleted_sps.values().map(|s| (s.id, s.deleted)))
-            .filter(|(_, d)| !live(*d))
-            .map(|(id, _)| id)
+        let before = now - DELETED_RETENTION;
+        let expired: Vec<Uuid> = (self.apps.deleted_before(before))
+            .chain(self.sps.deleted_before(before))
             .collect();
         for id in expired {
-            self.deleted_apps.remove(&id);
-            self.deleted_sps.remove(&id);
-            self.touch(id);
+            self.apps.deleted.remove(&id);
+            self.sps.deleted.remove(&id);
+            self.stamps.touch(id);
         }
     }
 
     /// Deleted applications, oldest deletion first.
     pub(crate) fn deleted_apps(&self) -> Vec<&Application> {
-        let mut v: Vec<_> = self.deleted_apps.values().collect();
-        v.sort_by_key(|a| (a.deleted, a.seq));
-        v
+        self.apps.deleted_in_order()
     }
 
     /// Deleted service principals, oldest deletion first.
     pub(crate) fn deleted_sps(&self) -> Vec<&ServicePrincipal> {
-        let mut v: Vec<_> = self.deleted_sps.values().collect();
-        v.sort_by_key(|s| (s.deleted, s.seq));
-        v
+        self.sps.deleted_in_order()
     }
 
     /// A deleted application.
     pub(crate) fn deleted_app(&self, id: &Uuid) -> Option<&Application> {
-        self.deleted_apps.get(id)
+        self.apps.deleted.get(id)
     }
 
     /// A deleted service principal.
     pub(crate) fn deleted_sp(&self, id: &Uuid) -> Option<&ServicePrincipal> {
-        self.deleted_sps.get(id)
+        self.sps.deleted.get(id)
     }
 
     /// Restores a deleted application (its service principal stays deleted, as in Graph) or a
     /// deleted service principal (whose application must be live and without another one).
     pub(crate) fn restore(&mut self, id: &Uuid) -> Result<DirectoryObject, DirError> {
-        if let Some(app) = self.deleted_apps.get(id) {
-            if self.app_ids.contains_key(&app.app_id) {
+        if let Some(app) = self.apps.deleted.get(id) {
+            if self.apps.by_app_id.contains_key(&app.app_id) {
                 return Err(DirError::NotFound(*id));
             }
             if let Some(uri) = self.identifier_uri_taken(&app.identifier_uris, None) {
                 return Err(DirError::DuplicateIdentifierUri(uri));
             }
-            let mut app = self
-                .deleted_apps
-                .remove(id)
-                .ok_or(DirError::NotFound(*id))?;
-            app.deleted = None;
-            self.insert_app(app);
+            self.apps.undelete(id, &mut self.stamps)?;
             return Ok(DirectoryObject::Application(*id));
         }
-        if let Some(sp) = self.deleted_sps.get(id) {
-            if self.app_by_app_id(&sp.app_id).is_none() {
-                return Err(DirError::NoBackingApplication(sp.app_id));
+        if let Some(sp) = self.sps.deleted.get(id) {
+            if let Some(e) = self.sp_refused(sp.app_id) {
+                return Err(e);
             }
-            if self.sp_ids.contains_key(&sp.app_id) {
-                return Err(DirError::DuplicateServicePrincipal(sp.app_id));
-            }
-            let mut sp = self.deleted_sps.remove(id).ok_or(DirError::NotFound(*id))?;
-            sp.deleted = None;
-            self.insert_sp(sp);
+            self.sps.undelete(id, &mut self.stamps)?;
             return Ok(DirectoryObject::ServicePrincipal(*id));
         }
         Err(DirError::NotFound(*id))
@@ -414,8 +554,8 @@ impl Directory {
 
     /// Removes a deleted object for good.
     pub(crate) fn purge(&mut self, id: &Uuid) -> Result<(), DirError> {
-        if self.deleted_apps.remove(id).is_some() || self.deleted_sps.remove(id).is_some() {
-            self.touch(*id);
+        if self.apps.deleted.remove(id).is_some() || self.sps.deleted.remove(id).is_some() {
+            self.stamps.touch(*id);
             Ok(())
         } else {
             Err(DirError::NotFound(*id))
@@ -432,7 +572,7 @@ impl Directory {
         start: OffsetDateTime,
         end: OffsetDateTime,
     ) -> Result<(PasswordCredential, Secret), DirError> {
-        let app = self.apps.get_mut(id).ok_or(DirError::NotFound(*id))?;
+        let app = self.apps.live.get_mut(id).ok_or(DirError::NotFound(*id))?;
         let value = secret::generate();
         let credential = PasswordCredential {
             key_id: Uuid::new_v4(),
@@ -443,94 +583,64 @@ impl Directory {
             hash: SecretHash::new(&value),
         };
         app.password_credentials.push(credential.clone());
-        self.touch(*id);
+        self.stamps.touch(*id);
         Ok((credential, Secret::new(value)))
     }
 
     /// Removes the password credential `key_id` from application `id`.
     pub(crate) fn remove_password(&mut self, id: &Uuid, key_id: &Uuid) -> Result<(), DirError> {
-        let app = self.apps.get_mut(id).ok_or(DirError::NotFound(*id))?;
+        let app = self.apps.live.get_mut(id).ok_or(DirError::NotFound(*id))?;
         let before = app.password_credentials.len();
         app.password_credentials.retain(|c| &c.key_id != key_id);
         if app.password_credentials.len() == before {
             return Err(DirError::KeyNotFound(*key_id));
         }
-        self.touch(*id);
+        self.stamps.touch(*id);
         Ok(())
     }
 
     /// Starts recording which objects change, for persistence (see [`crate::persist`]).
     pub(crate) fn track(&mut self, counter: Counter) {
-        self.track = Some(Tracker::new(counter));
+        self.stamps.track = Some(Tracker::new(counter));
     }
 
     /// The ids of the objects changed since the last call.
     pub(crate) fn take_changed(&mut self) -> Vec<Uuid> {
-        self.track.as_mut().map(Tracker::take).unwrap_or_default()
+        (self.stamps.track.as_mut())
+            .map(Tracker::take)
+            .unwrap_or_default()
     }
 
     /// The object with this id, live or deleted.
     pub(crate) fn object(&self, id: &Uuid) -> Option<StoredObject<'_>> {
-        (self.apps.get(id).or_else(|| self.deleted_apps.get(id)))
-            .map(StoredObject::Application)
-            .or_else(|| {
-                (self.sps.get(id).or_else(|| self.deleted_sps.get(id)))
-                    .map(StoredObject::ServicePrincipal)
-            })
+        (self.apps.any(id).map(StoredObject::Application))
+            .or_else(|| self.sps.any(id).map(StoredObject::ServicePrincipal))
     }
 
     /// Every object, live and deleted.
     pub(crate) fn objects(&self) -> impl Iterator<Item = StoredObject<'_>> {
-        (self.apps.values().chain(self.deleted_apps.values()))
-            .map(StoredObject::Application)
-            .chain(
-                (self.sps.values().chain(self.deleted_sps.values()))
-                    .map(StoredObject::ServicePrincipal),
-            )
+        (self.apps.all().map(StoredObject::Application))
+            .chain(self.sps.all().map(StoredObject::ServicePrincipal))
     }
 
     /// Forgets the object with this id wherever it is (persistence replay).
     pub(crate) fn forget(&mut self, id: &Uuid) {
-        if let Some(app) = self.apps.remove(id) {
-            if self.app_ids.get(&app.app_id) == Some(id) {
-                self.app_ids.remove(&app.app_id);
-            }
-            self.app_order.remove(&app.seq);
-        }
-        if let Some(sp) = self.sps.remove(id) {
-            if self.sp_ids.get(&sp.app_id) == Some(id) {
-                self.sp_ids.remove(&sp.app_id);
-            }
-            self.sp_order.remove(&sp.seq);
-        }
-        self.deleted_apps.remove(id);
-        self.deleted_sps.remove(id);
+        self.apps.forget(id);
+        self.sps.forget(id);
     }
 
     /// Puts back an application as persisted, keeping its sequence number (replay).
     pub(crate) fn load_app(&mut self, app: Application) {
         self.forget(&app.id);
-        self.next_seq = self.next_seq.max(app.seq);
-        if app.deleted.is_some() {
-            self.deleted_apps.insert(app.id, app);
-        } else {
-            self.app_ids.insert(app.app_id, app.id);
-            self.app_order.insert(app.seq, app.id);
-            self.apps.insert(app.id, app);
-        }
+        self.stamps.next_seq = self.stamps.next_seq.max(app.seq);
+        self.apps.load(app);
     }
 
     /// Puts back a service principal as persisted, keeping its sequence number (replay).
     pub(crate) fn load_sp(&mut self, sp: ServicePrincipal) {
         self.forget(&sp.id);
-        self.next_seq = self.next_seq.max(sp.seq);
-        if sp.deleted.is_some() {
-            self.deleted_sps.insert(sp.id, sp);
-        } else {
-            self.sp_ids.insert(sp.app_id, sp.id);
-            self.sp_order.insert(sp.seq, sp.id);
-            self.sps.insert(sp.id, sp);
-        }
+        self.stamps.next_seq = self.stamps.next_seq.max(sp.seq);
+        self.sps.load(sp);
     }
 }
 
@@ -555,7 +665,7 @@ pub(crate) enum DirectoryObject {
 impl crate::changes::Tracked for Directory {
     /// The mark of the last change recorded (see [`crate::changes`]).
     fn last_mark(&self) -> Mark {
-        self.track.as_ref().map_or(Mark::NONE, Tracker::last)
+        self.stamps.track.as_ref().map_or(Mark::NONE, Tracker::last)
     }
 }
 
