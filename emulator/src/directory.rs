@@ -343,7 +343,7 @@ impl<T: Entry> Table<T> {
     /// Ids of deleted objects not deleted after `before`.
     fn deleted_before(&self, before: OffsetDateTime) -> impl Iterator<Item = Uuid> + '_ {
         (self.deleted.values().map(Entry::keys))
-            .filter(move |k| !k.deleted.is_some_and(|d| d > before))
+            .filter(move |k| k.deleted.is_none_or(|d| d <= before))
             .map(|k| k.id)
     }
 
