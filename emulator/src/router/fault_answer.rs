@@ -296,8 +296,6 @@ fn one_api(kind: FaultKind, status: StatusCode) -> Response {
     response
 }
 
-/// `{"error":{"code","message"}}`: custom metrics, Logs Ingestion and unknown paths. Codes
-/// and texts are guesses.
 /// IMDS's envelope. `too_many_requests` is the code of its spec's 429 example (SPECS
 /// `imds/…/2018-10-01/imds.json`); the other codes and the descriptions are guesses.
 fn imds(kind: FaultKind, status: StatusCode) -> Response {
@@ -309,6 +307,8 @@ fn imds(kind: FaultKind, status: StatusCode) -> Response {
     crate::identity::imds_error(status, code, message)
 }
 
+/// `{"error":{"code","message"}}`: custom metrics, Logs Ingestion and unknown paths. Codes
+/// and texts are guesses.
 fn plain(kind: FaultKind, status: StatusCode) -> Response {
     let (code, message) = match kind {
         FaultKind::Throttle => (
