@@ -80,7 +80,7 @@ fn normalize_path(mut request: Request) -> Request {
 /// hundreds of emulators, so it is built once per process and cloned (a reference count).
 fn routes(state: AppState) -> Router {
     static TABLE: OnceLock<Router<AppState>> = OnceLock::new();
-    TABLE
+    let app = TABLE
         .get_or_init(table)
         .clone()
         .with_state(state.clone())
@@ -89,15 +89,20 @@ fn routes(state: AppState) -> Router {
             control::require_admin_token,
         ))
         // Bad input (wrong method, undecodable path, oversized body) in the owner's envelope.
-        .layer(middleware::from_fn_with_state(state.clone(), input::guard))
-        // Before anything reads the request: a host name the emulator is not known by
-        // (DNS rebinding) is refused.
-        .layer(middleware::from_fn_with_state(
-            std::sync::Arc::new(state.config.allowed_hosts()),
-            hosts::check,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), input::guard));
+    host_checked(app, &state.config)
         .layer(middleware::from_fn(echo_client_request_id))
         .layer(middleware::from_fn(log_request))
+}
+
+/// `app` behind the host check: a request naming a host `config` does not allow is answered
+/// 421 before anything reads it (against DNS rebinding). The playback server
+/// ([`crate::Server::serve`]) is put behind it too.
+pub(crate) fn host_checked(app: Router, config: &crate::Config) -> Router {
+    app.layer(middleware::from_fn_with_state(
+        std::sync::Arc::new(config.allowed_hosts()),
+        hosts::check,
+    ))
 }
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");

@@ -259,7 +259,7 @@ impl Server {
                 durable::durable,
             ));
         }
-        self.serve(app, shutdown).await?;
+        self.listen(app, shutdown).await?;
         #[cfg(feature = "persistence")]
         if state.persistence().is_some() {
             tokio::task::spawn_blocking(move || state.flush())
@@ -271,15 +271,25 @@ impl Server {
         Ok(())
     }
 
-    /// Serves `app` instead of the emulator's own routes, on the same socket and TLS set-up
-    /// (the playback server uses it).
+    /// Serves `app` instead of the emulator's own routes, with the same socket, TLS set-up,
+    /// connection limits and host check (the playback server uses it).
+    pub async fn serve(
+        self,
+        app: axum::Router,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let app = crate::router::host_checked(app, &self.state.config);
+        self.listen(app, shutdown).await
+    }
+
+    /// Serves `app` until `shutdown`.
     ///
     /// Connections are bounded as [`Config::max_connections`] and
     /// [`Config::header_read_timeout`] say: past the cap, new connections wait in the
     /// listen backlog until one closes; a connection that has not delivered a complete
     /// request head that long after it opened (or, on HTTP/1.1, after its previous response)
     /// is closed; HTTP/2 connections whose peer stops answering pings are closed.
-    pub async fn serve(
+    async fn listen(
         self,
         app: axum::Router,
         shutdown: impl Future<Output = ()>,

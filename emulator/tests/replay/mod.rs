@@ -85,6 +85,38 @@ async fn a_tool_with_its_own_app_name_replays_with_a_matcher() {
     );
 }
 
+/// The playback server refuses a host it is not known by (421, against DNS rebinding), as
+/// the emulator does, and answers `--allowed-host` names.
+#[tokio::test]
+async fn the_playback_refuses_unknown_hosts() {
+    let bin = RunningBinary::spawn(
+        &[
+            "--plain-http",
+            "--replay",
+            FIXTURE,
+            "--allowed-host",
+            "known.test",
+        ],
+        &[],
+    )
+    .await;
+    let url = format!("{}/_emulator/replay/matcher", bin.url());
+    let http = reqwest::Client::new();
+    for (host, expected) in [
+        ("known.test", StatusCode::OK),
+        ("localhost", StatusCode::OK),
+        ("rebind.attacker.test", StatusCode::MISDIRECTED_REQUEST),
+    ] {
+        let r = http
+            .get(&url)
+            .header("host", host)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), expected, "{host}");
+    }
+}
+
 /// `--replay-matcher` chooses the session's matcher at start.
 #[tokio::test]
 async fn the_matcher_flag_sets_the_sessions_matcher() {
