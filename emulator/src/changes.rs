@@ -3,7 +3,7 @@
 //!
 //! Every tracked store numbers its changes from one counter shared by all stores: a
 //! [`Mark`] is such a number. A store remembers the mark of its last change
-//! ([`Tracker::last`]); the services layer, which takes every write lock, compares it before
+//! ([`Changes::last`]); the services layer, which takes every write lock, compares it before
 //! and after a write and notes the difference in the request's [`Pending`]. The durable-write
 //! layer then waits until everything up to that mark is committed. No task-local state is
 //! involved, so a write made on a blocking thread is noted like any other.
@@ -28,92 +28,62 @@ impl Mark {
 /// The counter every store of one emulator numbers its changes with.
 pub(crate) type Counter = Arc<AtomicU64>;
 
-/// Numbers a store's changes from the shared counter and remembers the last number.
+/// What a store changed since persistence last looked, numbered from the shared counter:
+/// the keys of the changed objects ([`Tracker`]) or the writes themselves ([`Log`]).
 #[derive(Debug, Clone)]
-struct Stamp {
+pub(crate) struct Changes<C> {
+    items: C,
     counter: Counter,
     last: Mark,
 }
 
-impl Stamp {
-    fn new(counter: Counter) -> Self {
+/// The keys of a store's changed objects.
+pub(crate) type Tracker<K> = Changes<HashSet<K>>;
+
+/// The writes themselves, for a store whose writes are appends (journaled as they are).
+pub(crate) type Log<T> = Changes<Vec<T>>;
+
+impl<C: Default + IntoIterator> Changes<C> {
+    /// Nothing recorded yet; changes are numbered with `counter`.
+    pub(crate) fn new(counter: Counter) -> Self {
         Self {
+            items: C::default(),
             counter,
             last: Mark::NONE,
         }
     }
 
-    /// Numbers one change.
-    fn next(&mut self) {
-        self.last = Mark(self.counter.fetch_add(1, Ordering::SeqCst) + 1);
-    }
-}
-
-/// The keys of a store's changed objects since persistence last looked.
-#[derive(Debug, Clone)]
-pub(crate) struct Tracker<K> {
-    keys: HashSet<K>,
-    stamp: Stamp,
-}
-
-impl<K: Eq + Hash> Tracker<K> {
-    /// An empty tracker numbering its changes with `counter`.
-    pub(crate) fn new(counter: Counter) -> Self {
-        Self {
-            keys: HashSet::new(),
-            stamp: Stamp::new(counter),
-        }
-    }
-
-    /// Records that `key` changed. Called under the store's write lock, and the key is in
-    /// the set before the change is numbered, which is what persistence's commit relies on
-    /// (it reads the counter, then drains the sets).
-    pub(crate) fn mark(&mut self, key: K) {
-        self.keys.insert(key);
-        self.stamp.next();
-    }
-
-    /// The changed keys, emptying the set.
-    pub(crate) fn take(&mut self) -> Vec<K> {
-        self.keys.drain().collect()
+    /// What was recorded since the last call (a log's writes in order), emptying the record.
+    pub(crate) fn take(&mut self) -> Vec<C::Item> {
+        std::mem::take(&mut self.items).into_iter().collect()
     }
 
     /// The mark of the last change recorded.
     pub(crate) fn last(&self) -> Mark {
-        self.stamp.last
+        self.last
+    }
+
+    /// Numbers one change.
+    fn number(&mut self) {
+        self.last = Mark(self.counter.fetch_add(1, Ordering::SeqCst) + 1);
     }
 }
 
-/// The writes themselves, for a store whose writes are appends (journaled as they are).
-#[derive(Debug, Clone)]
-pub(crate) struct Log<T> {
-    ops: Vec<T>,
-    stamp: Stamp,
+impl<K: Eq + Hash> Changes<HashSet<K>> {
+    /// Records that `key` changed. Called under the store's write lock, and the key is in
+    /// the set before the change is numbered, which is what persistence's commit relies on
+    /// (it reads the counter, then drains the sets).
+    pub(crate) fn mark(&mut self, key: K) {
+        self.items.insert(key);
+        self.number();
+    }
 }
 
-impl<T> Log<T> {
-    /// An empty log numbering its writes with `counter`.
-    pub(crate) fn new(counter: Counter) -> Self {
-        Self {
-            ops: Vec::new(),
-            stamp: Stamp::new(counter),
-        }
-    }
-
+impl<T> Changes<Vec<T>> {
     /// Records a write (under the store's write lock).
     pub(crate) fn push(&mut self, op: T) {
-        self.ops.push(op);
-        self.stamp.next();
-    }
-
-    /// The writes since the last call, in order.
-    pub(crate) fn take(&mut self) -> Vec<T> {
-        std::mem::take(&mut self.ops)
-    }
-
-    /// The mark of the last write recorded.
-    pub(crate) fn last(&self) -> Mark {
-        self.stamp.last
+        self.items.push(op);
+        self.number();
     }
 }
 
