@@ -306,6 +306,7 @@ async fn run(
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let generated_ca = matches!(config.tls, TlsMode::SelfSigned { .. });
     let server = Server::new(listener, config, None)?;
+    let shutdown = shutdown_signal();
     let info = server.connection_info();
     let ca_bundle_path = match (&info.ca_cert_path, server.trust_pem()) {
         (Some(ca_path), Some(ca_pem)) if generated_ca => {
@@ -335,8 +336,8 @@ async fn run(
         write_atomically(&path, &serde_json::to_vec_pretty(&file)?)?;
     }
     match playback {
-        Some(p) => server.serve(p.router(), shutdown_signal()).await?,
-        None => server.run(shutdown_signal()).await?,
+        Some(p) => server.serve(p.router(), shutdown).await?,
+        None => server.run(shutdown).await?,
     }
     tracing::info!("stopped");
     Ok(())
@@ -442,27 +443,34 @@ fn print_banner(
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called,
+/// not when the future is first polled: a signal sent as soon as the connection file exists
+/// must stop the emulator cleanly rather than kill it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        let received = |s: Option<Signal>| async move {
+            match s {
+                Some(mut s) => drop(s.recv().await),
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        async move {
+            tokio::select! {
+                () = received(term) => {}
+                () = received(int) => {}
+            }
+            tracing::info!("shutting down");
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }
 
 #[cfg(test)]
