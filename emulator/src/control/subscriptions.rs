@@ -83,13 +83,17 @@ pub(crate) async fn pending(state: AppState) -> Response {
     let jitter = p
         .jitter
         .map(|j| json!({"maxSeconds": j.max.as_secs_f64(), "seed": j.seed}));
-    let pending = state.arm().authz.pending(now);
+    let (pending, roles) = {
+        let arm = state.arm();
+        (arm.authz.pending(now), arm.authz.pending_roles(now))
+    };
     axum::Json(json!({
         "now": now.format(&Rfc3339).unwrap_or_default(),
         "delaysSeconds": delays,
         "jitter": jitter,
         "principalReplicationSeconds": state.config.principal_replication.as_secs_f64(),
         "pending": pending,
+        "pendingRoleDefinitions": roles,
     }))
     .into_response()
 }

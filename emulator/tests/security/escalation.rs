@@ -364,6 +364,14 @@ async fn an_edited_role_takes_effect_after_the_propagation_delay() {
         "ARM's API shows the new definition at once"
     );
     assert_eq!(create("second").await, StatusCode::FORBIDDEN);
+    // The control API lists the edit on each plane, with when the plane applies it.
+    let (_, pending) = t.app.get_json("/_emulator/rbac/pending").await;
+    let roles = pending["pendingRoleDefinitions"].as_array().expect("list");
+    let planes: Vec<&Value> = roles.iter().map(|r| &r["plane"]).collect();
+    assert_eq!(planes, ["arm", "logAnalytics", "metrics", "appInsights"]);
+    assert!(roles.iter().all(|r| r["roleDefinitionName"] == id
+        && r["change"] == "Update"
+        && r["effectiveAt"] == roles[0]["effectiveAt"]));
     t.app.emu.advance_clock(delay - Duration::from_secs(1));
     assert_eq!(create("third").await, StatusCode::FORBIDDEN);
     t.app.emu.advance_clock(Duration::from_secs(1));
@@ -374,4 +382,10 @@ async fn an_edited_role_takes_effect_after_the_propagation_delay() {
     assert_eq!(create("fifth").await, StatusCode::CREATED);
     t.app.emu.advance_clock(delay);
     assert_eq!(create("sixth").await, StatusCode::FORBIDDEN);
+    let (_, pending) = t.app.get_json("/_emulator/rbac/pending").await;
+    assert_eq!(
+        pending["pendingRoleDefinitions"],
+        json!([]),
+        "every plane has seen it"
+    );
 }

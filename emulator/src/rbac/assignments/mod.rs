@@ -275,6 +275,30 @@ pub(crate) struct Pending {
     pub(crate) effective_at: OffsetDateTime,
 }
 
+/// A custom role's edit or deletion that has not yet reached a plane.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PendingRole {
+    /// The role definition's GUID.
+    pub(crate) role_definition_name: Uuid,
+    /// `Update`, or `Delete` once the role is gone.
+    pub(crate) change: RoleChange,
+    /// The plane that still applies the role's earlier permissions.
+    pub(crate) plane: Plane,
+    /// When the plane starts applying the change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) effective_at: OffsetDateTime,
+}
+
+/// What happened to a custom role whose change some plane does not see yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) enum RoleChange {
+    /// Its permissions were edited.
+    Update,
+    /// It was deleted.
+    Delete,
+}
+
 /// The permissions a custom role had before an edit or its deletion, which planes keep
 /// applying until the change reaches them: each plane caches role definitions as it caches
 /// assignments, so a role's change propagates with the same per-plane delays.
@@ -675,6 +699,34 @@ impl AssignmentStore {
                 b.plane,
             ))
         });
+        out
+    }
+
+    /// Custom role edits and deletions some plane has not seen yet at `now`, soonest first:
+    /// per role and plane, when the plane applies the role's latest version.
+    pub(crate) fn pending_roles(&self, now: OffsetDateTime) -> Vec<PendingRole> {
+        let mut latest: HashMap<(Uuid, Plane), OffsetDateTime> = HashMap::new();
+        for (&id, views) in &self.stale_roles {
+            for v in views {
+                for plane in Plane::ALL.into_iter().filter(|&p| now < v.until[p]) {
+                    let at = latest.entry((id, plane)).or_insert(v.until[plane]);
+                    *at = (*at).max(v.until[plane]);
+                }
+            }
+        }
+        let mut out: Vec<PendingRole> = (latest.into_iter())
+            .map(|((id, plane), effective_at)| PendingRole {
+                role_definition_name: id,
+                change: if self.custom_roles.contains_key(&id) {
+                    RoleChange::Update
+                } else {
+                    RoleChange::Delete
+                },
+                plane,
+                effective_at,
+            })
+            .collect();
+        out.sort_by_key(|p| (p.effective_at, p.role_definition_name, p.plane));
         out
     }
 
