@@ -45,136 +45,92 @@ pub(super) enum ColumnData {
 /// Bytes one row of a column of type `ty` takes in [`ColumnData`] (a string or dynamic
 /// cell holds a pointer to text counted where the text is made).
 pub(super) fn row_bytes(ty: ColumnType) -> usize {
-    use std::mem::size_of;
-    match ty {
-        ColumnType::Bool => size_of::<Option<bool>>(),
-        ColumnType::Int => size_of::<Option<i32>>(),
-        ColumnType::Long | ColumnType::DateTime | ColumnType::TimeSpan => size_of::<Option<i64>>(),
-        ColumnType::Real => size_of::<Option<f64>>(),
-        ColumnType::String => size_of::<Arc<str>>(),
-        ColumnType::Dynamic => size_of::<Option<Arc<Json>>>(),
-        ColumnType::Guid => size_of::<Option<Uuid>>(),
-    }
+    // An empty column allocates nothing.
+    ColumnData::with_capacity(ty, 0).row_bytes()
 }
 
-impl ColumnData {
-    /// Bytes one row of this column takes (see [`row_bytes`]).
-    pub(super) fn row_bytes(&self) -> usize {
-        row_bytes(match self {
-            ColumnData::Bool(_) => ColumnType::Bool,
-            ColumnData::Int(_) => ColumnType::Int,
-            ColumnData::Long(_) => ColumnType::Long,
-            ColumnData::Real(_) => ColumnType::Real,
-            ColumnData::DateTime(_) => ColumnType::DateTime,
-            ColumnData::TimeSpan(_) => ColumnType::TimeSpan,
-            ColumnData::String(_) => ColumnType::String,
-            ColumnData::Dynamic(_) => ColumnType::Dynamic,
-            ColumnData::Guid(_) => ColumnType::Guid,
-        })
-    }
-
-    pub(super) fn with_capacity(ty: ColumnType, cap: usize) -> ColumnData {
-        match ty {
-            ColumnType::Bool => ColumnData::Bool(Vec::with_capacity(cap)),
-            ColumnType::Int => ColumnData::Int(Vec::with_capacity(cap)),
-            ColumnType::Long => ColumnData::Long(Vec::with_capacity(cap)),
-            ColumnType::Real => ColumnData::Real(Vec::with_capacity(cap)),
-            ColumnType::DateTime => ColumnData::DateTime(Vec::with_capacity(cap)),
-            ColumnType::TimeSpan => ColumnData::TimeSpan(Vec::with_capacity(cap)),
-            ColumnType::String => ColumnData::String(Vec::with_capacity(cap)),
-            ColumnType::Dynamic => ColumnData::Dynamic(Vec::with_capacity(cap)),
-            ColumnType::Guid => ColumnData::Guid(Vec::with_capacity(cap)),
-        }
-    }
-
-    /// Value at `row`; out-of-range rows read as null.
-    #[inline]
-    pub(super) fn get(&self, row: usize) -> Value {
-        /// The cell at `row` of a column of nullable cells, wrapped as a value.
-        #[inline]
-        fn cell<T: Clone>(v: &[Option<T>], row: usize, wrap: fn(T) -> Value) -> Value {
-            v.get(row).cloned().flatten().map_or(Value::Null, wrap)
-        }
-        match self {
-            ColumnData::Bool(v) => cell(v, row, Value::Bool),
-            ColumnData::Int(v) => cell(v, row, Value::Int),
-            ColumnData::Long(v) => cell(v, row, Value::Long),
-            ColumnData::Real(v) => cell(v, row, Value::Real),
-            ColumnData::DateTime(v) => cell(v, row, Value::DateTime),
-            ColumnData::TimeSpan(v) => cell(v, row, Value::TimeSpan),
-            ColumnData::String(v) => v.get(row).map_or(Value::Null, |s| Value::String(s.clone())),
-            ColumnData::Dynamic(v) => cell(v, row, Value::Dynamic),
-            ColumnData::Guid(v) => cell(v, row, Value::Guid),
-        }
-    }
-
-    /// Appends a value that has already been coerced to this column's type.
-    /// Values of another type are stored as null.
-    pub(super) fn push(&mut self, v: Value) {
-        match self {
-            ColumnData::Bool(c) => c.push(match v {
-                Value::Bool(b) => Some(b),
-                _ => None,
-            }),
-            ColumnData::Int(c) => c.push(match v {
-                Value::Int(i) => Some(i),
-                _ => None,
-            }),
-            ColumnData::Long(c) => c.push(match v {
-                Value::Long(i) => Some(i),
-                _ => None,
-            }),
-            ColumnData::Real(c) => c.push(match v {
-                Value::Real(r) => Some(r),
-                _ => None,
-            }),
-            ColumnData::DateTime(c) => c.push(match v {
-                Value::DateTime(t) => Some(t),
-                _ => None,
-            }),
-            ColumnData::TimeSpan(c) => c.push(match v {
-                Value::TimeSpan(t) => Some(t),
-                _ => None,
-            }),
-            ColumnData::String(c) => c.push(match v {
-                Value::String(s) => s,
-                _ => Arc::from(""),
-            }),
-            ColumnData::Dynamic(c) => c.push(match v {
-                Value::Dynamic(d) => Some(d),
-                _ => None,
-            }),
-            ColumnData::Guid(c) => c.push(match v {
-                Value::Guid(g) => Some(g),
-                _ => None,
-            }),
-        }
-    }
-
-    /// New column holding the rows at `idx`, in that order.
-    pub(super) fn gather(&self, idx: &[usize]) -> ColumnData {
-        fn g<T: Clone + Default>(v: &[T], idx: &[usize]) -> Vec<T> {
-            idx.iter()
-                .map(|&i| v.get(i).cloned().unwrap_or_default())
-                .collect()
-        }
-        match self {
-            ColumnData::Bool(v) => ColumnData::Bool(g(v, idx)),
-            ColumnData::Int(v) => ColumnData::Int(g(v, idx)),
-            ColumnData::Long(v) => ColumnData::Long(g(v, idx)),
-            ColumnData::Real(v) => ColumnData::Real(g(v, idx)),
-            ColumnData::DateTime(v) => ColumnData::DateTime(g(v, idx)),
-            ColumnData::TimeSpan(v) => ColumnData::TimeSpan(g(v, idx)),
-            ColumnData::String(v) => ColumnData::String(
-                idx.iter()
-                    .map(|&i| v.get(i).cloned().unwrap_or_else(|| Arc::from("")))
-                    .collect(),
-            ),
-            ColumnData::Dynamic(v) => ColumnData::Dynamic(g(v, idx)),
-            ColumnData::Guid(v) => ColumnData::Guid(g(v, idx)),
-        }
-    }
+/// Bytes one cell of `cells` takes.
+fn cell_bytes<T>(_cells: &[T]) -> usize {
+    std::mem::size_of::<T>()
 }
+
+/// The cells at `idx`, in that order; an index out of range reads as the empty cell.
+fn gather<T: Clone + Default>(cells: &[T], idx: &[usize]) -> Vec<T> {
+    idx.iter()
+        .map(|&i| cells.get(i).cloned().unwrap_or_default())
+        .collect()
+}
+
+/// Implements [`ColumnData`]'s per-type operations once for every variant named: each of
+/// these stores `Option<T>` cells of the [`Value`] and [`ColumnType`] variant of the same
+/// name. `String`, whose cells are never null (a null string is ""), is written out.
+macro_rules! column_data_ops {
+    ($($kind:ident),*) => {
+        impl ColumnData {
+            /// An empty column of type `ty` with room for `cap` rows.
+            pub(super) fn with_capacity(ty: ColumnType, cap: usize) -> ColumnData {
+                match ty {
+                    $(ColumnType::$kind => ColumnData::$kind(Vec::with_capacity(cap)),)*
+                    ColumnType::String => ColumnData::String(Vec::with_capacity(cap)),
+                }
+            }
+
+            /// Bytes one row of this column takes (see [`row_bytes`]).
+            pub(super) fn row_bytes(&self) -> usize {
+                match self {
+                    $(ColumnData::$kind(cells) => cell_bytes(cells),)*
+                    ColumnData::String(cells) => cell_bytes(cells),
+                }
+            }
+
+            /// Value at `row`; out-of-range rows read as null.
+            #[inline]
+            pub(super) fn get(&self, row: usize) -> Value {
+                match self {
+                    $(ColumnData::$kind(cells) => {
+                        cells.get(row).cloned().flatten().map_or(Value::Null, Value::$kind)
+                    })*
+                    ColumnData::String(cells) => {
+                        cells.get(row).map_or(Value::Null, |s| Value::String(s.clone()))
+                    }
+                }
+            }
+
+            /// Appends a value that has already been coerced to this column's type.
+            /// Values of another type are stored as null.
+            pub(super) fn push(&mut self, v: Value) {
+                match (self, v) {
+                    $(
+                        (ColumnData::$kind(cells), Value::$kind(x)) => cells.push(Some(x)),
+                        (ColumnData::$kind(cells), _) => cells.push(None),
+                    )*
+                    (ColumnData::String(cells), Value::String(s)) => cells.push(s),
+                    (ColumnData::String(cells), _) => cells.push(Arc::from("")),
+                }
+            }
+
+            /// New column holding the rows at `idx`, in that order.
+            pub(super) fn gather(&self, idx: &[usize]) -> ColumnData {
+                match self {
+                    $(ColumnData::$kind(cells) => ColumnData::$kind(gather(cells, idx)),)*
+                    ColumnData::String(cells) => ColumnData::String(gather(cells, idx)),
+                }
+            }
+
+            /// Appends the rows of `other`, a column of the same type.
+            fn append(&mut self, other: ColumnData) {
+                match (self, other) {
+                    $((ColumnData::$kind(a), ColumnData::$kind(b)) => a.extend(b),)*
+                    (ColumnData::String(a), ColumnData::String(b)) => a.extend(b),
+                    // Staged columns are created from the same schema, so kinds match.
+                    _ => {}
+                }
+            }
+        }
+    };
+}
+
+column_data_ops!(Bool, Int, Long, Real, DateTime, TimeSpan, Dynamic, Guid);
 
 /// Converts a value to `ty` for storage, allowing lossless numeric widening
 /// (`int`→`long`→`real`) and narrowing `long`→`int` when it fits. `None`
@@ -350,8 +306,7 @@ impl Table {
             }
         }
         for (d, s) in self.data.iter_mut().zip(staged) {
-            let d = Arc::make_mut(d);
-            append_column(d, s);
+            Arc::make_mut(d).append(s);
         }
         self.len += rows.len();
         Ok(rows.len())
@@ -507,7 +462,7 @@ impl Table {
             }
         }
         for (d, s) in self.data.iter_mut().zip(staged) {
-            append_column(Arc::make_mut(d), s);
+            Arc::make_mut(d).append(s);
         }
         self.len += other.len;
         Ok(other.len)
@@ -557,22 +512,6 @@ fn cell_json_len(v: &Value) -> usize {
             let _ = serde_json::to_writer(&mut n, &other.to_api_json());
             n.0
         }
-    }
-}
-
-fn append_column(dst: &mut ColumnData, src: ColumnData) {
-    match (dst, src) {
-        (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend(b),
-        (ColumnData::Int(a), ColumnData::Int(b)) => a.extend(b),
-        (ColumnData::Long(a), ColumnData::Long(b)) => a.extend(b),
-        (ColumnData::Real(a), ColumnData::Real(b)) => a.extend(b),
-        (ColumnData::DateTime(a), ColumnData::DateTime(b)) => a.extend(b),
-        (ColumnData::TimeSpan(a), ColumnData::TimeSpan(b)) => a.extend(b),
-        (ColumnData::String(a), ColumnData::String(b)) => a.extend(b),
-        (ColumnData::Dynamic(a), ColumnData::Dynamic(b)) => a.extend(b),
-        (ColumnData::Guid(a), ColumnData::Guid(b)) => a.extend(b),
-        // Staged columns are created from the same schema, so kinds match.
-        _ => {}
     }
 }
 

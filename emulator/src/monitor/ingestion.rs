@@ -109,11 +109,8 @@ impl IngestionError {
                 "UriTooLong",
                 crate::catalog::uri_too_long_message(),
             ),
-            HeadersTooLarge => (
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "RequestHeadersTooLarge",
-                crate::catalog::headers_too_large_message(),
-            ),
+            // ARM's answer as it is (for a long URI, ARM's code is `RequestUriTooLong`).
+            HeadersTooLarge => crate::services::arm_error::ArmError::HeadersTooLarge.parts(),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowed",

@@ -584,15 +584,11 @@ pub(crate) async fn query(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let queries = queries.map(|Extension(q)| q);
-    let result = async {
-        // A workspace name instead of its GUID is not a path the API serves.
-        let primary = Uuid::parse_str(&workspace).map_err(|_| QueryError::WorkspaceNotFound)?;
-        let target = |_: &AppState| Ok(Target::Workspace(primary));
-        serve(&state, queries, method, &target, &uri, &headers, body).await
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    // A workspace name instead of its GUID is not a path the API serves.
+    let named = Uuid::parse_str(&workspace)
+        .map(Named::Workspace)
+        .map_err(|_| QueryError::WorkspaceNotFound);
+    serve(&state, queries, method, named, &uri, &headers, body).await
 }
 
 /// `GET|POST /v1/{resourceId}/query` (the resource-centric query: a workspace or an
@@ -606,15 +602,18 @@ pub(crate) async fn resource_query(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let queries = queries.map(|Extension(q)| q);
-    let result = async {
-        let resource =
-            crate::catalog::logs_query_resource(uri.path()).ok_or(QueryError::PathNotFound)?;
-        let target = |state: &AppState| resource_target(state, resource);
-        serve(&state, queries, method, &target, &uri, &headers, body).await
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    let named = crate::catalog::logs_query_resource(uri.path())
+        .map(Named::Resource)
+        .ok_or(QueryError::PathNotFound);
+    serve(&state, queries, method, named, &uri, &headers, body).await
+}
+
+/// What a query path names, as read from the path alone.
+enum Named<'a> {
+    /// A workspace, by `customerId`.
+    Workspace(Uuid),
+    /// A workspace or a component, by ARM id (see [`resource_target`]).
+    Resource(&'a str),
 }
 
 /// What a query runs over, before access is checked.
@@ -752,25 +751,37 @@ pub(crate) fn prepare(
     })
 }
 
+/// Answers a query on what the path names: the method, the caller, the target, then the
+/// request are checked, in that order.
 async fn serve(
     state: &AppState,
-    queries: Option<Queries>,
+    queries: QueriesExt,
     method: Method,
-    target: &(dyn Fn(&AppState) -> Result<Target, QueryError> + Sync),
+    named: Result<Named<'_>, QueryError>,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Response, QueryError> {
-    if method != Method::GET && method != Method::POST {
-        return Err(QueryError::PathNotFound);
+) -> Response {
+    let result = async {
+        // A path the API does not serve fails before the method and the caller are checked.
+        let named = named?;
+        if method != Method::GET && method != Method::POST {
+            return Err(QueryError::PathNotFound);
+        }
+        let now = state.clock.now();
+        let caller = authenticate(state, headers, &LOG_ANALYTICS)?;
+        let target = match named {
+            Named::Workspace(id) => Target::Workspace(id),
+            Named::Resource(resource) => resource_target(state, resource)?,
+        };
+        let Some(request) = read_request(&method, uri, headers, body, now).await? else {
+            return Ok(empty(StatusCode::OK));
+        };
+        let queries = queries.map(|Extension(q)| q);
+        run_request(state, queries, &caller, &target, request, headers, now).await
     }
-    let now = state.clock.now();
-    let caller = authenticate(state, headers, &LOG_ANALYTICS)?;
-    let target = target(state)?;
-    let Some(request) = read_request(&method, uri, headers, body, now).await? else {
-        return Ok(empty(StatusCode::OK));
-    };
-    run_request(state, queries, &caller, &target, request, headers, now).await
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Checks the caller's access to `target`, then runs the request over its tables.

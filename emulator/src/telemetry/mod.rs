@@ -157,11 +157,7 @@ impl MonitorStore {
         });
         let tables = self.workspaces.entry(customer_id).or_default();
         append(tables, name, rows, Some(now), || {
-            let mut columns = rows.columns().to_vec();
-            if !columns.iter().any(|c| c.name == "TimeGenerated") {
-                columns.insert(0, Column::new("TimeGenerated", ColumnType::DateTime));
-            }
-            columns
+            with_time_generated(rows.columns())
         })
     }
 
@@ -335,6 +331,16 @@ impl MonitorStore {
     }
 }
 
+/// `columns` as a workspace table holds them: with a `TimeGenerated` first where they lack
+/// one (rows without it are stamped with their arrival time).
+pub(crate) fn with_time_generated(columns: &[Column]) -> Vec<Column> {
+    let mut columns = columns.to_vec();
+    if !columns.iter().any(|c| c.name == "TimeGenerated") {
+        columns.insert(0, Column::new("TimeGenerated", ColumnType::DateTime));
+    }
+    columns
+}
+
 fn append(
     tables: &mut Tables,
     name: &str,
@@ -350,11 +356,7 @@ fn append(
         Some(now) => {
             let stamp = crate::kql::Value::from_datetime(now);
             let at = rows.column_index("TimeGenerated");
-            let mut columns = rows.columns().to_vec();
-            if at.is_none() {
-                columns.insert(0, Column::new("TimeGenerated", ColumnType::DateTime));
-            }
-            let mut stamped = Table::new(name, columns);
+            let mut stamped = Table::new(name, with_time_generated(rows.columns()));
             for mut row in rows.rows() {
                 match at {
                     Some(i) if row[i].is_null() => row[i] = stamp.clone(),

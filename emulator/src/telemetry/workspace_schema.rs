@@ -20,8 +20,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::Tables;
 use super::dcr::{destinations, output_table, stream_schemas, transform, transform_of};
+use super::{Tables, with_time_generated};
 use crate::kql::{Column, ColumnType, Table};
 use crate::resources::{ArmStore, DCR_TYPE};
 
@@ -206,11 +206,8 @@ pub(crate) fn rule_tables(arm: &ArmStore, workspace_id: &str, now: OffsetDateTim
                 let Ok(shaped) = transform(transform_of(flow), source, now) else {
                     continue;
                 };
-                let mut cols = shaped.columns().to_vec();
-                if !cols.iter().any(|c| c.name == "TimeGenerated") {
-                    cols.insert(0, Column::new("TimeGenerated", ColumnType::DateTime));
-                }
-                out.insert(name.to_owned(), Table::new(name, cols));
+                let columns = with_time_generated(shaped.columns());
+                out.insert(name.to_owned(), Table::new(name, columns));
             }
         }
     }
