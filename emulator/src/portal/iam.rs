@@ -274,28 +274,28 @@ pub(crate) async fn iam(state: AppState, RawQuery(raw): RawQuery) -> Response {
             inherited: (a.scope.key() != scope.key()).then_some(a.scope.kind()),
             pending: pending
                 .iter()
-                .filter(|p| p.role_assignment_name == a.name && p.change == Change::Grant)
+                .filter(|p| p.what.role_assignment_name == a.name && p.what.change == Change::Grant)
                 .map(|p| (p.plane, p.effective_at))
                 .collect(),
         })
         .collect();
     let mut revocations: Vec<Revocation> = Vec::new();
-    for p in pending.iter().filter(|p| p.change == Change::Revoke) {
-        if !Scope::parse(&p.scope).is_ok_and(|s| scope.is_within(&s)) {
+    for p in pending.iter().filter(|p| p.what.change == Change::Revoke) {
+        if !Scope::parse(&p.what.scope).is_ok_and(|s| scope.is_within(&s)) {
             continue;
         }
         match revocations
             .iter_mut()
-            .find(|r| r.principal == p.principal_id && r.scope == p.scope)
+            .find(|r| r.principal == p.what.principal_id && r.scope == p.what.scope)
         {
             Some(r) => r.until.push((p.plane, p.effective_at)),
             None => revocations.push(Revocation {
                 role: store
                     .authz
-                    .resolve_role(&p.role_definition_name)
-                    .map_or_else(|| p.role_definition_name.to_string(), role_name),
-                principal: p.principal_id,
-                scope: p.scope.clone(),
+                    .resolve_role(&p.what.role_definition_name)
+                    .map_or_else(|| p.what.role_definition_name.to_string(), role_name),
+                principal: p.what.principal_id,
+                scope: p.what.scope.clone(),
                 until: vec![(p.plane, p.effective_at)],
             }),
         }

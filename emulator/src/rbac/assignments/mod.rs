@@ -254,10 +254,24 @@ pub(crate) enum Change {
     Revoke,
 }
 
-/// A change that has not yet reached a plane.
+/// A change that has not yet reached a plane: `T` says what changed.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Pending {
+pub(crate) struct Pending<T> {
+    /// What changed.
+    #[serde(flatten)]
+    pub(crate) what: T,
+    /// The plane that does not see the change yet.
+    pub(crate) plane: Plane,
+    /// When the plane starts seeing it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) effective_at: OffsetDateTime,
+}
+
+/// A role assignment granted or revoked.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssignmentChange {
     /// The role assignment's name.
     pub(crate) role_assignment_name: Uuid,
     /// Its principal.
@@ -268,26 +282,16 @@ pub(crate) struct Pending {
     pub(crate) scope: String,
     /// Grant or revocation.
     pub(crate) change: Change,
-    /// The plane that does not see the change yet.
-    pub(crate) plane: Plane,
-    /// When the plane starts seeing it.
-    #[serde(with = "time::serde::rfc3339")]
-    pub(crate) effective_at: OffsetDateTime,
 }
 
-/// A custom role's edit or deletion that has not yet reached a plane.
+/// A custom role edited or deleted (planes apply its earlier permissions until they see it).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct PendingRole {
+pub(crate) struct RoleDefinitionChange {
     /// The role definition's GUID.
     pub(crate) role_definition_name: Uuid,
     /// `Update`, or `Delete` once the role is gone.
     pub(crate) change: RoleChange,
-    /// The plane that still applies the role's earlier permissions.
-    pub(crate) plane: Plane,
-    /// When the plane starts applying the change.
-    #[serde(with = "time::serde::rfc3339")]
-    pub(crate) effective_at: OffsetDateTime,
 }
 
 /// What happened to a custom role whose change some plane does not see yet.
@@ -666,7 +670,7 @@ impl AssignmentStore {
     }
 
     /// Changes some plane has not seen yet at `now`, soonest first.
-    pub(crate) fn pending(&self, now: OffsetDateTime) -> Vec<Pending> {
+    pub(crate) fn pending(&self, now: OffsetDateTime) -> Vec<Pending<AssignmentChange>> {
         let mut out = Vec::new();
         for (principal, by_key) in &self.grants {
             for g in by_key.values().flatten() {
@@ -680,11 +684,13 @@ impl AssignmentStore {
                     };
                     if let Some((change, effective_at)) = change {
                         out.push(Pending {
-                            role_assignment_name: g.name,
-                            principal_id: *principal,
-                            role_definition_name: g.role.id(),
-                            scope: g.scope.to_string(),
-                            change,
+                            what: AssignmentChange {
+                                role_assignment_name: g.name,
+                                principal_id: *principal,
+                                role_definition_name: g.role.id(),
+                                scope: g.scope.to_string(),
+                                change,
+                            },
                             plane,
                             effective_at,
                         });
@@ -692,19 +698,13 @@ impl AssignmentStore {
                 }
             }
         }
-        out.sort_by(|a, b| {
-            (a.effective_at, a.role_assignment_name, a.plane).cmp(&(
-                b.effective_at,
-                b.role_assignment_name,
-                b.plane,
-            ))
-        });
+        out.sort_by_key(|p| (p.effective_at, p.what.role_assignment_name, p.plane));
         out
     }
 
     /// Custom role edits and deletions some plane has not seen yet at `now`, soonest first:
     /// per role and plane, when the plane applies the role's latest version.
-    pub(crate) fn pending_roles(&self, now: OffsetDateTime) -> Vec<PendingRole> {
+    pub(crate) fn pending_roles(&self, now: OffsetDateTime) -> Vec<Pending<RoleDefinitionChange>> {
         let mut latest: HashMap<(Uuid, Plane), OffsetDateTime> = HashMap::new();
         for (&id, views) in &self.stale_roles {
             for v in views {
@@ -714,19 +714,21 @@ impl AssignmentStore {
                 }
             }
         }
-        let mut out: Vec<PendingRole> = (latest.into_iter())
-            .map(|((id, plane), effective_at)| PendingRole {
-                role_definition_name: id,
-                change: if self.custom_roles.contains_key(&id) {
-                    RoleChange::Update
-                } else {
-                    RoleChange::Delete
+        let mut out: Vec<_> = (latest.into_iter())
+            .map(|((id, plane), effective_at)| Pending {
+                what: RoleDefinitionChange {
+                    role_definition_name: id,
+                    change: if self.custom_roles.contains_key(&id) {
+                        RoleChange::Update
+                    } else {
+                        RoleChange::Delete
+                    },
                 },
                 plane,
                 effective_at,
             })
             .collect();
-        out.sort_by_key(|p| (p.effective_at, p.role_definition_name, p.plane));
+        out.sort_by_key(|p| (p.effective_at, p.what.role_definition_name, p.plane));
         out
     }
 

@@ -77,7 +77,7 @@ fn a_grant_takes_effect_per_plane_after_its_delay() {
     let pending = store.pending(at(0));
     assert_eq!(pending.len(), 4);
     assert_eq!(pending[0].plane, Plane::Arm);
-    assert_eq!(pending[0].change, Change::Grant);
+    assert_eq!(pending[0].what.change, Change::Grant);
     assert_eq!(pending[3].effective_at, at(60));
     assert!(store.pending(at(60)).is_empty());
 }
@@ -99,7 +99,7 @@ fn a_deletion_keeps_access_until_it_propagates() {
     assert!(store.is_allowed(&p, &sub, RG_READ, false, Plane::Arm, later));
     let pending = store.pending(later);
     assert_eq!(pending.len(), 4);
-    assert!(pending.iter().all(|x| x.change == Change::Revoke));
+    assert!(pending.iter().all(|x| x.what.change == Change::Revoke));
     let after = later + time::Duration::minutes(1);
     assert!(!store.is_allowed(&p, &sub, RG_READ, false, Plane::Arm, after));
     assert!(store.pending(after).is_empty());
