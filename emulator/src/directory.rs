@@ -611,7 +611,8 @@ impl Directory {
     }
 }
 
-/// A directory object as persistence stores it.
+/// An application or service principal, live or deleted (as persistence stores it and Graph
+/// lists directory objects).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum StoredObject<'a> {
     /// An application, live or deleted.
