@@ -159,6 +159,15 @@ impl ServicePrincipal {
             app_roles: Vec::new(),
         }
     }
+
+    /// The values of the app roles it holds on the resource `resource_app_id` (its tokens'
+    /// `roles` claim for that resource).
+    pub(crate) fn roles_on(&self, resource_app_id: Uuid) -> Vec<String> {
+        (self.app_roles.iter())
+            .filter(|r| r.resource_app_id == resource_app_id)
+            .map(|r| r.value.clone())
+            .collect()
+    }
 }
 
 /// Both kinds read and write their common part as if it were their own fields.
