@@ -507,7 +507,7 @@ impl Directory {
 
     /// Restores a deleted application (its service principal stays deleted, as in Graph) or a
     /// deleted service principal (whose application must be live and without another one).
-    pub(crate) fn restore(&mut self, id: &Uuid) -> Result<DirectoryObject, DirError> {
+    pub(crate) fn restore(&mut self, id: &Uuid) -> Result<(), DirError> {
         if let Some(app) = self.apps.deleted.get(id) {
             if self.apps.by_app_id.contains_key(&app.app_id) {
                 return Err(DirError::NotFound(*id));
@@ -515,15 +515,13 @@ impl Directory {
             if let Some(uri) = self.identifier_uri_taken(&app.identifier_uris, None) {
                 return Err(DirError::DuplicateIdentifierUri(uri));
             }
-            self.apps.undelete(id, &mut self.stamps)?;
-            return Ok(DirectoryObject::Application(*id));
+            return self.apps.undelete(id, &mut self.stamps);
         }
         if let Some(sp) = self.sps.deleted.get(id) {
             if let Some(e) = self.sp_refused(sp.app_id) {
                 return Err(e);
             }
-            self.sps.undelete(id, &mut self.stamps)?;
-            return Ok(DirectoryObject::ServicePrincipal(*id));
+            return self.sps.undelete(id, &mut self.stamps);
         }
         Err(DirError::NotFound(*id))
     }
@@ -630,15 +628,6 @@ pub(crate) enum StoredObject<'a> {
     ServicePrincipal(&'a ServicePrincipal),
 }
 
-/// What a restored object was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DirectoryObject {
-    /// An application (object id).
-    Application(Uuid),
-    /// A service principal (object id).
-    ServicePrincipal(Uuid),
-}
-
 impl crate::changes::Tracked for Directory {
     /// The mark of the last change recorded (see [`crate::changes`]).
     fn last_mark(&self) -> Mark {
@@ -671,13 +660,10 @@ mod tests {
         assert!(dir.app(&id).is_none() && dir.sp(&sp_id).is_none());
         assert_eq!(dir.deleted_apps().len(), 1);
         assert_eq!(dir.deleted_sps().len(), 1);
-        assert_eq!(dir.restore(&id), Ok(DirectoryObject::Application(id)));
+        assert_eq!(dir.restore(&id), Ok(()));
         assert!(dir.app_by_app_id(&app_id).is_some());
         assert!(dir.sp_by_app_id(&app_id).is_none());
-        assert_eq!(
-            dir.restore(&sp_id),
-            Ok(DirectoryObject::ServicePrincipal(sp_id))
-        );
+        assert_eq!(dir.restore(&sp_id), Ok(()));
         assert!(dir.sp_by_app_id(&app_id).is_some());
     }
 
