@@ -4,6 +4,7 @@
 //! authenticates clients against them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::{Deref, DerefMut};
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -43,17 +44,50 @@ pub(crate) struct PasswordCredential {
     pub(crate) hash: SecretHash,
 }
 
-/// An application registration.
+/// What applications and service principals both carry; each derefs to it, so `app.id` reads
+/// the common part.
 #[derive(Debug, Clone)]
-pub(crate) struct Application {
-    /// Object id.
+pub(crate) struct Object {
+    /// Object id (for a service principal, the `oid` of its tokens and the `principalId` of
+    /// its role assignments).
     pub(crate) id: Uuid,
     /// Application (client) id.
     pub(crate) app_id: Uuid,
-    /// Display name.
+    /// Display name (a service principal's is its application's).
     pub(crate) display_name: String,
     /// Creation time.
     pub(crate) created: OffsetDateTime,
+    /// Other Graph properties set by clients (`description`, `web`, `tags`, `notes`, …),
+    /// rendered over Graph's defaults.
+    pub(crate) props: Map<String, Value>,
+    /// When it was deleted (it is then in deleted items).
+    pub(crate) deleted: Option<OffsetDateTime>,
+    /// Position in creation order, set by the directory.
+    pub(crate) seq: u64,
+    /// App id of the client that created it (Graph's `createdByAppId`).
+    pub(crate) created_by_app_id: Option<Uuid>,
+}
+
+impl Object {
+    fn new(id: Uuid, app_id: Uuid, display_name: String, created: OffsetDateTime) -> Self {
+        Self {
+            id,
+            app_id,
+            display_name,
+            created,
+            props: Map::new(),
+            deleted: None,
+            seq: 0,
+            created_by_app_id: None,
+        }
+    }
+}
+
+/// An application registration.
+#[derive(Debug, Clone)]
+pub(crate) struct Application {
+    /// Ids, name and the directory's bookkeeping.
+    pub(crate) object: Object,
     /// Who may sign in.
     pub(crate) sign_in_audience: String,
     /// Application ID URIs (resource identifiers other apps request tokens for).
@@ -66,14 +100,6 @@ pub(crate) struct Application {
     pub(crate) key_credentials: Vec<KeyCredential>,
     /// Federated identity credentials.
     pub(crate) federated_credentials: Vec<FederatedCredential>,
-    /// Other Graph properties set by clients (`description`, `web`, `api`, `tags`, …),
-    /// rendered over Graph's defaults.
-    pub(crate) props: Map<String, Value>,
-    /// When it was deleted (it is then in deleted items).
-    pub(crate) deleted: Option<OffsetDateTime>,
-    pub(crate) seq: u64,
-    /// App id of the client that created it (Graph's `createdByAppId`).
-    pub(crate) created_by_app_id: Option<Uuid>,
     /// Object ids of its owners (service principals).
     pub(crate) owners: Vec<Uuid>,
 }
@@ -90,25 +116,12 @@ pub(crate) struct AppRoleGrant {
 /// A service principal: an application's identity in the tenant.
 #[derive(Debug, Clone)]
 pub(crate) struct ServicePrincipal {
-    /// Object id (the `oid` of its tokens, the `principalId` of its role assignments).
-    pub(crate) id: Uuid,
-    /// The application's client id.
-    pub(crate) app_id: Uuid,
-    /// Display name (the application's).
-    pub(crate) display_name: String,
-    /// Creation time.
-    pub(crate) created: OffsetDateTime,
+    /// Ids, name and the directory's bookkeeping.
+    pub(crate) object: Object,
     /// Whether sign-in is enabled.
     pub(crate) account_enabled: bool,
     /// App roles granted to it.
     pub(crate) app_roles: Vec<AppRoleGrant>,
-    /// Other Graph properties set by clients (`tags`, `notes`, …).
-    pub(crate) props: Map<String, Value>,
-    /// When it was deleted (it is then in deleted items).
-    pub(crate) deleted: Option<OffsetDateTime>,
-    pub(crate) seq: u64,
-    /// App id of the client that created it (Graph's `createdByAppId`).
-    pub(crate) created_by_app_id: Option<Uuid>,
 }
 
 impl Application {
@@ -120,20 +133,13 @@ impl Application {
         created: OffsetDateTime,
     ) -> Self {
         Self {
-            id,
-            app_id,
-            display_name: display_name.into(),
-            created,
+            object: Object::new(id, app_id, display_name.into(), created),
             sign_in_audience: "AzureADandPersonalMicrosoftAccount".to_owned(),
             identifier_uris: Vec::new(),
             requested_access_token_version: Some(2),
             password_credentials: Vec::new(),
             key_credentials: Vec::new(),
             federated_credentials: Vec::new(),
-            props: Map::new(),
-            deleted: None,
-            seq: 0,
-            created_by_app_id: None,
             owners: Vec::new(),
         }
     }
@@ -148,19 +154,39 @@ impl ServicePrincipal {
         created: OffsetDateTime,
     ) -> Self {
         Self {
-            id,
-            app_id,
-            display_name: display_name.into(),
-            created,
+            object: Object::new(id, app_id, display_name.into(), created),
             account_enabled: true,
             app_roles: Vec::new(),
-            props: Map::new(),
-            deleted: None,
-            seq: 0,
-            created_by_app_id: None,
         }
     }
+
+    /// The values of the app roles it holds on the resource `resource_app_id` (its tokens'
+    /// `roles` claim for that resource).
+    pub(crate) fn roles_on(&self, resource_app_id: Uuid) -> Vec<String> {
+        (self.app_roles.iter())
+            .filter(|r| r.resource_app_id == resource_app_id)
+            .map(|r| r.value.clone())
+            .collect()
+    }
 }
+
+/// Both kinds read and write their common part as if it were their own fields.
+macro_rules! deref_to_object {
+    ($($ty:ty),*) => {$(
+        impl Deref for $ty {
+            type Target = Object;
+            fn deref(&self) -> &Object {
+                &self.object
+            }
+        }
+        impl DerefMut for $ty {
+            fn deref_mut(&mut self) -> &mut Object {
+                &mut self.object
+            }
+        }
+    )*};
+}
+deref_to_object!(Application, ServicePrincipal);
 
 /// How long deleted objects stay restorable.
 pub(crate) const DELETED_RETENTION: time::Duration = time::Duration::days(30);
@@ -178,53 +204,6 @@ pub(crate) enum DirError {
     KeyNotFound(Uuid),
     /// Another application already uses that identifier URI.
     DuplicateIdentifierUri(String),
-}
-
-/// What a [`Table`] reads of the objects it holds.
-#[derive(Debug, Clone, Copy)]
-struct Keys {
-    id: Uuid,
-    app_id: Uuid,
-    seq: u64,
-    deleted: Option<OffsetDateTime>,
-}
-
-/// An object a [`Table`] holds: applications and service principals alike.
-trait Entry {
-    /// Its ids, sequence number and deletion time.
-    fn keys(&self) -> Keys;
-    /// Its sequence number and deletion time, for the table to set.
-    fn marks(&mut self) -> (&mut u64, &mut Option<OffsetDateTime>);
-}
-
-impl Entry for Application {
-    fn keys(&self) -> Keys {
-        let (id, app_id, seq, deleted) = (self.id, self.app_id, self.seq, self.deleted);
-        Keys {
-            id,
-            app_id,
-            seq,
-            deleted,
-        }
-    }
-    fn marks(&mut self) -> (&mut u64, &mut Option<OffsetDateTime>) {
-        (&mut self.seq, &mut self.deleted)
-    }
-}
-
-impl Entry for ServicePrincipal {
-    fn keys(&self) -> Keys {
-        let (id, app_id, seq, deleted) = (self.id, self.app_id, self.seq, self.deleted);
-        Keys {
-            id,
-            app_id,
-            seq,
-            deleted,
-        }
-    }
-    fn marks(&mut self) -> (&mut u64, &mut Option<OffsetDateTime>) {
-        (&mut self.seq, &mut self.deleted)
-    }
 }
 
 /// Sequence numbers and change tracking, shared by the directory's tables.
@@ -269,30 +248,28 @@ impl<T> Default for Table<T> {
     }
 }
 
-impl<T: Entry> Table<T> {
+impl<T: DerefMut<Target = Object>> Table<T> {
     /// Adds a live object under a fresh sequence number.
     fn insert(&mut self, mut obj: T, stamps: &mut Stamps) {
-        *obj.marks().0 = stamps.next();
-        stamps.touch(obj.keys().id);
+        obj.seq = stamps.next();
+        stamps.touch(obj.id);
         self.index(obj);
     }
 
     /// Adds a live object keeping its sequence number.
     fn index(&mut self, obj: T) {
-        let k = obj.keys();
-        self.by_app_id.insert(k.app_id, k.id);
-        self.order.insert(k.seq, k.id);
-        self.live.insert(k.id, obj);
+        self.by_app_id.insert(obj.app_id, obj.id);
+        self.order.insert(obj.seq, obj.id);
+        self.live.insert(obj.id, obj);
     }
 
     /// Removes a live object and its index entries.
     fn unindex(&mut self, id: &Uuid) -> Option<T> {
         let obj = self.live.remove(id)?;
-        let k = obj.keys();
-        if self.by_app_id.get(&k.app_id) == Some(id) {
-            self.by_app_id.remove(&k.app_id);
+        if self.by_app_id.get(&obj.app_id) == Some(id) {
+            self.by_app_id.remove(&obj.app_id);
         }
-        self.order.remove(&k.seq);
+        self.order.remove(&obj.seq);
         Some(obj)
     }
 
@@ -319,7 +296,7 @@ impl<T: Entry> Table<T> {
         stamps: &mut Stamps,
     ) -> Result<(), DirError> {
         let mut obj = self.unindex(id).ok_or(DirError::NotFound(*id))?;
-        *obj.marks().1 = Some(now);
+        obj.deleted = Some(now);
         stamps.touch(*id);
         self.deleted.insert(*id, obj);
         Ok(())
@@ -328,7 +305,7 @@ impl<T: Entry> Table<T> {
     /// Brings a deleted object back as a new live one.
     fn undelete(&mut self, id: &Uuid, stamps: &mut Stamps) -> Result<(), DirError> {
         let mut obj = self.deleted.remove(id).ok_or(DirError::NotFound(*id))?;
-        *obj.marks().1 = None;
+        obj.deleted = None;
         self.insert(obj, stamps);
         Ok(())
     }
@@ -336,15 +313,15 @@ impl<T: Entry> Table<T> {
     /// Deleted objects, oldest deletion first.
     fn deleted_in_order(&self) -> Vec<&T> {
         let mut v: Vec<_> = self.deleted.values().collect();
-        v.sort_by_key(|o| (o.keys().deleted, o.keys().seq));
+        v.sort_by_key(|o| (o.deleted, o.seq));
         v
     }
 
     /// Ids of deleted objects not deleted after `before`.
     fn deleted_before(&self, before: OffsetDateTime) -> impl Iterator<Item = Uuid> + '_ {
-        (self.deleted.values().map(Entry::keys))
-            .filter(move |k| k.deleted.is_none_or(|d| d <= before))
-            .map(|k| k.id)
+        (self.deleted.values())
+            .filter(move |o| o.deleted.is_none_or(|d| d <= before))
+            .map(|o| o.id)
     }
 
     /// The object with this id, live or deleted.
@@ -365,9 +342,8 @@ impl<T: Entry> Table<T> {
 
     /// Puts back an object as persisted, live or deleted, keeping its sequence number.
     fn load(&mut self, obj: T) {
-        let k = obj.keys();
-        if k.deleted.is_some() {
-            self.deleted.insert(k.id, obj);
+        if obj.deleted.is_some() {
+            self.deleted.insert(obj.id, obj);
         } else {
             self.index(obj);
         }
@@ -531,7 +507,7 @@ impl Directory {
 
     /// Restores a deleted application (its service principal stays deleted, as in Graph) or a
     /// deleted service principal (whose application must be live and without another one).
-    pub(crate) fn restore(&mut self, id: &Uuid) -> Result<DirectoryObject, DirError> {
+    pub(crate) fn restore(&mut self, id: &Uuid) -> Result<(), DirError> {
         if let Some(app) = self.apps.deleted.get(id) {
             if self.apps.by_app_id.contains_key(&app.app_id) {
                 return Err(DirError::NotFound(*id));
@@ -539,15 +515,13 @@ impl Directory {
             if let Some(uri) = self.identifier_uri_taken(&app.identifier_uris, None) {
                 return Err(DirError::DuplicateIdentifierUri(uri));
             }
-            self.apps.undelete(id, &mut self.stamps)?;
-            return Ok(DirectoryObject::Application(*id));
+            return self.apps.undelete(id, &mut self.stamps);
         }
         if let Some(sp) = self.sps.deleted.get(id) {
             if let Some(e) = self.sp_refused(sp.app_id) {
                 return Err(e);
             }
-            self.sps.undelete(id, &mut self.stamps)?;
-            return Ok(DirectoryObject::ServicePrincipal(*id));
+            return self.sps.undelete(id, &mut self.stamps);
         }
         Err(DirError::NotFound(*id))
     }
@@ -644,22 +618,14 @@ impl Directory {
     }
 }
 
-/// A directory object as persistence stores it.
+/// An application or service principal, live or deleted (as persistence stores it and Graph
+/// lists directory objects).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum StoredObject<'a> {
     /// An application, live or deleted.
     Application(&'a Application),
     /// A service principal, live or deleted.
     ServicePrincipal(&'a ServicePrincipal),
-}
-
-/// What a restored object was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DirectoryObject {
-    /// An application (object id).
-    Application(Uuid),
-    /// A service principal (object id).
-    ServicePrincipal(Uuid),
 }
 
 impl crate::changes::Tracked for Directory {
@@ -694,13 +660,10 @@ mod tests {
         assert!(dir.app(&id).is_none() && dir.sp(&sp_id).is_none());
         assert_eq!(dir.deleted_apps().len(), 1);
         assert_eq!(dir.deleted_sps().len(), 1);
-        assert_eq!(dir.restore(&id), Ok(DirectoryObject::Application(id)));
+        assert_eq!(dir.restore(&id), Ok(()));
         assert!(dir.app_by_app_id(&app_id).is_some());
         assert!(dir.sp_by_app_id(&app_id).is_none());
-        assert_eq!(
-            dir.restore(&sp_id),
-            Ok(DirectoryObject::ServicePrincipal(sp_id))
-        );
+        assert_eq!(dir.restore(&sp_id), Ok(()));
         assert!(dir.sp_by_app_id(&app_id).is_some());
     }
 

@@ -134,17 +134,7 @@ pub(crate) async fn list_apps(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        caller.require(READ_ROLES)?;
-        let template = render::application_template();
-        let q = parse_list_query(
-            raw.as_deref(),
-            &headers,
-            &template,
-            "Application",
-            APP_FILTERABLE,
-        )?;
+    list_response(&caller, &headers, raw.as_deref(), &APPLICATIONS, |q| {
         let dir = state.directory();
         let domain = tenant_domain(&state);
         let render = |a: &Application| {
@@ -168,23 +158,15 @@ pub(crate) async fn list_apps(
                     .and_then(|id| dir.app_by_app_id(&id))
                     .filter(|a| a.deleted.is_none())
             });
-        let (items, count) = select_page(
-            &q,
+        select_page(
+            q,
             indexed,
             |seq| dir.apps_after(seq),
             |a| q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a))),
             |a| &a.display_name,
             render,
-        );
-        Ok(page(
-            ctx,
-            "/v1.0/applications",
-            &q,
-            raw.as_deref(),
-            items,
-            count,
-        ))
-    })())
+        )
+    })
 }
 
 pub(super) fn app_response(

@@ -7,19 +7,15 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::*;
-use crate::directory::DirectoryObject;
 
 pub(super) fn deleted_object(
     state: &AppState,
     dir: &Directory,
     id: &Uuid,
 ) -> Option<Map<String, Value>> {
-    if let Some(app) = dir.deleted_app(id) {
-        return Some(render::typed_application(app, tenant_domain(state)));
-    }
-    dir.deleted_sp(id).map(|sp| {
-        render::typed_service_principal(sp, dir.app_by_app_id(&sp.app_id), &state.config.tenant_id)
-    })
+    let object = (dir.deleted_app(id).map(StoredObject::Application))
+        .or_else(|| dir.deleted_sp(id).map(StoredObject::ServicePrincipal))?;
+    Some(directory_object(state, dir, object))
 }
 
 /// `GET /v1.0/directory/deletedItems/microsoft.graph.application`.
@@ -96,18 +92,8 @@ pub(crate) async fn restore_deleted(
     Path(id): Path<String>,
 ) -> Response {
     on_deleted_item(&state, &caller, WRITE_ROLES, &id, |dir, id| {
-        let object = match dir.restore(&id)? {
-            DirectoryObject::Application(id) => dir
-                .app(&id)
-                .map(|app| render::typed_application(app, tenant_domain(&state))),
-            DirectoryObject::ServicePrincipal(id) => dir.sp(&id).map(|sp| {
-                render::typed_service_principal(
-                    sp,
-                    dir.app_by_app_id(&sp.app_id),
-                    &state.config.tenant_id,
-                )
-            }),
-        };
+        dir.restore(&id)?;
+        let object = dir.object(&id).map(|o| directory_object(&state, dir, o));
         Ok(entity(&caller.ctx, object.unwrap_or_default()))
     })
 }
@@ -140,18 +126,13 @@ pub(crate) async fn get_by_ids(state: AppState, caller: Caller, body: Bytes) -> 
         let mut value = Vec::new();
         for raw in &ids {
             let id = parse_id(raw)?;
-            if let Some(app) = dir.app(&id).filter(|_| wants("application")) {
-                value.push(Value::Object(render::typed_application(
-                    app,
-                    tenant_domain(&state),
-                )));
-            } else if let Some(sp) = dir.sp(&id).filter(|_| wants("servicePrincipal")) {
-                value.push(Value::Object(render::typed_service_principal(
-                    sp,
-                    dir.app_by_app_id(&sp.app_id),
-                    &state.config.tenant_id,
-                )));
-            }
+            let found = (dir.app(&id).filter(|_| wants("application")))
+                .map(StoredObject::Application)
+                .or_else(|| {
+                    (dir.sp(&id).filter(|_| wants("servicePrincipal")))
+                        .map(StoredObject::ServicePrincipal)
+                });
+            value.extend(found.map(|o| Value::Object(directory_object(&state, &dir, o))));
         }
         Ok(ctx.json(
             StatusCode::OK,

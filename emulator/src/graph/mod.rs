@@ -37,7 +37,7 @@ pub(crate) use self::deleted::{
 use self::query::context_url;
 pub(crate) use self::service_principals::{create_sp, list_sps};
 use self::service_principals::{get_sp_impl, update_sp_impl};
-use crate::directory::{Application, DirError, Directory, ServicePrincipal};
+use crate::directory::{Application, DirError, Directory, ServicePrincipal, StoredObject};
 use crate::first_party::{GRAPH, audience_matches};
 use crate::http::bearer::{AuthFailure, Bearer};
 use crate::http::request_base;
@@ -315,6 +315,23 @@ fn tenant_domain(state: &AppState) -> &str {
     &state.config.tenant_domain
 }
 
+/// An application or service principal as a directory object (in `getByIds`, deleted items,
+/// owners): with its `@odata.type` first, a service principal with its live application.
+fn directory_object(
+    state: &AppState,
+    dir: &Directory,
+    object: StoredObject<'_>,
+) -> Map<String, Value> {
+    match object {
+        StoredObject::Application(app) => render::typed_application(app, tenant_domain(state)),
+        StoredObject::ServicePrincipal(sp) => render::typed_service_principal(
+            sp,
+            dir.app_by_app_id(&sp.app_id),
+            &state.config.tenant_id,
+        ),
+    }
+}
+
 /// How a path names an application or service principal.
 #[derive(Debug, Clone, Copy)]
 enum Key {
@@ -372,21 +389,48 @@ fn alternate_key(segment: &str) -> Result<(Collection, Key), GraphError> {
     Ok((collection, Key::AppId(app_id)))
 }
 
-/// A Graph entity set: its collection segment and its directory-services type name.
+/// A Graph entity set: its collection segment, its directory-services type name, Graph's
+/// defaults for its objects and the properties `$filter` may name.
 struct EntitySet {
     collection: &'static str,
     kind: &'static str,
+    template: fn() -> Value,
+    filterable: &'static [(&'static str, bool)],
 }
 
 const APPLICATIONS: EntitySet = EntitySet {
     collection: "applications",
     kind: "Application",
+    template: render::application_template,
+    filterable: query::APP_FILTERABLE,
 };
 
 const SERVICE_PRINCIPALS: EntitySet = EntitySet {
     collection: "servicePrincipals",
     kind: "ServicePrincipal",
+    template: render::service_principal_template,
+    filterable: query::SP_FILTERABLE,
 };
+
+/// A list of `set`'s objects: the caller must be allowed to read, the query must parse
+/// against the set, and `select` picks the page (see [`query::select_page`]).
+fn list_response(
+    caller: &Caller,
+    headers: &HeaderMap,
+    raw: Option<&str>,
+    set: &EntitySet,
+    select: impl FnOnce(&query::ListQuery) -> (query::Items, Option<usize>),
+) -> Response {
+    let ctx = &caller.ctx;
+    ctx.respond((|| {
+        caller.require(READ_ROLES)?;
+        let template = (set.template)();
+        let q = query::parse_list_query(raw, headers, &template, set.kind, set.filterable)?;
+        let (items, count) = select(&q);
+        let path = format!("/v1.0/{}", set.collection);
+        Ok(query::page(ctx, &path, &q, raw, items, count))
+    })())
+}
 
 /// One object's answer: `@odata.context`, the (selected) properties, and on creation the
 /// `location` Graph gives (`…/directoryObjects/{id}/Microsoft.DirectoryServices.{kind}`).

@@ -14,12 +14,11 @@ use super::*;
 
 /// The owners of `app` as Graph lists directory objects: each with its `@odata.type`.
 pub(super) fn rendered(state: &AppState, dir: &Directory, app: &Application) -> Value {
-    let tenant = state.config.tenant_id;
-    let owners = app.owners.iter().filter_map(|id| dir.sp(id)).map(|sp| {
-        Value::Object(render::typed_service_principal(
-            sp,
-            dir.app_by_app_id(&sp.app_id),
-            &tenant,
+    let owners = (app.owners.iter().filter_map(|id| dir.sp(id))).map(|sp| {
+        Value::Object(directory_object(
+            state,
+            dir,
+            StoredObject::ServicePrincipal(sp),
         ))
     });
     Value::Array(owners.collect())

@@ -2,6 +2,7 @@
 //! property in the order Graph returns it, with Graph's defaults where nothing was set.
 
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::credentials::KeyCredential;
@@ -20,18 +21,9 @@ fn object(v: impl serde::Serialize) -> Map<String, Value> {
 /// Graph's defaults for an application, in Graph's order. Keys are the properties a client
 /// may read, `$select` and (unless read-only) write.
 pub(crate) fn application_template() -> Value {
-    let blank = Application::new(
-        Uuid::nil(),
-        Uuid::nil(),
-        "",
-        time::OffsetDateTime::UNIX_EPOCH,
-    );
-    let mut o = object(wire::Application::new(&blank, "").selecting(&blank, &app_select_only()));
-    for value in o.values_mut() {
-        if !value.is_array() && !value.is_object() {
-            *value = Value::Null;
-        }
-    }
+    let blank = blank(Application::new);
+    let o = object(wire::Application::new(&blank, "").selecting(&blank, &app_select_only()));
+    let mut o = nulled(o, |v| !v.is_array() && !v.is_object());
     if let Some(Value::Object(api)) = o.get_mut("api") {
         api.insert("requestedAccessTokenVersion".into(), Value::Null);
     }
@@ -40,21 +32,25 @@ pub(crate) fn application_template() -> Value {
 
 /// Graph's defaults for a service principal, in Graph's order.
 pub(crate) fn service_principal_template() -> Value {
-    let blank = ServicePrincipal::new(
-        Uuid::nil(),
-        Uuid::nil(),
-        "",
-        time::OffsetDateTime::UNIX_EPOCH,
-    );
-    let mut o = object(
-        wire::ServicePrincipal::new(&blank, None, Uuid::nil()).selecting(&blank, &sp_select_only()),
-    );
+    let blank = blank(ServicePrincipal::new);
+    let wire = wire::ServicePrincipal::new(&blank, None, Uuid::nil());
+    let o = object(wire.selecting(&blank, &sp_select_only()));
+    Value::Object(nulled(o, Value::is_string))
+}
+
+/// An object with nil ids and no name, made by `new`, for rendering Graph's defaults.
+fn blank<T>(new: impl FnOnce(Uuid, Uuid, &'static str, OffsetDateTime) -> T) -> T {
+    new(Uuid::nil(), Uuid::nil(), "", OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `o` with the values `unset` picks replaced by null.
+fn nulled(mut o: Map<String, Value>, unset: impl Fn(&Value) -> bool) -> Map<String, Value> {
     for value in o.values_mut() {
-        if value.is_string() {
+        if unset(value) {
             *value = Value::Null;
         }
     }
-    Value::Object(o)
+    o
 }
 
 /// A password credential as Graph shows it; `secret_text` only in the `addPassword` answer.

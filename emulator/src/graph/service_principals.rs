@@ -91,61 +91,49 @@ pub(crate) async fn list_sps(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        caller.require(READ_ROLES)?;
-        let template = render::service_principal_template();
-        let q = parse_list_query(
-            raw.as_deref(),
-            &headers,
-            &template,
-            "ServicePrincipal",
-            SP_FILTERABLE,
-        )?;
-        let dir = state.directory();
-        let tenant = state.config.tenant_id;
-        let render = |s: &ServicePrincipal| {
-            render::select(
-                render::service_principal_selected(
-                    s,
-                    dir.app_by_app_id(&s.app_id),
-                    &tenant,
+    list_response(
+        &caller,
+        &headers,
+        raw.as_deref(),
+        &SERVICE_PRINCIPALS,
+        |q| {
+            let dir = state.directory();
+            let tenant = state.config.tenant_id;
+            let render = |s: &ServicePrincipal| {
+                render::select(
+                    render::service_principal_selected(
+                        s,
+                        dir.app_by_app_id(&s.app_id),
+                        &tenant,
+                        q.select.as_deref(),
+                    ),
                     q.select.as_deref(),
-                ),
-                q.select.as_deref(),
+                )
+            };
+            let matches = |s: &ServicePrincipal| {
+                q.filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&sp_values(s, &dir)))
+            };
+            // Index lookup when the filter names one app id.
+            let indexed = q.filter.as_ref().and_then(|f| match f {
+                Filter::Any {
+                    prop,
+                    value: odata::Literal::String(v),
+                } if prop.eq_ignore_ascii_case("servicePrincipalNames") => Uuid::parse_str(v).ok(),
+                _ => f.exact("appId").and_then(|v| Uuid::parse_str(v).ok()),
+            });
+            let indexed = indexed.map(|app_id| dir.sp_by_app_id(&app_id).filter(|s| matches(s)));
+            select_page(
+                q,
+                indexed,
+                |seq| dir.sps_after(seq),
+                matches,
+                |s| &s.display_name,
+                render,
             )
-        };
-        let matches = |s: &ServicePrincipal| {
-            q.filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&sp_values(s, &dir)))
-        };
-        // Index lookup when the filter names one app id.
-        let indexed = q.filter.as_ref().and_then(|f| match f {
-            Filter::Any {
-                prop,
-                value: odata::Literal::String(v),
-            } if prop.eq_ignore_ascii_case("servicePrincipalNames") => Uuid::parse_str(v).ok(),
-            _ => f.exact("appId").and_then(|v| Uuid::parse_str(v).ok()),
-        });
-        let indexed = indexed.map(|app_id| dir.sp_by_app_id(&app_id).filter(|s| matches(s)));
-        let (items, count) = select_page(
-            &q,
-            indexed,
-            |seq| dir.sps_after(seq),
-            matches,
-            |s| &s.display_name,
-            render,
-        );
-        Ok(page(
-            ctx,
-            "/v1.0/servicePrincipals",
-            &q,
-            raw.as_deref(),
-            items,
-            count,
-        ))
-    })())
+        },
+    )
 }
 
 /// `POST /v1.0/servicePrincipals`.

@@ -295,12 +295,7 @@ impl AppState {
         let sp = dir
             .sp(&chosen.principal)
             .ok_or(PlatformError::IdentityNotFound)?;
-        let roles = sp
-            .app_roles
-            .iter()
-            .filter(|r| r.resource_app_id == resolved.app_id)
-            .map(|r| r.value.clone())
-            .collect();
+        let roles = sp.roles_on(resolved.app_id);
         let name = sp.display_name.clone();
         drop(dir);
 
