@@ -45,6 +45,17 @@ impl Clock {
     }
 }
 
+/// `2024-03-15T20:49:40`: `t` in UTC to the second, with no zone suffix (Graph's error
+/// `innerError.date`; with a `Z`, the metrics API's `timespan` and the start of Graph's
+/// date-time form).
+pub(crate) fn whole_seconds(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -448,12 +448,7 @@ fn grant(
             tenant_name: tenant_name(),
         }
     })?;
-    let roles = sp
-        .app_roles
-        .iter()
-        .filter(|r| r.resource_app_id == resource.app_id)
-        .map(|r| r.value.clone())
-        .collect();
+    let roles = sp.roles_on(resource.app_id);
     let client = app.app_id;
     let client_name = app.display_name.clone();
     let oid = sp.id;

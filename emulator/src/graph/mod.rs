@@ -79,7 +79,7 @@ impl Ctx {
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map_or_else(|| request_id.to_string(), str::to_owned);
         let now = state.clock.now();
-        let date = crate::wire::graph::whole_seconds(now);
+        let date = crate::clock::whole_seconds(now);
         Self {
             request_id,
             client_request_id,

@@ -116,11 +116,7 @@ pub(crate) fn format_duration(d: Duration) -> String {
 
 /// `2024-03-15T20:49:40Z`: whole seconds, as the metrics API writes its `timespan`.
 pub(crate) fn format_seconds(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-        ))
-        .unwrap_or_default()
+    format!("{}Z", crate::clock::whole_seconds(t))
 }
 
 /// `2016-01-01T02:00:00.000Z`: milliseconds, as the Application Insights metrics API writes.

@@ -13,19 +13,9 @@ use uuid::Uuid;
 
 use crate::directory;
 
-/// `2024-03-15T20:49:40` in UTC: a date-time to the second with no zone suffix (Graph's
-/// error `innerError.date`, and the start of [`datetime`]).
-pub(crate) fn whole_seconds(t: OffsetDateTime) -> String {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]"
-        ))
-        .unwrap_or_default()
-}
-
 /// Graph's date-time form: seconds, a 7-digit fraction only when there is one, and `Z`.
 pub(crate) fn datetime(t: OffsetDateTime) -> String {
-    let base = whole_seconds(t);
+    let base = crate::clock::whole_seconds(t);
     match t.nanosecond() / 100 {
         0 => format!("{base}Z"),
         ticks => format!("{base}.{ticks:07}Z"),
