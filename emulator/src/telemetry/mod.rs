@@ -113,22 +113,18 @@ pub(crate) enum MonitorOp {
         rows: Table,
     },
     /// [`MonitorStore::add_points`].
-    Points(PointsOp),
-}
-
-/// The arguments of one [`MonitorStore::add_points`].
-#[derive(Debug, Clone)]
-pub(crate) struct PointsOp {
-    /// Resource id.
-    pub(crate) resource: String,
-    /// Namespace.
-    pub(crate) namespace: String,
-    /// Metric.
-    pub(crate) metric: String,
-    /// Unix minute.
-    pub(crate) minute: i64,
-    /// The series.
-    pub(crate) points: Vec<Point>,
+    Points {
+        /// Resource id.
+        resource: String,
+        /// Namespace.
+        namespace: String,
+        /// Metric.
+        metric: String,
+        /// Unix minute.
+        minute: i64,
+        /// The series.
+        points: Vec<Point>,
+    },
 }
 
 impl MonitorStore {
@@ -193,14 +189,12 @@ impl MonitorStore {
         minute: i64,
         points: &[Point],
     ) {
-        self.record(|| {
-            MonitorOp::Points(PointsOp {
-                resource: resource_id.to_owned(),
-                namespace: namespace.to_owned(),
-                metric: metric.to_owned(),
-                minute,
-                points: points.to_vec(),
-            })
+        self.record(|| MonitorOp::Points {
+            resource: resource_id.to_owned(),
+            namespace: namespace.to_owned(),
+            metric: metric.to_owned(),
+            minute,
+            points: points.to_vec(),
         });
         let ns = self
             .metrics
@@ -289,8 +283,14 @@ impl MonitorStore {
                 schema,
                 rows,
             } => self.append_app(*app_id, table, schema, rows),
-            MonitorOp::Points(p) => {
-                self.add_points(&p.resource, &p.namespace, &p.metric, p.minute, &p.points);
+            MonitorOp::Points {
+                resource,
+                namespace,
+                metric,
+                minute,
+                points,
+            } => {
+                self.add_points(resource, namespace, metric, *minute, points);
                 Ok(0)
             }
         };

@@ -321,7 +321,7 @@ impl Loaded {
                     rows,
                 });
             }
-            Record::Points(p) => self.monitor.apply(&MonitorOp::Points(PointsOp {
+            Record::Points(p) => self.monitor.apply(&MonitorOp::Points {
                 resource: p.resource,
                 namespace: p.namespace,
                 metric: p.metric,
@@ -334,7 +334,7 @@ impl Loaded {
                         value: aggregate(p.value),
                     })
                     .collect(),
-            })),
+            }),
             Record::Table {
                 component,
                 id,

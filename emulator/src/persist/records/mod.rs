@@ -29,7 +29,7 @@ use crate::rbac::{
 };
 use crate::resources::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::secret::SecretHash;
-use crate::telemetry::{Aggregate, Metric, MonitorOp, MonitorStore, Namespace, Point, PointsOp};
+use crate::telemetry::{Aggregate, Metric, MonitorOp, MonitorStore, Namespace, Point};
 
 /// One persisted change or object.
 #[derive(Debug, Serialize, Deserialize)]
@@ -707,12 +707,19 @@ pub(crate) fn monitor_op(op: &MonitorOp) -> Record {
                 rows,
             }
         }
-        MonitorOp::Points(p) => Record::Points(PointsRec {
-            resource: p.resource.clone(),
-            namespace: p.namespace.clone(),
-            metric: p.metric.clone(),
-            minute: p.minute,
-            points: (p.points.iter())
+        MonitorOp::Points {
+            resource,
+            namespace,
+            metric,
+            minute,
+            points,
+        } => Record::Points(PointsRec {
+            resource: resource.clone(),
+            namespace: namespace.clone(),
+            metric: metric.clone(),
+            minute: *minute,
+            points: points
+                .iter()
                 .map(|p| PointRec {
                     dimensions: p.dimensions.clone(),
                     value: agg(&p.value),
