@@ -194,9 +194,8 @@ impl AppState {
         let seen = self.visible_principal(&new.principal_id, now);
         // A managed identity's cached token hides the new role until it is renewed.
         let delays = delays.unwrap_or_else(|| {
-            let configured = self.config.propagation.delays(new.name.as_u128());
+            let configured = self.config.propagation.planes(new.name.as_u128());
             self.unseen_by_cached_tokens(&new.principal_id, configured, now)
-                .into()
         });
         let principal_type = match (new.principal_type, seen) {
             (Some(given), Some(actual)) if given != actual => {

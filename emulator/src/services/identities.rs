@@ -348,11 +348,10 @@ impl AppState {
     pub(crate) fn unseen_by_cached_tokens(
         &self,
         principal: &Uuid,
-        delays: impl Into<Planes<std::time::Duration>>,
+        mut delays: Planes<std::time::Duration>,
         now: OffsetDateTime,
-    ) -> [std::time::Duration; 4] {
+    ) -> Planes<std::time::Duration> {
         let platform = self.platform.lock();
-        let mut out = delays.into();
         for plane in Plane::ALL {
             let resource = match plane {
                 Plane::Arm => &first_party::ARM,
@@ -365,10 +364,10 @@ impl AppState {
                 .unseen_until(*principal, resource.app_id, now)
             {
                 let wait = std::time::Duration::try_from(until - now).unwrap_or_default();
-                let slot = &mut out[plane];
+                let slot = &mut delays[plane];
                 *slot = (*slot).max(wait);
             }
         }
-        out.into()
+        delays
     }
 }
