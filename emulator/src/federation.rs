@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -18,8 +19,8 @@ pub(crate) const MAX_PER_APP: usize = 20;
 /// Longest `issuer`, `subject`, audience and `description` (the resource page: 600).
 pub(crate) const MAX_FIELD: usize = 600;
 
-/// One federated identity credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One federated identity credential (persisted as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FederatedCredential {
     /// Object id.
     pub(crate) id: Uuid,
@@ -34,8 +35,14 @@ pub(crate) struct FederatedCredential {
     /// Free text.
     pub(crate) description: Option<String>,
     /// When it was created or last changed: token exchanges see it once the propagation
-    /// delay has passed since.
+    /// delay has passed since. Absent in journals written before propagation was modelled:
+    /// such credentials are long propagated.
+    #[serde(default = "long_ago")]
     pub(crate) changed: OffsetDateTime,
+}
+
+fn long_ago() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
 }
 
 impl FederatedCredential {

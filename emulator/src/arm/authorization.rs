@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{ArmError, Call, empty, json};
-use crate::rbac::{CustomRole, OwnedPermission, PrincipalType, RoleRef, Scope, ScopeKind, Upsert};
+use crate::rbac::{
+    CustomRole, OwnedPermission, PrincipalType, RoleRef, Scope, ScopeKind, Stamps, Upsert,
+};
 use crate::resources::ArmStore;
 use crate::services::access::{
     ASSIGNMENTS, DEFINITIONS, NewAssignment, child_id, require_exists, scope_in_tenant,
@@ -297,12 +299,10 @@ pub(crate) fn put_definition(call: &Call<'_>, scope: &str, id: &str) -> Result<R
         description,
         permissions,
         assignable_scopes,
-        created_on: previous.as_ref().map_or(call.now, |p| p.created_on),
-        updated_on: call.now,
-        created_by: previous
-            .as_ref()
-            .map_or(Some(call.caller), |p| p.created_by),
-        updated_by: Some(call.caller),
+        stamps: {
+            let now = Stamps::new(call.now, Some(call.caller));
+            previous.as_ref().map_or(now, |p| p.stamps.with_update(now))
+        },
     };
     let shown = role.clone();
     let delays = call.state.config.propagation.planes(guid.as_u128());

@@ -35,7 +35,7 @@ pub(crate) mod scope;
 
 pub(crate) use self::assignments::{
     Assignment, AssignmentStore, Conflict, CustomRole, OwnedPermission, PrincipalType, RoleRef,
-    Upsert,
+    Stamps, Upsert,
 };
 pub(crate) use self::matching::{block_permits, permits};
 pub(crate) use self::propagation::Planes;

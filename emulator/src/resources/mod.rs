@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -47,8 +48,8 @@ pub(crate) struct Subscription {
     pub(crate) display_name: String,
 }
 
-/// A resource group.
-#[derive(Debug, Clone)]
+/// A resource group (persisted as it is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ResourceGroup {
     /// Subscription.
     pub(crate) subscription: Uuid,
@@ -72,8 +73,8 @@ impl ResourceGroup {
     }
 }
 
-/// A resource of any provider type.
-#[derive(Debug, Clone)]
+/// A resource of any provider type (persisted as it is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Resource {
     /// Full ARM id, as first written (canonical `resourceGroups` spelling).
     pub(crate) id: String,
@@ -92,6 +93,7 @@ pub(crate) struct Resource {
     /// `properties`, with the server-owned ones filled in.
     pub(crate) properties: Map<String, Value>,
     /// `identity` (managed identities) as ARM shows it, when the resource has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) identity: Option<Value>,
     /// Creation time.
     pub(crate) created: OffsetDateTime,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::arm_error::ArmError;
 use crate::rbac::{
-    Assignment, Conflict, Plane, Planes, PrincipalType, RoleRef, Scope, ScopeKind, Upsert,
+    Assignment, Conflict, Plane, Planes, PrincipalType, RoleRef, Scope, ScopeKind, Stamps, Upsert,
 };
 use crate::resources::{ArmStore, Missing};
 
@@ -264,10 +264,7 @@ impl AppState {
             condition: new.condition,
             condition_version: new.condition_version,
             delegated_managed_identity_resource_id: new.delegated,
-            created_on: now,
-            updated_on: now,
-            created_by: Some(caller),
-            updated_by: Some(caller),
+            stamps: Stamps::new(now, Some(caller)),
         };
         match store.authz.upsert(assignment, now, delays) {
             Ok(outcome) => store

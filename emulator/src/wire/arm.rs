@@ -331,10 +331,10 @@ impl<'a> RoleDefinition<'a> {
                 description: &role.description,
                 assignable_scopes: role.assignable_scopes.iter().map(Scope::as_str).collect(),
                 permissions,
-                created_on: arm_datetime(role.created_on).into(),
-                updated_on: arm_datetime(role.updated_on).into(),
-                created_by: role.created_by,
-                updated_by: role.updated_by,
+                created_on: arm_datetime(role.stamps.created_on).into(),
+                updated_on: arm_datetime(role.stamps.updated_on).into(),
+                created_by: role.stamps.created_by,
+                updated_by: role.stamps.updated_by,
             },
             id: definition_id(prefix, &role.id),
             kind: DEFINITIONS,
@@ -383,10 +383,14 @@ impl<'a> RoleAssignment<'a> {
                 scope: a.scope.as_str(),
                 condition: a.condition.as_deref(),
                 condition_version: a.condition_version.as_deref(),
-                created_on: arm_datetime(a.created_on),
-                updated_on: arm_datetime(a.updated_on),
-                created_by: if put_response { None } else { a.created_by },
-                updated_by: a.updated_by,
+                created_on: arm_datetime(a.stamps.created_on),
+                updated_on: arm_datetime(a.stamps.updated_on),
+                created_by: if put_response {
+                    None
+                } else {
+                    a.stamps.created_by
+                },
+                updated_by: a.stamps.updated_by,
                 delegated_managed_identity_resource_id: a
                     .delegated_managed_identity_resource_id
                     .as_deref(),

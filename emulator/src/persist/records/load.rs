@@ -158,19 +158,7 @@ impl Loaded {
                         })
                     })
                     .collect::<Result<_, _>>()?;
-                app.federated_credentials = a
-                    .federated_credentials
-                    .into_iter()
-                    .map(|f| FederatedCredential {
-                        id: f.id,
-                        name: f.name,
-                        issuer: f.issuer,
-                        subject: f.subject,
-                        audiences: f.audiences,
-                        description: f.description,
-                        changed: f.changed.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-                    })
-                    .collect();
+                app.federated_credentials = a.federated_credentials;
                 app.props = a.props;
                 app.deleted = a.deleted;
                 app.seq = a.seq;
@@ -209,28 +197,11 @@ impl Loaded {
                 }
             }
             Record::Group(g) => {
-                self.arm.put_group(ResourceGroup {
-                    subscription: g.subscription,
-                    name: g.name,
-                    location: g.location,
-                    tags: g.tags,
-                    managed_by: g.managed_by,
-                });
+                self.arm.put_group(g);
             }
             Record::GroupGone(sub, name) => self.arm.forget(&ArmKey::Group(sub, name)),
             Record::Resource(r) => {
-                self.arm.put_resource(Resource {
-                    id: r.id,
-                    name: r.name,
-                    resource_type: r.resource_type,
-                    location: r.location,
-                    tags: r.tags,
-                    sku: r.sku,
-                    kind: r.kind,
-                    properties: r.properties,
-                    identity: r.identity,
-                    created: r.created,
-                });
+                self.arm.put_resource(r);
             }
             Record::ResourceGone(id) => self.arm.forget(&ArmKey::Resource(id)),
             Record::Slot(s) => {
@@ -248,10 +219,7 @@ impl Loaded {
                         condition_version: a.condition_version,
                         delegated_managed_identity_resource_id: a
                             .delegated_managed_identity_resource_id,
-                        created_on: a.created_on,
-                        updated_on: a.updated_on,
-                        created_by: a.created_by,
-                        updated_by: a.updated_by,
+                        stamps: a.stamps,
                     }),
                 };
                 let grants = s
@@ -276,24 +244,19 @@ impl Loaded {
                     id: r.id,
                     role_name: r.role_name,
                     description: r.description,
-                    permissions: permissions_of(r.permissions),
+                    permissions: r.permissions,
                     assignable_scopes: r
                         .assignable_scopes
                         .iter()
                         .map(|s| scope(s))
                         .collect::<Result<_, _>>()?,
-                    created_on: r.created_on,
-                    updated_on: r.updated_on,
-                    created_by: r.created_by,
-                    updated_by: r.updated_by,
+                    stamps: r.stamps,
                 };
-                self.arm
-                    .authz
-                    .load_role(r.id, Some(role), stale_of(r.stale));
+                self.arm.authz.load_role(r.id, Some(role), r.stale);
             }
             Record::RoleGone(id) => self.arm.authz.load_role(id, None, Vec::new()),
             Record::RoleRetired { id, stale } => {
-                self.arm.authz.load_role(id, None, stale_of(stale));
+                self.arm.authz.load_role(id, None, stale);
             }
             Record::WorkspaceRows {
                 customer_id,

@@ -25,7 +25,8 @@ use crate::federation::FederatedCredential;
 use crate::kql::{Column, ColumnType, Table, Value};
 use crate::rbac::assignments::{AuthzKey, Grant, StaleRole};
 use crate::rbac::{
-    Assignment, AssignmentStore, CustomRole, OwnedPermission, Planes, PrincipalType, RoleRef, Scope,
+    Assignment, AssignmentStore, CustomRole, OwnedPermission, Planes, PrincipalType, RoleRef,
+    Scope, Stamps,
 };
 use crate::resources::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::secret::SecretHash;
@@ -57,11 +58,11 @@ pub(crate) enum Record {
     /// The resource providers unregistered from a subscription (empty: all registered).
     Providers(Uuid, Vec<String>),
     /// A resource group.
-    Group(GroupRec),
+    Group(ResourceGroup),
     /// A resource group removed (subscription, lower-case name).
     GroupGone(Uuid, String),
     /// A resource.
-    Resource(ResourceRec),
+    Resource(Resource),
     /// A resource removed (lower-case id).
     ResourceGone(String),
     /// A role assignment's slot (see [`AuthzKey::Slot`]).
@@ -75,7 +76,7 @@ pub(crate) enum Record {
         /// The role's GUID.
         id: Uuid,
         /// Its permissions before deletion (and earlier edits), oldest first.
-        stale: Vec<StaleRec>,
+        stale: Vec<StaleRole>,
     },
     /// Rows appended to a workspace table.
     WorkspaceRows {
@@ -175,21 +176,6 @@ pub(crate) struct KeyCredRec {
     cert: String,
 }
 
-/// [`FederatedCredential`].
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct FicRec {
-    id: Uuid,
-    name: String,
-    issuer: String,
-    subject: String,
-    audiences: Vec<String>,
-    description: Option<String>,
-    /// When it last changed (absent in journals written before propagation was modelled:
-    /// such credentials are long propagated).
-    #[serde(default)]
-    changed: Option<OffsetDateTime>,
-}
-
 /// [`Application`].
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct AppRec {
@@ -206,7 +192,7 @@ pub(crate) struct AppRec {
     key_credentials: Vec<KeyCredRec>,
     /// Federated identity credentials (likewise).
     #[serde(default)]
-    federated_credentials: Vec<FicRec>,
+    federated_credentials: Vec<FederatedCredential>,
     props: Map<String, Json>,
     deleted: Option<OffsetDateTime>,
     seq: u64,
@@ -232,32 +218,6 @@ pub(crate) struct SpRec {
     created_by_app_id: Option<Uuid>,
 }
 
-/// [`ResourceGroup`].
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct GroupRec {
-    subscription: Uuid,
-    name: String,
-    location: String,
-    tags: Option<Map<String, Json>>,
-    managed_by: Option<String>,
-}
-
-/// [`Resource`].
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ResourceRec {
-    id: String,
-    name: String,
-    resource_type: String,
-    location: Option<String>,
-    tags: Option<Map<String, Json>>,
-    sku: Option<Json>,
-    kind: Option<String>,
-    properties: Map<String, Json>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    identity: Option<Json>,
-    created: OffsetDateTime,
-}
-
 /// A role definition reference: a built-in role's or a custom role's GUID.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RoleRefRec {
@@ -275,10 +235,8 @@ pub(crate) struct AssignmentRec {
     condition: Option<String>,
     condition_version: Option<String>,
     delegated_managed_identity_resource_id: Option<String>,
-    created_on: OffsetDateTime,
-    updated_on: OffsetDateTime,
-    created_by: Option<Uuid>,
-    updated_by: Option<Uuid>,
+    #[serde(flatten)]
+    stamps: Stamps,
 }
 
 /// A grant's effect windows.
@@ -300,37 +258,19 @@ pub(crate) struct SlotRec {
     grants: Vec<GrantRec>,
 }
 
-/// [`OwnedPermission`].
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct PermissionRec {
-    actions: Vec<String>,
-    not_actions: Vec<String>,
-    data_actions: Vec<String>,
-    not_data_actions: Vec<String>,
-}
-
 /// [`CustomRole`].
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RoleRec {
     id: Uuid,
     role_name: String,
     description: String,
-    permissions: Vec<PermissionRec>,
+    permissions: Vec<OwnedPermission>,
     assignable_scopes: Vec<String>,
-    created_on: OffsetDateTime,
-    updated_on: OffsetDateTime,
-    created_by: Option<Uuid>,
-    updated_by: Option<Uuid>,
+    #[serde(flatten)]
+    stamps: Stamps,
     /// Earlier permissions planes still apply (absent in files written before it existed).
     #[serde(default)]
-    stale: Vec<StaleRec>,
-}
-
-/// [`StaleRole`]: permissions a plane applies until its entry of `until`.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct StaleRec {
-    permissions: Vec<PermissionRec>,
-    until: Planes<OffsetDateTime>,
+    stale: Vec<StaleRole>,
 }
 
 /// A [`Table`]: schema and rows, each value encoded after its column's type.
@@ -416,19 +356,7 @@ pub(crate) fn object(o: StoredObject<'_>) -> Record {
                     cert: k.cert.base64(),
                 })
                 .collect(),
-            federated_credentials: a
-                .federated_credentials
-                .iter()
-                .map(|f| FicRec {
-                    id: f.id,
-                    name: f.name.clone(),
-                    issuer: f.issuer.clone(),
-                    subject: f.subject.clone(),
-                    audiences: f.audiences.clone(),
-                    description: f.description.clone(),
-                    changed: Some(f.changed),
-                })
-                .collect(),
+            federated_credentials: a.federated_credentials.clone(),
             props: a.props.clone(),
             deleted: a.deleted,
             seq: a.seq,
@@ -461,31 +389,6 @@ pub(crate) fn directory_changes(dir: &mut Directory, out: &mut Vec<Record>) {
     }
 }
 
-fn group(g: &ResourceGroup) -> Record {
-    Record::Group(GroupRec {
-        subscription: g.subscription,
-        name: g.name.clone(),
-        location: g.location.clone(),
-        tags: g.tags.clone(),
-        managed_by: g.managed_by.clone(),
-    })
-}
-
-fn resource(r: &Resource) -> Record {
-    Record::Resource(ResourceRec {
-        id: r.id.clone(),
-        name: r.name.clone(),
-        resource_type: r.resource_type.clone(),
-        location: r.location.clone(),
-        tags: r.tags.clone(),
-        sku: r.sku.clone(),
-        kind: r.kind.clone(),
-        properties: r.properties.clone(),
-        identity: r.identity.clone(),
-        created: r.created,
-    })
-}
-
 fn role_ref(r: &RoleRef) -> RoleRefRec {
     RoleRefRec {
         id: r.id(),
@@ -509,10 +412,7 @@ fn slot(store: &AssignmentStore, name: Uuid, principal: Uuid, key: &str) -> Reco
             delegated_managed_identity_resource_id: a
                 .delegated_managed_identity_resource_id
                 .clone(),
-            created_on: a.created_on,
-            updated_on: a.updated_on,
-            created_by: a.created_by,
-            updated_by: a.updated_by,
+            stamps: a.stamps,
         }),
         grants: grants
             .into_iter()
@@ -526,64 +426,19 @@ fn slot(store: &AssignmentStore, name: Uuid, principal: Uuid, key: &str) -> Reco
     })
 }
 
-fn permission_recs(permissions: &[OwnedPermission]) -> Vec<PermissionRec> {
-    permissions
-        .iter()
-        .map(|p| PermissionRec {
-            actions: p.actions.clone(),
-            not_actions: p.not_actions.clone(),
-            data_actions: p.data_actions.clone(),
-            not_data_actions: p.not_data_actions.clone(),
-        })
-        .collect()
-}
-
-fn permissions_of(recs: Vec<PermissionRec>) -> Vec<OwnedPermission> {
-    recs.into_iter()
-        .map(|p| OwnedPermission {
-            actions: p.actions,
-            not_actions: p.not_actions,
-            data_actions: p.data_actions,
-            not_data_actions: p.not_data_actions,
-        })
-        .collect()
-}
-
-fn stale_recs(views: &[StaleRole]) -> Vec<StaleRec> {
-    views
-        .iter()
-        .map(|v| StaleRec {
-            permissions: permission_recs(&v.permissions),
-            until: v.until,
-        })
-        .collect()
-}
-
-fn stale_of(recs: Vec<StaleRec>) -> Vec<StaleRole> {
-    recs.into_iter()
-        .map(|r| StaleRole {
-            permissions: permissions_of(r.permissions),
-            until: r.until,
-        })
-        .collect()
-}
-
 fn custom_role(r: &CustomRole, stale: &[StaleRole]) -> Record {
     Record::Role(RoleRec {
         id: r.id,
         role_name: r.role_name.clone(),
         description: r.description.clone(),
-        permissions: permission_recs(&r.permissions),
+        permissions: r.permissions.clone(),
         assignable_scopes: r
             .assignable_scopes
             .iter()
             .map(|s| s.as_str().to_owned())
             .collect(),
-        created_on: r.created_on,
-        updated_on: r.updated_on,
-        created_by: r.created_by,
-        updated_by: r.updated_by,
-        stale: stale_recs(stale),
+        stamps: r.stamps,
+        stale: stale.to_vec(),
     })
 }
 
@@ -595,7 +450,7 @@ fn role_record(store: &AssignmentStore, id: Uuid) -> Record {
         Some(r) => custom_role(r, stale),
         None if !stale.is_empty() => Record::RoleRetired {
             id,
-            stale: stale_recs(stale),
+            stale: stale.to_vec(),
         },
         None => Record::RoleGone(id),
     }
@@ -627,8 +482,10 @@ pub(crate) fn arm_changes(arm: &mut ArmStore, out: &mut Vec<Record>) {
                 }),
             ArmKey::Group(sub, name) => arm
                 .group_by_key(&sub, &name)
-                .map_or(Record::GroupGone(sub, name), group),
-            ArmKey::Resource(id) => arm.resource(&id).map_or(Record::ResourceGone(id), resource),
+                .map_or(Record::GroupGone(sub, name), |g| Record::Group(g.clone())),
+            ArmKey::Resource(id) => arm
+                .resource(&id)
+                .map_or(Record::ResourceGone(id), |r| Record::Resource(r.clone())),
             ArmKey::Providers(sub) => providers(arm, sub),
         });
     }
@@ -755,10 +612,10 @@ pub(crate) fn snapshot(
         }
     }
     for g in arm.all_groups() {
-        sink(group(g))?;
+        sink(Record::Group(g.clone()))?;
     }
     for r in arm.all_resources() {
-        sink(resource(r))?;
+        sink(Record::Resource(r.clone()))?;
     }
     for r in arm.authz.custom_roles() {
         sink(role_record(&arm.authz, r.id))?;

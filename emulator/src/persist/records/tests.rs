@@ -16,10 +16,7 @@ fn role(id: Uuid, actions: &[&str]) -> CustomRole {
             ..OwnedPermission::default()
         }],
         assignable_scopes: vec![Scope::parse("/subscriptions/s").expect("scope")],
-        created_on: t,
-        updated_on: t,
-        created_by: None,
-        updated_by: None,
+        stamps: Stamps::new(t, None),
     }
 }
 
@@ -89,4 +86,69 @@ fn pending_role_changes_survive_journal_and_snapshot() {
     }});
     let record: Record = serde_json::from_value(old).expect("old role record");
     assert!(replay(vec![record]).stale_role(&edited).is_empty());
+}
+
+/// Records that hold domain types as they are keep the on-disk form their earlier record
+/// types had: files written before still load, and what is written now reads the same.
+#[test]
+fn records_keep_their_on_disk_form() {
+    let t = time::macros::datetime!(2025-01-01 0:00 UTC);
+    let (app_id, fic_id) = (Uuid::from_u128(7), Uuid::from_u128(8));
+    let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/a";
+    let written_before = [
+        serde_json::json!({"Group": {
+            "subscription": Uuid::from_u128(1), "name": "Rg", "location": "westeurope",
+            "tags": {"a": "b"}, "managed_by": null,
+        }}),
+        // Without `identity`, as resources without one are written.
+        serde_json::json!({"Resource": {
+            "id": id, "name": "a", "resource_type": "Microsoft.Web/sites",
+            "location": "westeurope", "tags": null, "sku": null, "kind": "app",
+            "properties": {"x": 1}, "created": t,
+        }}),
+        // A federated credential from before propagation was modelled (no `changed`), on
+        // an application from before certificates (no `key_credentials`).
+        serde_json::json!({"App": {
+            "id": app_id, "app_id": Uuid::from_u128(9), "display_name": "app", "created": t,
+            "sign_in_audience": "AzureADMyOrg", "identifier_uris": [],
+            "requested_access_token_version": null, "password_credentials": [],
+            "federated_credentials": [{
+                "id": fic_id, "name": "gh", "issuer": "https://token.actions.githubusercontent.com",
+                "subject": "repo:o/r:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"],
+                "description": null,
+            }],
+            "props": {}, "deleted": null, "seq": 1,
+        }}),
+    ];
+    let mut loaded = Loaded::default();
+    for json in &written_before {
+        let record: Record = serde_json::from_value(json.clone()).expect("earlier record");
+        loaded.apply(record).expect("apply");
+    }
+    let group = loaded
+        .arm
+        .group_by_key(&Uuid::from_u128(1), "rg")
+        .expect("group");
+    assert_eq!(
+        (group.name.as_str(), group.location.as_str()),
+        ("Rg", "westeurope")
+    );
+    let resource = loaded.arm.resource(id).expect("resource");
+    assert_eq!(resource.identity, None);
+    assert_eq!(resource.kind.as_deref(), Some("app"));
+    let app = loaded.dir.app(&app_id).expect("app");
+    let fic = &app.federated_credentials[0];
+    assert_eq!((fic.id, fic.changed), (fic_id, OffsetDateTime::UNIX_EPOCH));
+    // Written back, a group and a resource are the records they were read from.
+    for (json, record) in written_before.iter().zip([
+        Record::Group(group.clone()),
+        Record::Resource(resource.clone()),
+    ]) {
+        assert_eq!(&serde_json::to_value(record).expect("encode"), json);
+    }
+    // A credential written now carries `changed`, and reads back whole.
+    let json = serde_json::to_value(fic).expect("encode");
+    assert!(json.get("changed").is_some());
+    let back: FederatedCredential = serde_json::from_value(json).expect("decode");
+    assert_eq!(&back, fic);
 }

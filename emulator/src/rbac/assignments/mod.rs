@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -96,8 +96,8 @@ impl PartialEq for RoleRef {
 
 impl Eq for RoleRef {}
 
-/// A permission block of a custom role (owned patterns).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A permission block of a custom role (owned patterns; persisted as it is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct OwnedPermission {
     /// Control-plane operations granted.
     pub(crate) actions: Vec<String>,
@@ -107,6 +107,41 @@ pub(crate) struct OwnedPermission {
     pub(crate) data_actions: Vec<String>,
     /// Data-plane operations removed from `data_actions`.
     pub(crate) not_data_actions: Vec<String>,
+}
+
+/// When an assignment or a custom role was created and last changed, and by whom (ARM's
+/// `createdOn`, `updatedOn`, `createdBy`, `updatedBy`). Persisted as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stamps {
+    /// Creation time.
+    pub(crate) created_on: OffsetDateTime,
+    /// Last update time.
+    pub(crate) updated_on: OffsetDateTime,
+    /// Object id of the creator.
+    pub(crate) created_by: Option<Uuid>,
+    /// Object id of the last updater.
+    pub(crate) updated_by: Option<Uuid>,
+}
+
+impl Stamps {
+    /// Created by `by` at `now`.
+    pub(crate) fn new(now: OffsetDateTime, by: Option<Uuid>) -> Self {
+        Self {
+            created_on: now,
+            updated_on: now,
+            created_by: by,
+            updated_by: by,
+        }
+    }
+
+    /// These stamps after `later`'s change: creation kept, last update taken from `later`.
+    pub(crate) fn with_update(self, later: Stamps) -> Self {
+        Self {
+            updated_on: later.updated_on,
+            updated_by: later.updated_by,
+            ..self
+        }
+    }
 }
 
 /// A custom role definition.
@@ -122,14 +157,8 @@ pub(crate) struct CustomRole {
     pub(crate) permissions: Vec<OwnedPermission>,
     /// `assignableScopes`: where the role may be assigned (at or below each).
     pub(crate) assignable_scopes: Vec<Scope>,
-    /// Creation time.
-    pub(crate) created_on: OffsetDateTime,
-    /// Last update time.
-    pub(crate) updated_on: OffsetDateTime,
-    /// Object id of the creator.
-    pub(crate) created_by: Option<Uuid>,
-    /// Object id of the last updater.
-    pub(crate) updated_by: Option<Uuid>,
+    /// Who created and last changed it, and when.
+    pub(crate) stamps: Stamps,
 }
 
 /// Whether `permissions` allow `action` (a data action when `data`): same rule as the
@@ -178,14 +207,8 @@ pub(crate) struct Assignment {
     pub(crate) condition_version: Option<String>,
     /// Optional delegated managed identity resource id.
     pub(crate) delegated_managed_identity_resource_id: Option<String>,
-    /// Creation time.
-    pub(crate) created_on: OffsetDateTime,
-    /// Last update time.
-    pub(crate) updated_on: OffsetDateTime,
-    /// Object id of the creator.
-    pub(crate) created_by: Option<Uuid>,
-    /// Object id of the last updater.
-    pub(crate) updated_by: Option<Uuid>,
+    /// Who created and last changed it, and when.
+    pub(crate) stamps: Stamps,
 }
 
 impl Assignment {
@@ -208,10 +231,7 @@ impl Assignment {
             condition: None,
             condition_version: None,
             delegated_managed_identity_resource_id: None,
-            created_on: now,
-            updated_on: now,
-            created_by: None,
-            updated_by: None,
+            stamps: Stamps::new(now, None),
         }
     }
 }
@@ -305,8 +325,9 @@ pub(crate) enum RoleChange {
 
 /// The permissions a custom role had before an edit or its deletion, which planes keep
 /// applying until the change reaches them: each plane caches role definitions as it caches
-/// assignments, so a role's change propagates with the same per-plane delays.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// assignments, so a role's change propagates with the same per-plane delays. Persisted as
+/// it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StaleRole {
     /// The permissions before the change.
     pub(crate) permissions: Vec<OwnedPermission>,
@@ -433,8 +454,7 @@ impl AssignmentStore {
             existing.description = assignment.description;
             existing.condition = assignment.condition;
             existing.condition_version = assignment.condition_version;
-            existing.updated_on = assignment.updated_on;
-            existing.updated_by = assignment.updated_by;
+            existing.stamps = existing.stamps.with_update(assignment.stamps);
             let key = slot(existing);
             self.touch(key);
             return Ok(Upsert::Updated);

@@ -28,10 +28,7 @@ fn assignment(name: u128, scope_text: &str, role: RoleRef, principal: Uuid) -> A
         condition: None,
         condition_version: None,
         delegated_managed_identity_resource_id: None,
-        created_on: t0(),
-        updated_on: t0(),
-        created_by: None,
-        updated_by: None,
+        stamps: Stamps::new(t0(), None),
     }
 }
 
@@ -263,10 +260,7 @@ fn custom_roles_grant_their_permissions_and_keep_names_unique() {
             ..OwnedPermission::default()
         }],
         assignable_scopes: vec![scope(SUB)],
-        created_on: t0(),
-        updated_on: t0(),
-        created_by: None,
-        updated_by: None,
+        stamps: Stamps::new(t0(), None),
     };
     assert_eq!(
         store.put_custom_role(role.clone(), t0(), Planes::same(Duration::ZERO)),
@@ -351,10 +345,7 @@ fn a_role_edit_or_deletion_reaches_each_plane_after_its_delay() {
         description: String::new(),
         permissions: read_only.clone(),
         assignable_scopes: vec![scope(SUB)],
-        created_on: t0(),
-        updated_on: t0(),
-        created_by: None,
-        updated_by: None,
+        stamps: Stamps::new(t0(), None),
     };
     let delays = Planes::from([MIN, 2 * MIN, 3 * MIN, 60 * MIN]);
     // A new role has nothing earlier to keep: in force at once.
