@@ -118,6 +118,20 @@ pub(crate) struct Scope {
     resource_name: Option<(usize, usize)>,
 }
 
+/// Persisted as its original text.
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Scope::parse(&text).map_err(|_| serde::de::Error::custom(format!("invalid scope {text:?}")))
+    }
+}
+
 /// The normalized key of the tenant root scope.
 pub(crate) const ROOT_KEY: &str = "/";
 

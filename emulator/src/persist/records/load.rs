@@ -49,10 +49,6 @@ fn resolve(r: &RoleRefRec) -> Result<RoleRef, String> {
         .ok_or_else(|| format!("unknown built-in role {}", r.id))
 }
 
-fn scope(s: &str) -> Result<Scope, String> {
-    Scope::parse(s).map_err(|_| format!("invalid scope {s:?}"))
-}
-
 fn column_type(name: &str) -> Result<ColumnType, String> {
     ColumnType::parse(name).ok_or_else(|| format!("unknown column type {name:?}"))
 }
@@ -209,7 +205,7 @@ impl Loaded {
                     None => None,
                     Some(a) => Some(Assignment {
                         name: s.name,
-                        scope: scope(&a.scope)?,
+                        scope: a.scope,
                         role: resolve(&a.role)?,
                         principal_id: s.principal,
                         principal_type: PrincipalType::parse(&a.principal_type)
@@ -239,21 +235,7 @@ impl Loaded {
                     .authz
                     .load_slot(s.name, s.principal, &s.key, live, grants);
             }
-            Record::Role(r) => {
-                let role = CustomRole {
-                    id: r.id,
-                    role_name: r.role_name,
-                    description: r.description,
-                    permissions: r.permissions,
-                    assignable_scopes: r
-                        .assignable_scopes
-                        .iter()
-                        .map(|s| scope(s))
-                        .collect::<Result<_, _>>()?,
-                    stamps: r.stamps,
-                };
-                self.arm.authz.load_role(r.id, Some(role), r.stale);
-            }
+            Record::Role(r) => self.arm.authz.load_role(r.role.id, Some(r.role), r.stale),
             Record::RoleGone(id) => self.arm.authz.load_role(id, None, Vec::new()),
             Record::RoleRetired { id, stale } => {
                 self.arm.authz.load_role(id, None, stale);

@@ -25,8 +25,7 @@ use crate::federation::FederatedCredential;
 use crate::kql::{Column, ColumnType, Table, Value};
 use crate::rbac::assignments::{AuthzKey, Grant, StaleRole};
 use crate::rbac::{
-    Assignment, AssignmentStore, CustomRole, OwnedPermission, Planes, PrincipalType, RoleRef,
-    Scope, Stamps,
+    Assignment, AssignmentStore, CustomRole, Planes, PrincipalType, RoleRef, Scope, Stamps,
 };
 use crate::resources::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::secret::SecretHash;
@@ -228,7 +227,7 @@ pub(crate) struct RoleRefRec {
 /// A live [`Assignment`] (its name and principal are the slot's).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct AssignmentRec {
-    scope: String,
+    scope: Scope,
     role: RoleRefRec,
     principal_type: String,
     description: Option<String>,
@@ -258,16 +257,11 @@ pub(crate) struct SlotRec {
     grants: Vec<GrantRec>,
 }
 
-/// [`CustomRole`].
+/// A [`CustomRole`] with the permissions planes still apply.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct RoleRec {
-    id: Uuid,
-    role_name: String,
-    description: String,
-    permissions: Vec<OwnedPermission>,
-    assignable_scopes: Vec<String>,
     #[serde(flatten)]
-    stamps: Stamps,
+    role: CustomRole,
     /// Earlier permissions planes still apply (absent in files written before it existed).
     #[serde(default)]
     stale: Vec<StaleRole>,
@@ -403,7 +397,7 @@ fn slot(store: &AssignmentStore, name: Uuid, principal: Uuid, key: &str) -> Reco
         principal,
         key: key.to_owned(),
         live: live.map(|a| AssignmentRec {
-            scope: a.scope.as_str().to_owned(),
+            scope: a.scope.clone(),
             role: role_ref(&a.role),
             principal_type: a.principal_type.as_str().to_owned(),
             description: a.description.clone(),
@@ -428,16 +422,7 @@ fn slot(store: &AssignmentStore, name: Uuid, principal: Uuid, key: &str) -> Reco
 
 fn custom_role(r: &CustomRole, stale: &[StaleRole]) -> Record {
     Record::Role(RoleRec {
-        id: r.id,
-        role_name: r.role_name.clone(),
-        description: r.description.clone(),
-        permissions: r.permissions.clone(),
-        assignable_scopes: r
-            .assignable_scopes
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect(),
-        stamps: r.stamps,
+        role: r.clone(),
         stale: stale.to_vec(),
     })
 }

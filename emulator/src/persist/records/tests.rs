@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use super::*;
+use crate::rbac::OwnedPermission;
 
 fn role(id: Uuid, actions: &[&str]) -> CustomRole {
     let t = time::macros::datetime!(2025-01-01 0:00 UTC);

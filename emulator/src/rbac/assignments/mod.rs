@@ -144,8 +144,8 @@ impl Stamps {
     }
 }
 
-/// A custom role definition.
-#[derive(Debug, Clone)]
+/// A custom role definition (persisted as it is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CustomRole {
     /// Its GUID (the ARM `name`).
     pub(crate) id: Uuid,
@@ -158,6 +158,7 @@ pub(crate) struct CustomRole {
     /// `assignableScopes`: where the role may be assigned (at or below each).
     pub(crate) assignable_scopes: Vec<Scope>,
     /// Who created and last changed it, and when.
+    #[serde(flatten)]
     pub(crate) stamps: Stamps,
 }
 
