@@ -82,11 +82,14 @@ fn pending_role_changes_survive_journal_and_snapshot() {
     // A role written before stale views were persisted still reads.
     let old = serde_json::json!({"Role": {
         "id": edited, "role_name": "r", "description": "", "permissions": [],
-        "assignable_scopes": [], "created_on": now, "updated_on": now,
+        "assignable_scopes": ["/subscriptions/S"], "created_on": now, "updated_on": now,
         "created_by": null, "updated_by": null,
     }});
     let record: Record = serde_json::from_value(old).expect("old role record");
-    assert!(replay(vec![record]).stale_role(&edited).is_empty());
+    let back = replay(vec![record]);
+    assert!(back.stale_role(&edited).is_empty());
+    let scopes = &back.custom_role(&edited).expect("role").assignable_scopes;
+    assert_eq!(scopes[0].as_str(), "/subscriptions/S");
 }
 
 /// Records that hold domain types as they are keep the on-disk form their earlier record
