@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::BodyError;
 use crate::first_party::MONITORING;
-use crate::http::bearer::{AuthFailure, Bearer};
+use crate::http::bearer::Bearer;
 use crate::kql;
 use crate::rbac::{Plane, Scope, ScopeKind};
 use crate::services::AppState;
@@ -57,7 +57,7 @@ pub(crate) enum MetricsError {
 }
 
 impl MetricsError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    pub(super) fn parts(&self) -> (StatusCode, &'static str, String) {
         use MetricsError::*;
         let bad = StatusCode::BAD_REQUEST;
         match self {
@@ -111,19 +111,6 @@ impl MetricsError {
             ),
             BadRequest(message) => (bad, "BadRequest", message.clone()),
         }
-    }
-}
-
-impl From<AuthFailure> for MetricsError {
-    fn from(failure: AuthFailure) -> Self {
-        MetricsError::Token(failure.into())
-    }
-}
-
-impl IntoResponse for MetricsError {
-    fn into_response(self) -> Response {
-        let (status, code, message) = self.parts();
-        super::code_message_error(status, code, &message)
     }
 }
 

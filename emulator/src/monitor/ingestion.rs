@@ -10,7 +10,7 @@
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::BodyError;
 use crate::first_party::MONITOR_INGESTION;
 use crate::first_party::audience_matches;
-use crate::http::bearer::{AuthFailure, Bearer};
+use crate::http::bearer::Bearer;
 use crate::kql::Table;
 use crate::rbac::Plane;
 use crate::services::AppState;
@@ -56,7 +56,7 @@ pub(crate) enum IngestionError {
 }
 
 impl IngestionError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    pub(super) fn parts(&self) -> (StatusCode, &'static str, String) {
         use IngestionError::*;
         let bad = StatusCode::BAD_REQUEST;
         match self {
@@ -117,23 +117,6 @@ impl IngestionError {
                 "The requested method is not supported; use POST.".into(),
             ),
         }
-    }
-}
-
-impl From<AuthFailure> for IngestionError {
-    fn from(failure: AuthFailure) -> Self {
-        IngestionError::Token(failure.into())
-    }
-}
-
-impl IntoResponse for IngestionError {
-    fn into_response(self) -> Response {
-        let (status, code, message) = self.parts();
-        let mut response = super::code_message_error(status, code, &message);
-        response
-            .headers_mut()
-            .insert("x-ms-error-code", HeaderValue::from_static(code));
-        response
     }
 }
 

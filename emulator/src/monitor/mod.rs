@@ -25,7 +25,7 @@ pub(crate) mod logs;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 pub(crate) use crate::http::body::{BodyError, decode_body, read_body};
 pub(crate) use error::{QueryError, decorate};
@@ -91,13 +91,45 @@ impl TokenError {
     }
 }
 
-/// The ingestion endpoints' `{"error":{"code","message"}}` answer.
-fn code_message_error(status: StatusCode, code: &str, message: &str) -> Response {
-    json_response(
+/// The ingestion endpoints' `{"error":{"code","message"}}` answer from an error's status,
+/// code and message; the code is also sent in the header `code_header` names, if any.
+fn code_message_error(
+    (status, code, message): (StatusCode, &'static str, String),
+    code_header: Option<&'static str>,
+) -> Response {
+    let mut response = json_response(
         status,
         &serde_json::json!({"error": {"code": code, "message": message}}),
-    )
+    );
+    if let Some(name) = code_header {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(code));
+    }
+    response
 }
+
+/// Makes an ingestion endpoint's error (an enum with a `Token(TokenError)` variant and a
+/// `parts()` method giving status, code and message) take a bearer failure through `?`, and
+/// answer with [`code_message_error`].
+macro_rules! ingestion_error {
+    ($error:ty, code header: $header:expr) => {
+        impl From<AuthFailure> for $error {
+            fn from(failure: AuthFailure) -> Self {
+                Self::Token(failure.into())
+            }
+        }
+
+        impl IntoResponse for $error {
+            fn into_response(self) -> Response {
+                code_message_error(self.parts(), $header)
+            }
+        }
+    };
+}
+ingestion_error!(custom_metrics::MetricsError, code header: None);
+// Logs Ingestion answers in the Azure Core style, the code repeated in a header.
+ingestion_error!(ingestion::IngestionError, code header: Some("x-ms-error-code"));
 
 #[cfg(test)]
 mod tests {}

@@ -196,6 +196,22 @@ pub(super) fn checked_dt(t: Option<i64>) -> Value {
     }
 }
 
+/// `x op y` for two integers of one width, boxed by `wrap` (`Value::Int` or `Value::Long`):
+/// addition, subtraction and multiplication wrap around.
+macro_rules! int_arith {
+    ($op:expr, $x:expr, $y:expr, $wrap:path) => {{
+        let (x, y) = ($x, $y);
+        match $op {
+            ArithOp::Add => $wrap(x.wrapping_add(y)),
+            ArithOp::Sub => $wrap(x.wrapping_sub(y)),
+            ArithOp::Mul => $wrap(x.wrapping_mul(y)),
+            // GUESS: integer division/modulo by zero yields null.
+            ArithOp::Div => x.checked_div(y).map_or(Value::Null, $wrap),
+            ArithOp::Mod => x.checked_rem(y).map_or(Value::Null, $wrap),
+        }
+    }};
+}
+
 pub(super) fn arith(op: ArithOp, mode: ArithMode, a: &Value, b: &Value) -> Value {
     if a.is_null() || b.is_null() {
         return Value::Null;
@@ -207,27 +223,13 @@ pub(super) fn arith(op: ArithOp, mode: ArithMode, a: &Value, b: &Value) -> Value
                 return Value::Null;
             };
             // Operands are ints by type; truncating keeps 32-bit semantics.
-            let (x, y) = (x as i32, y as i32);
-            match op {
-                ArithOp::Add => Value::Int(x.wrapping_add(y)),
-                ArithOp::Sub => Value::Int(x.wrapping_sub(y)),
-                ArithOp::Mul => Value::Int(x.wrapping_mul(y)),
-                // GUESS: integer division/modulo by zero yields null.
-                ArithOp::Div => x.checked_div(y).map_or(Value::Null, Value::Int),
-                ArithOp::Mod => x.checked_rem(y).map_or(Value::Null, Value::Int),
-            }
+            int_arith!(op, x as i32, y as i32, Value::Int)
         }
         ArithMode::Long => {
             let (Some(x), Some(y)) = (as_i64(a), as_i64(b)) else {
                 return Value::Null;
             };
-            match op {
-                ArithOp::Add => Value::Long(x.wrapping_add(y)),
-                ArithOp::Sub => Value::Long(x.wrapping_sub(y)),
-                ArithOp::Mul => Value::Long(x.wrapping_mul(y)),
-                ArithOp::Div => x.checked_div(y).map_or(Value::Null, Value::Long),
-                ArithOp::Mod => x.checked_rem(y).map_or(Value::Null, Value::Long),
-            }
+            int_arith!(op, x, y, Value::Long)
         }
         ArithMode::Real => {
             let (Some(x), Some(y)) = (as_f64(a), as_f64(b)) else {

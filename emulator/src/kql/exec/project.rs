@@ -11,12 +11,16 @@ use crate::kql::limits::Governor;
 use crate::kql::table::{Column, ColumnData, coerce_for_column, row_bytes};
 use crate::kql::value::Value;
 
-/// Chooses `Column1`, `Column2`, ... skipping names already in use.
-pub(super) fn next_default_name(counter: &mut usize, taken: &dyn Fn(&str) -> bool) -> String {
+/// Chooses `Column1`, `Column2`, ... skipping the names of the input and output columns.
+pub(super) fn next_default_name(
+    counter: &mut usize,
+    input: &[Column],
+    output: &[Column],
+) -> String {
     loop {
         *counter += 1;
         let name = format!("Column{counter}");
-        if !taken(&name) {
+        if !input.iter().chain(output).any(|c| c.name == name) {
             return name;
         }
     }
@@ -78,16 +82,8 @@ pub(super) fn project(
         let t = eval::compile(&item.expr, &scope)?;
         let name = match &item.name {
             Some(n) => n.clone(),
-            None => match eval::infer_name(&item.expr) {
-                Some(n) => n,
-                None => {
-                    let taken = |n: &str| {
-                        view.columns.iter().any(|c| c.name == n)
-                            || out_cols.iter().any(|c| c.name == n)
-                    };
-                    next_default_name(&mut counter, &taken)
-                }
-            },
+            None => eval::infer_name(&item.expr)
+                .unwrap_or_else(|| next_default_name(&mut counter, &view.columns, &out_cols)),
         };
         if !declared.insert(name.clone()) {
             return Err(duplicate_column(kw, &name));

@@ -309,10 +309,7 @@ pub(super) fn summarize(
                 }
                 unique_name(n, &used)
             }
-            None => {
-                let taken = |n: &str| used.contains(n) || view.columns.iter().any(|c| c.name == n);
-                next_default_name(&mut counter, &taken)
-            }
+            None => next_default_name(&mut counter, &view.columns, &out_cols),
         };
         used.insert(name.clone());
         out_cols.push(Column::new(name, ty));
