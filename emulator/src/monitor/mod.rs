@@ -130,6 +130,3 @@ macro_rules! ingestion_error {
 ingestion_error!(custom_metrics::MetricsError, code header: None);
 // Logs Ingestion answers in the Azure Core style, the code repeated in a header.
 ingestion_error!(ingestion::IngestionError, code header: Some("x-ms-error-code"));
-
-#[cfg(test)]
-mod tests {}
