@@ -5,7 +5,9 @@
 //! drained together with it, so each is journaled exactly once.
 //!
 //! Records are JSON inside checksummed binary frames (see [`super::format`]): no new
-//! dependency, readable with `jq` when debugging, and fast enough (see the README figures).
+//! dependency, and readable with `jq` when debugging. Where a domain type's serde form is
+//! what the disk needs, the record holds it as it is; the `…Rec` types below exist only
+//! where the disk needs another form (secret hashes, certificates, tables, role references).
 
 use std::io;
 use std::time::Duration;
