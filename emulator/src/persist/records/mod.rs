@@ -7,7 +7,8 @@
 //! Records are JSON inside checksummed binary frames (see [`super::format`]): no new
 //! dependency, and readable with `jq` when debugging. Where a domain type's serde form is
 //! what the disk needs, the record holds it as it is; the `…Rec` types below exist only
-//! where the disk needs another form (secret hashes, certificates, tables, role references).
+//! where the disk needs another form (secret hashes, certificates, role references, Monitor
+//! tables and metrics).
 
 use std::io;
 use std::time::Duration;
