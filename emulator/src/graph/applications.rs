@@ -38,24 +38,24 @@ pub(super) fn apply_app_body(
     body: Map<String, Value>,
     creating: bool,
 ) -> Result<(), GraphError> {
-    const TY: &str = "Application";
-    let template = render::application_template();
-    apply_all(app, body, |next, key, value| {
-        match key.as_str() {
-            "displayName" => match value {
-                Value::String(s) if !s.trim().is_empty() => next.display_name = s,
-                Value::Null => return Err(required("displayName", TY)),
-                _ => return Err(invalid_value("displayName", TY)),
-            },
+    const TY: &str = APPLICATIONS.kind;
+    let access = |k: &str| match APP_READ_ONLY.contains(&k) {
+        false => Access::Write,
+        true if creating => Access::Ignored,
+        true => Access::ReadOnly,
+    };
+    apply_body(app, body, &APPLICATIONS, access, |next, key, value, template| {
+        match key {
+            "displayName" if value.is_null() => return Err(required("displayName", TY)),
             // Values from Graph's nativeAuthenticationApisEnabled enum (application resource).
             "nativeAuthenticationApisEnabled" => match value {
                 Value::Null => {
-                    next.props.remove("nativeAuthenticationApisEnabled");
+                    next.props.remove(key);
                 }
                 Value::String(ref s) if s == "none" || s == "all" => {
-                    next.props.insert(key, value);
+                    next.props.insert(key.to_owned(), value);
                 }
-                _ => return Err(invalid_value("nativeAuthenticationApisEnabled", TY)),
+                _ => return Err(invalid_value(key, TY)),
             },
             "signInAudience" => match value.as_str() {
                 Some(a) if SIGN_IN_AUDIENCES.contains(&a) => next.sign_in_audience = a.to_owned(),
@@ -110,20 +110,9 @@ pub(super) fn apply_app_body(
                     )));
                 }
             }
-            k if APP_READ_ONLY.contains(&k) => {
-                if !creating {
-                    return Err(read_only(k));
-                }
-            }
-            k => match template.get(k) {
-                Some(default) if shape_matches(default, &value) => {
-                    merge_prop(&mut next.props, k, value)
-                }
-                Some(_) => return Err(invalid_value(k, TY)),
-                None => return Err(unknown_property(k, TY)),
-            },
+            _ => return Ok(Some(value)),
         }
-        Ok(())
+        Ok(None)
     })
 }
 

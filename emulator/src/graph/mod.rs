@@ -277,17 +277,52 @@ fn string_list(value: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// Whether a POST/PATCH body may set one of the properties in Graph's defaults for its type.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// Set it, when the value has the default's shape.
+    Write,
+    /// Refuse it as read-only.
+    ReadOnly,
+    /// Skip it: a read-only property that a create body may carry.
+    Ignored,
+}
+
 /// Applies each property of a POST/PATCH body (OData annotations aside) to a copy of
-/// `target` with `apply`, and keeps the copy only if every property applied.
-fn apply_all<T: Clone>(
+/// `target`, and keeps the copy only if every property applied. `own` applies the
+/// properties with rules of their own (given Graph's defaults for `set`) and hands back the
+/// value of any other: `displayName` (a non-blank string), or a property of those defaults,
+/// stored where `access` allows.
+fn apply_body<T: Clone + std::ops::DerefMut<Target = crate::directory::Object>>(
     target: &mut T,
     body: Map<String, Value>,
-    mut apply: impl FnMut(&mut T, String, Value) -> Result<(), GraphError>,
+    set: &EntitySet,
+    access: impl Fn(&str) -> Access,
+    mut own: impl FnMut(&mut T, &str, Value, &Value) -> Result<Option<Value>, GraphError>,
 ) -> Result<(), GraphError> {
+    let (ty, template) = (set.kind, (set.template)());
     let mut next = target.clone();
     for (key, value) in body {
-        if !key.starts_with("@odata.") {
-            apply(&mut next, key, value)?;
+        if key.starts_with("@odata.") {
+            continue;
+        }
+        let Some(value) = own(&mut next, &key, value, &template)? else {
+            continue;
+        };
+        match (key.as_str(), template.get(&key)) {
+            ("displayName", _) => match value {
+                Value::String(s) if !s.trim().is_empty() => next.display_name = s,
+                _ => return Err(invalid_value("displayName", ty)),
+            },
+            (k, None) => return Err(unknown_property(k, ty)),
+            (k, Some(default)) => match access(k) {
+                Access::Ignored => {}
+                Access::ReadOnly => return Err(read_only(k)),
+                Access::Write if shape_matches(default, &value) => {
+                    merge_prop(&mut next.props, k, value)
+                }
+                Access::Write => return Err(invalid_value(k, ty)),
+            },
         }
     }
     *target = next;

@@ -27,34 +27,26 @@ pub(super) const SP_WRITABLE: &[&str] = &[
     "info",
 ];
 
+/// Applies a POST/PATCH body to a service principal; on error nothing is applied.
 pub(super) fn apply_sp_body(
     sp: &mut ServicePrincipal,
     body: Map<String, Value>,
     creating: bool,
 ) -> Result<(), GraphError> {
-    const TY: &str = "ServicePrincipal";
-    let template = render::service_principal_template();
-    apply_all(sp, body, |next, key, value| {
-        match key.as_str() {
-            "appId" if creating => {}
-            "accountEnabled" => match value {
-                Value::Bool(b) => next.account_enabled = b,
-                _ => return Err(invalid_value("accountEnabled", TY)),
-            },
-            "displayName" => match value {
-                Value::String(s) if !s.trim().is_empty() => next.display_name = s,
-                _ => return Err(invalid_value("displayName", TY)),
-            },
-            k if SP_WRITABLE.contains(&k) => match template.get(k) {
-                Some(default) if shape_matches(default, &value) => {
-                    merge_prop(&mut next.props, k, value)
-                }
-                _ => return Err(invalid_value(k, TY)),
-            },
-            k if template.get(k).is_some() => return Err(read_only(k)),
-            k => return Err(unknown_property(k, TY)),
+    let access = |k: &str| match k {
+        "appId" if creating => Access::Ignored,
+        k if SP_WRITABLE.contains(&k) => Access::Write,
+        _ => Access::ReadOnly,
+    };
+    apply_body(sp, body, &SERVICE_PRINCIPALS, access, |next, key, value, _| {
+        match (key, value) {
+            ("accountEnabled", Value::Bool(b)) => next.account_enabled = b,
+            ("accountEnabled", _) => {
+                return Err(invalid_value(key, SERVICE_PRINCIPALS.kind));
+            }
+            (_, value) => return Ok(Some(value)),
         }
-        Ok(())
+        Ok(None)
     })
 }
 
