@@ -29,14 +29,14 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use self::applications::{add_password_impl, get_app_impl, remove_password_impl, update_app_impl};
+use self::applications::{add_password_impl, remove_password_impl, rendered_app, update_app_impl};
 pub(crate) use self::applications::{create_app, list_apps};
 pub(crate) use self::deleted::{
     get_by_ids, get_deleted, list_deleted_apps, list_deleted_sps, purge_deleted, restore_deleted,
 };
 use self::query::context_url;
+use self::service_principals::update_sp_impl;
 pub(crate) use self::service_principals::{create_sp, list_sps};
-use self::service_principals::{get_sp_impl, update_sp_impl};
 use crate::directory::{Application, DirError, Directory, ServicePrincipal, StoredObject};
 use crate::first_party::{GRAPH, audience_matches};
 use crate::http::bearer::{AuthFailure, Bearer};
@@ -404,6 +404,15 @@ enum Collection {
     ServicePrincipals,
 }
 
+impl Collection {
+    fn set(self) -> &'static EntitySet {
+        match self {
+            Collection::Applications => &APPLICATIONS,
+            Collection::ServicePrincipals => &SERVICE_PRINCIPALS,
+        }
+    }
+}
+
 /// Parses `applications(appId='…')` / `servicePrincipals(appId='…')`.
 fn alternate_key(segment: &str) -> Result<(Collection, Key), GraphError> {
     let not_found =
@@ -467,13 +476,10 @@ fn list_response(
     })())
 }
 
-/// One object's answer: `@odata.context`, the (selected) properties, and on creation the
-/// `location` Graph gives (`…/directoryObjects/{id}/Microsoft.DirectoryServices.{kind}`).
+/// One of `set`'s objects: `@odata.context` and the (selected) properties.
 fn entity_response(
     ctx: &Ctx,
-    state: &AppState,
     set: &EntitySet,
-    id: &Uuid,
     object: Map<String, Value>,
     status: StatusCode,
     select: Option<&[String]>,
@@ -482,15 +488,28 @@ fn entity_response(
         context_url(set.collection, select, true),
         render::select(object, select),
     );
-    let mut r = ctx.json(status, body);
-    if status == StatusCode::CREATED {
-        let location = format!(
-            "https://graph.microsoft.com/v2/{}/directoryObjects/{id}/Microsoft.DirectoryServices.{}",
-            state.config.tenant_id, set.kind
-        );
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
+    ctx.json(status, body)
+}
+
+/// The answer to a create in `set`: the new object `id`, with `createdDateTime` as the
+/// create answer has it (`created`), and the `location` Graph gives
+/// (`…/directoryObjects/{id}/Microsoft.DirectoryServices.{kind}`).
+fn created_response(
+    ctx: &Ctx,
+    state: &AppState,
+    set: &EntitySet,
+    id: &Uuid,
+    mut object: Map<String, Value>,
+    created: Value,
+) -> Response {
+    object.insert("createdDateTime".into(), created);
+    let mut r = entity_response(ctx, set, object, StatusCode::CREATED, None);
+    let location = format!(
+        "https://graph.microsoft.com/v2/{}/directoryObjects/{id}/Microsoft.DirectoryServices.{}",
+        state.config.tenant_id, set.kind
+    );
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
     }
     r
 }
@@ -555,9 +574,27 @@ pub(crate) async fn get_object(
     Object(object): Object,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => get_app_impl(&state, &caller, key, raw.as_deref()),
-        Collection::ServicePrincipals => get_sp_impl(&state, &caller, key, raw.as_deref()),
+    caller.ctx.respond(object.and_then(|(c, key)| {
+        caller.require(READ_ROLES)?;
+        let set = c.set();
+        let q = query::object_query(raw.as_deref(), &(set.template)(), set.kind)?;
+        let select = q.select.as_deref();
+        let dir = state.directory();
+        let object = match c {
+            Collection::Applications => rendered_app(&state, &dir, find_app(&dir, key)?, &q),
+            Collection::ServicePrincipals => {
+                let sp = find_sp(&dir, key)?;
+                let app = dir.app_by_app_id(&sp.app_id);
+                render::service_principal_selected(sp, app, &state.config.tenant_id, select)
+            }
+        };
+        Ok(entity_response(
+            &caller.ctx,
+            set,
+            object,
+            StatusCode::OK,
+            select,
+        ))
     }))
 }
 
