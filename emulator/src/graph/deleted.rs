@@ -53,31 +53,8 @@ pub(super) fn list_deleted(state: &AppState, caller: &Caller, apps: bool) -> Res
     })())
 }
 
-/// A request on the deleted item a path names: the state, the caller and the raw id,
-/// extracted in the order a plain handler would.
-#[derive(Debug)]
-pub(crate) struct DeletedItem {
-    state: AppState,
-    caller: Caller,
-    id: String,
-}
-
-impl FromRequestParts<AppState> for DeletedItem {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let Ok(app_state) = AppState::from_request_parts(parts, state).await;
-        let caller = Caller::from_request_parts(parts, state).await?;
-        let Path(id) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(Self {
-            state: app_state,
-            caller,
-            id,
-        })
-    }
-}
+/// A request on the deleted item whose id the path holds.
+pub(crate) type DeletedItem = Call<Path<String>>;
 
 impl DeletedItem {
     /// Runs `action` on the item once the caller holds one of `roles`, with the directory
@@ -90,7 +67,7 @@ impl DeletedItem {
         let ctx = &self.caller.ctx;
         ctx.respond((|| {
             self.caller.require(roles)?;
-            let id = parse_id(&self.id)?;
+            let id = parse_id(&self.target.0)?;
             let mut dir = self.state.directory_mut();
             dir.purge_expired(ctx.now);
             action(&mut dir, id)

@@ -656,9 +656,11 @@ impl FromRequest<AppState> for Action {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
-        let Ok(app_state) = AppState::from_request_parts(&mut parts, state).await;
-        let caller = Caller::from_request_parts(&mut parts, state).await?;
-        let Object(object) = Object::from_request_parts(&mut parts, state).await?;
+        let Call {
+            state: app_state,
+            caller,
+            target: Object(object),
+        } = Call::from_request_parts(&mut parts, state).await?;
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -668,6 +670,36 @@ impl FromRequest<AppState> for Action {
             body,
         };
         Ok(Self { object, call })
+    }
+}
+
+/// An authenticated request's state, caller and `target` (taken from the rest of the
+/// request's head once the caller is known), extracted in the order a plain handler would.
+#[derive(Debug)]
+pub(crate) struct Call<T> {
+    state: AppState,
+    caller: Caller,
+    target: T,
+}
+
+impl<T> FromRequestParts<AppState> for Call<T>
+where
+    T: FromRequestParts<AppState> + Send,
+    T::Rejection: IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(app_state) = AppState::from_request_parts(parts, state).await;
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let target = T::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: app_state,
+            caller,
+            target,
+        })
     }
 }
 
