@@ -38,93 +38,90 @@ pub(super) fn apply_app_body(
     body: Map<String, Value>,
     creating: bool,
 ) -> Result<(), GraphError> {
-    const TY: &str = "Application";
-    let template = render::application_template();
-    apply_all(app, body, |next, key, value| {
-        match key.as_str() {
-            "displayName" => match value {
-                Value::String(s) if !s.trim().is_empty() => next.display_name = s,
-                Value::Null => return Err(required("displayName", TY)),
-                _ => return Err(invalid_value("displayName", TY)),
-            },
-            // Values from Graph's nativeAuthenticationApisEnabled enum (application resource).
-            "nativeAuthenticationApisEnabled" => match value {
-                Value::Null => {
-                    next.props.remove("nativeAuthenticationApisEnabled");
-                }
-                Value::String(ref s) if s == "none" || s == "all" => {
-                    next.props.insert(key, value);
-                }
-                _ => return Err(invalid_value("nativeAuthenticationApisEnabled", TY)),
-            },
-            "signInAudience" => match value.as_str() {
-                Some(a) if SIGN_IN_AUDIENCES.contains(&a) => next.sign_in_audience = a.to_owned(),
-                _ => return Err(invalid_value("signInAudience", TY)),
-            },
-            "identifierUris" => {
-                let uris =
-                    string_list(&value).ok_or_else(|| invalid_value("identifierUris", TY))?;
-                if uris
-                    .iter()
-                    .any(|u| u.is_empty() || u.contains(char::is_whitespace) || !u.contains(':'))
-                {
-                    return Err(invalid_value("identifierUris", TY));
-                }
-                next.identifier_uris = uris;
+    let access = |k: &str| match APP_READ_ONLY.contains(&k) {
+        false => Access::Write,
+        true if creating => Access::Ignored,
+        true => Access::ReadOnly,
+    };
+    apply_body(app, body, &APPLICATIONS, access, app_property)
+}
+
+/// Applies a property of an application body that has rules of its own (`template`:
+/// Graph's defaults); hands back the value of any other.
+fn app_property(
+    next: &mut Application,
+    key: &str,
+    value: Value,
+    template: &Value,
+) -> Result<Option<Value>, GraphError> {
+    const TY: &str = APPLICATIONS.kind;
+    match key {
+        "displayName" if value.is_null() => return Err(required("displayName", TY)),
+        // Values from Graph's nativeAuthenticationApisEnabled enum (application resource).
+        "nativeAuthenticationApisEnabled" => match value {
+            Value::Null => {
+                next.props.remove(key);
             }
-            "api" => {
-                let Value::Object(mut api) = value else {
-                    return Err(invalid_value("api", TY));
-                };
-                if let Some(v) = api.remove("requestedAccessTokenVersion") {
-                    next.requested_access_token_version = match v {
-                        Value::Null => None,
-                        Value::Number(n) if matches!(n.as_i64(), Some(1 | 2)) => n.as_i64(),
-                        _ => {
-                            return Err(invalid_value(
-                                "requestedAccessTokenVersion",
-                                "ApiApplication",
-                            ));
-                        }
-                    };
-                }
-                let api = Value::Object(api);
-                if !template.get("api").is_some_and(|d| known_keys(d, &api)) {
-                    return Err(invalid_value("api", TY));
-                }
-                merge_prop(&mut next.props, "api", api);
+            Value::String(ref s) if s == "none" || s == "all" => {
+                next.props.insert(key.to_owned(), value);
             }
-            // PATCH replaces the whole collection (users of `Update-MgApplication` saw their
-            // earlier certificate overwritten: microsoftgraph/msgraph-sdk-powershell issue 779).
-            "keyCredentials" => {
-                // Not yet changed: a body names each property once.
-                next.key_credentials =
-                    key_credentials::parse_collection(&value, &next.key_credentials)?;
+            _ => return Err(invalid_value(key, TY)),
+        },
+        "signInAudience" => match value.as_str() {
+            Some(a) if SIGN_IN_AUDIENCES.contains(&a) => next.sign_in_audience = a.to_owned(),
+            _ => return Err(invalid_value("signInAudience", TY)),
+        },
+        "identifierUris" => {
+            let uris = string_list(&value).ok_or_else(|| invalid_value("identifierUris", TY))?;
+            if uris
+                .iter()
+                .any(|u| u.is_empty() || u.contains(char::is_whitespace) || !u.contains(':'))
+            {
+                return Err(invalid_value("identifierUris", TY));
             }
-            // Secrets are added with addPassword; an empty list (which the Azure CLI sends)
-            // is accepted. The error wording is a guess.
-            "passwordCredentials" => {
-                if !matches!(&value, Value::Array(a) if a.is_empty()) && !value.is_null() {
-                    return Err(GraphError::BadRequest(format!(
-                        "Property '{key}' cannot be set on create or update; use addPassword to add a client secret."
-                    )));
-                }
-            }
-            k if APP_READ_ONLY.contains(&k) => {
-                if !creating {
-                    return Err(read_only(k));
-                }
-            }
-            k => match template.get(k) {
-                Some(default) if shape_matches(default, &value) => {
-                    merge_prop(&mut next.props, k, value)
-                }
-                Some(_) => return Err(invalid_value(k, TY)),
-                None => return Err(unknown_property(k, TY)),
-            },
+            next.identifier_uris = uris;
         }
-        Ok(())
-    })
+        "api" => {
+            let Value::Object(mut api) = value else {
+                return Err(invalid_value("api", TY));
+            };
+            if let Some(v) = api.remove("requestedAccessTokenVersion") {
+                next.requested_access_token_version = match v {
+                    Value::Null => None,
+                    Value::Number(n) if matches!(n.as_i64(), Some(1 | 2)) => n.as_i64(),
+                    _ => {
+                        return Err(invalid_value(
+                            "requestedAccessTokenVersion",
+                            "ApiApplication",
+                        ));
+                    }
+                };
+            }
+            let api = Value::Object(api);
+            if !template.get("api").is_some_and(|d| known_keys(d, &api)) {
+                return Err(invalid_value("api", TY));
+            }
+            merge_prop(&mut next.props, "api", api);
+        }
+        // PATCH replaces the whole collection (users of `Update-MgApplication` saw their
+        // earlier certificate overwritten: microsoftgraph/msgraph-sdk-powershell issue 779).
+        "keyCredentials" => {
+            // Not yet changed: a body names each property once.
+            next.key_credentials =
+                key_credentials::parse_collection(&value, &next.key_credentials)?;
+        }
+        // Secrets are added with addPassword; an empty list (which the Azure CLI sends)
+        // is accepted. The error wording is a guess.
+        "passwordCredentials" => {
+            if !matches!(&value, Value::Array(a) if a.is_empty()) && !value.is_null() {
+                return Err(GraphError::BadRequest(format!(
+                    "Property '{key}' cannot be set on create or update; use addPassword to add a client secret."
+                )));
+            }
+        }
+        _ => return Ok(Some(value)),
+    }
+    Ok(None)
 }
 
 /// `GET /v1.0/applications`.
@@ -138,10 +135,7 @@ pub(crate) async fn list_apps(
         let dir = state.directory();
         let domain = tenant_domain(&state);
         let render = |a: &Application| {
-            let mut o = render::select(
-                render::application_selected(a, domain, q.select.as_deref()),
-                q.select.as_deref(),
-            );
+            let mut o = render::application_selected(a, domain, q.select.as_deref());
             if q.expand_owners {
                 o.insert("owners".into(), owners::rendered(&state, &dir, a));
             }
@@ -162,31 +156,10 @@ pub(crate) async fn list_apps(
             q,
             indexed,
             |seq| dir.apps_after(seq),
-            |a| q.filter.as_ref().is_none_or(|f| f.matches(&app_values(a))),
-            |a| &a.display_name,
+            |a| q.matches(&app_values(a)),
             render,
         )
     })
-}
-
-pub(super) fn app_response(
-    ctx: &Ctx,
-    state: &AppState,
-    app: &Application,
-    status: StatusCode,
-    select: Option<&[String]>,
-) -> Response {
-    let mut object = render::application_selected(app, tenant_domain(state), select);
-    if status == StatusCode::CREATED {
-        // The create answer has the 7-digit fraction that later reads drop (Azure/azure-cli
-        // test_credential_reset recording: fixtures/azure/cli_role_app_credential_reset.json,
-        // exchanges 1 and 3).
-        object.insert(
-            "createdDateTime".into(),
-            Value::from(crate::wire::graph::datetime(app.created)),
-        );
-    }
-    entity_response(ctx, state, &APPLICATIONS, &app.id, object, status, select)
 }
 
 /// `POST /v1.0/applications`.
@@ -213,7 +186,19 @@ pub(crate) async fn create_app(state: AppState, caller: Caller, body: Bytes) -> 
             return Err(GraphError::DuplicateIdentifierUri);
         }
         dir.insert_app(app.clone());
-        Ok(app_response(ctx, &state, &app, StatusCode::CREATED, None))
+        let object = render::application(&app, tenant_domain(&state));
+        // The create answer has the 7-digit fraction that later reads drop (Azure/azure-cli
+        // test_credential_reset recording: fixtures/azure/cli_role_app_credential_reset.json,
+        // exchanges 1 and 3).
+        let created = Value::from(crate::wire::graph::datetime(app.created));
+        Ok(created_response(
+            ctx,
+            &state,
+            &APPLICATIONS,
+            &app.id,
+            object,
+            created,
+        ))
     })())
 }
 
@@ -235,37 +220,24 @@ pub(super) fn check_identifier_uris(
         .try_for_each(|u| owner.check(u))
 }
 
-pub(super) fn get_app_impl(
+/// An application as a `GET` of it shows it: the `$select`ed properties (with the
+/// certificates' `key` when they are selected) and the `$expand`ed owners.
+pub(super) fn rendered_app(
     state: &AppState,
-    caller: &Caller,
-    key: Key,
-    raw: Option<&str>,
-) -> Result<Response, GraphError> {
-    caller.require(READ_ROLES)?;
-    let q = object_query(raw, &render::application_template(), "Application")?;
-    let select = q.select;
-    let dir = state.directory();
-    let app = find_app(&dir, key)?;
-    let mut object = render::application_selected(app, tenant_domain(state), select.as_deref());
+    dir: &Directory,
+    app: &Application,
+    q: &ListQuery,
+) -> Map<String, Value> {
+    let select = q.select.as_deref();
+    let mut object = render::application_selected(app, tenant_domain(state), select);
     // `key` is "returned only on $select for a single object" (keyCredential resource page).
-    if select
-        .as_deref()
-        .is_some_and(|s| s.iter().any(|f| f.eq_ignore_ascii_case("keyCredentials")))
-    {
+    if select.is_some_and(|s| s.iter().any(|f| f.eq_ignore_ascii_case("keyCredentials"))) {
         object.insert("keyCredentials".into(), render::key_credentials(app, true));
     }
     if q.expand_owners {
-        object.insert("owners".into(), owners::rendered(state, &dir, app));
+        object.insert("owners".into(), owners::rendered(state, dir, app));
     }
-    Ok(entity_response(
-        &caller.ctx,
-        state,
-        &APPLICATIONS,
-        &app.id,
-        object,
-        StatusCode::OK,
-        select.as_deref(),
-    ))
+    object
 }
 
 pub(super) fn update_app_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {

@@ -53,60 +53,53 @@ pub(super) fn list_deleted(state: &AppState, caller: &Caller, apps: bool) -> Res
     })())
 }
 
-/// Runs `action` on the deleted item a path names, with the directory locked for writing
-/// and expired items purged first.
-fn on_deleted_item(
-    state: &AppState,
-    caller: &Caller,
-    roles: &[&str],
-    raw_id: &str,
-    action: impl FnOnce(&mut Directory, Uuid) -> Result<Response, GraphError>,
-) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        caller.require(roles)?;
-        let id = parse_id(raw_id)?;
-        let mut dir = state.directory_mut();
-        dir.purge_expired(ctx.now);
-        action(&mut dir, id)
-    })())
+/// A request on the deleted item whose id the path holds.
+pub(crate) type DeletedItem = Call<Path<String>>;
+
+impl DeletedItem {
+    /// Runs `action` on the item once the caller holds one of `roles`, with the directory
+    /// locked for writing and expired items purged first.
+    fn run(
+        &self,
+        roles: &[&str],
+        action: impl FnOnce(&mut Directory, Uuid) -> Result<Response, GraphError>,
+    ) -> Response {
+        let ctx = &self.caller.ctx;
+        ctx.respond((|| {
+            self.caller.require(roles)?;
+            let id = parse_id(&self.target.0)?;
+            let mut dir = self.state.directory_mut();
+            dir.purge_expired(ctx.now);
+            action(&mut dir, id)
+        })())
+    }
 }
 
 /// `GET /v1.0/directory/deletedItems/{id}`.
-pub(crate) async fn get_deleted(
-    state: AppState,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    on_deleted_item(&state, &caller, READ_ROLES, &id, |dir, id| {
-        let object =
-            deleted_object(&state, dir, &id).ok_or_else(|| GraphError::NotFound(id.to_string()))?;
-        Ok(entity(&caller.ctx, object))
+pub(crate) async fn get_deleted(item: DeletedItem) -> Response {
+    item.run(READ_ROLES, |dir, id| {
+        let object = deleted_object(&item.state, dir, &id)
+            .ok_or_else(|| GraphError::NotFound(id.to_string()))?;
+        Ok(entity(&item.caller.ctx, object))
     })
 }
 
 /// `POST /v1.0/directory/deletedItems/{id}/restore`.
-pub(crate) async fn restore_deleted(
-    state: AppState,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    on_deleted_item(&state, &caller, WRITE_ROLES, &id, |dir, id| {
+pub(crate) async fn restore_deleted(item: DeletedItem) -> Response {
+    item.run(WRITE_ROLES, |dir, id| {
         dir.restore(&id)?;
-        let object = dir.object(&id).map(|o| directory_object(&state, dir, o));
-        Ok(entity(&caller.ctx, object.unwrap_or_default()))
+        let object = dir
+            .object(&id)
+            .map(|o| directory_object(&item.state, dir, o));
+        Ok(entity(&item.caller.ctx, object.unwrap_or_default()))
     })
 }
 
 /// `DELETE /v1.0/directory/deletedItems/{id}`: permanent deletion.
-pub(crate) async fn purge_deleted(
-    state: AppState,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Response {
-    on_deleted_item(&state, &caller, WRITE_ROLES, &id, |dir, id| {
+pub(crate) async fn purge_deleted(item: DeletedItem) -> Response {
+    item.run(WRITE_ROLES, |dir, id| {
         dir.purge(&id)?;
-        Ok(caller.ctx.no_content())
+        Ok(item.caller.ctx.no_content())
     })
 }
 

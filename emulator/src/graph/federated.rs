@@ -5,9 +5,10 @@
 //! recordings/test_app_federated_credential.yaml` @ 3fde2faa) and Graph's pages for the
 //! resource and its upsert (microsoftgraph/microsoft-graph-docs-contrib).
 
-use axum::extract::{OriginalUri, Path};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::extract::{FromRequestParts, OriginalUri, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -188,24 +189,58 @@ fn create(
     Ok(response)
 }
 
+/// The method, headers and path of a request under an application's federated credentials.
+/// The application is parsed when the handler asks, after the caller is authenticated, as
+/// Graph orders its errors.
+#[derive(Debug)]
+pub(crate) struct CredentialPath {
+    method: Method,
+    headers: HeaderMap,
+    path: String,
+    /// The path's parameters: the application's segment, then what follows it (a
+    /// credential's id or name, or a `federatedIdentityCredentials(name='…')` segment).
+    params: Vec<String>,
+}
+
+impl FromRequestParts<AppState> for CredentialPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(OriginalUri(uri)) = OriginalUri::from_request_parts(parts, state).await;
+        let Path(params) = Path::<Vec<String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            method: parts.method.clone(),
+            headers: parts.headers.clone(),
+            path: uri.path().to_owned(),
+            params,
+        })
+    }
+}
+
+impl CredentialPath {
+    /// The application the path names.
+    fn app(&self) -> Result<Key, GraphError> {
+        app_key(&self.path, self.params.first().map_or("", String::as_str))
+    }
+
+    /// What follows the application in the path.
+    fn rest(&self) -> &str {
+        self.params.get(1).map_or("", String::as_str)
+    }
+}
+
 /// `GET` and `POST …/federatedIdentityCredentials`.
-pub(crate) async fn collection(
-    state: AppState,
-    caller: Caller,
-    method: axum::http::Method,
-    OriginalUri(uri): OriginalUri,
-    Path(segment): Path<String>,
-    body: Bytes,
-) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        let key = app_key(uri.path(), &segment)?;
-        if method == axum::http::Method::POST {
-            caller.require(WRITE_ROLES)?;
-            return create(&state, &caller, key, json_object(&body)?);
+pub(crate) async fn collection(call: Call<CredentialPath>, body: Bytes) -> Response {
+    let ctx = &call.caller.ctx;
+    ctx.respond(call.target.app().and_then(|key| {
+        if call.target.method == Method::POST {
+            call.caller.require(WRITE_ROLES)?;
+            return create(&call.state, &call.caller, key, json_object(&body)?);
         }
-        caller.require(READ_ROLES)?;
-        let dir = state.directory();
+        call.caller.require(READ_ROLES)?;
+        let dir = call.state.directory();
         let app = find_app(&dir, key)?;
         let value: Vec<Value> = app
             .federated_credentials
@@ -216,39 +251,25 @@ pub(crate) async fn collection(
             StatusCode::OK,
             json!({"@odata.context": context(&app.id, false), "value": value}),
         ))
-    })())
+    }))
 }
 
 /// `GET`, `PATCH` and `DELETE …/federatedIdentityCredentials/{id or name}`.
-pub(crate) async fn item(
-    state: AppState,
-    caller: Caller,
-    method: axum::http::Method,
-    OriginalUri(uri): OriginalUri,
-    Path((segment, cred_key)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
-        let key = app_key(uri.path(), &segment)?;
-        one(&state, &caller, &method, key, &cred_key, &body, false)
-    })())
+pub(crate) async fn item(call: Call<CredentialPath>, body: Bytes) -> Response {
+    let at = &call.target;
+    let result = at
+        .app()
+        .and_then(|key| one(&call, key, at.rest(), &body, false));
+    call.caller.ctx.respond(result)
 }
 
 /// `PATCH …/federatedIdentityCredentials(name='{name}')` (upsert with
 /// `Prefer: create-if-missing`), and `GET`/`DELETE` by the same key. Any other segment
 /// after an application is Graph's unknown segment.
-pub(crate) async fn by_name(
-    state: AppState,
-    caller: Caller,
-    method: axum::http::Method,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path((segment, rest)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let ctx = &caller.ctx;
-    ctx.respond((|| {
+pub(crate) async fn by_name(call: Call<CredentialPath>, body: Bytes) -> Response {
+    let at = &call.target;
+    call.caller.ctx.respond((|| {
+        let rest = at.rest();
         let name = rest
             .strip_prefix("federatedIdentityCredentials(name=")
             .and_then(|r| r.strip_suffix(')'))
@@ -256,8 +277,9 @@ pub(crate) async fn by_name(
             .ok_or_else(|| {
                 GraphError::ODataBadRequest(format!("Resource not found for the segment '{rest}'."))
             })?;
-        let key = app_key(uri.path(), &segment)?;
-        let upsert = headers
+        let key = at.app()?;
+        let upsert = at
+            .headers
             .get_all("prefer")
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -265,20 +287,25 @@ pub(crate) async fn by_name(
                 v.split(',')
                     .any(|p| p.trim().eq_ignore_ascii_case("create-if-missing"))
             });
-        one(&state, &caller, &method, key, name, &body, upsert)
+        one(&call, key, name, &body, upsert)
     })())
 }
 
+/// `GET`, `PATCH` (an upsert where `upsert`) or `DELETE` of credential `cred_key` (its id or
+/// name) of application `key`.
 fn one(
-    state: &AppState,
-    caller: &Caller,
-    method: &axum::http::Method,
+    call: &Call<CredentialPath>,
     key: Key,
     cred_key: &str,
     body: &[u8],
     upsert: bool,
 ) -> Result<Response, GraphError> {
-    use axum::http::Method;
+    let Call {
+        state,
+        caller,
+        target,
+    } = call;
+    let method = &target.method;
     let ctx = &caller.ctx;
     if *method == Method::GET {
         caller.require(READ_ROLES)?;

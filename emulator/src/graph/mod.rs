@@ -29,14 +29,14 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use self::applications::{add_password_impl, get_app_impl, remove_password_impl, update_app_impl};
+use self::applications::{add_password_impl, remove_password_impl, rendered_app, update_app_impl};
 pub(crate) use self::applications::{create_app, list_apps};
 pub(crate) use self::deleted::{
     get_by_ids, get_deleted, list_deleted_apps, list_deleted_sps, purge_deleted, restore_deleted,
 };
 use self::query::context_url;
+use self::service_principals::update_sp_impl;
 pub(crate) use self::service_principals::{create_sp, list_sps};
-use self::service_principals::{get_sp_impl, update_sp_impl};
 use crate::directory::{Application, DirError, Directory, ServicePrincipal, StoredObject};
 use crate::first_party::{GRAPH, audience_matches};
 use crate::http::bearer::{AuthFailure, Bearer};
@@ -277,17 +277,52 @@ fn string_list(value: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// Whether a POST/PATCH body may set one of the properties in Graph's defaults for its type.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// Set it, when the value has the default's shape.
+    Write,
+    /// Refuse it as read-only.
+    ReadOnly,
+    /// Skip it: a read-only property that a create body may carry.
+    Ignored,
+}
+
 /// Applies each property of a POST/PATCH body (OData annotations aside) to a copy of
-/// `target` with `apply`, and keeps the copy only if every property applied.
-fn apply_all<T: Clone>(
+/// `target`, and keeps the copy only if every property applied. `own` applies the
+/// properties with rules of their own (given Graph's defaults for `set`) and hands back the
+/// value of any other: `displayName` (a non-blank string), or a property of those defaults,
+/// stored where `access` allows.
+fn apply_body<T: Clone + std::ops::DerefMut<Target = crate::directory::Object>>(
     target: &mut T,
     body: Map<String, Value>,
-    mut apply: impl FnMut(&mut T, String, Value) -> Result<(), GraphError>,
+    set: &EntitySet,
+    access: impl Fn(&str) -> Access,
+    mut own: impl FnMut(&mut T, &str, Value, &Value) -> Result<Option<Value>, GraphError>,
 ) -> Result<(), GraphError> {
+    let (ty, template) = (set.kind, (set.template)());
     let mut next = target.clone();
     for (key, value) in body {
-        if !key.starts_with("@odata.") {
-            apply(&mut next, key, value)?;
+        if key.starts_with("@odata.") {
+            continue;
+        }
+        let Some(value) = own(&mut next, &key, value, &template)? else {
+            continue;
+        };
+        match (key.as_str(), template.get(&key)) {
+            ("displayName", _) => match value {
+                Value::String(s) if !s.trim().is_empty() => next.display_name = s,
+                _ => return Err(invalid_value("displayName", ty)),
+            },
+            (k, None) => return Err(unknown_property(k, ty)),
+            (k, Some(default)) => match access(k) {
+                Access::Ignored => {}
+                Access::ReadOnly => return Err(read_only(k)),
+                Access::Write if shape_matches(default, &value) => {
+                    merge_prop(&mut next.props, k, value)
+                }
+                Access::Write => return Err(invalid_value(k, ty)),
+            },
         }
     }
     *target = next;
@@ -369,6 +404,15 @@ enum Collection {
     ServicePrincipals,
 }
 
+impl Collection {
+    fn set(self) -> &'static EntitySet {
+        match self {
+            Collection::Applications => &APPLICATIONS,
+            Collection::ServicePrincipals => &SERVICE_PRINCIPALS,
+        }
+    }
+}
+
 /// Parses `applications(appId='…')` / `servicePrincipals(appId='…')`.
 fn alternate_key(segment: &str) -> Result<(Collection, Key), GraphError> {
     let not_found =
@@ -432,13 +476,10 @@ fn list_response(
     })())
 }
 
-/// One object's answer: `@odata.context`, the (selected) properties, and on creation the
-/// `location` Graph gives (`…/directoryObjects/{id}/Microsoft.DirectoryServices.{kind}`).
+/// One of `set`'s objects: `@odata.context` and the (selected) properties.
 fn entity_response(
     ctx: &Ctx,
-    state: &AppState,
     set: &EntitySet,
-    id: &Uuid,
     object: Map<String, Value>,
     status: StatusCode,
     select: Option<&[String]>,
@@ -447,15 +488,28 @@ fn entity_response(
         context_url(set.collection, select, true),
         render::select(object, select),
     );
-    let mut r = ctx.json(status, body);
-    if status == StatusCode::CREATED {
-        let location = format!(
-            "https://graph.microsoft.com/v2/{}/directoryObjects/{id}/Microsoft.DirectoryServices.{}",
-            state.config.tenant_id, set.kind
-        );
-        if let Ok(v) = HeaderValue::from_str(&location) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
+    ctx.json(status, body)
+}
+
+/// The answer to a create in `set`: the new object `id`, with `createdDateTime` as the
+/// create answer has it (`created`), and the `location` Graph gives
+/// (`…/directoryObjects/{id}/Microsoft.DirectoryServices.{kind}`).
+fn created_response(
+    ctx: &Ctx,
+    state: &AppState,
+    set: &EntitySet,
+    id: &Uuid,
+    mut object: Map<String, Value>,
+    created: Value,
+) -> Response {
+    object.insert("createdDateTime".into(), created);
+    let mut r = entity_response(ctx, set, object, StatusCode::CREATED, None);
+    let location = format!(
+        "https://graph.microsoft.com/v2/{}/directoryObjects/{id}/Microsoft.DirectoryServices.{}",
+        state.config.tenant_id, set.kind
+    );
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
     }
     r
 }
@@ -520,9 +574,27 @@ pub(crate) async fn get_object(
     Object(object): Object,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    caller.ctx.respond(object.and_then(|(c, key)| match c {
-        Collection::Applications => get_app_impl(&state, &caller, key, raw.as_deref()),
-        Collection::ServicePrincipals => get_sp_impl(&state, &caller, key, raw.as_deref()),
+    caller.ctx.respond(object.and_then(|(c, key)| {
+        caller.require(READ_ROLES)?;
+        let set = c.set();
+        let q = query::object_query(raw.as_deref(), &(set.template)(), set.kind)?;
+        let select = q.select.as_deref();
+        let dir = state.directory();
+        let object = match c {
+            Collection::Applications => rendered_app(&state, &dir, find_app(&dir, key)?, &q),
+            Collection::ServicePrincipals => {
+                let sp = find_sp(&dir, key)?;
+                let app = dir.app_by_app_id(&sp.app_id);
+                render::service_principal_selected(sp, app, &state.config.tenant_id, select)
+            }
+        };
+        Ok(entity_response(
+            &caller.ctx,
+            set,
+            object,
+            StatusCode::OK,
+            select,
+        ))
     }))
 }
 
@@ -584,9 +656,11 @@ impl FromRequest<AppState> for Action {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
-        let Ok(app_state) = AppState::from_request_parts(&mut parts, state).await;
-        let caller = Caller::from_request_parts(&mut parts, state).await?;
-        let Object(object) = Object::from_request_parts(&mut parts, state).await?;
+        let Call {
+            state: app_state,
+            caller,
+            target: Object(object),
+        } = Call::from_request_parts(&mut parts, state).await?;
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -596,6 +670,36 @@ impl FromRequest<AppState> for Action {
             body,
         };
         Ok(Self { object, call })
+    }
+}
+
+/// An authenticated request's state, caller and `target` (taken from the rest of the
+/// request's head once the caller is known), extracted in the order a plain handler would.
+#[derive(Debug)]
+pub(crate) struct Call<T> {
+    state: AppState,
+    caller: Caller,
+    target: T,
+}
+
+impl<T> FromRequestParts<AppState> for Call<T>
+where
+    T: FromRequestParts<AppState> + Send,
+    T::Rejection: IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(app_state) = AppState::from_request_parts(parts, state).await;
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let target = T::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: app_state,
+            caller,
+            target,
+        })
     }
 }
 

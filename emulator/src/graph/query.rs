@@ -29,6 +29,13 @@ pub(super) struct ListQuery {
     pub(super) expand_owners: bool,
 }
 
+impl ListQuery {
+    /// Whether an object whose property values `values` returns passes `$filter`.
+    pub(super) fn matches<'a>(&self, values: &dyn Fn(&str) -> Option<odata::Value<'a>>) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(values))
+    }
+}
+
 pub(super) fn parse_list_query(
     raw: Option<&str>,
     headers: &HeaderMap,
@@ -306,26 +313,23 @@ pub(super) fn object_query(
     parse_list_query(raw, &HeaderMap::new(), template, ty, &[])
 }
 
-pub(super) fn select_only(
-    raw: Option<&str>,
-    template: &Value,
-    ty: &str,
-) -> Result<Option<Vec<String>>, GraphError> {
-    Ok(object_query(raw, template, ty)?.select)
-}
-
 /// The page `q` asks of a collection and, with `$count`, how many objects match: `indexed`
 /// is what an index lookup found (`Some(None)`: nothing) when the filter allows one; else
 /// the objects that match come in creation order from `after(seq)` (or by display name),
-/// `top + 1` of them so that [`page`] knows whether more follow.
-pub(super) fn select_page<'a, T: 'a, I: Iterator<Item = (u64, &'a T)>>(
+/// `top + 1` of them so that [`page`] knows whether more follow. Each is rendered with
+/// `render`, then cut to the `$select`ed properties.
+pub(super) fn select_page<'a, T, I>(
     q: &ListQuery,
     indexed: Option<Option<&'a T>>,
     after: impl Fn(u64) -> I,
     matches: impl Fn(&T) -> bool,
-    name: impl Fn(&T) -> &str,
     render: impl Fn(&T) -> Map<String, Value>,
-) -> (Items, Option<usize>) {
+) -> (Items, Option<usize>)
+where
+    T: std::ops::Deref<Target = crate::directory::Object> + 'a,
+    I: Iterator<Item = (u64, &'a T)>,
+{
+    let render = |t: &T| render::select(render(t), q.select.as_deref());
     let items = match (indexed, q.order_by_name) {
         (Some(found), _) => found
             .filter(|_| q.after == 0)
@@ -334,7 +338,7 @@ pub(super) fn select_page<'a, T: 'a, I: Iterator<Item = (u64, &'a T)>>(
             .collect(),
         (None, Some(desc)) => {
             let all = after(0).filter(|(_, t)| matches(t)).collect();
-            order_by_name(all, |t| name(t).to_owned(), desc, q.after)
+            order_by_name(all, |t| t.display_name.clone(), desc, q.after)
                 .into_iter()
                 .take(q.top + 1)
                 .map(|(pos, t)| (pos, render(t)))

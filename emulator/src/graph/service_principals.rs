@@ -1,7 +1,7 @@
 //! `/servicePrincipals`.
 
 use axum::extract::RawQuery;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -27,61 +27,27 @@ pub(super) const SP_WRITABLE: &[&str] = &[
     "info",
 ];
 
+/// Applies a POST/PATCH body to a service principal; on error nothing is applied.
 pub(super) fn apply_sp_body(
     sp: &mut ServicePrincipal,
     body: Map<String, Value>,
     creating: bool,
 ) -> Result<(), GraphError> {
-    const TY: &str = "ServicePrincipal";
-    let template = render::service_principal_template();
-    apply_all(sp, body, |next, key, value| {
-        match key.as_str() {
-            "appId" if creating => {}
-            "accountEnabled" => match value {
-                Value::Bool(b) => next.account_enabled = b,
-                _ => return Err(invalid_value("accountEnabled", TY)),
-            },
-            "displayName" => match value {
-                Value::String(s) if !s.trim().is_empty() => next.display_name = s,
-                _ => return Err(invalid_value("displayName", TY)),
-            },
-            k if SP_WRITABLE.contains(&k) => match template.get(k) {
-                Some(default) if shape_matches(default, &value) => {
-                    merge_prop(&mut next.props, k, value)
-                }
-                _ => return Err(invalid_value(k, TY)),
-            },
-            k if template.get(k).is_some() => return Err(read_only(k)),
-            k => return Err(unknown_property(k, TY)),
+    let access = |k: &str| match k {
+        "appId" if creating => Access::Ignored,
+        k if SP_WRITABLE.contains(&k) => Access::Write,
+        _ => Access::ReadOnly,
+    };
+    // `accountEnabled` is the one property with a rule of its own.
+    let own = |next: &mut ServicePrincipal, key: &str, value, _: &Value| match (key, value) {
+        ("accountEnabled", Value::Bool(b)) => {
+            next.account_enabled = b;
+            Ok(None)
         }
-        Ok(())
-    })
-}
-
-pub(super) fn sp_response(
-    ctx: &Ctx,
-    state: &AppState,
-    dir: &Directory,
-    sp: &ServicePrincipal,
-    status: StatusCode,
-    select: Option<&[String]>,
-) -> Response {
-    let app = dir.app_by_app_id(&sp.app_id);
-    let mut object = render::service_principal_selected(sp, app, &state.config.tenant_id, select);
-    if status == StatusCode::CREATED {
-        // Graph's create answer has no creation time yet; later reads do (az CLI output of
-        // `ad sp create` and `ad sp show`, research issue18.md 12.2).
-        object.insert("createdDateTime".into(), Value::Null);
-    }
-    entity_response(
-        ctx,
-        state,
-        &SERVICE_PRINCIPALS,
-        &sp.id,
-        object,
-        status,
-        select,
-    )
+        ("accountEnabled", _) => Err(invalid_value(key, SERVICE_PRINCIPALS.kind)),
+        (_, value) => Ok(Some(value)),
+    };
+    apply_body(sp, body, &SERVICE_PRINCIPALS, access, own)
 }
 
 /// `GET /v1.0/servicePrincipals`.
@@ -100,21 +66,10 @@ pub(crate) async fn list_sps(
             let dir = state.directory();
             let tenant = state.config.tenant_id;
             let render = |s: &ServicePrincipal| {
-                render::select(
-                    render::service_principal_selected(
-                        s,
-                        dir.app_by_app_id(&s.app_id),
-                        &tenant,
-                        q.select.as_deref(),
-                    ),
-                    q.select.as_deref(),
-                )
+                let app = dir.app_by_app_id(&s.app_id);
+                render::service_principal_selected(s, app, &tenant, q.select.as_deref())
             };
-            let matches = |s: &ServicePrincipal| {
-                q.filter
-                    .as_ref()
-                    .is_none_or(|f| f.matches(&sp_values(s, &dir)))
-            };
+            let matches = |s: &ServicePrincipal| q.matches(&sp_values(s, &dir));
             // Index lookup when the filter names one app id.
             let indexed = q.filter.as_ref().and_then(|f| match f {
                 Filter::Any {
@@ -124,14 +79,7 @@ pub(crate) async fn list_sps(
                 _ => f.exact("appId").and_then(|v| Uuid::parse_str(v).ok()),
             });
             let indexed = indexed.map(|app_id| dir.sp_by_app_id(&app_id).filter(|s| matches(s)));
-            select_page(
-                q,
-                indexed,
-                |seq| dir.sps_after(seq),
-                matches,
-                |s| &s.display_name,
-                render,
-            )
+            select_page(q, indexed, |seq| dir.sps_after(seq), matches, render)
         },
     )
 }
@@ -148,39 +96,19 @@ pub(crate) async fn create_sp(state: AppState, caller: Caller, body: Bytes) -> R
             apply_sp_body(sp, body, true)
         })?;
         let dir = state.directory();
-        Ok(sp_response(
+        let app = dir.app_by_app_id(&sp.app_id);
+        let object = render::service_principal(&sp, app, &state.config.tenant_id);
+        // Graph's create answer has no creation time yet; later reads do (az CLI output of
+        // `ad sp create` and `ad sp show`, research issue18.md 12.2).
+        Ok(created_response(
             ctx,
             &state,
-            &dir,
-            &sp,
-            StatusCode::CREATED,
-            None,
+            &SERVICE_PRINCIPALS,
+            &sp.id,
+            object,
+            Value::Null,
         ))
     })())
-}
-
-pub(super) fn get_sp_impl(
-    state: &AppState,
-    caller: &Caller,
-    key: Key,
-    raw: Option<&str>,
-) -> Result<Response, GraphError> {
-    caller.require(READ_ROLES)?;
-    let select = select_only(
-        raw,
-        &render::service_principal_template(),
-        "ServicePrincipal",
-    )?;
-    let dir = state.directory();
-    let sp = find_sp(&dir, key)?;
-    Ok(sp_response(
-        &caller.ctx,
-        state,
-        &dir,
-        sp,
-        StatusCode::OK,
-        select.as_deref(),
-    ))
 }
 
 pub(super) fn update_sp_impl(call: &ObjectCall, key: Key) -> Result<Response, GraphError> {
