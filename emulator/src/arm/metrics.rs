@@ -188,7 +188,9 @@ pub(crate) fn list(call: &Call<'_>, scope: &str) -> Result<Response, ArmError> {
         )));
     }
     let start = range.0.unix_timestamp();
-    let end = range.1.unix_timestamp();
+    // The end is exclusive; a window ending now, part-way through a second, keeps that
+    // second, so a point posted in the first second of a minute reads back at once.
+    let end = range.1.unix_timestamp() + i64::from(range.1.nanosecond() > 0);
     let first = if full {
         start
     } else {

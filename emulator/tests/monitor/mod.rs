@@ -489,6 +489,60 @@ async fn a_reader_waits_for_propagation_then_reads_ingested_rows_and_a_publisher
     assert_eq!(points[0]["count"], 1.0);
 }
 
+/// A point posted in the first second of a minute reads back at once: a window ending
+/// part-way through that second still holds the minute (it once did not, and a replay that
+/// posted and read within that second found no data).
+#[tokio::test]
+async fn a_metric_posted_as_a_minute_begins_reads_back_at_once() {
+    let env = Env::immediate().await;
+    let app = &env.app;
+    let publisher = seed_sp(app, 18);
+    env.assign(&env.site, METRICS_PUBLISHER, &publisher.object_id)
+        .await;
+    let token = publisher.token(app, METRICS_SCOPE).await;
+    // Move the clock to just after the next whole minute.
+    let now = app.emu.now();
+    let into_minute = Duration::from_secs(u64::from(now.second()))
+        + Duration::from_nanos(u64::from(now.nanosecond()));
+    app.emu
+        .advance_clock(Duration::from_secs(60) - into_minute + Duration::from_millis(1));
+    let minute = app.emu.now().replace_second(0).expect("second");
+    let minute = minute.replace_nanosecond(0).expect("nanosecond");
+    let mut body = env.metric_body("Latency", "a", 7.0);
+    body["time"] = json!(
+        minute
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format")
+    );
+    let posted = Req::new("POST", format!("{}/metrics", env.site))
+        .token(&token)
+        .json(&body)
+        .send(app)
+        .await;
+    assert_eq!(posted.status, StatusCode::OK, "{}", posted.text);
+    for interval in ["FULL", "PT1M"] {
+        let read = Req::new(
+            "GET",
+            format!(
+                "{}/providers/Microsoft.Insights/metrics?{METRICS_V}&metricnames=Latency&metricnamespace=Memory%20Profile&timespan=PT30M&interval={interval}&aggregation=Total",
+                env.site
+            ),
+        )
+        .token(&env.admin)
+        .send(app)
+        .await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+        let data = &read.body["value"][0]["timeseries"][0]["data"];
+        let totals: Vec<&Value> = data
+            .as_array()
+            .expect("data")
+            .iter()
+            .filter_map(|p| p.get("total"))
+            .collect();
+        assert_eq!(totals, [&json!(7.0)], "{interval}: {data}");
+    }
+}
+
 // ------------------------------------------------------------------ Log Analytics
 
 #[tokio::test]
