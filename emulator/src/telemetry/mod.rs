@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -32,6 +33,56 @@ pub(crate) struct Aggregate {
     pub(crate) sum: f64,
     /// Number of values.
     pub(crate) count: f64,
+}
+
+/// Persisted as `[min, max, sum, count]`, a value that is not finite as its text.
+impl Serialize for Aggregate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [self.min, self.max, self.sum, self.count]
+            .map(Float)
+            .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Aggregate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let [min, max, sum, count] = <[Float; 4]>::deserialize(d)?.map(|f| f.0);
+        Ok(Self {
+            min,
+            max,
+            sum,
+            count,
+        })
+    }
+}
+
+/// A float that survives JSON even when not finite.
+struct Float(f64);
+
+impl Serialize for Float {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_finite() {
+            s.serialize_f64(self.0)
+        } else {
+            s.serialize_str(&self.0.to_string())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Float {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Number(n) => n
+                .as_f64()
+                .map(Float)
+                .ok_or_else(|| serde::de::Error::custom("bad number")),
+            serde_json::Value::String(s) => s
+                .parse()
+                .map(Float)
+                .map_err(|_| serde::de::Error::custom("bad float")),
+            _ => Err(serde::de::Error::custom("expected a number")),
+        }
+    }
 }
 
 impl Aggregate {
@@ -67,7 +118,7 @@ pub(crate) struct Namespace {
 }
 
 /// One posted series, before it is stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Point {
     /// Dimension names with their values.
     pub(crate) dimensions: Vec<(String, String)>,
@@ -85,6 +136,21 @@ pub(crate) struct MonitorStore {
     /// Writes since persistence last looked (`None`: not persisted). Rows are appended,
     /// never rewritten, so the writes themselves are journaled rather than whole tables.
     log: Option<Log<MonitorOp>>,
+}
+
+/// Custom metric points posted for one minute of one metric (persisted as it is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Points {
+    /// Resource id.
+    pub(crate) resource: String,
+    /// Namespace.
+    pub(crate) namespace: String,
+    /// Metric.
+    pub(crate) metric: String,
+    /// Unix minute.
+    pub(crate) minute: i64,
+    /// The series.
+    pub(crate) points: Vec<Point>,
 }
 
 /// A write to a [`MonitorStore`], as persistence journals and replays it.
@@ -113,18 +179,7 @@ pub(crate) enum MonitorOp {
         rows: Table,
     },
     /// [`MonitorStore::add_points`].
-    Points {
-        /// Resource id.
-        resource: String,
-        /// Namespace.
-        namespace: String,
-        /// Metric.
-        metric: String,
-        /// Unix minute.
-        minute: i64,
-        /// The series.
-        points: Vec<Point>,
-    },
+    Points(Points),
 }
 
 impl MonitorStore {
@@ -189,12 +244,14 @@ impl MonitorStore {
         minute: i64,
         points: &[Point],
     ) {
-        self.record(|| MonitorOp::Points {
-            resource: resource_id.to_owned(),
-            namespace: namespace.to_owned(),
-            metric: metric.to_owned(),
-            minute,
-            points: points.to_vec(),
+        self.record(|| {
+            MonitorOp::Points(Points {
+                resource: resource_id.to_owned(),
+                namespace: namespace.to_owned(),
+                metric: metric.to_owned(),
+                minute,
+                points: points.to_vec(),
+            })
         });
         let ns = self
             .metrics
@@ -283,14 +340,8 @@ impl MonitorStore {
                 schema,
                 rows,
             } => self.append_app(*app_id, table, schema, rows),
-            MonitorOp::Points {
-                resource,
-                namespace,
-                metric,
-                minute,
-                points,
-            } => {
-                self.add_points(resource, namespace, metric, *minute, points);
+            MonitorOp::Points(p) => {
+                self.add_points(&p.resource, &p.namespace, &p.metric, p.minute, &p.points);
                 Ok(0)
             }
         };

@@ -112,15 +112,6 @@ fn decode_table(t: TableRec) -> Result<Table, String> {
     Ok(out)
 }
 
-fn aggregate(v: [F; 4]) -> Aggregate {
-    Aggregate {
-        min: v[0].0,
-        max: v[1].0,
-        sum: v[2].0,
-        count: v[3].0,
-    }
-}
-
 impl Loaded {
     /// Applies one record; `Err` says why it does not make sense.
     pub(crate) fn apply(&mut self, record: Record) -> Result<(), String> {
@@ -266,20 +257,7 @@ impl Loaded {
                     rows,
                 });
             }
-            Record::Points(p) => self.monitor.apply(&MonitorOp::Points {
-                resource: p.resource,
-                namespace: p.namespace,
-                metric: p.metric,
-                minute: p.minute,
-                points: p
-                    .points
-                    .into_iter()
-                    .map(|p| Point {
-                        dimensions: p.dimensions,
-                        value: aggregate(p.value),
-                    })
-                    .collect(),
-            }),
+            Record::Points(p) => self.monitor.apply(&MonitorOp::Points(p)),
             Record::Table {
                 component,
                 id,
@@ -305,15 +283,7 @@ impl Loaded {
                                     series: m
                                         .series
                                         .into_iter()
-                                        .map(|(dims, points)| {
-                                            (
-                                                dims,
-                                                points
-                                                    .into_iter()
-                                                    .map(|(t, a)| (t, aggregate(a)))
-                                                    .collect(),
-                                            )
-                                        })
+                                        .map(|(dims, points)| (dims, points.into_iter().collect()))
                                         .collect(),
                                 };
                                 (m.key, metric)

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -32,7 +32,7 @@ use crate::rbac::{
 };
 use crate::resources::{ArmKey, ArmStore, Resource, ResourceGroup, Subscription};
 use crate::secret::SecretHash;
-use crate::telemetry::{Aggregate, Metric, MonitorOp, MonitorStore, Namespace, Point};
+use crate::telemetry::{Aggregate, Metric, MonitorOp, MonitorStore, Namespace, Points};
 
 /// One persisted change or object.
 #[derive(Debug, Serialize, Deserialize)]
@@ -99,7 +99,7 @@ pub(crate) enum Record {
         rows: TableRec,
     },
     /// Custom metric points.
-    Points(PointsRec),
+    Points(Points),
     /// Snapshot only: a whole table (`component`: of a component, else of a workspace).
     Table {
         /// Of a component.
@@ -121,36 +121,6 @@ pub(crate) enum Record {
         /// Records before this one.
         records: u64,
     },
-}
-
-/// A float that survives JSON even when not finite.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct F(pub(crate) f64);
-
-impl Serialize for F {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.is_finite() {
-            s.serialize_f64(self.0)
-        } else {
-            s.serialize_str(&self.0.to_string())
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for F {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Json::deserialize(d)? {
-            Json::Number(n) => n
-                .as_f64()
-                .map(F)
-                .ok_or_else(|| serde::de::Error::custom("bad number")),
-            Json::String(s) => s
-                .parse()
-                .map(F)
-                .map_err(|_| serde::de::Error::custom("bad float")),
-            _ => Err(serde::de::Error::custom("expected a number")),
-        }
-    }
 }
 
 /// [`PasswordCredential`]: metadata, salt and digest; never a secret.
@@ -278,23 +248,6 @@ pub(crate) struct TableRec {
     rows: Vec<Vec<Json>>,
 }
 
-/// One series of [`Point`]s.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct PointRec {
-    dimensions: Vec<(String, String)>,
-    value: [F; 4],
-}
-
-/// [`MonitorOp::Points`].
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct PointsRec {
-    resource: String,
-    namespace: String,
-    metric: String,
-    minute: i64,
-    points: Vec<PointRec>,
-}
-
 /// One [`Metric`] with its series.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct MetricRec {
@@ -305,7 +258,7 @@ pub(crate) struct MetricRec {
 }
 
 /// One minute of a series: Unix minute and min, max, sum, count.
-type MinuteRec = (i64, [F; 4]);
+type MinuteRec = (i64, Aggregate);
 
 /// One [`Namespace`].
 #[derive(Debug, Serialize, Deserialize)]
@@ -519,10 +472,6 @@ fn named_table(name: &str, rows: &Table) -> TableRec {
     }
 }
 
-fn agg(a: &Aggregate) -> [F; 4] {
-    [F(a.min), F(a.max), F(a.sum), F(a.count)]
-}
-
 /// The record of a Monitor write.
 pub(crate) fn monitor_op(op: &MonitorOp) -> Record {
     match op {
@@ -552,25 +501,7 @@ pub(crate) fn monitor_op(op: &MonitorOp) -> Record {
                 rows,
             }
         }
-        MonitorOp::Points {
-            resource,
-            namespace,
-            metric,
-            minute,
-            points,
-        } => Record::Points(PointsRec {
-            resource: resource.clone(),
-            namespace: namespace.clone(),
-            metric: metric.clone(),
-            minute: *minute,
-            points: points
-                .iter()
-                .map(|p| PointRec {
-                    dimensions: p.dimensions.clone(),
-                    value: agg(&p.value),
-                })
-                .collect(),
-        }),
+        MonitorOp::Points(p) => Record::Points(p.clone()),
     }
 }
 
@@ -642,10 +573,7 @@ pub(crate) fn snapshot(
                                 .series
                                 .iter()
                                 .map(|(dims, points)| {
-                                    (
-                                        dims.clone(),
-                                        points.iter().map(|(t, a)| (*t, agg(a))).collect(),
-                                    )
+                                    (dims.clone(), points.iter().map(|(t, a)| (*t, *a)).collect())
                                 })
                                 .collect(),
                         })

@@ -124,8 +124,14 @@ fn records_keep_their_on_disk_form() {
             "props": {}, "deleted": null, "seq": 1,
         }}),
     ];
+    let points = serde_json::json!({"Points": {
+        "resource": "/subscriptions/s/resourcegroups/rg/providers/microsoft.web/sites/a",
+        "namespace": "Conformance", "metric": "QueueDepth", "minute": 29_000_000,
+        "points": [{"dimensions": [["Queue", "orders"]], "value": [3.0, 5.0, 8.0, 2.0]},
+                   {"dimensions": [], "value": ["-inf", "inf", "NaN", 1.0]}],
+    }});
     let mut loaded = Loaded::default();
-    for json in &written_before {
+    for json in written_before.iter().chain([&points]) {
         let record: Record = serde_json::from_value(json.clone()).expect("earlier record");
         loaded.apply(record).expect("apply");
     }
@@ -150,6 +156,20 @@ fn records_keep_their_on_disk_form() {
     ]) {
         assert_eq!(&serde_json::to_value(record).expect("encode"), json);
     }
+    // Metric points: stored (values that are not finite included) and journaled as read.
+    let record: Record = serde_json::from_value(points.clone()).expect("points");
+    let Record::Points(p) = &record else {
+        panic!("not points: {record:?}")
+    };
+    let back = serde_json::to_value(monitor_op(&MonitorOp::Points(p.clone()))).expect("encode");
+    assert_eq!(back, points);
+    let namespaces = loaded
+        .monitor
+        .namespaces("/subscriptions/s/resourcegroups/rg/providers/microsoft.web/sites/a")
+        .expect("stored");
+    let metric = &namespaces["conformance"].metrics["queuedepth"];
+    let orders = &metric.series[&vec!["orders".to_owned()]][&29_000_000];
+    assert_eq!((orders.sum, orders.count), (8.0, 2.0));
     // A credential written now carries `changed`, and reads back whole.
     let json = serde_json::to_value(fic).expect("encode");
     assert!(json.get("changed").is_some());
