@@ -785,4 +785,21 @@ mod tests {
             Err(GraphError::ODataBadRequest(_))
         ));
     }
+
+    /// `apply_body` reads a property's access rule only for properties of Graph's defaults,
+    /// so every property a rule list names must be one of them: otherwise a body naming it
+    /// would be answered as an unknown property instead of a read-only one.
+    #[test]
+    fn access_rule_lists_name_only_properties_of_the_defaults() {
+        let lists = [
+            (&APPLICATIONS, applications::APP_READ_ONLY),
+            (&SERVICE_PRINCIPALS, service_principals::SP_WRITABLE),
+        ];
+        for (set, names) in lists {
+            let template = (set.template)();
+            for name in names {
+                assert!(template.get(name).is_some(), "{}: {name}", set.kind);
+            }
+        }
+    }
 }
